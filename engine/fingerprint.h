@@ -1,0 +1,53 @@
+/* fingerprint.h - content fingerprints of local input files.
+ *
+ * A file's fingerprint is its size and the XXH3-128 of its bytes. Hashes are
+ * cached in the state (STATE_FP) by absolute path together with (dev, inode,
+ * size, mtime ns, ctime ns): a file whose stat matches is never re-read.
+ * A file modified within FP_RACY_NS of being hashed is hashed again next
+ * time (its timestamp cannot tell a later same-tick write apart). */
+#ifndef RAPID_FINGERPRINT_H
+#define RAPID_FINGERPRINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct state;
+
+#define FP_RACY_NS 20000000LL
+/* "size=N xxh3=<32 hex>" fits with room to spare. */
+#define FP_MAX 96
+
+/* The record stored in STATE_FP (native byte order; versioned by the
+ * state's format number). */
+struct fp_record {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns, checked_ns;
+	uint8_t hash[16];
+};
+
+struct fp_stats {
+	size_t cached;          /* answered from the cache */
+	size_t hashed;          /* files read and hashed */
+	uint64_t bytes_hashed;
+	size_t missing;         /* ENOENT / ENOTDIR */
+};
+
+struct fp_ctx;
+
+/* st may be NULL (no caching). refresh: ignore cached hashes (still
+ * rewrites them). */
+struct fp_ctx *fp_new(struct state *st, bool refresh);
+/* Fingerprint the file at an absolute path into out as
+ * "size=N xxh3=HEX". 1 when present, 0 when missing (ENOENT/ENOTDIR),
+ * -1 after printing "rapid: cannot read 'PATH': reason" (including "is a
+ * directory"). */
+int fp_local(struct fp_ctx *, const char *path, char out[FP_MAX]);
+const struct fp_stats *fp_get_stats(const struct fp_ctx *);
+/* Queue the cache updates into the state (the caller commits) and free. */
+void fp_free(struct fp_ctx *);
+
+/* XXH3-128 of a whole file, streamed. 0, or -1 with errno. */
+int fp_hash_file(const char *path, uint8_t out[16], uint64_t *size);
+
+#endif

@@ -1,0 +1,69 @@
+/* sentinel.h - the sentinel layout on a local output root.
+ *
+ *   <root>.rapid/sentinels/<target>/<w1>/<w2>/.../<key>.<state>.json
+ *
+ * state is running, ok or failed; key is the 32-hex build key. Objects are
+ * written by rename, never in place. A running sentinel is held under an
+ * exclusive flock by the runner that owns the instance for as long as it
+ * works on it: a running sentinel whose lock can be taken belongs to a dead
+ * runner (the instance was interrupted). Claiming an instance = holding that
+ * lock; this is what keeps two builds from running the same instance. */
+#ifndef RAPID_SENTINEL_H
+#define RAPID_SENTINEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sentinel_state { SENT_RUNNING, SENT_OK, SENT_FAILED };
+
+/* "running", "ok", "failed". */
+const char *sentinel_state_name(enum sentinel_state);
+
+/* <root>.rapid/sentinels/<target>/<v0>/<v1>/.../ (ends with '/').
+ * root ends with '/'. The caller frees. */
+char *sentinel_dir(const char *root, const char *target,
+		   const char *const *values, size_t nvalues);
+/* <dir><key>.<state>.json. The caller frees. */
+char *sentinel_path(const char *dir, const char *key, enum sentinel_state);
+
+struct sentinel_entry {
+	char key[33];
+	enum sentinel_state state;
+	int64_t mtime_ns;
+};
+
+/* The sentinels in one instance folder, newest first. A missing folder
+ * is 0 entries. Names that are not sentinels are ignored. 0, or -1 after
+ * printing why. *out is malloc'd (caller frees), NULL when *n is 0. */
+int sentinel_list(const char *dir, struct sentinel_entry **out, size_t *n);
+
+/* Whether the running sentinel at path is held by a live runner: 1 live,
+ * 0 not (stale or gone), -1 after printing why. */
+int sentinel_running_live(const char *path);
+
+/* Write <dir><key>.<state>.json atomically (creating dir). 0, or -1 after
+ * printing "rapid: cannot write 'PATH': reason". */
+int sentinel_write(const char *dir, const char *key, enum sentinel_state,
+		   const char *body, size_t len);
+
+/* Read a sentinel's body. NULL after printing why. The caller frees. */
+char *sentinel_read(const char *dir, const char *key, enum sentinel_state,
+		    size_t *len);
+
+struct sentinel_claim;
+
+/* Claim the instance: create (or take over a stale) <key>.running.json
+ * with body and hold its lock. 1 and *out when claimed; 0 when a live
+ * runner holds it, or when <key>.ok.json already exists (nothing to do);
+ * -1 after printing why. */
+int sentinel_claim(const char *dir, const char *key, const char *body,
+		   size_t len, struct sentinel_claim **out);
+/* Remove the running sentinel (if still ours) and drop the lock. */
+void sentinel_release(struct sentinel_claim *);
+
+/* After an ok sentinel for key is written: remove every other sentinel of
+ * the instance except live running ones (they no longer describe its
+ * outputs). 0, or -1 after printing why. */
+int sentinel_prune(const char *dir, const char *key);
+
+#endif

@@ -1,0 +1,44 @@
+/* state.h - the LMDB state cache in .rapid/state/ beside the Rapidfile.
+ *
+ * A cache, never the truth: deleting the folder loses nothing but time.
+ * This module alone owns the MDB_env. Reads go through one read-only
+ * transaction that stays open until the next commit; writes are queued
+ * and committed together by state_commit in one write transaction (which
+ * grows the map and retries on MDB_MAP_FULL). A corrupt or
+ * unknown-version environment is a warning and a fresh start. */
+#ifndef RAPID_STATE_H
+#define RAPID_STATE_H
+
+#include <stddef.h>
+
+struct state;
+
+/* The named databases. */
+enum state_db {
+	STATE_FP,          /* absolute local path -> struct fp_record (fingerprint.h) */
+	STATE_COMP,        /* build key (32 hex) -> key components (key.h encoding) */
+	STATE_LISTING,     /* sentinel listing per target root (S3 backend) */
+	STATE_SUBMISSIONS, /* submission id -> record (batch backend) */
+	STATE_NDB
+};
+
+/* Open or create the environment in dir (created with parents). NULL after
+ * printing "rapid: cannot open state 'DIR': reason". */
+struct state *state_open(const char *dir);
+/* Commit nothing further; release everything. NULL is fine. */
+void state_close(struct state *);
+
+/* Look up k. 1 and a malloc'd copy in *v (caller frees) when found, 0 when
+ * absent, -1 after printing why. Queued, uncommitted puts are not seen. */
+int state_get(struct state *, enum state_db, const void *k, size_t klen,
+	      void **v, size_t *vlen);
+/* Queue a put (copies k and v); applied by state_commit. */
+void state_put(struct state *, enum state_db, const void *k, size_t klen,
+	       const void *v, size_t vlen);
+/* Queue a delete of k (absent is fine). */
+void state_del(struct state *, enum state_db, const void *k, size_t klen);
+/* Apply every queued change in one write transaction. 0, or -1 after
+ * printing why (the queued changes are dropped either way). */
+int state_commit(struct state *);
+
+#endif

@@ -1,0 +1,157 @@
+/* rules.h - the Rapidfile language: load a Rapidfile (with its includes and
+ * command-line overrides) into targets whose strings are compiled templates.
+ *
+ * Everything returned by rules_load lives until rules_free. Errors are
+ * reported once on stderr as "rapid: FILE:LINE:COL: message" and make the
+ * call return -1; nothing is printed on success except warnings.
+ *
+ * rules/ does no I/O beyond reading files: list(s3://...) and
+ * file(s3://...) are handed to the caller's hooks, or left unevaluated
+ * (offline checking). */
+#ifndef RAPID_RULES_H
+#define RAPID_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Where something was written. file is borrowed from the rapidfile. */
+struct loc {
+	const char *file;
+	int line, col;
+};
+
+/* A compiled string template: literal text and {placeholders}.
+ * $(VARIABLES) are already expanded; {{ and }} became literal braces. */
+enum seg_kind { SEG_LIT, SEG_REF };
+struct seg {
+	enum seg_kind kind;
+	const char *text; /* SEG_LIT: the text (NUL-terminated) */
+	size_t len;       /* SEG_LIT: strlen(text) */
+	int ref;          /* SEG_REF: index into the target's symbols (below) */
+};
+struct tmpl {
+	struct seg *segs;
+	size_t nsegs;
+	struct loc loc;
+};
+
+/* A set of words, each with where it came from (a Rapidfile position or a
+ * line of a file() list). Values are valid ids (see rules_valid_id). */
+struct set {
+	char **v;
+	struct loc *origin;
+	size_t n;
+	bool deferred;       /* contains list()/file() of s3:// not evaluated */
+	char *deferred_what; /* e.g. "list(s3://hcp-openaccess/HCP_1200/)" */
+};
+
+struct wildcard {
+	char *name;
+	struct set values;
+	struct loc loc;
+};
+
+struct target;
+
+struct input {
+	char *name;
+	bool optional;        /* input? */
+	struct tmpl uri;      /* may use wildcards only; unused when up != NULL */
+	struct target *up;    /* NAME = target.output: the upstream target */
+	int up_output;        /* index into up->outputs */
+	struct loc loc;
+};
+
+struct output {
+	char *name;
+	struct tmpl uri;      /* may use wildcards only */
+	bool is_dir;          /* the URI ends with '/' */
+	struct loc loc;
+};
+
+struct env_entry {
+	char *name, *value;
+	struct loc loc;
+};
+
+/* Symbols a template may refer to: index i means
+ *   i < nwildcards                         wildcards[i]
+ *   i < nwildcards + ninputs               inputs[i - nwildcards]
+ *   otherwise                              outputs[i - nwildcards - ninputs]
+ * Input and output URIs refer to wildcards only. */
+struct target {
+	char *name;
+	struct loc loc;
+	int index;                /* position in rapidfile->targets */
+	struct wildcard *wildcards;
+	size_t nwildcards;
+	struct input *inputs;
+	size_t ninputs;
+	struct output *outputs;
+	size_t noutputs;
+	char *image;              /* NULL when not given */
+	long memory_mib;          /* -1 when not given */
+	long vcpus;               /* -1 when not given */
+	long timeout_s;           /* -1 when not given */
+	long retries;             /* -1 when not given */
+	struct env_entry *env;
+	size_t nenv;
+	struct tmpl *argv;        /* the run line, one template per word */
+	size_t nargv;
+	struct loc run_loc;
+	/* The static prefix of the outputs up to the last '/' before the first
+	 * placeholder (after $() expansion); sentinels live under
+	 * <root>.rapid/sentinels/<target>/. Always ends with '/'. Relative
+	 * local roots are relative to the main Rapidfile's directory. */
+	char *root;
+};
+
+struct rapidfile {
+	char *path;     /* the main Rapidfile as given */
+	char *dir;      /* its directory: relative paths resolve against it */
+	struct target **targets; /* in dependency order: upstream first */
+	size_t ntargets;
+	/* Every file read (Rapidfile, includes, file() lists), for messages. */
+	char **files;
+	size_t nfiles;
+};
+
+/* Hooks for set functions that need the network. Each returns 0 and fills
+ * words/n (malloc'd array of malloc'd strings, caller of the hook frees),
+ * or -1 after printing an error naming the URI. */
+struct rules_hooks {
+	void *ctx;
+	/* list(s3://bucket/prefix/): the sub-folder names under prefix. */
+	int (*list)(void *ctx, const char *uri, char ***words, size_t *n);
+	/* file(s3://bucket/key): the object's bytes. */
+	int (*fetch)(void *ctx, const char *uri, char **data, size_t *len);
+};
+
+struct rules_opts {
+	/* "NAME=value" overrides from the command line; win over every
+	 * assignment in the files. */
+	char **overrides;
+	size_t noverrides;
+	/* NULL hooks, or a NULL member: s3:// set functions stay deferred
+	 * (struct set.deferred) instead of being evaluated. */
+	const struct rules_hooks *hooks;
+};
+
+/* Load path and everything it includes. 0 and *out on success; -1 after
+ * printing every error found (at most 20) as FILE:LINE:COL: message. */
+int rules_load(const char *path, const struct rules_opts *, struct rapidfile **out);
+void rules_free(struct rapidfile *);
+
+/* Look up a target by name; NULL if the Rapidfile has none. Borrowed. */
+struct target *rules_target(const struct rapidfile *, const char *name);
+
+/* Name of symbol i of t (wildcard, input or output name). Borrowed. */
+const char *rules_symbol_name(const struct target *t, int i);
+
+/* Whether s is a valid participant id / wildcard value:
+ * [A-Za-z0-9][A-Za-z0-9._-]* and at most RULES_ID_MAX bytes. On failure
+ * *why (if not NULL) points to a static explanation. */
+#define RULES_ID_MAX 255
+bool rules_valid_id(const char *s, const char **why);
+
+#endif

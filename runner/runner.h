@@ -1,0 +1,58 @@
+/* runner.h - `rapid runner`: run one instance and record what happened.
+ *
+ * Local mode (the local executor's child): `rapid runner --spec FILE|-`
+ * reads an instance spec (JSON, below), then
+ *   1. claims the instance (sentinel_claim: a live claim elsewhere means
+ *      exit 75; an existing ok sentinel means exit 0, nothing run);
+ *   2. makes a scratch folder <root>.rapid/scratch/<key>.<pid>/ and gives
+ *      each output a path in it (a directory output's path ends with '/');
+ *   3. runs the recipe with execvp (never a shell), cwd = the scratch
+ *      folder, stdin /dev/null, stdout+stderr into a pipe of which the
+ *      last 64 KiB are kept and written to <log_dir><key>.log; the
+ *      timeout (if any) sends SIGTERM then SIGKILL 10 s later; SIGTERM
+ *      or SIGINT to the runner is passed to the recipe;
+ *   4. on exit 0, checks every output exists, moves them into place
+ *      (rename; a directory replaces the old one as a whole), records
+ *      each output file's size and XXH3-128, writes the ok sentinel and
+ *      prunes older ones; otherwise writes the failed sentinel (exit code
+ *      or signal, reason) and prints the log's last lines on stderr;
+ *   5. removes the scratch folder and the running sentinel.
+ * Exit status: 0 built (or already built), 1 the recipe failed, 2 a bad
+ * spec or usage, 75 another runner holds the instance.
+ *
+ * The spec (schema 1):
+ * {
+ *   "schema": 1,
+ *   "target": "rapidtide",
+ *   "wildcards": [["participant","100307"],["run","REST1_LR"]],
+ *   "key": "<32 hex>",
+ *   "root": "/abs/out/",
+ *   "sentinel_dir": "/abs/out/.rapid/sentinels/rapidtide/100307/REST1_LR/",
+ *   "log_dir": "/abs/out/.rapid/logs/rapidtide/100307/REST1_LR/",
+ *   "argv": [["rapidtide"], [{"input":"bold"}], [{"output":"dir"}, "sub-100307"]],
+ *   "command": ["rapidtide", "in/bold.nii.gz", "out/100307/sub-100307"],
+ *   "inputs": [{"name":"bold", "uri":"in/bold.nii.gz", "path":"/abs/in/bold.nii.gz",
+ *               "optional":false, "present":true, "fingerprint":"size=1 xxh3=..."}],
+ *   "outputs": [{"name":"dir", "uri":"out/100307/", "path":"/abs/out/100307/", "dir":true}],
+ *   "image": "fredericklab/rapidtide:3.2.0" or null,
+ *   "env": [["NAME","value"]],
+ *   "timeout_s": 36000 or null,
+ *   "components": [["command","rapidtide in/bold.nii.gz ..."], ["image","..."], ...]
+ * }
+ * argv words are lists of segments: a string is literal text (wildcards are
+ * already substituted), {"input":N} / {"output":N} is that file's local
+ * path (an absent optional input is the empty string).
+ *
+ * Sentinel bodies (schema 1) carry: schema, state, target, wildcards (an
+ * object), key, components (object), command, image {requested, digest},
+ * inputs [{name, uri, fingerprint}], outputs [{name, path, size, xxh3}],
+ * exit_code, signal, reason, started, ended, duration_s, batch_job_id,
+ * array_index, attempt, instance_type, host, pid, rapid_version, log. */
+#ifndef RAPID_RUNNER_H
+#define RAPID_RUNNER_H
+
+#define RUNNER_EXIT_BUSY 75
+
+int cmd_runner(int argc, char **argv);
+
+#endif
