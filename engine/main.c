@@ -9,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-struct global_opts g_opts;
-
 static const struct command {
 	const char *name;
 	int (*fn)(int, char **);

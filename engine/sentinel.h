@@ -58,6 +58,10 @@ struct sentinel_claim;
  * -1 after printing why. */
 int sentinel_claim(const char *dir, const char *key, const char *body,
 		   size_t len, struct sentinel_claim **out);
+/* The same, for a forced rebuild: an existing ok sentinel does not stop
+ * the claim (0 only when a live runner holds it). */
+int sentinel_claim_force(const char *dir, const char *key, const char *body,
+			 size_t len, struct sentinel_claim **out);
 /* Remove the running sentinel (if still ours) and drop the lock. */
 void sentinel_release(struct sentinel_claim *);
 

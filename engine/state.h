@@ -32,6 +32,11 @@ void state_close(struct state *);
  * absent, -1 after printing why. Queued, uncommitted puts are not seen. */
 int state_get(struct state *, enum state_db, const void *k, size_t klen,
 	      void **v, size_t *vlen);
+/* state_get without the allocation: copies min(stored size, bufsize) bytes
+ * into buf and sets *vlen to the stored size (so a caller can tell a
+ * record of unexpected size). 1 found, 0 absent, -1 after printing why. */
+int state_get_into(struct state *, enum state_db, const void *k, size_t klen,
+		   void *buf, size_t bufsize, size_t *vlen);
 /* Queue a put (copies k and v); applied by state_commit. */
 void state_put(struct state *, enum state_db, const void *k, size_t klen,
 	       const void *v, size_t vlen);
@@ -40,5 +45,12 @@ void state_del(struct state *, enum state_db, const void *k, size_t klen);
 /* Apply every queued change in one write transaction. 0, or -1 after
  * printing why (the queued changes are dropped either way). */
 int state_commit(struct state *);
+
+/* Keys longer than LMDB's limit (511 bytes), or empty, are stored under
+ * "\xffK" + their XXH3-128 digest; get, put and del agree on it. */
+
+/* Testing only: the map size a newly opened environment starts with
+ * (default 256 MiB; 0 restores it). Commits double it when it fills. */
+void state_set_initial_mapsize(size_t bytes);
 
 #endif

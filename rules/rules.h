@@ -31,12 +31,14 @@ struct seg {
 };
 struct tmpl {
 	struct seg *segs;
-	size_t nsegs;
+	size_t nsegs;     /* 0 for an empty word (run ... '' ...) */
 	struct loc loc;
 };
 
 /* A set of words, each with where it came from (a Rapidfile position or a
- * line of a file() list). Values are valid ids (see rules_valid_id). */
+ * line of a file() list). Values are valid ids (see rules_valid_id).
+ * A deferred set has n == 0 (its values are unknown until the hooks run).
+ * Values and origins may be shared by several targets: read-only. */
 struct set {
 	char **v;
 	struct loc *origin;
@@ -58,7 +60,7 @@ struct input {
 	bool optional;        /* input? */
 	struct tmpl uri;      /* may use wildcards only; unused when up != NULL */
 	struct target *up;    /* NAME = target.output: the upstream target */
-	int up_output;        /* index into up->outputs */
+	int up_output;        /* index into up->outputs; -1 when up is NULL */
 	struct loc loc;
 };
 
@@ -147,6 +149,10 @@ struct target *rules_target(const struct rapidfile *, const char *name);
 
 /* Name of symbol i of t (wildcard, input or output name). Borrowed. */
 const char *rules_symbol_name(const struct target *t, int i);
+
+/* A template as text, placeholders as {name}, for messages and display
+ * (literal braces are not doubled). Never NULL; the caller frees. */
+char *rules_tmpl_text(const struct target *t, const struct tmpl *);
 
 /* Whether s is a valid participant id / wildcard value:
  * [A-Za-z0-9][A-Za-z0-9._-]* and at most RULES_ID_MAX bytes. On failure

@@ -1,3 +1,522 @@
+/* runner.c - `rapid runner --spec FILE|-`: claim one instance, stage its
+ * inputs, run its recipe, publish its outputs, record the outcome in a
+ * sentinel (the steps and the spec are documented in runner.h).
+ *
+ * Staging, running and publishing are separate steps so that the
+ * container mode can stage from S3 and upload instead of renaming. Once
+ * the instance is claimed, every way out goes through finish(): a failed
+ * or ok sentinel is written, the scratch folder removed, the claim
+ * released. Outputs move into place only after the recipe exited 0, and
+ * the ok sentinel is written only after all of them are in place. */
 #include "runner/runner.h"
+#include "engine/sentinel.h"
 #include "lib/util.h"
-int cmd_runner(int argc, char **argv) { (void)argc; (void)argv; warn("runner: not built yet"); return 2; }
+#include "runner/exec.h"
+#include "runner/outputs.h"
+#include "runner/spec.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Lines of the log printed when an instance fails. */
+#define TAIL_LINES 15
+
+/* One attempt at an instance, from claim to release. */
+struct run {
+	const struct spec *s;
+	char *label;           /* "target w=v ..." */
+	char *scratch;         /* <root>.rapid/scratch/<key>.<pid>/ */
+	char *trash;           /* <root>.rapid/trash/<key>.<pid>/ */
+	char *log;             /* <log_dir><key>.log */
+	bool log_written;
+	char **out_scratch;    /* each output's path in scratch */
+	char **in_local;       /* each input's local path ("" when absent) */
+	int64_t started, ended;
+	int exit_code;         /* -1: none */
+	int signal;            /* 0: none */
+	char *reason;          /* why it failed; NULL when it did not */
+	struct out_files files;
+	struct buf tail;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: rapid runner --spec FILE|-\n", f);
+}
+
+static char *read_spec(const char *arg, size_t *len)
+{
+	if (strcmp(arg, "-"))
+		return read_file(arg, len);
+	return read_file("/dev/stdin", len);
+}
+
+/* ---- sentinel bodies (schema 1; fields listed in runner.h) ---- */
+
+static void put_pairs_object(struct buf *b, const struct spec_pair *p, size_t n)
+{
+	buf_putc(b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_puts(b, ", ");
+		buf_put_json_str(b, p[i].name);
+		buf_puts(b, ": ");
+		buf_put_json_str(b, p[i].value);
+	}
+	buf_putc(b, '}');
+}
+
+static void put_str_or_null(struct buf *b, const char *s)
+{
+	if (s)
+		buf_put_json_str(b, s);
+	else
+		buf_puts(b, "null");
+}
+
+static void put_time(struct buf *b, int64_t ns)
+{
+	char t[32];
+	if (!ns) {
+		buf_puts(b, "null");
+		return;
+	}
+	format_time(ns, t);
+	buf_put_json_str(b, t);
+}
+
+static char *make_body(const struct run *r, enum sentinel_state state, size_t *len)
+{
+	const struct spec *s = r->s;
+	struct buf b = {0};
+	char host[256] = "";
+	if (gethostname(host, sizeof host - 1) < 0)
+		host[0] = 0;
+	buf_printf(&b, "{\n\"schema\": 1,\n\"state\": \"%s\",\n\"target\": ", sentinel_state_name(state));
+	buf_put_json_str(&b, s->target);
+	buf_puts(&b, ",\n\"wildcards\": ");
+	put_pairs_object(&b, s->wildcards, s->nwildcards);
+	buf_printf(&b, ",\n\"key\": \"%s\",\n\"components\": ", s->key);
+	put_pairs_object(&b, s->components, s->ncomponents);
+	buf_puts(&b, ",\n\"command\": [");
+	for (size_t i = 0; i < s->ncommand; i++) {
+		if (i)
+			buf_puts(&b, ", ");
+		buf_put_json_str(&b, s->command[i]);
+	}
+	buf_puts(&b, "],\n\"image\": {\"requested\": ");
+	put_str_or_null(&b, s->image);
+	buf_puts(&b, ", \"digest\": null},\n\"inputs\": [");
+	for (size_t i = 0; i < s->ninputs; i++) {
+		const struct spec_input *in = &s->inputs[i];
+		buf_puts(&b, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
+		buf_put_json_str(&b, in->name);
+		buf_puts(&b, ", \"uri\": ");
+		buf_put_json_str(&b, in->uri);
+		buf_puts(&b, ", \"fingerprint\": ");
+		put_str_or_null(&b, in->fingerprint);
+		buf_printf(&b, ", \"present\": %s}", in->present ? "true" : "false");
+	}
+	buf_puts(&b, "],\n\"outputs\": [");
+	for (size_t i = 0; i < r->files.n; i++) {
+		const struct out_file *f = &r->files.v[i];
+		const struct spec_output *o = &s->outputs[f->output];
+		buf_puts(&b, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
+		buf_put_json_str(&b, o->name);
+		buf_puts(&b, ", \"path\": ");
+		buf_put_json_str(&b, f->rel);
+		buf_puts(&b, ", \"uri\": ");
+		if (o->dir) {
+			size_t ul = strlen(o->uri);
+			char *u = xasprintf("%s%s%s", o->uri, ul && o->uri[ul - 1] == '/' ? "" : "/", f->rel);
+			buf_put_json_str(&b, u);
+			free(u);
+		} else {
+			buf_put_json_str(&b, o->uri);
+		}
+		buf_printf(&b, ", \"size\": %llu, \"xxh3\": \"%s\"}", (unsigned long long)f->size, f->xxh3);
+	}
+	buf_puts(&b, "],\n\"exit_code\": ");
+	if (r->exit_code >= 0)
+		buf_printf(&b, "%d", r->exit_code);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\n\"signal\": ");
+	if (r->signal)
+		buf_printf(&b, "%d", r->signal);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\n\"reason\": ");
+	put_str_or_null(&b, r->reason);
+	buf_puts(&b, ",\n\"started\": ");
+	put_time(&b, r->started);
+	buf_puts(&b, ",\n\"ended\": ");
+	put_time(&b, r->ended);
+	buf_puts(&b, ",\n\"duration_s\": ");
+	if (r->ended)
+		buf_printf(&b, "%.3f", (double)(r->ended - r->started) / 1e9);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\n\"batch_job_id\": null,\n\"array_index\": null,\n\"attempt\": null,"
+		     "\n\"instance_type\": null,\n\"host\": ");
+	buf_put_json_str(&b, host);
+	buf_printf(&b, ",\n\"pid\": %ld,\n\"rapid_version\": \"%s\",\n\"log\": ",
+		   (long)getpid(), RAPID_VERSION);
+	put_str_or_null(&b, state == SENT_RUNNING || r->log_written ? r->log : NULL);
+	buf_puts(&b, "\n}\n");
+	*len = b.len;
+	return buf_detach(&b);
+}
+
+/* ---- the steps ---- */
+
+/* Remove what dead runners of this key left in folder (<key>.<pid>/):
+ * we hold the claim, so nobody else works on this key. */
+static void remove_leftovers(const char *folder, const char *key)
+{
+	DIR *d = opendir(folder);
+	if (!d)
+		return;
+	struct dirent *de;
+	size_t kl = strlen(key);
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, key, kl) || de->d_name[kl] != '.')
+			continue;
+		char *p = path_join(folder, de->d_name);
+		remove_tree(p);
+		free(p);
+	}
+	closedir(d);
+}
+
+/* Make the scratch folder and give each output a path in it. */
+static int prepare_scratch(struct run *r)
+{
+	const struct spec *s = r->s;
+	char *scratch_root = xasprintf("%s.rapid/scratch/", s->root);
+	char *trash_root = xasprintf("%s.rapid/trash/", s->root);
+	remove_leftovers(scratch_root, s->key);
+	remove_leftovers(trash_root, s->key);
+	free(scratch_root);
+	free(trash_root);
+	if (mkdir_p(r->scratch, 0777) < 0) {
+		r->reason = xasprintf("cannot create '%s': %s", r->scratch, strerror(errno));
+		return -1;
+	}
+	r->out_scratch = xcalloc(s->noutputs + 1, sizeof(char *));
+	for (size_t i = 0; i < s->noutputs; i++) {
+		const struct spec_output *o = &s->outputs[i];
+		char *d = xasprintf("%s%s/", r->scratch, o->name);
+		if (mkdir(d, 0777) < 0) {
+			r->reason = xasprintf("cannot create '%s': %s", d, strerror(errno));
+			free(d);
+			return -1;
+		}
+		if (o->dir) {
+			r->out_scratch[i] = d;
+		} else {
+			const char *base = strrchr(o->uri, '/');
+			r->out_scratch[i] = xasprintf("%s%s", d, base ? base + 1 : o->uri);
+			free(d);
+		}
+	}
+	return 0;
+}
+
+/* Give each input a local path. Here inputs are local already: check
+ * that each present one is there. */
+static int stage_inputs(struct run *r)
+{
+	const struct spec *s = r->s;
+	r->in_local = xcalloc(s->ninputs + 1, sizeof(char *));
+	for (size_t i = 0; i < s->ninputs; i++) {
+		const struct spec_input *in = &s->inputs[i];
+		struct stat st;
+		if (in->present && stat(in->path, &st) < 0) {
+			r->reason = xasprintf("input '%s' is missing: cannot stat '%s': %s",
+					      in->name, in->path, strerror(errno));
+			return -1;
+		}
+		r->in_local[i] = xstrdup(in->present ? in->path : "");
+	}
+	return 0;
+}
+
+static char **expand_argv(const struct run *r)
+{
+	const struct spec *s = r->s;
+	char **v = xcalloc(s->nargv + 1, sizeof(char *));
+	for (size_t i = 0; i < s->nargv; i++) {
+		struct buf b = {0};
+		for (size_t j = 0; j < s->argv[i].nsegs; j++) {
+			const struct spec_seg *g = &s->argv[i].segs[j];
+			if (g->kind == SEG_TEXT)
+				buf_puts(&b, g->text);
+			else if (g->kind == SEG_INPUT)
+				buf_puts(&b, r->in_local[g->index]);
+			else
+				buf_puts(&b, r->out_scratch[g->index]);
+		}
+		v[i] = buf_detach(&b);
+	}
+	return v;
+}
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Keep the log tail and write it to the log file. */
+static void save_log(struct run *r, const struct exec_result *x)
+{
+	buf_reset(&r->tail);
+	if (x->total > x->tail.len) {
+		/* Start at a line boundary when the beginning was dropped. */
+		const char *p = x->tail.data, *nl = memchr(p, '\n', x->tail.len);
+		size_t skip = nl ? (size_t)(nl - p) + 1 : 0;
+		buf_printf(&r->tail, "[rapid: %llu earlier bytes of output not kept]\n",
+			   (unsigned long long)(x->total - x->tail.len + skip));
+		buf_putn(&r->tail, p + skip, x->tail.len - skip);
+	} else {
+		buf_putn(&r->tail, x->tail.data ? x->tail.data : "", x->tail.len);
+	}
+	if (write_file_atomic(r->log, r->tail.data, r->tail.len) < 0)
+		warn("cannot write '%s': %s", r->log, strerror(errno));
+	else
+		r->log_written = true;
+}
+
+static int run_recipe(struct run *r)
+{
+	const struct spec *s = r->s;
+	int sig = exec_interrupted();
+	if (sig) {
+		r->reason = xasprintf("interrupted by signal %d", sig);
+		return -1;
+	}
+	char **argv = expand_argv(r);
+	char **env = xcalloc(s->nenv + 1, sizeof(char *));
+	for (size_t i = 0; i < s->nenv; i++)
+		env[i] = xasprintf("%s=%s", s->env[i].name, s->env[i].value);
+	struct exec_opts o = {argv, (const char *const *)env, r->scratch, s->timeout_s};
+	struct exec_result x;
+	int ret = -1;
+	if (exec_run(&o, &x) < 0) {
+		r->reason = xasprintf("cannot run '%s'", argv[0]);
+		goto out;
+	}
+	r->exit_code = x.exit_code;
+	r->signal = x.signal;
+	save_log(r, &x);
+	if (x.start_error)
+		r->reason = xstrdup(x.start_error);
+	else if (x.interrupted)
+		r->reason = xasprintf("interrupted by signal %d", x.interrupted);
+	else if (x.timed_out)
+		r->reason = xasprintf("timeout after %lds", s->timeout_s);
+	else if (x.signal)
+		r->reason = xasprintf("killed by signal %d (%s)", x.signal, strsignal(x.signal));
+	else if (x.exit_code != 0)
+		r->reason = xasprintf("exit status %d", x.exit_code);
+	else
+		ret = 0;
+	exec_result_free(&x);
+out:
+	free_strv(argv);
+	free_strv(env);
+	return ret;
+}
+
+static int publish_outputs(struct run *r)
+{
+	if (outputs_check(r->s, r->out_scratch, &r->reason) < 0 ||
+	    outputs_hash(r->s, r->out_scratch, &r->files, &r->reason) < 0 ||
+	    outputs_publish(r->s, r->out_scratch, r->trash, &r->reason) < 0)
+		return -1;
+	return 0;
+}
+
+static void print_failure(const struct run *r)
+{
+	struct buf b = {0};
+	buf_printf(&b, "rapid: %s failed: %s", r->label, r->reason);
+	if (r->log_written)
+		buf_printf(&b, " (log: %s)", r->log);
+	buf_putc(&b, '\n');
+	/* The last TAIL_LINES lines of the tail. */
+	const char *t = r->tail.data ? r->tail.data : "";
+	size_t len = r->tail.len, start = len, lines = 0;
+	if (len && t[len - 1] == '\n')
+		len--;
+	start = len;
+	while (start > 0 && !(t[start - 1] == '\n' && ++lines == TAIL_LINES))
+		start--;
+	for (size_t i = start; len > 0;) {
+		const char *nl = memchr(t + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - t) : len;
+		buf_puts(&b, "  | ");
+		buf_putn(&b, t + i, e - i);
+		buf_putc(&b, '\n');
+		if (!nl)
+			break;
+		i = e + 1;
+	}
+	fwrite(b.data, 1, b.len, stderr);
+	fflush(stderr);
+	buf_free(&b);
+}
+
+/* Record the outcome, clean up, release the claim. The exit status. */
+static int finish(struct run *r, struct sentinel_claim *claim, bool ok)
+{
+	const struct spec *s = r->s;
+	r->ended = now_ns();
+	int ret = 1;
+	size_t len;
+	char *body = make_body(r, ok ? SENT_OK : SENT_FAILED, &len);
+	if (ok) {
+		if (sentinel_write(s->sentinel_dir, s->key, SENT_OK, body, len) == 0) {
+			sentinel_prune(s->sentinel_dir, s->key);
+			ret = 0;
+		} else {
+			warn("%s failed: cannot record its outputs", r->label);
+		}
+	} else {
+		sentinel_write(s->sentinel_dir, s->key, SENT_FAILED, body, len);
+		print_failure(r);
+	}
+	free(body);
+	if (r->scratch && remove_tree(r->scratch) < 0)
+		warn("cannot remove '%s': %s", r->scratch, strerror(errno));
+	sentinel_release(claim);
+	return ret;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->label);
+	free(r->scratch);
+	free(r->trash);
+	free(r->log);
+	free_strv(r->out_scratch);
+	free_strv(r->in_local);
+	free(r->reason);
+	out_files_free(&r->files);
+	buf_free(&r->tail);
+}
+
+static int run_instance(const struct spec *s)
+{
+	struct run r = {0};
+	struct sentinel_claim *claim = NULL;
+	r.s = s;
+	r.label = spec_label(s);
+	r.scratch = xasprintf("%s.rapid/scratch/%s.%ld/", s->root, s->key, (long)getpid());
+	r.trash = xasprintf("%s.rapid/trash/%s.%ld/", s->root, s->key, (long)getpid());
+	r.log = xasprintf("%s%s.log", s->log_dir, s->key);
+	r.exit_code = -1;
+	r.started = now_ns();
+	int ret = 1;
+
+	if (exec_interrupted()) { /* before anything was claimed: nothing to record */
+		warn("%s: interrupted by signal %d", r.label, exec_interrupted());
+		goto out;
+	}
+	size_t len;
+	char *body = make_body(&r, SENT_RUNNING, &len);
+	int c = s->force ? sentinel_claim_force(s->sentinel_dir, s->key, body, len, &claim)
+			 : sentinel_claim(s->sentinel_dir, s->key, body, len, &claim);
+	free(body);
+	if (c < 0)
+		goto out;
+	if (c == 0) {
+		char *okp = sentinel_path(s->sentinel_dir, s->key, SENT_OK);
+		struct stat st;
+		if (!s->force && stat(okp, &st) == 0) {
+			ret = 0;
+		} else {
+			warn("%s: already running in another build", r.label);
+			ret = RUNNER_EXIT_BUSY;
+		}
+		free(okp);
+		goto out;
+	}
+	bool ok = prepare_scratch(&r) == 0 && stage_inputs(&r) == 0 &&
+		  run_recipe(&r) == 0 && publish_outputs(&r) == 0;
+	ret = finish(&r, claim, ok);
+out:
+	run_free(&r);
+	return ret;
+}
+
+/* The recipe's pipe must not land on fd 0-2 (dup2 onto itself would keep
+ * its close-on-exec flag), so make sure they are open. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd)
+				close(n);
+		}
+}
+
+int cmd_runner(int argc, char **argv)
+{
+	const char *spec_arg = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--spec") && i + 1 < argc) {
+			spec_arg = argv[++i];
+		} else if (!strncmp(a, "--spec=", 7)) {
+			spec_arg = a + 7;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			warn(!strcmp(a, "--spec") ? "runner: option '%s' needs an argument"
+						  : "runner: unknown argument '%s'", a);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!spec_arg) {
+		warn("runner: --spec FILE is required");
+		usage(stderr);
+		return 2;
+	}
+	ensure_std_fds();
+	/* Stop (cleanly) when whoever started us dies. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (exec_signals_init() < 0)
+		return 1;
+
+	size_t len;
+	char *text = read_spec(spec_arg, &len);
+	if (!text) {
+		warn("cannot read spec '%s': %s", spec_arg, strerror(errno));
+		return 2;
+	}
+	char *err = NULL;
+	struct spec *s = spec_parse(text, len, &err);
+	free(text);
+	if (!s) {
+		warn("cannot read spec '%s': %s", spec_arg, err);
+		free(err);
+		return 2;
+	}
+	int ret = run_instance(s);
+	spec_free(s);
+	return ret;
+}

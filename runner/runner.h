@@ -37,8 +37,15 @@
  *   "image": "fredericklab/rapidtide:3.2.0" or null,
  *   "env": [["NAME","value"]],
  *   "timeout_s": 36000 or null,
- *   "components": [["command","rapidtide in/bold.nii.gz ..."], ["image","..."], ...]
+ *   "components": [["command","rapidtide in/bold.nii.gz ..."], ["image","..."], ...],
+ *   "force": false
  * }
+ * wildcards, command, inputs, image, env, timeout_s, components and force
+ * may be left out (empty, null, false); "optional" defaults to false and
+ * "present" to true; an absent input's path and fingerprint may be null.
+ * force: run even when an ok sentinel for the key exists (build --force).
+ * Relative local paths are taken from the runner's working folder; fields
+ * this version does not know are ignored.
  * argv words are lists of segments: a string is literal text (wildcards are
  * already substituted), {"input":N} / {"output":N} is that file's local
  * path (an absent optional input is the empty string).
@@ -47,7 +54,15 @@
  * object), key, components (object), command, image {requested, digest},
  * inputs [{name, uri, fingerprint}], outputs [{name, path, size, xxh3}],
  * exit_code, signal, reason, started, ended, duration_s, batch_job_id,
- * array_index, attempt, instance_type, host, pid, rapid_version, log. */
+ * array_index, attempt, instance_type, host, pid, rapid_version, log.
+ * outputs has one entry per regular file: path is its path inside a
+ * directory output (a file output's base name), uri the output's URI (with
+ * that path for a directory's file), xxh3 the canonical 32-hex XXH3-128.
+ * The batch-only fields are null in local mode; exit_code is null when a
+ * signal ended the recipe (signal is its number) or it never ran; reason is
+ * "exit status N", "killed by signal N (name)", "timeout after Ns",
+ * "interrupted by signal N", "cannot run 'cmd': reason", "output 'NAME'
+ * was not produced", ... or null when ok. Inputs also carry "present". */
 #ifndef RAPID_RUNNER_H
 #define RAPID_RUNNER_H
 

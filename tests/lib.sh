@@ -40,3 +40,19 @@ run() {
 	OUT=$(cat "$T_TMP/.out")
 	ERR=$(cat "$T_TMP/.err")
 }
+
+# mkdata DIR P1 P2 ...: an HCP-shaped tree, four runs per participant,
+# with a brain mask for each participant.
+mkdata() {
+	_d=$1; shift
+	for _p in "$@"; do
+		for _r in REST1_LR REST1_RL REST2_LR REST2_RL; do
+			mkdir -p "$_d/$_p/MNINonLinear/Results/rfMRI_$_r"
+			printf 'bold %s %s\n' "$_p" "$_r" > "$_d/$_p/MNINonLinear/Results/rfMRI_$_r/rfMRI_$_r.nii.gz"
+		done
+		printf 'mask %s\n' "$_p" > "$_d/$_p/MNINonLinear/brainmask_fs.2.nii.gz"
+		echo "$_p" >> "$_d/../participants.txt"
+	done
+}
+# count_lines FILE PATTERN: how many lines of FILE match PATTERN (0 if none).
+count_lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }

@@ -1,0 +1,76 @@
+/* cmd_graph.c - `rapid graph`: targets and their edges in DOT, offline. */
+#include "engine/cmd.h"
+#include "engine/session.h"
+#include "lib/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void dot_id(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+int cmd_graph(int argc, char **argv)
+{
+	struct session s = {0};
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-') {
+			warn("graph: unknown option '%s'", argv[i]);
+			fputs("usage: rapid graph [VAR=value...]\n", stderr);
+			free(s.overrides);
+			free(s.targets);
+			return 2;
+		}
+		session_arg(&s, argv[i]);
+	}
+	int ret = 1;
+	if (session_open(&s, false, false) < 0)
+		goto out;
+	printf("digraph rapid {\n  rankdir=LR;\n  node [shape=box];\n");
+	for (size_t ti = 0; ti < s.rf->ntargets; ti++) {
+		const struct target *t = s.rf->targets[ti];
+		struct buf label = {0};
+		buf_puts(&label, t->name);
+		for (size_t k = 0; k < t->nwildcards; k++) {
+			const struct set *v = &t->wildcards[k].values;
+			if (v->deferred)
+				buf_printf(&label, "\\n%s: %s", t->wildcards[k].name, v->deferred_what ? v->deferred_what : "?");
+			else
+				buf_printf(&label, "\\n%s: %zu", t->wildcards[k].name, v->n);
+		}
+		printf("  ");
+		dot_id(t->name);
+		printf(" [label=\"");
+		for (const char *c = label.data; *c; c++) {
+			if (*c == '"')
+				putchar('\\');
+			putchar(*c);
+		}
+		printf("\"];\n");
+		buf_free(&label);
+		for (size_t k = 0; k < t->ninputs; k++) {
+			if (!t->inputs[k].up)
+				continue;
+			printf("  ");
+			dot_id(t->inputs[k].up->name);
+			printf(" -> ");
+			dot_id(t->name);
+			printf(" [label=");
+			dot_id(t->inputs[k].name);
+			printf("];\n");
+		}
+	}
+	printf("}\n");
+	ret = 0;
+out:
+	session_close(&s);
+	return ret;
+}

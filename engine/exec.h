@@ -1,0 +1,23 @@
+/* exec.h - executors: run the stale instances of a plan.
+ * local: `rapid runner` child processes on this machine, -j at a time,
+ * upstream before downstream. (batch: AWS Batch array jobs, later.) */
+#ifndef RAPID_EXEC_H
+#define RAPID_EXEC_H
+
+#include "engine/plan.h"
+
+#include <stdbool.h>
+
+struct build_opts {
+	long jobs;        /* runners at once (>= 1) */
+	bool keep_going;  /* -k: go on with what does not depend on a failure */
+	bool force;       /* rebuild up-to-date instances too */
+	bool verbose;
+};
+
+/* Run every stale instance of the selected targets. 0 when all of them
+ * were built, 1 when any failed or could not run (each reported on
+ * stderr), -1 on an internal error (reported). */
+int exec_local(struct plan *, const struct build_opts *);
+
+#endif

@@ -1,0 +1,327 @@
+/* exec_local.c - the local executor: one `rapid runner --spec -` child per
+ * instance, at most -j at a time, an instance only after every upstream
+ * instance it reads from was built. The runner does the work and writes
+ * the sentinels; this side schedules, reports and remembers components. */
+#include "engine/exec.h"
+#include "engine/spec.h"
+#include "engine/state.h"
+#include "lib/util.h"
+#include "runner/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum job_status { J_IDLE, J_WAITING, J_READY, J_RUNNING, J_DONE, J_FAILED, J_BUSY, J_BLOCKED };
+
+static volatile sig_atomic_t g_stop_signal;
+
+static void on_signal(int sig)
+{
+	g_stop_signal = sig;
+}
+
+struct exec {
+	struct plan *p;
+	const struct build_opts *o;
+	uint8_t *status;         /* per instance */
+	uint32_t *waiting;       /* per instance: upstream jobs not done */
+	uint32_t **down;         /* per instance: dependents in the build */
+	uint32_t *ndown;
+	uint32_t *ready;         /* FIFO of instance ids */
+	size_t rhead, rtail;
+	pid_t *pids;             /* per slot */
+	uint32_t *slot_inst;
+	struct buf *slot_comps;  /* per slot: components of its key */
+	size_t running, total, started, built, failed, busy, blocked;
+	char self[PATH_MAX];
+	struct inst_work w;
+	struct buf spec;
+};
+
+static void add_down(struct exec *x, uint32_t up, uint32_t down)
+{
+	x->down[up] = xreallocarray(x->down[up], x->ndown[up] + 1, sizeof(uint32_t));
+	x->down[up][x->ndown[up]++] = down;
+}
+
+/* Mark everything downstream of id as blocked (transitively). */
+static void block_down(struct exec *x, uint32_t id)
+{
+	for (uint32_t k = 0; k < x->ndown[id]; k++) {
+		uint32_t d = x->down[id][k];
+		if (x->status[d] == J_WAITING || x->status[d] == J_READY) {
+			x->status[d] = J_BLOCKED;
+			x->blocked++;
+			block_down(x, d);
+		}
+	}
+}
+
+static int launch(struct exec *x, uint32_t id, size_t slot)
+{
+	struct plan *p = x->p;
+	struct instance *i = &p->g->inst[id];
+	int r = plan_expand(p, i, &x->w);
+	if (r != 0) {
+		if (r > 0) {
+			struct buf n = {0};
+			graph_name(p->g, i, &n);
+			warn("%s: skipped: %s", n.data, i->why);
+			buf_free(&n);
+		}
+		return -1;
+	}
+	buf_reset(&x->spec);
+	spec_write(p, i, &x->w, x->o->force, &x->spec);
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		warn("cannot create a pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		warn("cannot start a runner: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		if (dup2(fds[0], 0) < 0)
+			_exit(2);
+		char *argv[] = {"rapid", "runner", "--spec", "-", NULL};
+		execv(x->self, argv);
+		fprintf(stderr, "rapid: cannot run '%s': %s\n", x->self, strerror(errno));
+		_exit(2);
+	}
+	close(fds[0]);
+	const char *d = x->spec.data;
+	size_t left = x->spec.len;
+	while (left) {
+		ssize_t n = write(fds[1], d, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* the runner died; its exit status tells */
+		}
+		d += n;
+		left -= (size_t)n;
+	}
+	close(fds[1]);
+	x->pids[slot] = pid;
+	x->slot_inst[slot] = id;
+	x->running++;
+	x->started++;
+	struct buf n = {0};
+	graph_name(p->g, i, &n);
+	fprintf(stderr, "[%zu/%zu] %s\n", x->started, x->total, n.data);
+	buf_free(&n);
+	/* Kept to remember the components of the key once it is built. */
+	buf_reset(&x->slot_comps[slot]);
+	buf_putn(&x->slot_comps[slot], x->w.comps.data.data, x->w.comps.data.len);
+	return 0;
+}
+
+static void finish(struct exec *x, uint32_t id, int wstatus)
+{
+	struct plan *p = x->p;
+	struct instance *i = &p->g->inst[id];
+	int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	if (code == 0) {
+		x->status[id] = J_DONE;
+		x->built++;
+		i->state = INST_OK;
+		for (uint32_t k = 0; k < x->ndown[id]; k++) {
+			uint32_t d = x->down[id][k];
+			if (x->status[d] == J_WAITING && --x->waiting[d] == 0) {
+				x->status[d] = J_READY;
+				x->ready[x->rtail++] = d;
+			}
+		}
+		return;
+	}
+	struct buf n = {0};
+	graph_name(p->g, i, &n);
+	if (code == RUNNER_EXIT_BUSY) {
+		x->status[id] = J_BUSY;
+		x->busy++;
+	} else {
+		x->status[id] = J_FAILED;
+		x->failed++;
+		if (code != 1)
+			warn("%s: runner ended with status %d", n.data, code);
+	}
+	buf_free(&n);
+	block_down(x, id);
+}
+
+int exec_local(struct plan *p, const struct build_opts *o)
+{
+	struct graph *g = p->g;
+	struct exec x = {.p = p, .o = o};
+	int ret = -1;
+	ssize_t sl = readlink("/proc/self/exe", x.self, sizeof x.self - 1);
+	if (sl < 0) {
+		warn("cannot find the rapid executable: %s", strerror(errno));
+		return -1;
+	}
+	x.self[sl] = 0;
+	size_t n = g->ninst;
+	x.status = xcalloc(n + 1, 1);
+	x.waiting = xcalloc(n + 1, sizeof(uint32_t));
+	x.down = xcalloc(n + 1, sizeof(uint32_t *));
+	x.ndown = xcalloc(n + 1, sizeof(uint32_t));
+	x.ready = xcalloc(n + 1, sizeof(uint32_t));
+	x.pids = xcalloc((size_t)o->jobs, sizeof(pid_t));
+	x.slot_inst = xcalloc((size_t)o->jobs, sizeof(uint32_t));
+	x.slot_comps = xcalloc((size_t)o->jobs, sizeof(struct buf));
+
+	/* The jobs, and the edges between them. Targets come upstream first,
+	 * so an upstream's status is known when its dependents are seen. */
+	for (size_t gi = 0; gi < g->ngroups; gi++) {
+		struct tgroup *tg = &g->groups[gi];
+		if (!tg->selected)
+			continue;
+		for (uint32_t k = 0; k < tg->n; k++) {
+			uint32_t id = tg->first + k;
+			struct instance *i = &g->inst[id];
+			if (i->state != INST_STALE)
+				continue;
+			x.status[id] = J_WAITING;
+			x.total++;
+			for (size_t in = 0; in < tg->t->ninputs; in++) {
+				uint32_t u = graph_upstream(g, i, in);
+				if (u == NO_INSTANCE)
+					continue;
+				if (x.status[u] == J_WAITING || x.status[u] == J_BLOCKED) {
+					add_down(&x, u, id);
+					x.waiting[id]++;
+				} else if (g->inst[u].state == INST_RUNNING) {
+					x.status[id] = J_BLOCKED;
+				}
+			}
+			if (x.status[id] == J_BLOCKED) {
+				x.blocked++;
+			} else if (x.waiting[id] == 0) {
+				x.status[id] = J_READY;
+				x.ready[x.rtail++] = id;
+			}
+		}
+	}
+	/* Blocked-at-start instances block their own dependents. */
+	for (size_t id = 0; id < n; id++)
+		if (x.status[id] == J_BLOCKED)
+			block_down(&x, (uint32_t)id);
+
+	struct sigaction sa = {0}, old_int, old_term, old_hup;
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	g_stop_signal = 0;
+
+	bool stopping = false;
+	for (;;) {
+		if (g_stop_signal && !stopping) {
+			stopping = true;
+			warn("stopping on signal %d; waiting for %zu runner%s", (int)g_stop_signal,
+			     x.running, x.running == 1 ? "" : "s");
+			for (long s = 0; s < o->jobs; s++)
+				if (x.pids[s] > 0)
+					kill(x.pids[s], SIGTERM);
+		}
+		if (!stopping && (o->keep_going || x.failed == 0)) {
+			while (x.running < (size_t)o->jobs && x.rhead < x.rtail) {
+				uint32_t id = x.ready[x.rhead++];
+				if (x.status[id] != J_READY)
+					continue;
+				size_t slot = 0;
+				while (x.pids[slot] > 0)
+					slot++;
+				if (launch(&x, id, slot) < 0) {
+					x.status[id] = J_FAILED;
+					x.failed++;
+					block_down(&x, id);
+					if (!o->keep_going)
+						break;
+				} else {
+					x.status[id] = J_RUNNING;
+				}
+			}
+		}
+		if (x.running == 0)
+			break;
+		int ws;
+		pid_t pid = waitpid(-1, &ws, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			warn("cannot wait for runners: %s", strerror(errno));
+			goto out;
+		}
+		for (long s = 0; s < o->jobs; s++) {
+			if (x.pids[s] != pid)
+				continue;
+			x.pids[s] = 0;
+			x.running--;
+			finish(&x, x.slot_inst[s], ws);
+			if (x.status[x.slot_inst[s]] == J_DONE && p->st) {
+				/* the components of every key built, for --explain later */
+				char key[33];
+				plan_key_hex(&g->inst[x.slot_inst[s]], key);
+				state_put(p->st, STATE_COMP, key, 32, x.slot_comps[s].data,
+					  x.slot_comps[s].len);
+			}
+			break;
+		}
+	}
+	size_t not_run = x.total - x.built - x.failed - x.busy - x.blocked;
+	if (x.failed || x.busy || x.blocked || not_run || stopping) {
+		struct buf b = {0};
+		buf_printf(&b, "built %zu of %zu", x.built, x.total);
+		if (x.failed)
+			buf_printf(&b, "; %zu failed", x.failed);
+		if (x.busy)
+			buf_printf(&b, "; %zu running in another build", x.busy);
+		if (x.blocked)
+			buf_printf(&b, "; %zu not built: upstream failed or running elsewhere", x.blocked);
+		if (not_run)
+			buf_printf(&b, "; %zu not started", not_run);
+		warn("%s", b.data);
+		buf_free(&b);
+		ret = 1;
+	} else {
+		fprintf(stderr, "rapid: built %zu instance%s\n", x.built, x.built == 1 ? "" : "s");
+		ret = 0;
+	}
+out:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+	for (size_t id = 0; id < n; id++)
+		free(x.down[id]);
+	free(x.down);
+	free(x.ndown);
+	free(x.status);
+	free(x.waiting);
+	free(x.ready);
+	free(x.pids);
+	free(x.slot_inst);
+	for (long s = 0; s < o->jobs; s++)
+		buf_free(&x.slot_comps[s]);
+	free(x.slot_comps);
+	inst_work_free(&x.w);
+	buf_free(&x.spec);
+	return ret;
+}

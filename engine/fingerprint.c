@@ -1,0 +1,286 @@
+/* fingerprint.c - size and XXH3-128 of local input files, cached in the
+ * state (STATE_FP) by path with the stat fields that tell a change.
+ *
+ * A cached hash is trusted only when dev, inode, size, mtime and ctime all
+ * match and the file had been unmodified for FP_RACY_NS when it was hashed:
+ * a write landing in the same timestamp tick as the hash would otherwise
+ * go unseen. Files hashed in this run are also remembered in memory, since
+ * the state does not show puts before they are committed and a plan asks
+ * about shared inputs (masks, templates) many times. */
+#include "engine/fingerprint.h"
+
+#include "engine/state.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define CHUNK ((size_t)1 << 20)
+
+struct memo {
+	char *path; /* NULL: empty slot */
+	uint64_t h;
+	struct fp_record rec;
+};
+
+struct fp_ctx {
+	struct state *st;
+	bool refresh;
+	struct fp_stats stats;
+	XXH3_state_t *xs;
+	uint8_t *buf; /* CHUNK bytes, allocated on first hash */
+	struct memo *memo;
+	size_t nmemo, capmemo; /* capmemo: 0 or a power of two */
+};
+
+static XXH3_state_t *xxh3_new(void)
+{
+	XXH3_state_t *xs = XXH3_createState();
+	if (!xs) {
+		fputs("rapid: out of memory\n", stderr);
+		exit(1);
+	}
+	return xs;
+}
+
+struct fp_ctx *fp_new(struct state *st, bool refresh)
+{
+	struct fp_ctx *c = xcalloc(1, sizeof(*c));
+	c->st = st;
+	c->refresh = refresh;
+	c->xs = xxh3_new();
+	return c;
+}
+
+const struct fp_stats *fp_get_stats(const struct fp_ctx *c)
+{
+	return &c->stats;
+}
+
+void fp_free(struct fp_ctx *c)
+{
+	if (!c)
+		return;
+	/* Each record was queued into the state as it was made. */
+	for (size_t i = 0; i < c->capmemo; i++)
+		free(c->memo[i].path);
+	free(c->memo);
+	free(c->buf);
+	XXH3_freeState(c->xs);
+	free(c);
+}
+
+static struct memo *memo_slot(struct fp_ctx *c, const char *path, uint64_t h)
+{
+	size_t mask = c->capmemo - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct memo *m = &c->memo[i];
+		if (!m->path || (m->h == h && !strcmp(m->path, path)))
+			return m;
+	}
+}
+
+static struct memo *memo_find(struct fp_ctx *c, const char *path, uint64_t h)
+{
+	if (!c->capmemo)
+		return NULL;
+	struct memo *m = memo_slot(c, path, h);
+	return m->path ? m : NULL;
+}
+
+static void memo_put(struct fp_ctx *c, const char *path, uint64_t h, const struct fp_record *rec)
+{
+	if (2 * (c->nmemo + 1) > c->capmemo) {
+		struct memo *old = c->memo;
+		size_t oldcap = c->capmemo;
+		c->capmemo = oldcap ? 2 * oldcap : 64;
+		c->memo = xcalloc(c->capmemo, sizeof(*c->memo));
+		for (size_t i = 0; i < oldcap; i++) {
+			if (old[i].path)
+				*memo_slot(c, old[i].path, old[i].h) = old[i];
+		}
+		free(old);
+	}
+	struct memo *m = memo_slot(c, path, h);
+	if (!m->path) {
+		m->path = xstrdup(path);
+		m->h = h;
+		c->nmemo++;
+	}
+	m->rec = *rec;
+}
+
+static int64_t ts_ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static int trusted(const struct fp_record *r, const struct stat *sb)
+{
+	return r->dev == (uint64_t)sb->st_dev && r->ino == (uint64_t)sb->st_ino &&
+	       r->size == (uint64_t)sb->st_size && r->mtime_ns == ts_ns(sb->st_mtim) &&
+	       r->ctime_ns == ts_ns(sb->st_ctim) && r->checked_ns - r->mtime_ns >= FP_RACY_NS;
+}
+
+static void format_fp(const struct fp_record *r, char out[FP_MAX])
+{
+	char hex[33];
+	hex_encode(r->hash, 16, hex);
+	snprintf(out, FP_MAX, "size=%" PRIu64 " xxh3=%s", r->size, hex);
+}
+
+/* Hash what fd holds from its current offset. 0, or -1 with errno. */
+static int hash_fd(int fd, XXH3_state_t *xs, uint8_t *buf, uint8_t out[16], uint64_t *n)
+{
+	XXH128_canonical_t c;
+	*n = 0;
+	if (XXH3_128bits_reset(xs) != XXH_OK)
+		return errno = EINVAL, -1;
+	for (;;) {
+		ssize_t r = read(fd, buf, CHUNK);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		if (XXH3_128bits_update(xs, buf, (size_t)r) != XXH_OK)
+			return errno = EINVAL, -1;
+		*n += (uint64_t)r;
+	}
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(xs));
+	memcpy(out, c.digest, 16);
+	return 0;
+}
+
+int fp_hash_file(const char *path, uint8_t out[16], uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	XXH3_state_t *xs = xxh3_new();
+	uint8_t *buf = xmalloc(CHUNK);
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	int ret = hash_fd(fd, xs, buf, out, size);
+	int e = errno;
+	free(buf);
+	XXH3_freeState(xs);
+	close(fd);
+	errno = e;
+	return ret;
+}
+
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       ts_ns(a->st_mtim) == ts_ns(b->st_mtim) && ts_ns(a->st_ctim) == ts_ns(b->st_ctim);
+}
+
+/* Read and hash path into rec. 1 done, 0 vanished, -1 after printing. A
+ * file that changes while it is read is read once more before giving up. */
+static int hash_path(struct fp_ctx *c, const char *path, struct fp_record *rec)
+{
+	struct stat a, b;
+	if (!c->buf)
+		c->buf = xmalloc(CHUNK);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		/* Before the read: a write during it must look racy next time. */
+		int64_t checked = now_ns();
+		uint64_t n;
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			if (errno == ENOENT || errno == ENOTDIR) {
+				c->stats.missing++;
+				return 0;
+			}
+			warn("cannot read '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		int bad = fstat(fd, &a) < 0 ? errno : S_ISDIR(a.st_mode) ? EISDIR : 0;
+		if (!bad && !S_ISREG(a.st_mode)) {
+			close(fd);
+			warn("cannot read '%s': not a regular file", path);
+			return -1;
+		}
+		if (!bad) {
+			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+			if (hash_fd(fd, c->xs, c->buf, rec->hash, &n) < 0 || fstat(fd, &b) < 0)
+				bad = errno;
+		}
+		close(fd);
+		if (bad) {
+			warn("cannot read '%s': %s", path, strerror(bad));
+			return -1;
+		}
+		c->stats.bytes_hashed += n;
+		if (n == (uint64_t)a.st_size && same_stat(&a, &b)) {
+			rec->dev = (uint64_t)a.st_dev;
+			rec->ino = (uint64_t)a.st_ino;
+			rec->size = n;
+			rec->mtime_ns = ts_ns(a.st_mtim);
+			rec->ctime_ns = ts_ns(a.st_ctim);
+			rec->checked_ns = checked;
+			c->stats.hashed++;
+			return 1;
+		}
+	}
+	warn("cannot read '%s': changed while being read", path);
+	return -1;
+}
+
+int fp_local(struct fp_ctx *c, const char *path, char out[FP_MAX])
+{
+	struct stat sb;
+	struct fp_record rec;
+	size_t plen = strlen(path), vlen;
+	if (stat(path, &sb) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			c->stats.missing++;
+			return 0;
+		}
+		warn("cannot read '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		warn("cannot read '%s': is a directory", path);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		warn("cannot read '%s': not a regular file", path);
+		return -1;
+	}
+	uint64_t h = XXH3_64bits(path, plen);
+	const struct memo *m = memo_find(c, path, h);
+	if (m) {
+		if (trusted(&m->rec, &sb)) {
+			c->stats.cached++;
+			format_fp(&m->rec, out);
+			return 1;
+		}
+	} else if (c->st && !c->refresh) {
+		/* A read error was reported; carry on without the cache. A
+		 * record of another size (another format) is a miss. */
+		if (state_get_into(c->st, STATE_FP, path, plen, &rec, sizeof(rec), &vlen) == 1 &&
+		    vlen == sizeof(rec) && trusted(&rec, &sb)) {
+			c->stats.cached++;
+			format_fp(&rec, out);
+			return 1;
+		}
+	}
+	int r = hash_path(c, path, &rec);
+	if (r != 1)
+		return r;
+	memo_put(c, path, h, &rec);
+	if (c->st)
+		state_put(c->st, STATE_FP, path, plen, &rec, sizeof(rec));
+	format_fp(&rec, out);
+	return 1;
+}

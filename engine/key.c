@@ -1,0 +1,268 @@
+/* key.c - canonical key encoding (format documented in key.h) and the
+ * old → new explanations of what changed between two keys. */
+#include "engine/key.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+void comps_reset(struct comps *c)
+{
+	buf_reset(&c->data);
+	c->n = 0;
+}
+
+void comps_addn(struct comps *c, const char *name, const char *value, size_t vlen)
+{
+	GROW(c->off, c->cap, c->n + 1);
+	c->off[c->n++] = c->data.len;
+	buf_putn(&c->data, name, strlen(name) + 1);
+	buf_putn(&c->data, value, vlen);
+	buf_putc(&c->data, 0);
+}
+
+void comps_add(struct comps *c, const char *name, const char *value)
+{
+	comps_addn(c, name, value, strlen(value));
+}
+
+const char *comps_name(const struct comps *c, size_t i)
+{
+	return c->data.data + c->off[i];
+}
+
+const char *comps_value(const struct comps *c, size_t i)
+{
+	const char *n = comps_name(c, i);
+	return n + strlen(n) + 1;
+}
+
+const char *comps_get(const struct comps *c, const char *name)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(comps_name(c, i), name))
+			return comps_value(c, i);
+	return NULL;
+}
+
+void comps_free(struct comps *c)
+{
+	buf_free(&c->data);
+	free(c->off);
+	c->off = NULL;
+	c->n = c->cap = 0;
+}
+
+int comps_decode(struct comps *c, const char *data, size_t len)
+{
+	comps_reset(c);
+	size_t p = 0;
+	while (p < len) {
+		const char *name = data + p;
+		const char *z = memchr(name, 0, len - p);
+		if (!z)
+			return -1;
+		const char *value = z + 1;
+		if ((size_t)(value - data) >= len)
+			return -1;
+		const char *z2 = memchr(value, 0, len - (size_t)(value - data));
+		if (!z2)
+			return -1;
+		comps_addn(c, name, value, (size_t)(z2 - value));
+		p = (size_t)(z2 - data) + 1;
+	}
+	return 0;
+}
+
+void key_quote_word(struct buf *b, const char *w)
+{
+	bool plain = *w != 0;
+	for (const char *p = w; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=+,@%^-", *p))
+			plain = false;
+	if (plain) {
+		buf_puts(b, w);
+		return;
+	}
+	buf_putc(b, '\'');
+	for (const char *p = w; *p; p++) {
+		if (*p == '\'')
+			buf_puts(b, "'\\''");
+		else
+			buf_putc(b, *p);
+	}
+	buf_putc(b, '\'');
+}
+
+void key_compute(const char *target, const char *const *wnames,
+		 const char *const *wvalues, size_t nw, const struct comps *c,
+		 uint8_t out[16])
+{
+	XXH3_state_t *st = XXH3_createState();
+	if (!st) {
+		fputs("rapid: out of memory\n", stderr);
+		exit(1);
+	}
+	XXH3_128bits_reset(st);
+	XXH3_128bits_update(st, "rapid-key\0" KEY_VERSION "\0", sizeof("rapid-key\0" KEY_VERSION));
+	XXH3_128bits_update(st, target, strlen(target) + 1);
+	for (size_t k = 0; k < nw; k++) {
+		XXH3_128bits_update(st, wnames[k], strlen(wnames[k]) + 1);
+		XXH3_128bits_update(st, wvalues[k], strlen(wvalues[k]) + 1);
+	}
+	XXH3_128bits_update(st, "\x01", 2);
+	if (c->data.len)
+		XXH3_128bits_update(st, c->data.data, c->data.len);
+	XXH128_hash_t h = XXH3_128bits_digest(st);
+	XXH3_freeState(st);
+	XXH128_canonical_t canon;
+	XXH128_canonicalFromHash(&canon, h);
+	memcpy(out, canon.digest, 16);
+}
+
+/* Split a display command on spaces (quoted words may split; display only). */
+static size_t split_words(const char *s, char ***out)
+{
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		const char *e = strchr(s, ' ');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		GROW(v, cap, n + 1);
+		v[n++] = xstrndup(s, len);
+		s += len;
+	}
+	*out = v;
+	return n;
+}
+
+static void join_words(struct buf *b, char **w, size_t from, size_t to)
+{
+	if (from >= to) {
+		buf_puts(b, "(nothing)");
+		return;
+	}
+	for (size_t i = from; i < to; i++)
+		buf_printf(b, "%s%s", i > from ? " " : "", w[i]);
+}
+
+static void diff_command(struct buf *d, const char *old, const char *cur)
+{
+	char **ow, **nw;
+	size_t on = split_words(old, &ow), nn = split_words(cur, &nw);
+	size_t pre = 0, suf = 0;
+	while (pre < on && pre < nn && !strcmp(ow[pre], nw[pre]))
+		pre++;
+	while (suf < on - pre && suf < nn - pre && !strcmp(ow[on - 1 - suf], nw[nn - 1 - suf]))
+		suf++;
+	/* A pure insertion or deletion is shown with the word before it. */
+	if (pre > 0 && (pre == on - suf || pre == nn - suf))
+		pre--;
+	/* Keep the option a changed value belongs to: "--passes 3 → --passes 4". */
+	if (pre > 0 && ow[pre - 1][0] == '-' && ow[pre][0] != '-')
+		pre--;
+	buf_puts(d, "command: ");
+	join_words(d, ow, pre, on - suf);
+	buf_puts(d, " → ");
+	join_words(d, nw, pre, nn - suf);
+	for (size_t i = 0; i < on; i++)
+		free(ow[i]);
+	for (size_t i = 0; i < nn; i++)
+		free(nw[i]);
+	free(ow);
+	free(nw);
+}
+
+/* "size=N xxh3=HEX" / "key=HEX" / "missing" → its short display. */
+static void short_fp(struct buf *d, const char *fp, const char *field)
+{
+	const char *p = strstr(fp, field);
+	if (!p) {
+		buf_puts(d, fp);
+		return;
+	}
+	p += strlen(field);
+	size_t n = strcspn(p, " ");
+	buf_printf(d, "%.*s%s", (int)(n > 12 ? 12 : n), p, n > 12 ? "…" : "");
+}
+
+static void diff_input(struct buf *d, const char *name, const char *old, const char *cur)
+{
+	const char *onl = strchr(old, '\n'), *nnl = strchr(cur, '\n');
+	size_t oul = onl ? (size_t)(onl - old) : strlen(old);
+	size_t nul = nnl ? (size_t)(nnl - cur) : strlen(cur);
+	const char *ofp = onl ? onl + 1 : "", *nfp = nnl ? nnl + 1 : "";
+	buf_printf(d, "%s: ", name);
+	if (oul != nul || memcmp(old, cur, oul)) {
+		buf_printf(d, "uri %.*s → %.*s", (int)oul, old, (int)nul, cur);
+		if (!strcmp(ofp, nfp))
+			return;
+		buf_puts(d, ", ");
+	}
+	if (!strcmp(ofp, "missing") || !strcmp(nfp, "missing")) {
+		buf_printf(d, "%s → %s", !strcmp(ofp, "missing") ? "missing" : "present",
+			   !strcmp(nfp, "missing") ? "missing" : "present");
+	} else if (!strncmp(ofp, "key=", 4) && !strncmp(nfp, "key=", 4)) {
+		buf_puts(d, "upstream key ");
+		short_fp(d, ofp, "key=");
+		buf_puts(d, " → ");
+		short_fp(d, nfp, "key=");
+	} else if (!strncmp(ofp, "size=", 5) && !strncmp(nfp, "size=", 5)) {
+		long long os = atoll(ofp + 5), ns = atoll(nfp + 5);
+		if (os != ns)
+			buf_printf(d, "size %lld → %lld, ", os, ns);
+		buf_puts(d, "xxh3 ");
+		short_fp(d, ofp, "xxh3=");
+		buf_puts(d, " → ");
+		short_fp(d, nfp, "xxh3=");
+	} else {
+		buf_printf(d, "%s → %s", ofp, nfp);
+	}
+}
+
+static void note_change(struct buf *summary, struct buf *details, const char *name)
+{
+	if (summary->len)
+		buf_puts(summary, ", ");
+	buf_printf(summary, "%s changed", name);
+	if (details->len)
+		buf_putc(details, '\n');
+}
+
+void comps_diff(const struct comps *old, const struct comps *cur,
+		struct buf *summary, struct buf *details)
+{
+	for (size_t i = 0; i < cur->n; i++) {
+		const char *name = comps_name(cur, i), *v = comps_value(cur, i);
+		const char *ov = comps_get(old, name);
+		if (ov && !strcmp(ov, v))
+			continue;
+		note_change(summary, details, name);
+		if (!ov)
+			buf_printf(details, "%s: (none) → %s", name, v);
+		else if (!strcmp(name, "command"))
+			diff_command(details, ov, v);
+		else if (!strncmp(name, "input ", 6))
+			diff_input(details, name, ov, v);
+		else
+			buf_printf(details, "%s: %s → %s", name, *ov ? ov : "(none)", *v ? v : "(none)");
+	}
+	for (size_t i = 0; i < old->n; i++) {
+		const char *name = comps_name(old, i);
+		if (comps_get(cur, name))
+			continue;
+		note_change(summary, details, name);
+		buf_printf(details, "%s: %s → (none)", name, comps_value(old, i));
+	}
+	if (!summary->len) {
+		/* Same components, different key: the wildcards or the format. */
+		buf_puts(summary, "key format changed");
+		buf_puts(details, "key format or wildcards changed");
+	}
+}

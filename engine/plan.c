@@ -1,0 +1,665 @@
+/* plan.c - compute the state of every selected instance and print plans.
+ *
+ * One pass over the targets in dependency order: an upstream instance's
+ * key is known before anything downstream needs it. The cost of a no-op
+ * plan is one stat() per input (the fingerprint cache answers the rest)
+ * and one stat() per instance (its ok sentinel). */
+#include "engine/plan.h"
+#include "engine/state.h"
+#include "engine/store.h"
+#include "lib/util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+void plan_key_hex(const struct instance *i, char out[33])
+{
+	hex_encode(i->key, 16, out);
+}
+
+struct store *plan_store(const struct plan *p, const struct instance *i)
+{
+	return p->stores[i->group];
+}
+
+static void work_reserve(struct inst_work *w, size_t nsym)
+{
+	if (nsym <= w->cap)
+		return;
+	w->uri = xreallocarray(w->uri, nsym, sizeof(*w->uri));
+	for (size_t k = w->cap; k < nsym; k++)
+		memset(&w->uri[k], 0, sizeof(w->uri[k]));
+	w->sym = xreallocarray(w->sym, nsym, sizeof(*w->sym));
+	w->fp = xreallocarray(w->fp, nsym, sizeof(*w->fp));
+	w->present = xreallocarray(w->present, nsym, sizeof(*w->present));
+	w->cap = nsym;
+}
+
+void inst_work_free(struct inst_work *w)
+{
+	for (size_t k = 0; k < w->cap; k++)
+		buf_free(&w->uri[k]);
+	free(w->uri);
+	free(w->sym);
+	free(w->fp);
+	free(w->present);
+	comps_free(&w->comps);
+	buf_free(&w->tmp);
+	memset(w, 0, sizeof(*w));
+}
+
+static void skip(struct plan *p, struct instance *i, enum inst_reason r, const char *why)
+{
+	i->state = INST_SKIPPED;
+	i->reason = r;
+	i->why = arena_strdup(p->g->arena, why);
+}
+
+int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
+{
+	struct graph *g = p->g;
+	const struct target *t = g->groups[i->group].t;
+	size_t nw = t->nwildcards, nsym = nw + t->ninputs + t->noutputs;
+	work_reserve(w, nsym + 1);
+	for (size_t k = 0; k < nsym; k++)
+		w->sym[k] = NULL;
+	comps_reset(&w->comps);
+
+	/* Inputs: a URI and a fingerprint each. */
+	for (size_t k = 0; k < t->ninputs; k++) {
+		const struct input *in = &t->inputs[k];
+		struct buf *u = &w->uri[nw + k];
+		buf_reset(u);
+		w->present[k] = true;
+		if (in->up) {
+			uint32_t ui = graph_upstream(g, i, k);
+			buf_reset(&w->tmp);
+			if (ui == NO_INSTANCE) {
+				buf_printf(&w->tmp, "input %s: %s has no instance ", in->name, in->up->name);
+				graph_describe(g, i, &w->tmp);
+				skip(p, i, R_SKIP_UPSTREAM, w->tmp.data);
+				return 1;
+			}
+			struct instance *ups = &g->inst[ui];
+			if (ups->state == INST_SKIPPED || ups->state == INST_UNKNOWN) {
+				buf_printf(&w->tmp, "input %s: upstream ", in->name);
+				graph_name(g, ups, &w->tmp);
+				buf_printf(&w->tmp, " is skipped (%s)", ups->why ? ups->why : "not planned");
+				skip(p, i, R_SKIP_UPSTREAM, w->tmp.data);
+				return 1;
+			}
+			graph_expand(g, ups, &in->up->outputs[in->up_output].uri, NULL, u);
+			char hex[33];
+			plan_key_hex(ups, hex);
+			snprintf(w->fp[k], FP_MAX, "key=%s", hex);
+		} else {
+			graph_expand(g, i, &in->uri, NULL, u);
+			if (uri_is_s3(u->data)) {
+				warn("%s:%d:%d: input '%s': s3:// inputs need the S3 backend, which this build of rapid lacks",
+				     in->loc.file, in->loc.line, in->loc.col, in->name);
+				return -1;
+			}
+			char *path = graph_local_path(g, u->data);
+			int r = fp_local(p->fp, path, w->fp[k]);
+			free(path);
+			if (r < 0)
+				return -1;
+			if (r == 0) {
+				if (!in->optional) {
+					buf_reset(&w->tmp);
+					buf_printf(&w->tmp, "input %s: '%s' not found", in->name, u->data);
+					skip(p, i, R_SKIP_INPUT, w->tmp.data);
+					return 1;
+				}
+				w->present[k] = false;
+				snprintf(w->fp[k], FP_MAX, "missing");
+			}
+		}
+		w->sym[nw + k] = u->data;
+	}
+	/* Outputs. */
+	for (size_t k = 0; k < t->noutputs; k++) {
+		struct buf *u = &w->uri[nw + t->ninputs + k];
+		buf_reset(u);
+		graph_expand(g, i, &t->outputs[k].uri, NULL, u);
+		w->sym[nw + t->ninputs + k] = u->data;
+	}
+	/* Components, in the order key.h documents. */
+	buf_reset(&w->tmp);
+	struct buf word = {0};
+	for (size_t a = 0; a < t->nargv; a++) {
+		buf_reset(&word);
+		graph_expand(g, i, &t->argv[a], w->sym, &word);
+		if (a)
+			buf_putc(&w->tmp, ' ');
+		key_quote_word(&w->tmp, word.data ? word.data : "");
+	}
+	buf_free(&word);
+	comps_addn(&w->comps, "command", w->tmp.data ? w->tmp.data : "", w->tmp.len);
+	comps_add(&w->comps, "image", t->image ? t->image : "");
+	char name[300];
+	for (size_t k = 0; k < t->nenv; k++) {
+		snprintf(name, sizeof name, "env %s", t->env[k].name);
+		comps_add(&w->comps, name, t->env[k].value);
+	}
+	for (size_t k = 0; k < t->ninputs; k++) {
+		snprintf(name, sizeof name, "input %s", t->inputs[k].name);
+		buf_reset(&w->tmp);
+		buf_printf(&w->tmp, "%s\n%s", w->sym[nw + k], w->fp[k]);
+		comps_addn(&w->comps, name, w->tmp.data, w->tmp.len);
+	}
+	for (size_t k = 0; k < t->noutputs; k++) {
+		snprintf(name, sizeof name, "output %s", t->outputs[k].name);
+		comps_add(&w->comps, name, w->sym[nw + t->ninputs + k]);
+	}
+	const char *wn[64], *wv[64];
+	const char **wnames = nw <= 64 ? wn : xcalloc(nw, sizeof(char *));
+	const char **wvalues = nw <= 64 ? wv : xcalloc(nw, sizeof(char *));
+	for (size_t k = 0; k < nw; k++) {
+		wnames[k] = t->wildcards[k].name;
+		wvalues[k] = graph_value(g, i, k);
+	}
+	key_compute(t->name, wnames, wvalues, nw, &w->comps, i->key);
+	if (nw > 64) {
+		free(wnames);
+		free(wvalues);
+	}
+	return 0;
+}
+
+/* Components of an older key: the state cache, else the sentinel body
+ * (which is then cached). 0, or -1 when neither has them. */
+static int old_comps(struct plan *p, struct instance *i, const char *key, bool ok,
+		     struct comps *out)
+{
+	void *v = NULL;
+	size_t vlen = 0;
+	if (p->st && state_get(p->st, STATE_COMP, key, 32, &v, &vlen) == 1) {
+		int r = comps_decode(out, v, vlen);
+		free(v);
+		if (r == 0)
+			return 0;
+	}
+	const struct target *t = p->g->groups[i->group].t;
+	const char *vals[64];
+	size_t nw = t->nwildcards < 64 ? t->nwildcards : 64;
+	for (size_t k = 0; k < nw; k++)
+		vals[k] = graph_value(p->g, i, k);
+	size_t len = 0;
+	char *body = store_read(plan_store(p, i), t->name, vals, nw, key, ok ? "ok" : "failed", &len);
+	if (!body)
+		return -1;
+	int ret = -1;
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "components");
+	if (cJSON_IsObject(c)) {
+		comps_reset(out);
+		cJSON *it;
+		ret = 0;
+		cJSON_ArrayForEach(it, c) {
+			if (!cJSON_IsString(it) || !it->string) {
+				ret = -1;
+				break;
+			}
+			comps_add(out, it->string, it->valuestring);
+		}
+		if (ret == 0 && p->st)
+			state_put(p->st, STATE_COMP, key, 32, out->data.data, out->data.len);
+	}
+	cJSON_Delete(j);
+	free(body);
+	return ret;
+}
+
+/* exit code and reason of a failed sentinel. */
+static void failed_detail(struct plan *p, struct instance *i, const char *key)
+{
+	const struct target *t = p->g->groups[i->group].t;
+	const char *vals[64];
+	size_t nw = t->nwildcards < 64 ? t->nwildcards : 64;
+	for (size_t k = 0; k < nw; k++)
+		vals[k] = graph_value(p->g, i, k);
+	size_t len = 0;
+	char *body = store_read(plan_store(p, i), t->name, vals, nw, key, "failed", &len);
+	i->exit_code = 0;
+	if (!body)
+		return;
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	cJSON *ec = cJSON_GetObjectItemCaseSensitive(j, "exit_code");
+	cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
+	cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "reason");
+	struct buf b = {0};
+	if (cJSON_IsNumber(ec)) {
+		i->exit_code = ec->valueint;
+		buf_printf(&b, "exit status %d", ec->valueint);
+	} else if (cJSON_IsNumber(sig)) {
+		i->exit_code = -sig->valueint;
+		buf_printf(&b, "killed by signal %d", sig->valueint);
+	}
+	if (cJSON_IsString(why) && why->valuestring[0]) {
+		/* the runner's reason may already say how the recipe ended */
+		if (strstr(why->valuestring, "exit status") || strstr(why->valuestring, "signal"))
+			buf_reset(&b);
+		buf_printf(&b, "%s%s", b.len ? ": " : "", why->valuestring);
+	}
+	if (b.len)
+		i->why = arena_strdup(p->g->arena, b.data);
+	buf_free(&b);
+	cJSON_Delete(j);
+	free(body);
+}
+
+static int decide(struct plan *p, struct instance *i, struct inst_work *w)
+{
+	const struct target *t = p->g->groups[i->group].t;
+	char key[33];
+	plan_key_hex(i, key);
+	const char *vals[64];
+	size_t nw = t->nwildcards;
+	if (nw > 64) {
+		warn("target '%s': too many wildcards", t->name);
+		return -1;
+	}
+	for (size_t k = 0; k < nw; k++)
+		vals[k] = graph_value(p->g, i, k);
+	struct lookup lk;
+	if (store_lookup(plan_store(p, i), t->name, vals, nw, key, &lk) < 0)
+		return -1;
+	switch (lk.state) {
+	case LK_OK:
+		i->state = INST_OK;
+		i->reason = R_NONE;
+		break;
+	case LK_RUNNING:
+		i->state = INST_RUNNING;
+		i->reason = R_RUNNING;
+		return 0;
+	case LK_FAILED:
+		i->state = INST_STALE;
+		i->reason = R_FAILED;
+		failed_detail(p, i, key);
+		break;
+	case LK_INTERRUPTED:
+		i->state = INST_STALE;
+		i->reason = R_INTERRUPTED;
+		break;
+	case LK_NONE:
+		i->state = INST_STALE;
+		i->reason = lk.old_key[0] && lk.old_ok ? R_KEY_CHANGED : R_NEVER_BUILT;
+		break;
+	}
+	if (lk.old_key[0] && i->state == INST_STALE) {
+		i->old_key = arena_strdup(p->g->arena, lk.old_key);
+		struct comps oc = {0};
+		if (old_comps(p, i, lk.old_key, lk.old_ok, &oc) == 0) {
+			struct buf s = {0}, d = {0};
+			comps_diff(&oc, &w->comps, &s, &d);
+			i->summary = arena_strdup(p->g->arena, s.data);
+			i->details = arena_strdup(p->g->arena, d.data);
+			buf_free(&s);
+			buf_free(&d);
+		} else if (i->reason == R_KEY_CHANGED) {
+			i->summary = arena_strdup(p->g->arena, "key changed");
+			i->details = arena_strdup(p->g->arena, "the previous key's components are unknown");
+		}
+		comps_free(&oc);
+	}
+	if (p->opts.force && i->state == INST_OK) {
+		i->state = INST_STALE;
+		i->reason = R_FORCED;
+	}
+	return 0;
+}
+
+struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts *opts)
+{
+	struct plan *p = xcalloc(1, sizeof(*p));
+	p->g = g;
+	p->st = st;
+	p->opts = *opts;
+	p->fp = fp_new(st, opts->refresh);
+	p->stores = xcalloc(g->ngroups + 1, sizeof(*p->stores));
+	p->count = xcalloc(g->ngroups + 1, sizeof(*p->count));
+	struct inst_work w = {0};
+	int ok = 1;
+	for (size_t gi = 0; gi < g->ngroups && ok; gi++) {
+		struct tgroup *tg = &g->groups[gi];
+		if (!tg->selected)
+			continue;
+		const char *root = tg->t->root;
+		if (uri_is_s3(root)) {
+			warn("%s:%d:%d: target '%s': an s3:// output root needs the S3 backend, which this build of rapid lacks",
+			     tg->t->loc.file, tg->t->loc.line, tg->t->loc.col, tg->t->name);
+			ok = 0;
+			break;
+		}
+		char *abs = graph_local_path(g, root);
+		p->stores[gi] = store_open_local(abs);
+		free(abs);
+		if (store_prepare(p->stores[gi], tg->t->name) < 0) {
+			ok = 0;
+			break;
+		}
+		for (uint32_t k = 0; k < tg->n; k++) {
+			struct instance *i = &g->inst[tg->first + k];
+			int r = plan_expand(p, i, &w);
+			if (r < 0 || (r == 0 && decide(p, i, &w) < 0)) {
+				ok = 0;
+				break;
+			}
+			p->count[gi][i->state]++;
+			if (i->state == INST_STALE || i->state == INST_RUNNING)
+				p->pending++;
+			else if (i->state == INST_SKIPPED)
+				p->skipped++;
+		}
+	}
+	inst_work_free(&w);
+	p->fpstats = *fp_get_stats(p->fp);
+	if (st && state_commit(st) < 0)
+		ok = 0;
+	if (!ok) {
+		plan_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void plan_free(struct plan *p)
+{
+	if (!p)
+		return;
+	for (size_t gi = 0; gi < p->g->ngroups; gi++)
+		store_close(p->stores[gi]);
+	free(p->stores);
+	free(p->count);
+	if (p->fp)
+		fp_free(p->fp);
+	free(p);
+}
+
+/* ---- printing ---- */
+
+static const char *reason_text(const struct instance *i, struct buf *tmp)
+{
+	buf_reset(tmp);
+	switch ((enum inst_reason)i->reason) {
+	case R_NEVER_BUILT: return "never built";
+	case R_FAILED:
+		buf_printf(tmp, "failed (%s)", i->why ? i->why : "no details");
+		return tmp->data;
+	case R_KEY_CHANGED: return i->summary ? i->summary : "key changed";
+	case R_INTERRUPTED: return "interrupted (no live runner)";
+	case R_FORCED: return "forced";
+	case R_RUNNING: return "running";
+	case R_SKIP_INPUT: return "skipped: required input missing";
+	case R_SKIP_UPSTREAM: return "skipped: upstream missing or skipped";
+	case R_NONE: break;
+	}
+	return "up to date";
+}
+
+/* The group key of a stale instance: its reason, plus its details when
+ * those say the same for every instance (an image or command change). */
+static void group_key(const struct instance *i, struct buf *out, struct buf *tmp)
+{
+	buf_reset(out);
+	buf_puts(out, reason_text(i, tmp));
+	if (i->reason == R_FAILED) {
+		buf_reset(out);
+		buf_puts(out, "failed");
+	}
+}
+
+static size_t count_distinct_first(const struct graph *g, const uint32_t *ids, size_t n)
+{
+	/* instances of one target, in index order: count distinct values of
+	 * the first wildcard (the participant axis by convention) */
+	size_t c = 0;
+	uint32_t last = NO_INSTANCE;
+	const struct tgroup *tg = NULL;
+	for (size_t k = 0; k < n; k++) {
+		const struct instance *i = &g->inst[ids[k]];
+		tg = &g->groups[i->group];
+		if (!tg->t->nwildcards)
+			return 0;
+		uint32_t v = graph_value_index(tg, i->idx, 0);
+		if (v != last)
+			c++;
+		last = v;
+	}
+	return c;
+}
+
+static void print_count(FILE *f, size_t n, const char *what)
+{
+	fprintf(f, "%zu %s%s", n, what, n == 1 ? "" : "s");
+}
+
+void plan_print(const struct plan *p, FILE *f, bool explain)
+{
+	const struct graph *g = p->g;
+	struct buf tmp = {0}, gk = {0}, other = {0}, line = {0};
+	size_t targets_pending = 0;
+	for (size_t gi = 0; gi < g->ngroups; gi++) {
+		const struct tgroup *tg = &g->groups[gi];
+		if (!tg->selected)
+			continue;
+		const size_t *c = p->count[gi];
+		fprintf(f, "%s: ", tg->t->name);
+		print_count(f, tg->n, "instance");
+		fprintf(f, ": %zu up to date", c[INST_OK]);
+		if (c[INST_STALE])
+			fprintf(f, ", %zu to build", c[INST_STALE]);
+		if (c[INST_RUNNING])
+			fprintf(f, ", %zu running", c[INST_RUNNING]);
+		if (c[INST_SKIPPED])
+			fprintf(f, ", %zu skipped", c[INST_SKIPPED]);
+		fputc('\n', f);
+		if (c[INST_STALE] || c[INST_RUNNING])
+			targets_pending++;
+		/* Groups of instances by reason, in order of first appearance. */
+		uint32_t *ids = xcalloc(tg->n + 1, sizeof(uint32_t));
+		bool *done = xcalloc(tg->n + 1, sizeof(bool));
+		for (uint32_t a = 0; a < tg->n; a++) {
+			const struct instance *ia = &g->inst[tg->first + a];
+			if (done[a] || ia->state == INST_OK || ia->state == INST_UNKNOWN)
+				continue;
+			group_key(ia, &gk, &tmp);
+			char *key = xstrdup(gk.data);
+			size_t n = 0;
+			bool same_details = true;
+			for (uint32_t b = a; b < tg->n; b++) {
+				const struct instance *ib = &g->inst[tg->first + b];
+				if (done[b] || ib->state == INST_OK || ib->state == INST_UNKNOWN)
+					continue;
+				group_key(ib, &other, &tmp);
+				if (strcmp(other.data, key))
+					continue;
+				done[b] = true;
+				ids[n++] = tg->first + b;
+				if (ia->details && (!ib->details || strcmp(ia->details, ib->details)))
+					same_details = false;
+			}
+			size_t parts = count_distinct_first(g, ids, n);
+			fprintf(f, "  %s: ", key);
+			print_count(f, n, "instance");
+			if (parts && tg->t->nwildcards > 1)
+				fprintf(f, " (%zu %s%s)", parts, tg->t->wildcards[0].name, parts == 1 ? "" : "s");
+			fputc('\n', f);
+			if (ia->details && same_details && !explain) {
+				for (const char *s = ia->details; *s;) {
+					const char *e = strchr(s, '\n');
+					size_t len = e ? (size_t)(e - s) : strlen(s);
+					fprintf(f, "      %.*s\n", (int)len, s);
+					s += len + (e ? 1 : 0);
+				}
+			}
+			size_t show = explain ? n : (n > 5 ? 5 : n);
+			for (size_t k = 0; k < show; k++) {
+				const struct instance *ii = &g->inst[ids[k]];
+				buf_reset(&line);
+				graph_describe(g, ii, &line);
+				fprintf(f, "    %s", line.len ? line.data : tg->t->name);
+				if (ii->state == INST_SKIPPED || ii->reason == R_FAILED)
+					fprintf(f, "  (%s)", ii->reason == R_FAILED ? reason_text(ii, &tmp) : ii->why);
+				fputc('\n', f);
+				if (explain && ii->state != INST_SKIPPED) {
+					char hex[33];
+					plan_key_hex(ii, hex);
+					fprintf(f, "      key %s", hex);
+					if (ii->old_key)
+						fprintf(f, " (was %s)", ii->old_key);
+					fputc('\n', f);
+					if (ii->details) {
+						for (const char *s = ii->details; *s;) {
+							const char *e = strchr(s, '\n');
+							size_t len = e ? (size_t)(e - s) : strlen(s);
+							fprintf(f, "      %.*s\n", (int)len, s);
+							s += len + (e ? 1 : 0);
+						}
+					}
+				}
+			}
+			if (show < n)
+				fprintf(f, "    ... and %zu more\n", n - show);
+			free(key);
+		}
+		free(ids);
+		free(done);
+	}
+	if (p->pending)
+		fprintf(f, "pending: %zu instance%s in %zu target%s\n", p->pending,
+			p->pending == 1 ? "" : "s", targets_pending, targets_pending == 1 ? "" : "s");
+	else
+		fprintf(f, "nothing to build\n");
+	buf_free(&tmp);
+	buf_free(&gk);
+	buf_free(&other);
+	buf_free(&line);
+}
+
+static const char *state_json(enum inst_state s)
+{
+	switch (s) {
+	case INST_OK: return "up_to_date";
+	case INST_STALE: return "stale";
+	case INST_RUNNING: return "running";
+	case INST_SKIPPED: return "skipped";
+	case INST_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+static const char *reason_json(enum inst_reason r)
+{
+	switch (r) {
+	case R_NEVER_BUILT: return "never_built";
+	case R_FAILED: return "failed";
+	case R_KEY_CHANGED: return "key_changed";
+	case R_INTERRUPTED: return "interrupted";
+	case R_FORCED: return "forced";
+	case R_RUNNING: return "running";
+	case R_SKIP_INPUT: return "input_missing";
+	case R_SKIP_UPSTREAM: return "upstream_missing";
+	case R_NONE: break;
+	}
+	return "none";
+}
+
+/* "component: old → new" lines back into objects. */
+static void json_changes(struct buf *b, const char *details)
+{
+	buf_puts(b, "[");
+	bool first = true;
+	for (const char *s = details; s && *s;) {
+		const char *e = strchr(s, '\n');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		char *ln = xstrndup(s, len);
+		char *colon = strstr(ln, ": ");
+		buf_puts(b, first ? "{" : ",{");
+		first = false;
+		if (colon) {
+			*colon = 0;
+			buf_puts(b, "\"component\":");
+			buf_put_json_str(b, ln);
+			char *text = colon + 2;
+			char *arrow = strstr(text, " → ");
+			if (arrow && !strstr(arrow + 1, " → ")) {
+				*arrow = 0;
+				buf_puts(b, ",\"old\":");
+				buf_put_json_str(b, text);
+				buf_puts(b, ",\"new\":");
+				buf_put_json_str(b, arrow + strlen(" → "));
+				*arrow = ' ';
+			}
+			*colon = ':';
+		}
+		buf_puts(b, colon ? ",\"text\":" : "\"text\":");
+		buf_put_json_str(b, ln);
+		buf_puts(b, "}");
+		free(ln);
+		s += len + (e ? 1 : 0);
+	}
+	buf_puts(b, "]");
+}
+
+void plan_print_json(const struct plan *p, FILE *f)
+{
+	const struct graph *g = p->g;
+	struct buf b = {0}, tmp = {0};
+	buf_printf(&b, "{\"schema\":1,\"pending\":%zu,\"skipped\":%zu,\"targets\":[", p->pending, p->skipped);
+	bool firstt = true;
+	for (size_t gi = 0; gi < g->ngroups; gi++) {
+		const struct tgroup *tg = &g->groups[gi];
+		if (!tg->selected)
+			continue;
+		const size_t *c = p->count[gi];
+		buf_puts(&b, firstt ? "{" : ",{");
+		firstt = false;
+		buf_puts(&b, "\"name\":");
+		buf_put_json_str(&b, tg->t->name);
+		buf_printf(&b, ",\"instances\":%u,\"counts\":{\"up_to_date\":%zu,\"stale\":%zu,\"running\":%zu,\"skipped\":%zu},\"not_up_to_date\":[",
+			   tg->n, c[INST_OK], c[INST_STALE], c[INST_RUNNING], c[INST_SKIPPED]);
+		bool first = true;
+		for (uint32_t k = 0; k < tg->n; k++) {
+			const struct instance *i = &g->inst[tg->first + k];
+			if (i->state == INST_OK || i->state == INST_UNKNOWN)
+				continue;
+			buf_puts(&b, first ? "{" : ",{");
+			first = false;
+			buf_puts(&b, "\"wildcards\":{");
+			for (size_t w = 0; w < tg->t->nwildcards; w++) {
+				if (w)
+					buf_putc(&b, ',');
+				buf_put_json_str(&b, tg->t->wildcards[w].name);
+				buf_putc(&b, ':');
+				buf_put_json_str(&b, graph_value(g, i, w));
+			}
+			buf_printf(&b, "},\"state\":\"%s\",\"reason\":\"%s\"", state_json(i->state),
+				   reason_json(i->reason));
+			if (i->state != INST_SKIPPED) {
+				char hex[33];
+				plan_key_hex(i, hex);
+				buf_printf(&b, ",\"key\":\"%s\"", hex);
+			}
+			buf_puts(&b, ",\"summary\":");
+			buf_put_json_str(&b, i->state == INST_SKIPPED ? i->why : reason_text(i, &tmp));
+			if (i->reason == R_FAILED)
+				buf_printf(&b, ",\"exit_code\":%d", i->exit_code);
+			if (i->old_key)
+				buf_printf(&b, ",\"old_key\":\"%s\"", i->old_key);
+			if (i->details) {
+				buf_puts(&b, ",\"changes\":");
+				json_changes(&b, i->details);
+			}
+			buf_puts(&b, "}");
+		}
+		buf_puts(&b, "]}");
+	}
+	buf_puts(&b, "]}\n");
+	fwrite(b.data, 1, b.len, f);
+	buf_free(&b);
+	buf_free(&tmp);
+}

@@ -1,0 +1,65 @@
+/* plan.h - decide the state of every selected instance: compute its build
+ * key from its inputs, recipe, image and env, look its key up in the
+ * store, and say why it is stale. Also prints plans (text and JSON). */
+#ifndef RAPID_PLAN_H
+#define RAPID_PLAN_H
+
+#include "engine/fingerprint.h"
+#include "engine/graph.h"
+#include "engine/key.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct state;
+struct store;
+
+struct plan_opts {
+	bool refresh;  /* re-hash inputs whatever the cache says */
+	bool force;    /* every selected, buildable instance is stale */
+};
+
+struct plan {
+	struct graph *g;
+	struct state *st;        /* may be NULL */
+	struct store **stores;   /* per group; NULL for unselected groups */
+	struct fp_ctx *fp;
+	struct plan_opts opts;
+	size_t (*count)[5];      /* per group, per enum inst_state */
+	size_t pending;          /* stale + running instances */
+	size_t skipped;
+	struct fp_stats fpstats; /* what fingerprinting cost */
+};
+
+/* Everything about one instance, expanded (reused between instances). */
+struct inst_work {
+	size_t cap;
+	struct buf *uri;         /* per symbol: URI of inputs/outputs */
+	const char **sym;        /* per symbol: uri[i].data or NULL */
+	char (*fp)[FP_MAX];      /* per input: fingerprint string */
+	bool *present;           /* per input */
+	struct comps comps;
+	struct buf tmp;
+};
+
+/* Compute the plan. NULL after printing why. */
+struct plan *plan_new(struct graph *, struct state *, const struct plan_opts *);
+void plan_free(struct plan *);
+
+/* Expand instance i into w (URIs, fingerprints, components) and compute
+ * its key into i->key. 0 when buildable; 1 when skipped (i->state,
+ * i->reason and i->why set); -1 after printing why. */
+int plan_expand(struct plan *, struct instance *, struct inst_work *);
+void inst_work_free(struct inst_work *);
+
+/* The store of instance i's target. */
+struct store *plan_store(const struct plan *, const struct instance *);
+/* Hex key of i into out[33]. */
+void plan_key_hex(const struct instance *, char out[33]);
+
+/* Print the plan: grouped by reason, or per instance with explain. */
+void plan_print(const struct plan *, FILE *, bool explain);
+/* Print the plan as JSON (schema documented in docs/cli.md). */
+void plan_print_json(const struct plan *, FILE *);
+
+#endif

@@ -1,0 +1,47 @@
+/* store.h - where outputs and sentinels live, behind one interface.
+ *
+ * The store answers "what state is this instance in at this key" from the
+ * sentinels (the truth), and reads sentinel bodies for explanations. The
+ * local store works on a directory tree (engine/sentinel.h layout); the S3
+ * store lists each target's sentinel prefix once and answers from memory. */
+#ifndef RAPID_STORE_H
+#define RAPID_STORE_H
+
+#include <stddef.h>
+
+struct store;
+
+enum lookup_state {
+	LK_NONE,        /* no sentinel with this key */
+	LK_OK,          /* ok with this key: up to date */
+	LK_RUNNING,     /* running with this key, held by a live runner */
+	LK_INTERRUPTED, /* running with this key, no live runner */
+	LK_FAILED       /* failed with this key (and no ok) */
+};
+
+struct lookup {
+	enum lookup_state state;
+	char old_key[33];     /* "" or the newest other key that has an ok (else failed) sentinel */
+	int old_ok;           /* whether old_key's sentinel is ok */
+};
+
+/* A store for a local output root (absolute, ending in '/'). Never NULL. */
+struct store *store_open_local(const char *root);
+void store_close(struct store *);
+/* The root it was opened on. Borrowed. */
+const char *store_root(const struct store *);
+
+/* Get ready to answer for target (the S3 store lists it here). 0 or -1
+ * after printing why. */
+int store_prepare(struct store *, const char *target);
+
+/* The state of one instance at key. 0, or -1 after printing why. */
+int store_lookup(struct store *, const char *target, const char *const *values,
+		 size_t nvalues, const char *key, struct lookup *out);
+
+/* The body of a sentinel ("ok", "failed" or "running"). NULL after printing
+ * why. The caller frees. */
+char *store_read(struct store *, const char *target, const char *const *values,
+		 size_t nvalues, const char *key, const char *state, size_t *len);
+
+#endif

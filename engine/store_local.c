@@ -1,0 +1,125 @@
+/* store_local.c - the store on a local output root. An up-to-date instance
+ * costs one stat() of its ok sentinel; only instances without one have
+ * their sentinel folder listed. */
+#include "engine/store.h"
+#include "engine/sentinel.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct store {
+	char *root;
+	struct buf path; /* reused for the ok-sentinel probe */
+};
+
+struct store *store_open_local(const char *root)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	s->root = xstrdup(root);
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	free(s->root);
+	buf_free(&s->path);
+	free(s);
+}
+
+const char *store_root(const struct store *s)
+{
+	return s->root;
+}
+
+int store_prepare(struct store *s, const char *target)
+{
+	(void)s;
+	(void)target;
+	return 0;
+}
+
+static enum sentinel_state state_from_name(const char *state)
+{
+	if (!strcmp(state, "ok"))
+		return SENT_OK;
+	if (!strcmp(state, "failed"))
+		return SENT_FAILED;
+	return SENT_RUNNING;
+}
+
+int store_lookup(struct store *s, const char *target, const char *const *values,
+		 size_t nvalues, const char *key, struct lookup *out)
+{
+	memset(out, 0, sizeof(*out));
+	buf_reset(&s->path);
+	buf_printf(&s->path, "%s.rapid/sentinels/%s/", s->root, target);
+	for (size_t k = 0; k < nvalues; k++)
+		buf_printf(&s->path, "%s/", values[k]);
+	size_t dirlen = s->path.len;
+	buf_printf(&s->path, "%s.ok.json", key);
+	struct stat st;
+	if (stat(s->path.data, &st) == 0) {
+		out->state = LK_OK;
+		return 0;
+	}
+	if (errno != ENOENT && errno != ENOTDIR) {
+		warn("cannot read '%s': %s", s->path.data, strerror(errno));
+		return -1;
+	}
+	s->path.data[dirlen] = 0;
+	s->path.len = dirlen;
+	struct sentinel_entry *e = NULL;
+	size_t n = 0;
+	if (sentinel_list(s->path.data, &e, &n) < 0)
+		return -1;
+	int ret = 0;
+	int64_t cur_t = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(e[i].key, key)) {
+			if (e[i].state == SENT_RUNNING) {
+				char *p = sentinel_path(s->path.data, key, SENT_RUNNING);
+				int live = sentinel_running_live(p);
+				free(p);
+				if (live < 0) {
+					ret = -1;
+					break;
+				}
+				if (live) {
+					out->state = LK_RUNNING;
+					cur_t = INT64_MAX;
+				} else if (e[i].mtime_ns > cur_t) {
+					out->state = LK_INTERRUPTED;
+					cur_t = e[i].mtime_ns;
+				}
+			} else if (e[i].state == SENT_FAILED && e[i].mtime_ns > cur_t) {
+				out->state = LK_FAILED;
+				cur_t = e[i].mtime_ns;
+			} else if (e[i].state == SENT_OK) {
+				out->state = LK_OK; /* appeared since the stat */
+				cur_t = INT64_MAX;
+			}
+		} else if (e[i].state == SENT_OK && !out->old_ok) {
+			memcpy(out->old_key, e[i].key, 33);
+			out->old_ok = 1;
+		} else if (e[i].state == SENT_FAILED && !out->old_key[0]) {
+			memcpy(out->old_key, e[i].key, 33);
+		}
+	}
+	free(e);
+	return ret;
+}
+
+char *store_read(struct store *s, const char *target, const char *const *values,
+		 size_t nvalues, const char *key, const char *state, size_t *len)
+{
+	char *dir = sentinel_dir(s->root, target, values, nvalues);
+	char *body = sentinel_read(dir, key, state_from_name(state), len);
+	free(dir);
+	return body;
+}

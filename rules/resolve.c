@@ -1,0 +1,145 @@
+/* resolve.c - the graph between targets: input references (T.O) bound to
+ * upstream outputs, their wildcards checked, cycles found, and the
+ * targets ordered upstream first (file order otherwise). */
+#include "rules/rint.h"
+
+static struct rawtarget *find(struct rctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->nrts; i++)
+		if (!strcmp(c->rts[i]->name, name))
+			return c->rts[i];
+	return NULL;
+}
+
+static int find_wildcard(const struct target *t, const char *name)
+{
+	for (size_t k = 0; k < t->nwildcards; k++)
+		if (!strcmp(t->wildcards[k].name, name))
+			return (int)k;
+	return -1;
+}
+
+static int bind(struct rctx *c, struct rawtarget *rt)
+{
+	int ret = 0;
+	struct target *t = rt->t;
+	for (size_t k = 0; k < t->ninputs; k++) {
+		if (!rt->ref_target[k])
+			continue;
+		struct input *in = &t->inputs[k];
+		struct target *up = find(c, rt->ref_target[k])->t;
+		const char *oname = rt->ref_output[k];
+		struct loc at = rt->ref_loc[k];
+		int oi = -1;
+		for (size_t o = 0; o < up->noutputs; o++)
+			if (!strcmp(up->outputs[o].name, oname))
+				oi = (int)o;
+		if (oi < 0) {
+			ret = -1;
+			int ii = -1;
+			for (size_t i = 0; i < up->ninputs; i++)
+				if (!strcmp(up->inputs[i].name, oname))
+					ii = (int)i;
+			if (ii >= 0 || find_wildcard(up, oname) >= 0) {
+				rl_error(c, at, "input '%s' refers to %s.%s, but '%s' is %s of '%s', not an output",
+					 in->name, up->name, oname, oname, ii >= 0 ? "an input" : "a wildcard",
+					 up->name);
+				continue;
+			}
+			const char **names = xcalloc(up->noutputs, sizeof(*names));
+			for (size_t o = 0; o < up->noutputs; o++)
+				names[o] = up->outputs[o].name;
+			const char *hint = closest_word(oname, names, up->noutputs);
+			if (hint)
+				rl_error(c, at, "input '%s' refers to %s.%s, but '%s' has no output '%s' (did you mean '%s'?)",
+					 in->name, up->name, oname, up->name, oname, hint);
+			else
+				rl_error(c, at, "input '%s' refers to %s.%s, but '%s' has no output '%s'",
+					 in->name, up->name, oname, up->name, oname);
+			free(names);
+			continue;
+		}
+		in->up = up;
+		in->up_output = oi;
+		for (size_t w = 0; w < up->nwildcards; w++) {
+			if (find_wildcard(t, up->wildcards[w].name) < 0) {
+				rl_error(c, at, "input '%s' refers to %s.%s, but wildcard '%s' of '%s' is not a wildcard of '%s'",
+					 in->name, up->name, oname, up->wildcards[w].name, up->name, t->name);
+				ret = -1;
+				break;
+			}
+		}
+	}
+	return ret;
+}
+
+struct walk {
+	struct rctx *c;
+	int *color; /* 0 new, 1 on the path, 2 done */
+	struct target **path;
+	size_t npath;
+	struct target **order;
+	size_t norder;
+	int ret;
+};
+
+static size_t index_of(struct rctx *c, const struct target *t)
+{
+	size_t i = 0;
+	while (c->rts[i]->t != t)
+		i++;
+	return i;
+}
+
+static void visit(struct walk *w, size_t i)
+{
+	struct target *t = w->c->rts[i]->t;
+	w->color[i] = 1;
+	w->path[w->npath++] = t;
+	for (size_t k = 0; k < t->ninputs; k++) {
+		struct target *up = t->inputs[k].up;
+		if (!up)
+			continue;
+		size_t j = index_of(w->c, up);
+		if (w->color[j] == 1) {
+			struct buf b = {0};
+			size_t s = 0;
+			while (w->path[s] != up)
+				s++;
+			for (; s < w->npath; s++)
+				buf_printf(&b, "%s -> ", w->path[s]->name);
+			buf_puts(&b, up->name);
+			rl_error(w->c, w->c->rts[i]->ref_loc[k], "dependency cycle: %s", b.data);
+			buf_free(&b);
+			w->ret = -1;
+		} else if (w->color[j] == 0) {
+			visit(w, j);
+		}
+	}
+	w->npath--;
+	w->color[i] = 2;
+	w->order[w->norder++] = t;
+}
+
+int rl_resolve(struct rctx *c)
+{
+	int ret = 0;
+	for (size_t i = 0; i < c->nrts; i++)
+		if (bind(c, c->rts[i]) < 0)
+			ret = -1;
+	struct walk w = {.c = c, .ret = 0};
+	size_t n = c->nrts ? c->nrts : 1;
+	w.color = xcalloc(n, sizeof(int));
+	w.path = xcalloc(n, sizeof(*w.path));
+	w.order = arena_alloc(c->A, n * sizeof(*w.order));
+	for (size_t i = 0; i < c->nrts; i++)
+		if (!w.color[i])
+			visit(&w, i);
+	for (size_t i = 0; i < w.norder; i++)
+		w.order[i]->index = (int)i;
+	c->rf->targets = w.order;
+	c->rf->ntargets = w.norder;
+	free(w.color);
+	free(w.path);
+	return ret < 0 || w.ret < 0 ? -1 : 0;
+}

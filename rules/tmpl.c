@@ -1,0 +1,159 @@
+/* tmpl.c - {placeholder} templates and the shell-like splitting of run
+ * lines.
+ *
+ * "{name}" is a placeholder when name is an identifier; "{{" and "}}" are
+ * literal braces; any other '{' is literal, so awk '{print $1}' needs no
+ * escaping. Splitting follows POSIX word splitting without expansions:
+ * blanks separate words, '...' is literal, "..." lets a backslash escape
+ * '"', '\' and '$', and a backslash outside quotes escapes the next byte. */
+#include "rules/rint.h"
+
+static bool name_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/* Index of symbol name in tg (rules.h numbering), -1 when none. */
+static int symbol_find(const struct target *tg, const char *name, size_t n)
+{
+	size_t nw = tg->nwildcards, ni = tg->ninputs;
+	for (size_t k = 0; k < nw + ni + tg->noutputs; k++) {
+		const char *s = rules_symbol_name(tg, (int)k);
+		if (strlen(s) == n && !memcmp(s, name, n))
+			return (int)k;
+	}
+	return -1;
+}
+
+static void flush(struct rctx *c, struct buf *lit, struct seg **segs, size_t *n, size_t *cap)
+{
+	if (!lit->len)
+		return;
+	GROW(*segs, *cap, *n + 1);
+	(*segs)[(*n)++] = (struct seg){SEG_LIT, arena_strndup(c->A, lit->data, lit->len), lit->len, -1};
+	buf_reset(lit);
+}
+
+static void unknown(struct rctx *c, const struct target *tg, const struct text *t, size_t i,
+		    const char *name, enum tmpl_mode mode)
+{
+	size_t nc = mode == TMPL_URI ? tg->nwildcards : tg->nwildcards + tg->ninputs + tg->noutputs;
+	const char **cands = xcalloc(nc, sizeof(*cands));
+	for (size_t k = 0; k < nc; k++)
+		cands[k] = rules_symbol_name(tg, (int)k);
+	const char *hint = closest_word(name, cands, nc);
+	if (hint)
+		rl_error(c, rl_loc(t, i), "unknown placeholder '{%s}' (did you mean '{%s}'?)", name, hint);
+	else if (i > 0 && t->s[i - 1] == '$')
+		rl_error(c, rl_loc(t, i), "unknown placeholder '{%s}' (write ${{%s}} for a shell variable)",
+			 name, name);
+	else
+		rl_error(c, rl_loc(t, i), "unknown placeholder '{%s}'", name);
+	free(cands);
+}
+
+int rl_tmpl_compile(struct rctx *c, const struct target *tg, const struct text *t,
+		    enum tmpl_mode mode, struct tmpl *out)
+{
+	int ret = 0;
+	struct seg *segs = NULL;
+	size_t n = 0, cap = 0;
+	struct buf lit = {0};
+	out->loc = rl_loc(t, 0);
+	size_t i = 0;
+	while (i < t->n) {
+		char ch = t->s[i];
+		if ((ch == '{' || ch == '}') && i + 1 < t->n && t->s[i + 1] == ch) {
+			buf_putc(&lit, ch);
+			i += 2;
+			continue;
+		}
+		size_t j = i + 1;
+		while (ch == '{' && j < t->n && name_char(t->s[j]))
+			j++;
+		if (ch != '{' || j >= t->n || t->s[j] != '}' || !rl_is_name(t->s + i + 1, j - i - 1)) {
+			buf_putc(&lit, ch);
+			i++;
+			continue;
+		}
+		char *name = xstrndup(t->s + i + 1, j - i - 1);
+		int k = symbol_find(tg, name, j - i - 1);
+		if (k < 0) {
+			unknown(c, tg, t, i, name, mode);
+			ret = -1;
+		} else if (mode == TMPL_URI && (size_t)k >= tg->nwildcards) {
+			rl_error(c, rl_loc(t, i), "'{%s}' is an %s; a URI may use only wildcards", name,
+				 (size_t)k < tg->nwildcards + tg->ninputs ? "input" : "output");
+			ret = -1;
+		} else {
+			flush(c, &lit, &segs, &n, &cap);
+			GROW(segs, cap, n + 1);
+			segs[n++] = (struct seg){SEG_REF, NULL, 0, k};
+		}
+		free(name);
+		i = j + 1;
+	}
+	flush(c, &lit, &segs, &n, &cap);
+	buf_free(&lit);
+	out->nsegs = n;
+	out->segs = arena_alloc(c->A, (n ? n : 1) * sizeof(*segs));
+	if (n)
+		memcpy(out->segs, segs, n * sizeof(*segs));
+	free(segs);
+	return ret;
+}
+
+int rl_split_words(struct rctx *c, const struct text *t, struct tbuf **words, size_t *nwords)
+{
+	size_t cap = 0;
+	size_t i = 0;
+	while (i < t->n) {
+		while (i < t->n && rl_is_blank(t->s[i]))
+			i++;
+		if (i >= t->n)
+			break;
+		GROW(*words, cap, *nwords + 1);
+		struct tbuf *w = &(*words)[(*nwords)++];
+		*w = (struct tbuf){.file = t->file};
+		buf_puts(&w->b, "");
+		while (i < t->n && !rl_is_blank(t->s[i])) {
+			char ch = t->s[i];
+			if (ch == '\'' || ch == '"') {
+				size_t q = i++;
+				while (i < t->n && t->s[i] != ch) {
+					if (ch == '"' && t->s[i] == '\\' && i + 1 < t->n &&
+					    strchr("\"\\$", t->s[i + 1]))
+						i++;
+					tbuf_put(w, t->s[i], t->p[i]);
+					i++;
+				}
+				if (i >= t->n) {
+					rl_error(c, rl_loc(t, q), "unterminated %s quote",
+						 ch == '"' ? "double" : "single");
+					return -1;
+				}
+				i++;
+			} else if (ch == '\\' && i + 1 < t->n) {
+				tbuf_put(w, t->s[i + 1], t->p[i + 1]);
+				i += 2;
+			} else {
+				tbuf_put(w, ch, t->p[i]);
+				i++;
+			}
+		}
+	}
+	return 0;
+}
+
+char *rules_tmpl_text(const struct target *t, const struct tmpl *tp)
+{
+	struct buf b = {0};
+	buf_puts(&b, "");
+	for (size_t i = 0; i < tp->nsegs; i++) {
+		if (tp->segs[i].kind == SEG_LIT)
+			buf_putn(&b, tp->segs[i].text, tp->segs[i].len);
+		else
+			buf_printf(&b, "{%s}", rules_symbol_name(t, tp->segs[i].ref));
+	}
+	return buf_detach(&b);
+}

@@ -1,0 +1,134 @@
+/* vars.c - variables: assignment, overrides, and lazy $(NAME) expansion.
+ *
+ * Values are stored as written and expanded at each use, so a target may
+ * use a variable defined further down. "$$" is a literal '$'; a '$' not
+ * followed by '(' or '$' is itself (so sh -c 'echo $HOME' survives). */
+#include "rules/rint.h"
+
+struct var *rl_var_get(struct rctx *c, const char *name, size_t n)
+{
+	for (size_t i = 0; i < c->nvars; i++)
+		if (strlen(c->vars[i]->name) == n && !memcmp(c->vars[i]->name, name, n))
+			return c->vars[i];
+	return NULL;
+}
+
+void rl_var_set(struct rctx *c, const char *name, size_t n, char op,
+		struct text raw, struct loc loc, bool override)
+{
+	struct var *v = rl_var_get(c, name, n);
+	if (v && v->override && !override)
+		return;
+	if (v && op == '?')
+		return;
+	if (!v) {
+		v = xcalloc(1, sizeof(*v));
+		v->name = xstrndup(name, n);
+		GROW(c->vars, c->capvars, c->nvars + 1);
+		c->vars[c->nvars++] = v;
+	}
+	v->raw = raw;
+	v->loc = loc;
+	v->override = override;
+}
+
+void rl_var_push(struct rctx *c, struct var *v)
+{
+	GROW(c->stack, c->capstack, c->nstack + 1);
+	c->stack[c->nstack++] = v;
+	v->busy = true;
+}
+
+void rl_var_pop(struct rctx *c)
+{
+	c->stack[--c->nstack]->busy = false;
+}
+
+struct var *rl_var_ref(struct rctx *c, const struct text *t, size_t i, const char *name, size_t n)
+{
+	struct var *v = rl_var_get(c, name, n);
+	if (!v) {
+		const char **names = xcalloc(c->nvars, sizeof(*names));
+		for (size_t k = 0; k < c->nvars; k++)
+			names[k] = c->vars[k]->name;
+		char *w = xstrndup(name, n);
+		const char *hint = closest_word(w, names, c->nvars);
+		if (hint)
+			rl_error(c, rl_loc(t, i), "undefined variable '%s' (did you mean '%s'?)", w, hint);
+		else
+			rl_error(c, rl_loc(t, i), "undefined variable '%s'", w);
+		free(w);
+		free(names);
+		return NULL;
+	}
+	if (v->busy) {
+		struct buf b = {0};
+		size_t k = 0;
+		while (c->stack[k] != v)
+			k++;
+		for (; k < c->nstack; k++)
+			buf_printf(&b, "%s -> ", c->stack[k]->name);
+		buf_puts(&b, v->name);
+		rl_error(c, rl_loc(t, i), "variable '%s' refers to itself (%s)", v->name, b.data);
+		buf_free(&b);
+		return NULL;
+	}
+	return v;
+}
+
+int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
+	      struct tbuf *out, const struct pos *at)
+{
+	int ret = 0;
+	size_t i = from;
+	while (i < to) {
+		const struct pos *p = at ? at : &t->p[i];
+		if (t->s[i] == '$' && i + 1 < to && t->s[i + 1] == '$') {
+			tbuf_put(out, '$', *p);
+			i += 2;
+			continue;
+		}
+		if (t->s[i] != '$' || i + 1 >= to || t->s[i + 1] != '(') {
+			tbuf_put(out, t->s[i], *p);
+			i++;
+			continue;
+		}
+		size_t j = i + 2;
+		while (j < to && t->s[j] != ')')
+			j++;
+		if (j >= to) {
+			rl_error(c, rl_loc(t, i), "unterminated '$(' (expected $(NAME))");
+			return -1;
+		}
+		const char *name = t->s + i + 2;
+		size_t n = j - i - 2;
+		if (!rl_is_name(name, n)) {
+			rl_error(c, rl_loc(t, i), "invalid variable reference '$(%.*s)' (expected $(NAME))",
+				 (int)n, name);
+			ret = -1;
+		} else {
+			struct var *v = rl_var_ref(c, t, i, name, n);
+			if (!v) {
+				ret = -1;
+			} else {
+				rl_var_push(c, v);
+				if (rl_expand(c, &v->raw, 0, v->raw.n, out, p) < 0)
+					ret = -1;
+				rl_var_pop(c);
+			}
+		}
+		i = j + 1;
+	}
+	return ret;
+}
+
+void rl_vars_free(struct rctx *c)
+{
+	for (size_t i = 0; i < c->nvars; i++) {
+		rl_sres_free(&c->vars[i]->set);
+		free(c->vars[i]->name);
+		free(c->vars[i]);
+	}
+	free(c->vars);
+	free(c->stack);
+}

@@ -1,0 +1,250 @@
+/* outputs.c - what happens to a recipe's outputs after it exited 0, in the
+ * local mode: check, hash, rename into place. The container mode will
+ * upload instead of renaming; checking and hashing stay the same. */
+#include "runner/outputs.h"
+#include "runner/spec.h"
+#include "lib/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+int outputs_hash_file(const char *path, char hex[33], uint64_t *size)
+{
+	int fd;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -1;
+	XXH3_state_t *st = XXH3_createState();
+	if (!st) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	XXH3_128bits_reset(st);
+	char *b = xmalloc(1 << 20);
+	uint64_t total = 0;
+	int ret = -1;
+	for (;;) {
+		ssize_t n = read(fd, b, 1 << 20);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(st, b, (size_t)n);
+		total += (uint64_t)n;
+	}
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+	hex_encode(c.digest, sizeof c.digest, hex);
+	*size = total;
+	ret = 0;
+out:;
+	int e = errno;
+	free(b);
+	XXH3_freeState(st);
+	close(fd);
+	errno = e;
+	return ret;
+}
+
+/* A copy of p without trailing slashes (but "/" stays). */
+static char *strip_slash(const char *p)
+{
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	return xstrndup(p, n);
+}
+
+int outputs_check(const struct spec *s, char *const *scratch, char **reason)
+{
+	for (size_t i = 0; i < s->noutputs; i++) {
+		struct stat st;
+		char *p = strip_slash(scratch[i]);
+		int r = lstat(p, &st);
+		free(p);
+		bool good = r == 0 && (s->outputs[i].dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
+		if (!good) {
+			*reason = xasprintf("output '%s' was not produced", s->outputs[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Hash every regular file under dir (rel is its path inside the output,
+ * "" at the top), children in name order. */
+static int hash_tree(size_t output, const char *dir, const char *rel,
+		     struct out_files *f, char **reason)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		*reason = xasprintf("cannot list '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int ret = -1;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		GROW(names, cap, n + 1);
+		names[n++] = xstrdup(de->d_name);
+		errno = 0;
+	}
+	if (errno) {
+		*reason = xasprintf("cannot list '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char *full = path_join(dir, names[i]);
+		char *r = rel[0] ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
+		struct stat st;
+		int res = 0;
+		if (lstat(full, &st) < 0) {
+			*reason = xasprintf("cannot stat '%s': %s", full, strerror(errno));
+			res = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			res = hash_tree(output, full, r, f, reason);
+		} else if (S_ISREG(st.st_mode)) {
+			GROW(f->v, f->cap, f->n + 1);
+			struct out_file *o = &f->v[f->n];
+			if (outputs_hash_file(full, o->xxh3, &o->size) < 0) {
+				*reason = xasprintf("cannot read '%s': %s", full, strerror(errno));
+				res = -1;
+			} else {
+				o->output = output;
+				o->rel = r;
+				r = NULL;
+				f->n++;
+			}
+		}
+		free(full);
+		free(r);
+		if (res < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return ret;
+}
+
+int outputs_hash(const struct spec *s, char *const *scratch, struct out_files *f, char **reason)
+{
+	for (size_t i = 0; i < s->noutputs; i++) {
+		if (s->outputs[i].dir) {
+			if (hash_tree(i, scratch[i], "", f, reason) < 0)
+				return -1;
+			continue;
+		}
+		GROW(f->v, f->cap, f->n + 1);
+		struct out_file *o = &f->v[f->n];
+		if (outputs_hash_file(scratch[i], o->xxh3, &o->size) < 0) {
+			*reason = xasprintf("cannot read '%s': %s", scratch[i], strerror(errno));
+			return -1;
+		}
+		const char *base = strrchr(scratch[i], '/');
+		o->output = i;
+		o->rel = xstrdup(base ? base + 1 : scratch[i]);
+		f->n++;
+	}
+	return 0;
+}
+
+static int move_dir(const char *src, const char *dest, const char *name,
+		    const char *trash, char **reason)
+{
+	struct stat st;
+	if (lstat(dest, &st) < 0) {
+		if (errno != ENOENT) {
+			*reason = xasprintf("cannot stat '%s': %s", dest, strerror(errno));
+			return -1;
+		}
+		if (rename(src, dest) < 0) {
+			*reason = xasprintf("cannot move '%s' to '%s': %s", src, dest, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	/* The old one goes away whole, so no stale file of an earlier run
+	 * survives next to the new ones. */
+	int ret = -1;
+	char *old = path_join(trash, name);
+	if (mkdir_p(trash, 0777) < 0) {
+		*reason = xasprintf("cannot create '%s': %s", trash, strerror(errno));
+		goto out;
+	}
+	if (rename(dest, old) < 0) {
+		*reason = xasprintf("cannot move '%s' to '%s': %s", dest, old, strerror(errno));
+		goto out;
+	}
+	if (rename(src, dest) < 0) {
+		*reason = xasprintf("cannot move '%s' to '%s': %s", src, dest, strerror(errno));
+		rename(old, dest); /* put the old one back */
+		goto out;
+	}
+	ret = 0;
+out:
+	remove_tree(trash);
+	free(old);
+	return ret;
+}
+
+int outputs_publish(const struct spec *s, char *const *scratch, const char *trash, char **reason)
+{
+	for (size_t i = 0; i < s->noutputs; i++) {
+		const struct spec_output *o = &s->outputs[i];
+		char *dest = strip_slash(o->path);
+		char *src = strip_slash(scratch[i]);
+		char *parent = path_dirname(dest);
+		int r = -1;
+		if (mkdir_p(parent, 0777) < 0)
+			*reason = xasprintf("cannot create '%s': %s", parent, strerror(errno));
+		else if (o->dir)
+			r = move_dir(src, dest, o->name, trash, reason);
+		else if (rename(src, dest) < 0)
+			*reason = xasprintf("cannot move '%s' to '%s': %s", src, dest, strerror(errno));
+		else
+			r = 0;
+		free(dest);
+		free(src);
+		free(parent);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void out_files_free(struct out_files *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].rel);
+	free(f->v);
+	f->v = NULL;
+	f->n = f->cap = 0;
+}

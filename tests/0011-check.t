@@ -1,0 +1,74 @@
+#!/bin/sh
+# `rapid check`: the shipped examples are valid, and the summary reflects
+# what the Rapidfile says (overrides, sets, references, order).
+# Expected outputs live in tests/rules-errors/ok/.
+. "$(dirname "$0")/lib.sh"
+cd "$TESTS_DIR/.." || exit 1
+OKDIR=tests/rules-errors/ok
+
+run "$RAPID" -f Rapidfile.example check
+is "$RC" 0 "Rapidfile.example: exit 0"
+is "$ERR" "" "Rapidfile.example: no warnings"
+is "$OUT" "$(cat $OKDIR/example.out)" "Rapidfile.example: summary"
+like "$OUT" "list\(s3://hcp-openaccess/HCP_1200/\) not evaluated offline" "offline: the S3 listing is deferred"
+
+run "$RAPID" -f Rapidfile.example check OUT=/scratch/out IMAGE=fredericklab/rapidtide:3.1.0
+is "$RC" 0 "overrides: exit 0"
+like "$OUT" "^  root    /scratch/out/$" "OUT override moves the root"
+like "$OUT" "^  image   fredericklab/rapidtide:3.1.0$" "IMAGE override wins over ?="
+
+# The example of DESIGN.md (a copy, with a participants.txt beside it).
+run "$RAPID" -f $OKDIR/design.rf check
+is "$RC" 0 "DESIGN.md example: exit 0"
+is "$OUT" "$(cat $OKDIR/design.out)" "DESIGN.md example: summary"
+if [ -f ../shared/DESIGN.md ]; then
+	awk '/^## The Rapidfile \(core syntax\)/{f=1} f&&/^```$/{n++; if(n==1){next} if(n==2){exit}} f&&n==1' \
+		../shared/DESIGN.md > "$T_TMP/design.rf"
+	is "$(cat "$T_TMP/design.rf")" "$(cat $OKDIR/design.rf)" "the copy is DESIGN.md's example"
+fi
+
+# -h is not an error; unknown options are usage errors.
+run "$RAPID" check -h
+is "$RC" 0 "check -h: exit 0"
+like "$OUT" "usage: rapid" "check -h: usage on stdout"
+
+# Semantics: a downstream target written first is listed after its
+# upstream; tab indentation; a variable defined below its use; sets with
+# exclude and duplicates (a warning, not an error); a local list(); an
+# include relative to the including file; \# and comments.
+mkdir -p "$T_TMP/p/data/sub-02" "$T_TMP/p/data/sub-01" "$T_TMP/p/data/.git" "$T_TMP/p/inc"
+: > "$T_TMP/p/data/notes.txt"
+printf 'SUBJECTS = list(../data) exclude sub-03\n' > "$T_TMP/p/inc/sets.rf"
+printf 'target summary\n\tforeach s in $(SUBJECTS)\n\tforeach k in a b\n\tinput maps = first.out\n\toutput o = $(RESULTS)/summary/{s}_{k}.txt\n\trun cat {maps} \\# not a comment # a comment\n' > "$T_TMP/p/Rapidfile"
+cat >> "$T_TMP/p/Rapidfile" <<'RF'
+include inc/sets.rf
+target first
+    foreach s in $(SUBJECTS) sub-01
+    foreach k in a b a
+    output out = $(RESULTS)/first/{s}/{k}/
+    retries 2
+    run sh -c 'echo $HOME > {out}x'
+RESULTS = results
+RF
+run sh -c "cd '$T_TMP/p' && '$RAPID' check"
+is "$RC" 0 "pipeline: exit 0"
+is "$ERR" "rapid: Rapidfile:9:30: duplicate id 'sub-01' (first at inc/sets.rf:1), ignored
+rapid: Rapidfile:10:22: duplicate id 'a' (first at Rapidfile:10), ignored" "pipeline: duplicate warnings with both positions"
+is "$OUT" "target first: 4 instances
+  foreach s: 2 values (sub-01 sub-02)
+  foreach k: 2 values (a b)
+  output  out = results/first/{s}/{k}/
+  root    results/first/
+  limits  retries 2
+target summary: 4 instances
+  foreach s: 2 values (sub-01 sub-02)
+  foreach k: 2 values (a b)
+  input   maps = first.out
+  output  o = results/summary/{s}_{k}.txt
+  root    results/summary/
+rapid: Rapidfile ok (2 targets)" "pipeline: upstream first, sets, roots"
+
+# Nothing in check touches the network: an unreachable endpoint is fine.
+run env AWS_ENDPOINT_URL=http://127.0.0.1:9 "$RAPID" -f Rapidfile.example check
+is "$RC" 0 "offline even with an endpoint configured"
+done_testing
