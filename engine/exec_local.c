@@ -41,6 +41,7 @@ struct exec {
 	struct buf *slot_comps;  /* per slot: components of its key */
 	size_t running, total, started, built, failed, busy, blocked;
 	char self[PATH_MAX];
+	bool tty;                /* stderr is a terminal: a live progress line */
 	struct inst_work w;
 	struct buf spec;
 };
@@ -124,7 +125,10 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 	x->started++;
 	struct buf n = {0};
 	graph_name(p->g, i, &n);
-	fprintf(stderr, "[%zu/%zu] %s\n", x->started, x->total, n.data);
+	if (x->tty) /* one live line, rewritten as runners start */
+		fprintf(stderr, "\r\033[K[%zu/%zu] %s", x->started, x->total, n.data);
+	else
+		fprintf(stderr, "[%zu/%zu] %s\n", x->started, x->total, n.data);
 	buf_free(&n);
 	/* Kept to remember the components of the key once it is built. */
 	buf_reset(&x->slot_comps[slot]);
@@ -150,6 +154,8 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 		}
 		return;
 	}
+	if (x->tty) /* the runner's report starts on a line of its own */
+		fputs("\r\033[K", stderr);
 	struct buf n = {0};
 	graph_name(p->g, i, &n);
 	if (code == RUNNER_EXIT_BUSY) {
@@ -176,6 +182,7 @@ int exec_local(struct plan *p, const struct build_opts *o)
 		return -1;
 	}
 	x.self[sl] = 0;
+	x.tty = isatty(2);
 	size_t n = g->ninst;
 	x.status = xcalloc(n + 1, 1);
 	x.waiting = xcalloc(n + 1, sizeof(uint32_t));
@@ -286,6 +293,8 @@ int exec_local(struct plan *p, const struct build_opts *o)
 			break;
 		}
 	}
+	if (x.tty)
+		fputs("\r\033[K", stderr);
 	size_t not_run = x.total - x.built - x.failed - x.busy - x.blocked;
 	if (x.failed || x.busy || x.blocked || not_run || stopping) {
 		struct buf b = {0};

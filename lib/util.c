@@ -226,6 +226,8 @@ void arena_free(struct arena *a)
 void vwarn(const char *fmt, va_list ap)
 {
 	struct buf b = {0};
+	if (isatty(2)) /* start clean even below a live progress line */
+		buf_puts(&b, "\r\033[K");
 	buf_puts(&b, "rapid: ");
 	buf_vprintf(&b, fmt, ap);
 	buf_putc(&b, '\n');

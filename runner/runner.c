@@ -350,6 +350,8 @@ static int publish_outputs(struct run *r)
 static void print_failure(const struct run *r)
 {
 	struct buf b = {0};
+	if (isatty(2)) /* below a build's live progress line, not after it */
+		buf_puts(&b, "\r\033[K");
 	buf_printf(&b, "rapid: %s failed: %s", r->label, r->reason);
 	if (r->log_written)
 		buf_printf(&b, " (log: %s)", r->log);
