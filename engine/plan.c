@@ -168,6 +168,18 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 	return 0;
 }
 
+/* The body of one of instance i's sentinels. NULL after printing why. */
+static char *read_sentinel(struct plan *p, const struct instance *i, const char *key,
+			   const char *state, size_t *len)
+{
+	const struct target *t = p->g->groups[i->group].t;
+	const char *vals[64];
+	size_t nw = t->nwildcards < 64 ? t->nwildcards : 64;
+	for (size_t k = 0; k < nw; k++)
+		vals[k] = graph_value(p->g, i, k);
+	return store_read(plan_store(p, i), t->name, vals, nw, key, state, len);
+}
+
 /* Components of an older key: the state cache, else the sentinel body
  * (which is then cached). 0, or -1 when neither has them. */
 static int old_comps(struct plan *p, struct instance *i, const char *key, bool ok,
@@ -181,13 +193,8 @@ static int old_comps(struct plan *p, struct instance *i, const char *key, bool o
 		if (r == 0)
 			return 0;
 	}
-	const struct target *t = p->g->groups[i->group].t;
-	const char *vals[64];
-	size_t nw = t->nwildcards < 64 ? t->nwildcards : 64;
-	for (size_t k = 0; k < nw; k++)
-		vals[k] = graph_value(p->g, i, k);
 	size_t len = 0;
-	char *body = store_read(plan_store(p, i), t->name, vals, nw, key, ok ? "ok" : "failed", &len);
+	char *body = read_sentinel(p, i, key, ok ? "ok" : "failed", &len);
 	if (!body)
 		return -1;
 	int ret = -1;
@@ -215,13 +222,8 @@ static int old_comps(struct plan *p, struct instance *i, const char *key, bool o
 /* exit code and reason of a failed sentinel. */
 static void failed_detail(struct plan *p, struct instance *i, const char *key)
 {
-	const struct target *t = p->g->groups[i->group].t;
-	const char *vals[64];
-	size_t nw = t->nwildcards < 64 ? t->nwildcards : 64;
-	for (size_t k = 0; k < nw; k++)
-		vals[k] = graph_value(p->g, i, k);
 	size_t len = 0;
-	char *body = store_read(plan_store(p, i), t->name, vals, nw, key, "failed", &len);
+	char *body = read_sentinel(p, i, key, "failed", &len);
 	i->exit_code = 0;
 	if (!body)
 		return;
