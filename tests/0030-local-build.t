@@ -54,6 +54,10 @@ run "$RAPID" build
 is "$RC" 0 "no-op build succeeds"
 is "$(wc -l < "$LOG" | tr -d ' ')" 0 "no-op build runs nothing"
 
+run "$RAPID" plan --refresh -v
+like "$ERR" 'inputs: 9 cached, 15 hashed' "--refresh re-reads each of the 15 input files once"
+like "$OUT" '^nothing to build$' "--refresh finds nothing changed"
+
 # 2. touch without changing bytes
 sleep 0.05
 touch data/100307/MNINonLinear/Results/rfMRI_REST1_LR/rfMRI_REST1_LR.nii.gz

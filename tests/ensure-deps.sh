@@ -11,6 +11,8 @@ command -v pkg-config >/dev/null 2>&1 || need="pkg-config $need"
 command -v prove >/dev/null 2>&1 || need="$need perl"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v gzip >/dev/null 2>&1 || need="$need gzip"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "rapid: installing Debian packages:$need" >&2
