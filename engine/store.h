@@ -3,7 +3,7 @@
  * The store answers "what state is this instance in at this key" from the
  * sentinels (the truth), and reads sentinel bodies for explanations. The
  * local store works on a directory tree (engine/sentinel.h layout); the S3
- * store lists each target's sentinel prefix once and answers from memory. */
+ * store (next) lists each target's sentinel prefix once and answers from memory. */
 #ifndef RAPID_STORE_H
 #define RAPID_STORE_H
 
@@ -25,7 +25,28 @@ struct lookup {
 	int old_ok;           /* whether old_key's sentinel is ok */
 };
 
-/* A store for a local output root (absolute, ending in '/'). Never NULL. */
+/* The operations a kind of store provides (local now; S3 next). */
+struct store_ops {
+	const char *kind;
+	int (*prepare)(struct store *, const char *target);
+	int (*lookup)(struct store *, const char *target, const char *const *values,
+		      size_t nvalues, const char *key, struct lookup *out);
+	char *(*read)(struct store *, const char *target, const char *const *values,
+		      size_t nvalues, const char *key, const char *state, size_t *len);
+	void (*close)(struct store *);
+};
+
+/* Every store starts with this; each kind extends it. */
+struct store {
+	const struct store_ops *ops;
+	char *root;
+};
+
+/* The store for an output root: an absolute local path ending in '/', or
+ * s3://bucket/prefix/. NULL after printing why (e.g. a kind this build
+ * cannot reach). */
+struct store *store_open(const char *root);
+/* A local store (never NULL). */
 struct store *store_open_local(const char *root);
 void store_close(struct store *);
 /* The root it was opened on. Borrowed. */

@@ -11,37 +11,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-struct store {
-	char *root;
+struct local_store {
+	struct store base;
 	struct buf path; /* reused for the ok-sentinel probe */
 };
 
-struct store *store_open_local(const char *root)
+static void local_close(struct store *st)
 {
-	struct store *s = xcalloc(1, sizeof(*s));
-	s->root = xstrdup(root);
-	return s;
-}
-
-void store_close(struct store *s)
-{
-	if (!s)
-		return;
-	free(s->root);
+	struct local_store *s = (struct local_store *)st;
+	free(s->base.root);
 	buf_free(&s->path);
 	free(s);
-}
-
-const char *store_root(const struct store *s)
-{
-	return s->root;
-}
-
-int store_prepare(struct store *s, const char *target)
-{
-	(void)s;
-	(void)target;
-	return 0;
 }
 
 static enum sentinel_state state_from_name(const char *state)
@@ -53,12 +33,13 @@ static enum sentinel_state state_from_name(const char *state)
 	return SENT_RUNNING;
 }
 
-int store_lookup(struct store *s, const char *target, const char *const *values,
-		 size_t nvalues, const char *key, struct lookup *out)
+static int local_lookup(struct store *base, const char *target, const char *const *values,
+			size_t nvalues, const char *key, struct lookup *out)
 {
+	struct local_store *s = (struct local_store *)base;
 	memset(out, 0, sizeof(*out));
 	buf_reset(&s->path);
-	buf_printf(&s->path, "%s.rapid/sentinels/%s/", s->root, target);
+	buf_printf(&s->path, "%s.rapid/sentinels/%s/", s->base.root, target);
 	for (size_t k = 0; k < nvalues; k++)
 		buf_printf(&s->path, "%s/", values[k]);
 	size_t dirlen = s->path.len;
@@ -115,11 +96,27 @@ int store_lookup(struct store *s, const char *target, const char *const *values,
 	return ret;
 }
 
-char *store_read(struct store *s, const char *target, const char *const *values,
-		 size_t nvalues, const char *key, const char *state, size_t *len)
+static char *local_read(struct store *s, const char *target, const char *const *values,
+			size_t nvalues, const char *key, const char *state, size_t *len)
 {
 	char *dir = sentinel_dir(s->root, target, values, nvalues);
 	char *body = sentinel_read(dir, key, state_from_name(state), len);
 	free(dir);
 	return body;
+}
+
+static const struct store_ops local_ops = {
+	.kind = "local",
+	.prepare = NULL,
+	.lookup = local_lookup,
+	.read = local_read,
+	.close = local_close,
+};
+
+struct store *store_open_local(const char *root)
+{
+	struct local_store *s = xcalloc(1, sizeof(*s));
+	s->base.ops = &local_ops;
+	s->base.root = xstrdup(root);
+	return &s->base;
 }
