@@ -499,7 +499,7 @@ void plan_print(const struct plan *p, FILE *f, bool explain)
 				graph_describe(g, ii, &line);
 				fprintf(f, "    %s", line.len ? line.data : tg->t->name);
 				if (ii->state == INST_SKIPPED || ii->reason == R_FAILED)
-					fprintf(f, "  (%s)", ii->reason == R_FAILED ? reason_text(ii, &tmp) : ii->why);
+					fprintf(f, "  (%s)", ii->why ? ii->why : "no details");
 				fputc('\n', f);
 				if (explain && ii->state != INST_SKIPPED) {
 					char hex[33];
