@@ -133,7 +133,21 @@ static void format_fp(const struct fp_record *r, char out[FP_MAX])
 {
 	char hex[33];
 	hex_encode(r->hash, 16, hex);
-	snprintf(out, FP_MAX, "size=%" PRIu64 " xxh3=%s", r->size, hex);
+	/* "size=N xxh3=HEX", built by hand: this runs once per input per plan */
+	char digits[24];
+	size_t nd = 0;
+	uint64_t v = r->size;
+	do
+		digits[nd++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	char *o = out;
+	memcpy(o, "size=", 5);
+	o += 5;
+	while (nd)
+		*o++ = digits[--nd];
+	memcpy(o, " xxh3=", 6);
+	o += 6;
+	memcpy(o, hex, 33);
 }
 
 /* Hash what fd holds from its current offset. 0, or -1 with errno. */

@@ -23,6 +23,17 @@ void comps_addn(struct comps *c, const char *name, const char *value, size_t vle
 	buf_putc(&c->data, 0);
 }
 
+void comps_add_named(struct comps *c, const char *prefix, const char *name,
+		     const char *value, size_t vlen)
+{
+	GROW(c->off, c->cap, c->n + 1);
+	c->off[c->n++] = c->data.len;
+	buf_puts(&c->data, prefix);
+	buf_putn(&c->data, name, strlen(name) + 1);
+	buf_putn(&c->data, value, vlen);
+	buf_putc(&c->data, 0);
+}
+
 void comps_add(struct comps *c, const char *name, const char *value)
 {
 	comps_addn(c, name, value, strlen(value));
@@ -78,10 +89,17 @@ int comps_decode(struct comps *c, const char *data, size_t len)
 
 void key_quote_word(struct buf *b, const char *w)
 {
+	/* Bytes that need no quoting for a POSIX shell. */
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=+,@%^-";
+	static bool table[256], ready;
+	if (!ready) {
+		for (const char *c = safe; *c; c++)
+			table[(unsigned char)*c] = true;
+		ready = true;
+	}
 	bool plain = *w != 0;
-	for (const char *p = w; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=+,@%^-", *p))
-			plain = false;
+	for (const unsigned char *p = (const unsigned char *)w; *p && plain; p++)
+		plain = table[*p];
 	if (plain) {
 		buf_puts(b, w);
 		return;

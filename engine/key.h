@@ -36,6 +36,9 @@ void comps_reset(struct comps *);
 void comps_add(struct comps *, const char *name, const char *value);
 /* Like comps_add with the value built by the caller in v. */
 void comps_addn(struct comps *, const char *name, const char *value, size_t vlen);
+/* Add the component named prefix+name (e.g. "input " "bold"). */
+void comps_add_named(struct comps *, const char *prefix, const char *name,
+		     const char *value, size_t vlen);
 const char *comps_name(const struct comps *, size_t i);
 const char *comps_value(const struct comps *, size_t i);
 /* Value of the named component, or NULL. */

@@ -92,7 +92,8 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 			graph_expand(g, ups, &in->up->outputs[in->up_output].uri, NULL, u);
 			char hex[33];
 			plan_key_hex(ups, hex);
-			snprintf(w->fp[k], FP_MAX, "key=%s", hex);
+			memcpy(w->fp[k], "key=", 4);
+			memcpy(w->fp[k] + 4, hex, 33);
 		} else {
 			graph_expand(g, i, &in->uri, NULL, u);
 			if (uri_is_s3(u->data)) {
@@ -138,20 +139,19 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 	buf_free(&word);
 	comps_addn(&w->comps, "command", w->tmp.data ? w->tmp.data : "", w->tmp.len);
 	comps_add(&w->comps, "image", t->image ? t->image : "");
-	char name[300];
-	for (size_t k = 0; k < t->nenv; k++) {
-		snprintf(name, sizeof name, "env %s", t->env[k].name);
-		comps_add(&w->comps, name, t->env[k].value);
-	}
+	for (size_t k = 0; k < t->nenv; k++)
+		comps_add_named(&w->comps, "env ", t->env[k].name, t->env[k].value,
+				strlen(t->env[k].value));
 	for (size_t k = 0; k < t->ninputs; k++) {
-		snprintf(name, sizeof name, "input %s", t->inputs[k].name);
 		buf_reset(&w->tmp);
-		buf_printf(&w->tmp, "%s\n%s", w->sym[nw + k], w->fp[k]);
-		comps_addn(&w->comps, name, w->tmp.data, w->tmp.len);
+		buf_puts(&w->tmp, w->sym[nw + k]);
+		buf_putc(&w->tmp, '\n');
+		buf_puts(&w->tmp, w->fp[k]);
+		comps_add_named(&w->comps, "input ", t->inputs[k].name, w->tmp.data, w->tmp.len);
 	}
 	for (size_t k = 0; k < t->noutputs; k++) {
-		snprintf(name, sizeof name, "output %s", t->outputs[k].name);
-		comps_add(&w->comps, name, w->sym[nw + t->ninputs + k]);
+		const char *u = w->sym[nw + t->ninputs + k];
+		comps_add_named(&w->comps, "output ", t->outputs[k].name, u, strlen(u));
 	}
 	const char *wn[64], *wv[64];
 	const char **wnames = nw <= 64 ? wn : xcalloc(nw, sizeof(char *));

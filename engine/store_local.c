@@ -6,22 +6,48 @@
 #include "lib/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct local_store {
 	struct store base;
-	struct buf path; /* reused for the ok-sentinel probe */
+	struct buf path;  /* reused for the ok-sentinel probe */
+	struct buf rel;   /* the same path relative to dirfd */
+	char *target;     /* whose sentinel folder dirfd is */
+	int dirfd;        /* <root>.rapid/sentinels/<target>/, or -1 */
 };
 
 static void local_close(struct store *st)
 {
 	struct local_store *s = (struct local_store *)st;
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s->target);
 	free(s->base.root);
 	buf_free(&s->path);
+	buf_free(&s->rel);
 	free(s);
+}
+
+/* Keep the target's sentinel folder open: probing relative to it spares
+ * the kernel the walk down the whole absolute path for every instance. */
+static void local_open_dir(struct local_store *s, const char *target)
+{
+	if (s->target && !strcmp(s->target, target))
+		return;
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s->target);
+	s->target = xstrdup(target);
+	buf_reset(&s->path);
+	buf_puts(&s->path, s->base.root);
+	buf_puts(&s->path, ".rapid/sentinels/");
+	buf_puts(&s->path, target);
+	s->dirfd = open(s->path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static enum sentinel_state state_from_name(const char *state)
@@ -38,14 +64,32 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 {
 	struct local_store *s = (struct local_store *)base;
 	memset(out, 0, sizeof(*out));
+	local_open_dir(s, target);
+	buf_reset(&s->rel);
+	for (size_t k = 0; k < nvalues; k++) {
+		buf_puts(&s->rel, values[k]);
+		buf_putc(&s->rel, '/');
+	}
+	size_t rdir = s->rel.len;
+	buf_puts(&s->rel, key);
+	buf_puts(&s->rel, ".ok.json");
 	buf_reset(&s->path);
-	buf_printf(&s->path, "%s.rapid/sentinels/%s/", s->base.root, target);
-	for (size_t k = 0; k < nvalues; k++)
-		buf_printf(&s->path, "%s/", values[k]);
-	size_t dirlen = s->path.len;
-	buf_printf(&s->path, "%s.ok.json", key);
+	buf_puts(&s->path, s->base.root);
+	buf_puts(&s->path, ".rapid/sentinels/");
+	buf_puts(&s->path, target);
+	buf_putc(&s->path, '/');
+	size_t dirlen = s->path.len + rdir;
+	buf_puts(&s->path, s->rel.data);
 	struct stat st;
-	if (stat(s->path.data, &st) == 0) {
+	if (s->dirfd < 0) {
+		/* no sentinel folder yet: nothing was ever built (or it is unreadable) */
+		if (errno != ENOENT && errno != ENOTDIR) {
+			warn("cannot read '%s': %s", s->path.data, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (fstatat(s->dirfd, s->rel.data, &st, 0) == 0) {
 		out->state = LK_OK;
 		return 0;
 	}
@@ -116,6 +160,7 @@ static const struct store_ops local_ops = {
 struct store *store_open_local(const char *root)
 {
 	struct local_store *s = xcalloc(1, sizeof(*s));
+	s->dirfd = -1;
 	s->base.ops = &local_ops;
 	s->base.root = xstrdup(root);
 	return &s->base;

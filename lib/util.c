@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,14 +106,20 @@ void buf_putc(struct buf *b, int c)
 
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	/* One formatting pass when the room left is enough (the usual case). */
+	GROW(b->data, b->cap, b->len + 64);
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
 	va_end(ap2);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = 0;
 		return;
-	GROW(b->data, b->cap, b->len + (size_t)n + 1);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		GROW(b->data, b->cap, b->len + (size_t)n + 1);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -379,10 +386,14 @@ char *path_join(const char *a, const char *b)
 {
 	if (b[0] == '/' || !a[0])
 		return xstrdup(b);
-	size_t la = strlen(a);
-	if (a[la - 1] == '/')
-		return xasprintf("%s%s", a, b);
-	return xasprintf("%s/%s", a, b);
+	size_t la = strlen(a), lb = strlen(b);
+	bool slash = a[la - 1] != '/';
+	char *p = xmalloc(la + slash + lb + 1);
+	memcpy(p, a, la);
+	if (slash)
+		p[la] = '/';
+	memcpy(p + la + slash, b, lb + 1);
+	return p;
 }
 
 char *path_dirname(const char *path)
