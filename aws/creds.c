@@ -1,0 +1,918 @@
+/* creds.c - owns where AWS credentials come from and how long they are
+ * trusted. The chain is the AWS CLI's, minus what rapid does not do yet
+ * (assume-role, SSO, credential_process, web identity: a profile that asks
+ * for those is an error with a hint rather than a silent fall-through).
+ *
+ * Every source writes its failure into a buffer and the caller reports it
+ * once. No message carries a secret key, a session token, a container
+ * authorization token or an IMDS token: values are only ever described by
+ * the name of the variable, field or file they came from. */
+#include "aws/creds.h"
+#include "aws/config.h"
+#include "lib/util.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define NS_PER_S INT64_C(1000000000)
+#define MAX_BODY (64 * 1024)      /* credentials JSON is ~1.5 KiB */
+#define MAX_KEY_ID 128            /* IAM's limit */
+#define MAX_SECRET 1024           /* AWS: 40; emulators choose their own */
+#define MAX_TOKEN (32 * 1024)     /* STS tokens are a few KiB */
+#define MAX_AUTH_TOKEN (16 * 1024)
+#define RETRY_NS (30 * NS_PER_S)
+#define CONTAINER_HOST "http://169.254.170.2"
+#define IMDS_V4 "http://169.254.169.254"
+#define IMDS_V6 "http://[fd00:ec2::254]"
+#define IMDS_CREDS_PATH "/latest/meta-data/iam/security-credentials/"
+
+enum source { SRC_NONE, SRC_ENV, SRC_PROFILE, SRC_CONTAINER, SRC_IMDS };
+
+/* What one source did. */
+enum { FOUND, ABSENT, FAILED };
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+static void cleanse_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+void aws_creds_free(struct aws_creds *c)
+{
+	free(c->access_key_id);
+	cleanse_free(c->secret_access_key);
+	cleanse_free(c->session_token);
+	free(c->source);
+	memset(c, 0, sizeof *c);
+}
+
+void aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src)
+{
+	dst->access_key_id = xstrdup(src->access_key_id);
+	dst->secret_access_key = xstrdup(src->secret_access_key);
+	dst->session_token = src->session_token ? xstrdup(src->session_token) : NULL;
+	dst->expiration = src->expiration;
+	dst->source = xstrdup(src->source);
+}
+
+char *aws_creds_describe(const struct aws_creds *c)
+{
+	const char *k = c->access_key_id ? c->access_key_id : "";
+	size_t n = strlen(k);
+	/* a short id would be shown whole: show none of it */
+	return xasprintf("%s (access key ****%s)", c->source ? c->source : "unknown", n >= 8 ? k + n - 4 : "");
+}
+
+/* ---- time ---- */
+
+static int digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int aws_parse_time(const char *s, int64_t *ns)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int64_t frac = 0;
+	const char *p = s;
+
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
+		return -1;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -1;
+	p++;
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
+		return -1;
+	if (*p == '.' || *p == ',') {
+		int64_t scale = NS_PER_S / 10;
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (digits(&p, 2, &oh))
+			return -1;
+		if (*p == ':')
+			p++;
+		if (digits(&p, 2, &om))
+			return -1;
+	} else {
+		return -1; /* a time without a zone is ambiguous */
+	}
+	if (*p)
+		return -1;
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	/* int64 ns since 1970 end in 2262 */
+	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+		return -1;
+	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t -= sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return -1;
+	*ns = t * NS_PER_S + frac;
+	return 0;
+}
+
+static void put_time(struct buf *b, int64_t ns)
+{
+	char t[32];
+	format_time(ns, t);
+	buf_puts(b, t);
+}
+
+/* ---- checks that never echo the value ---- */
+
+/* A value that will go into an HTTP header or a signature: non-empty,
+ * bounded, printable ASCII without spaces. 0, or -1 with why written. */
+static int check_value(const char *what, const char *v, size_t max, struct buf *why)
+{
+	size_t n = strlen(v);
+	if (n == 0) {
+		buf_printf(why, "%s is empty", what);
+		return -1;
+	}
+	if (n > max) {
+		buf_printf(why, "%s is longer than %zu characters", what, max);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f) {
+			buf_printf(why, "%s contains a space, a control character or a non-ASCII byte", what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Fill out from the three values (borrowed) after checking them; the
+ * names say where each came from. FOUND, or FAILED with why written. */
+static int make_creds(const char *id, const char *secret, const char *token, const char *const names[3],
+                      struct buf *why, struct aws_creds *out)
+{
+	if (check_value(names[0], id, MAX_KEY_ID, why) < 0 || check_value(names[1], secret, MAX_SECRET, why) < 0 ||
+	    (token && check_value(names[2], token, MAX_TOKEN, why) < 0))
+		return FAILED;
+	out->access_key_id = xstrdup(id);
+	out->secret_access_key = xstrdup(secret);
+	out->session_token = token ? xstrdup(token) : NULL;
+	return FOUND;
+}
+
+/* ---- environment ---- */
+
+static int from_env(struct aws_creds *out, struct buf *err)
+{
+	static const char *const names[3] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"};
+	const char *id = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
+	const char *token = env("AWS_SESSION_TOKEN"), *exp = env("AWS_CREDENTIAL_EXPIRATION");
+	struct buf why = {0};
+	int ret = FAILED;
+
+	if (!id && !secret)
+		return ABSENT;
+	if (!token)
+		token = env("AWS_SECURITY_TOKEN"); /* the older name */
+	if (!id || !secret)
+		buf_printf(&why, "%s is set but %s is not", id ? names[0] : names[1], id ? names[1] : names[0]);
+	else if (exp && aws_parse_time(exp, &out->expiration) < 0)
+		buf_printf(&why, "AWS_CREDENTIAL_EXPIRATION '%.64s' is not an ISO 8601 time like 2024-05-01T12:00:00Z",
+		           exp);
+	else
+		ret = make_creds(id, secret, token, names, &why, out);
+	if (ret == FOUND)
+		out->source = xstrdup("environment");
+	else
+		buf_printf(err, "use AWS credentials from the environment: %s", why.data);
+	buf_free(&why);
+	return ret;
+}
+
+/* ---- profile files ---- */
+
+static int from_profile(const struct aws_config *cfg, struct aws_creds *out, struct buf *err)
+{
+	static const char *const names[3] = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token"};
+	static const char *const unsupported[] = {"role_arn", "credential_process", "sso_session", "sso_start_url",
+	                                          "web_identity_token_file"};
+	if (!cfg)
+		return ABSENT;
+	const char *prof = aws_config_profile(cfg);
+	const char *id = aws_config_get(cfg, names[0]), *secret = aws_config_get(cfg, names[1]);
+	const char *token = aws_config_get(cfg, names[2]);
+
+	if (id && !*id)
+		id = NULL;
+	if (secret && !*secret)
+		secret = NULL;
+	if (token && !*token)
+		token = NULL;
+	if (!token && (token = aws_config_get(cfg, "aws_security_token")) && !*token)
+		token = NULL;
+	for (size_t i = 0; i < ARRAY_LEN(unsupported); i++) {
+		const char *v = aws_config_get(cfg, unsupported[i]);
+		if (v && *v) {
+			buf_printf(err,
+			           "use profile '%s': rapid does not support %s yet; export credentials with "
+			           "'aws configure export-credentials --profile %s --format env'",
+			           prof, unsupported[i], prof);
+			return FAILED;
+		}
+	}
+	if (!id && !secret)
+		return ABSENT;
+	struct buf why = {0};
+	int ret = FAILED;
+	if (!id || !secret)
+		buf_printf(&why, "%s is set but %s is not", id ? names[0] : names[1], id ? names[1] : names[0]);
+	else
+		ret = make_creds(id, secret, token, names, &why, out);
+	if (ret == FOUND)
+		out->source = xasprintf("profile %s", prof);
+	else
+		buf_printf(err, "use AWS credentials of profile '%s': %s", prof, why.data);
+	buf_free(&why);
+	return ret;
+}
+
+/* ---- HTTP (one easy handle per request: these are rare) ---- */
+
+struct body {
+	char *data;
+	size_t len;
+	int too_big;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	size_t len = size * n;
+	if (len > MAX_BODY - b->len) {
+		b->too_big = 1;
+		return 0;
+	}
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+static void body_free(struct body *b)
+{
+	if (b->data) {
+		OPENSSL_cleanse(b->data, MAX_BODY + 1);
+		free(b->data);
+	}
+	memset(b, 0, sizeof *b);
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* method url with headers (borrowed). 0 with *status and the body, or -1
+ * with why written when no HTTP response came (*status 0). Metadata
+ * services are link-local: never through a proxy. */
+static int http_call(const char *method, const char *url, struct curl_slist *headers, long *status,
+                     struct body *b, struct buf *why)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *h = NULL;
+	CURLcode rc;
+	int ret = -1;
+
+	*status = 0;
+	memset(b, 0, sizeof *b);
+	b->data = xmalloc(MAX_BODY + 1);
+	b->data[0] = '\0';
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK || !(h = curl_easy_init())) {
+		buf_puts(why, "cannot start libcurl");
+		return -1;
+	}
+	if ((rc = curl_easy_setopt(h, CURLOPT_URL, url)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_NOPROXY, "*")) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "rapid/" RAPID_VERSION)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, b)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf)) != CURLE_OK) {
+		buf_puts(why, curl_easy_strerror(rc));
+		goto out;
+	}
+	rc = curl_easy_perform(h);
+	if (b->too_big) {
+		buf_printf(why, "the response is larger than %d bytes", MAX_BODY);
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		buf_puts(why, *errbuf ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	ret = 0;
+out:
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+/* Free a header list, zeroing it first: it may hold a token. */
+static void headers_free(struct curl_slist *h)
+{
+	for (struct curl_slist *p = h; p; p = p->next)
+		OPENSSL_cleanse(p->data, strlen(p->data));
+	curl_slist_free_all(h);
+}
+
+/* Zero every string of a parsed document before it is freed. */
+static void json_cleanse(cJSON *j)
+{
+	for (; j; j = j->next) {
+		if (j->valuestring)
+			OPENSSL_cleanse(j->valuestring, strlen(j->valuestring));
+		json_cleanse(j->child);
+	}
+}
+
+/* A string member of obj; NULL with why written when it is missing or not
+ * a string. */
+static const char *json_str(const cJSON *obj, const char *name, struct buf *why)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	if (!v) {
+		buf_printf(why, "the response has no %s", name);
+		return NULL;
+	}
+	if (!cJSON_IsString(v) || !v->valuestring) {
+		buf_printf(why, "%s is not a string", name);
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+/* Credentials from a container or IMDS JSON document. FOUND, or FAILED with
+ * why written. */
+static int parse_creds_json(const struct body *b, int imds, struct aws_creds *out, struct buf *why)
+{
+	static const char *const names[3] = {"AccessKeyId", "SecretAccessKey", "Token"};
+	cJSON *j = cJSON_ParseWithLength(b->data, b->len);
+	const char *id, *secret, *token, *exp;
+	int ret = FAILED;
+
+	if (!j) {
+		buf_puts(why, "the response is not valid JSON");
+		return FAILED;
+	}
+	if (!cJSON_IsObject(j)) {
+		buf_puts(why, "the response is not a JSON object");
+		goto out;
+	}
+	if (imds) {
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "Code");
+		if (code && (!cJSON_IsString(code) || strcmp(code->valuestring, "Success"))) {
+			buf_printf(why, "Code is '%.64s', not 'Success'", cJSON_IsString(code) ? code->valuestring : "?");
+			goto out;
+		}
+	}
+	if (!(id = json_str(j, names[0], why)) || !(secret = json_str(j, names[1], why)) ||
+	    !(token = json_str(j, names[2], why)) || !(exp = json_str(j, "Expiration", why)))
+		goto out;
+	if (aws_parse_time(exp, &out->expiration) < 0) {
+		buf_printf(why, "Expiration '%.64s' is not an ISO 8601 time between 1970 and 2200", exp);
+		goto out;
+	}
+	ret = make_creds(id, secret, token, names, why, out);
+out:
+	json_cleanse(j);
+	cJSON_Delete(j);
+	return ret;
+}
+
+/* ---- container credentials ---- */
+
+/* http:// is allowed for loopback and for the ECS and EKS agent addresses
+ * only, as the AWS CLI does: anywhere else the token would travel in the
+ * clear. */
+static int allowed_http_host(const char *url)
+{
+	const char *h = url + strlen("http://");
+	char host[256];
+	size_t n;
+	if (*h == '[') {
+		n = strcspn(++h, "]");
+	} else {
+		n = strcspn(h, ":/");
+	}
+	if (n == 0 || n >= sizeof host)
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (!strcasecmp(host, "localhost"))
+		return 1;
+	unsigned char a[16], want[16];
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127 || !strcmp(host, "169.254.170.2") || !strcmp(host, "169.254.170.23");
+	if (inet_pton(AF_INET6, host, a) == 1) {
+		inet_pton(AF_INET6, "::1", want);
+		if (!memcmp(a, want, 16))
+			return 1;
+		inet_pton(AF_INET6, "fd00:ec2::23", want);
+		return !memcmp(a, want, 16);
+	}
+	return 0;
+}
+
+/* The authorization token from a file (re-read every time: EKS rotates
+ * it), trailing white space dropped. NULL with why written. */
+static char *read_token_file(const char *path, struct buf *why)
+{
+	char *tok = xmalloc(MAX_AUTH_TOKEN + 1);
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		buf_printf(why, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	for (;;) {
+		ssize_t n = read(fd, tok + len, MAX_AUTH_TOKEN + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			buf_printf(why, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '%s': %s", path,
+			           strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > MAX_AUTH_TOKEN) {
+			buf_printf(why, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '%s' is larger than %d bytes", path,
+			           MAX_AUTH_TOKEN);
+			goto fail;
+		}
+	}
+	close(fd);
+	while (len > 0 && isspace((unsigned char)tok[len - 1]))
+		len--;
+	tok[len] = '\0';
+	return tok;
+fail:
+	if (fd >= 0)
+		close(fd);
+	OPENSSL_cleanse(tok, MAX_AUTH_TOKEN + 1);
+	free(tok);
+	return NULL;
+}
+
+/* Unlike keys, the token may hold spaces ("Bearer …"); a line break
+ * would end the header and start another. */
+static int check_auth_token(const char *t, struct buf *why)
+{
+	size_t n = strlen(t);
+	if (n == 0 || n > MAX_AUTH_TOKEN) {
+		buf_printf(why, "the authorization token is %s", n ? "too long" : "empty");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (((unsigned char)t[i] < ' ' && t[i] != '\t') || t[i] == 0x7f) {
+			buf_puts(why, "the authorization token contains a line break or a control character");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int from_container(struct aws_creds *out, struct buf *err)
+{
+	const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	char *url = NULL, *token = NULL, *auth = NULL;
+	struct curl_slist *headers = NULL, *more;
+	struct body b = {0};
+	struct buf why = {0};
+	long status;
+	int ret = FAILED;
+
+	if (!rel && !full)
+		return ABSENT;
+	if (rel) {
+		url = xasprintf(CONTAINER_HOST "%s", rel);
+		if (rel[0] != '/') {
+			buf_printf(err, "use AWS_CONTAINER_CREDENTIALS_RELATIVE_URI '%.200s': it must start with '/'", rel);
+			goto out;
+		}
+	} else {
+		url = xstrdup(full);
+		if (!strncasecmp(full, "http://", 7) ? !allowed_http_host(full) : strncasecmp(full, "https://", 8)) {
+			buf_printf(err,
+			           "use AWS_CONTAINER_CREDENTIALS_FULL_URI '%.200s': it must be https, or http on "
+			           "loopback or the ECS/EKS agent address",
+			           full);
+			goto out;
+		}
+		const char *file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+		if (file) {
+			if (!(token = read_token_file(file, &why))) {
+				buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
+				goto out;
+			}
+		} else if (env("AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
+			token = xstrdup(env("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+		}
+		if (token && check_auth_token(token, &why) < 0) {
+			buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
+			goto out;
+		}
+		if (token) {
+			auth = xasprintf("Authorization: %s", token);
+			if (!(more = curl_slist_append(headers, auth)))
+				goto oom;
+			headers = more;
+		}
+	}
+	if (!(more = curl_slist_append(headers, "Accept: application/json")))
+		goto oom;
+	headers = more;
+	if (http_call("GET", url, headers, &status, &b, &why) < 0) {
+		buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
+		goto out;
+	}
+	if (status != 200) {
+		buf_printf(err, "get AWS credentials from '%s': HTTP %ld", url, status);
+		goto out;
+	}
+	if (parse_creds_json(&b, 0, out, &why) != FOUND) {
+		aws_creds_free(out);
+		buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
+		goto out;
+	}
+	out->source = xstrdup("container");
+	ret = FOUND;
+	goto out;
+oom:
+	buf_printf(err, "get AWS credentials from '%s': out of memory", url);
+out:
+	headers_free(headers);
+	body_free(&b);
+	cleanse_free(auth);
+	cleanse_free(token);
+	buf_free(&why);
+	free(url);
+	return ret;
+}
+
+/* ---- EC2 instance metadata, IMDSv2 ---- */
+
+static int is_true(const char *v)
+{
+	return v && !strcasecmp(v, "true");
+}
+
+static char *imds_base(const struct aws_config *cfg)
+{
+	const char *base = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	if (!base && cfg && (base = aws_config_get(cfg, "ec2_metadata_service_endpoint")) && !*base)
+		base = NULL;
+	if (!base) {
+		const char *mode = env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+		if (!mode && cfg)
+			mode = aws_config_get(cfg, "ec2_metadata_service_endpoint_mode");
+		base = mode && !strcasecmp(mode, "IPv6") ? IMDS_V6 : IMDS_V4;
+	}
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	return xstrndup(base, n);
+}
+
+static int is_role_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 128)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("+=,.@_-", s[i]))
+			return 0;
+	return 1;
+}
+
+/* ABSENT when the service does not answer (not on EC2) or the instance has
+ * no role; the reason goes to note for the final message. */
+static int from_imds(const struct aws_config *cfg, struct aws_creds *out, struct buf *err, struct buf *note)
+{
+	char *base = NULL, *url = NULL, *tokhdr = NULL, *role = NULL;
+	struct curl_slist *headers = NULL;
+	struct body b = {0};
+	struct buf why = {0};
+	long status;
+	int ret = FAILED;
+
+	if (is_true(env("AWS_EC2_METADATA_DISABLED"))) {
+		buf_puts(note, "IMDS (disabled by AWS_EC2_METADATA_DISABLED)");
+		return ABSENT;
+	}
+	base = imds_base(cfg);
+	url = xasprintf("%s/latest/api/token", base);
+	if (!(headers = curl_slist_append(NULL, "X-aws-ec2-metadata-token-ttl-seconds: 21600")))
+		goto oom;
+	if (http_call("PUT", url, headers, &status, &b, &why) < 0) {
+		buf_printf(note, "IMDS ('%s': %s)", base, why.data);
+		ret = ABSENT;
+		goto out;
+	}
+	if (status != 200) {
+		buf_printf(err, "get an IMDSv2 token from '%s': HTTP %ld", url, status);
+		goto out;
+	}
+	if (check_value("the IMDSv2 token", b.data, 4096, &why) < 0) {
+		buf_printf(err, "get an IMDSv2 token from '%s': %s", url, why.data);
+		goto out;
+	}
+	tokhdr = xasprintf("X-aws-ec2-metadata-token: %s", b.data);
+	body_free(&b);
+	headers_free(headers);
+	if (!(headers = curl_slist_append(NULL, tokhdr)))
+		goto oom;
+
+	free(url);
+	url = xasprintf("%s" IMDS_CREDS_PATH, base);
+	if (http_call("GET", url, headers, &status, &b, &why) < 0) {
+		buf_printf(err, "get the instance's role from '%s': %s", url, why.data);
+		goto out;
+	}
+	if (status == 404) {
+		buf_printf(note, "IMDS ('%s': the instance has no IAM role)", base);
+		ret = ABSENT;
+		goto out;
+	}
+	if (status != 200) {
+		buf_printf(err, "get the instance's role from '%s': HTTP %ld", url, status);
+		goto out;
+	}
+	role = xstrndup(b.data, strcspn(b.data, "\r\n"));
+	body_free(&b);
+	if (!is_role_name(role)) {
+		buf_printf(err, "get the instance's role from '%s': the response is not a role name", url);
+		goto out;
+	}
+
+	free(url);
+	url = xasprintf("%s" IMDS_CREDS_PATH "%s", base, role);
+	if (http_call("GET", url, headers, &status, &b, &why) < 0) {
+		buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
+		goto out;
+	}
+	if (status != 200) {
+		buf_printf(err, "get AWS credentials from '%s': HTTP %ld", url, status);
+		goto out;
+	}
+	if (parse_creds_json(&b, 1, out, &why) != FOUND) {
+		aws_creds_free(out);
+		buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
+		goto out;
+	}
+	out->source = xstrdup("imds");
+	ret = FOUND;
+	goto out;
+oom:
+	buf_printf(err, "get AWS credentials from '%s': out of memory", url);
+out:
+	headers_free(headers);
+	body_free(&b);
+	cleanse_free(tokhdr);
+	buf_free(&why);
+	free(role);
+	free(url);
+	free(base);
+	return ret;
+}
+
+/* ---- the chain ---- */
+
+/* One source. FOUND, ABSENT (a fragment in note) or FAILED (err). */
+static int try_source(enum source s, const struct aws_config *cfg, struct aws_creds *out, struct buf *err,
+                      struct buf *note)
+{
+	int r = ABSENT;
+	switch (s) {
+	case SRC_ENV:
+		if ((r = from_env(out, err)) == ABSENT)
+			buf_puts(note, "the environment");
+		break;
+	case SRC_PROFILE:
+		if ((r = from_profile(cfg, out, err)) == ABSENT && cfg)
+			buf_printf(note, "profile '%s'", aws_config_profile(cfg));
+		break;
+	case SRC_CONTAINER:
+		if ((r = from_container(out, err)) == ABSENT)
+			buf_puts(note, "container credentials");
+		break;
+	case SRC_IMDS:
+		r = from_imds(cfg, out, err, note);
+		break;
+	case SRC_NONE:
+		break;
+	}
+	if (r != FOUND)
+		aws_creds_free(out);
+	return r;
+}
+
+/* Walk the chain, or only source `only` if it is not SRC_NONE. 0 with
+ * *got set, or -1 with the message (after "cannot ") in err. */
+static int resolve(const struct aws_config *cfg, int64_t now, enum source only, struct aws_creds *out,
+                   enum source *got, struct buf *err)
+{
+	static const enum source chain[] = {SRC_ENV, SRC_PROFILE, SRC_CONTAINER, SRC_IMDS};
+	struct buf note = {0};
+	int ret = -1;
+
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < ARRAY_LEN(chain); i++) {
+		enum source s = chain[i];
+		if (only != SRC_NONE ? s != only : s == SRC_ENV && cfg && aws_config_profile_explicit(cfg))
+			continue;
+		size_t mark = note.len;
+		if (mark)
+			buf_puts(&note, ", ");
+		int r = try_source(s, cfg, out, err, &note);
+		if (r == ABSENT) {
+			if (note.len == mark + 2) /* nothing said: drop the comma */
+				note.len = mark, note.data[mark] = '\0';
+			continue;
+		}
+		if (r == FAILED)
+			goto out;
+		if (out->expiration && out->expiration <= now) {
+			char *d = aws_creds_describe(out);
+			buf_printf(err, "use AWS credentials from %s: they expired at ", d);
+			free(d);
+			put_time(err, out->expiration);
+			aws_creds_free(out);
+			goto out;
+		}
+		*got = s;
+		ret = 0;
+		goto out;
+	}
+	if (only != SRC_NONE)
+		buf_printf(err, "refresh AWS credentials: they are no longer in %s", note.data);
+	else
+		buf_printf(err, "find AWS credentials: none in %s", note.len ? note.data : "any source");
+out:
+	buf_free(&note);
+	return ret;
+}
+
+int aws_creds_resolve(const struct aws_config *cfg, int64_t now, struct aws_creds *out)
+{
+	struct buf err = {0};
+	enum source got;
+	int ret = resolve(cfg, now, SRC_NONE, out, &got, &err);
+	if (ret < 0)
+		warn("cannot %s", err.data);
+	buf_free(&err);
+	return ret;
+}
+
+/* ---- the caching provider ---- */
+
+struct aws_creds_provider {
+	pthread_mutex_t mu;
+	const struct aws_config *cfg;
+	int64_t (*now)(void *);
+	void *now_arg;
+	struct aws_creds cur;
+	enum source src; /* SRC_NONE until resolved */
+	int64_t retry_at;
+	unsigned fetches;
+};
+
+static int64_t default_now(void *arg)
+{
+	(void)arg;
+	return now_ns();
+}
+
+struct aws_creds_provider *aws_creds_provider_new(const struct aws_config *cfg)
+{
+	struct aws_creds_provider *p = xcalloc(1, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	p->cfg = cfg;
+	p->now = default_now;
+	return p;
+}
+
+void aws_creds_provider_set_clock(struct aws_creds_provider *p, int64_t (*now)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&p->mu);
+	p->now = now ? now : default_now;
+	p->now_arg = now ? arg : NULL;
+	pthread_mutex_unlock(&p->mu);
+}
+
+int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out)
+{
+	struct aws_creds fresh;
+	struct buf err = {0};
+	enum source got = SRC_NONE;
+	int ret = -1;
+
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&p->mu);
+	int64_t now = p->now(p->now_arg);
+	int valid = p->src != SRC_NONE && (!p->cur.expiration || now < p->cur.expiration);
+	if (valid && (!p->cur.expiration || now < p->cur.expiration - AWS_CREDS_REFRESH_NS || now < p->retry_at)) {
+		aws_creds_copy(out, &p->cur);
+		ret = 0;
+		goto out;
+	}
+	__atomic_add_fetch(&p->fetches, 1, __ATOMIC_RELAXED);
+	if (resolve(p->cfg, now, p->src, &fresh, &got, &err) == 0) {
+		aws_creds_free(&p->cur);
+		p->cur = fresh;
+		p->src = got;
+		/* a source that keeps handing out credentials about to expire
+		 * is asked again in 30 s, not on every request */
+		p->retry_at = now + RETRY_NS;
+		aws_creds_copy(out, &p->cur);
+		ret = 0;
+	} else if (valid) {
+		buf_puts(&err, "; using the current ones until they expire at ");
+		put_time(&err, p->cur.expiration);
+		warn("cannot %s", err.data);
+		p->retry_at = now + RETRY_NS;
+		aws_creds_copy(out, &p->cur);
+		ret = 0;
+	} else {
+		warn("cannot %s", err.data);
+	}
+out:
+	pthread_mutex_unlock(&p->mu);
+	buf_free(&err);
+	return ret;
+}
+
+unsigned aws_creds_provider_fetches(const struct aws_creds_provider *p)
+{
+	return __atomic_load_n(&p->fetches, __ATOMIC_RELAXED);
+}
+
+void aws_creds_provider_free(struct aws_creds_provider *p)
+{
+	if (!p)
+		return;
+	aws_creds_free(&p->cur);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
