@@ -1,0 +1,681 @@
+/* http.c - the HTTP engine: one CURLM per engine owns the connection pool;
+ * one easy handle per request (CURLOPT_PRIVATE, CURLOPT_ERRORBUFFER),
+ * reset and reconfigured for each attempt; at most max_in_flight transfers
+ * added to the multi handle at once; retries in the AWS "standard" mode
+ * (retryable statuses and codes, full-jitter backoff, a token bucket). A
+ * request waiting out its backoff holds no transfer slot. */
+#include "aws/http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_BODY ((size_t)64 << 20)
+#define ERROR_BODY_MAX ((size_t)64 << 10)
+#define RETRY_COST 5u
+#define TIMEOUT_COST 10u
+
+struct http_engine {
+	CURLM *multi;
+	struct http_config cfg;
+	struct http_request *queue;  /* not started, or waiting for a retry */
+	unsigned in_flight;
+	unsigned tokens;
+	uint64_t rng;
+	int any_failed;
+};
+
+static int curl_inited;
+
+void http_request_init(struct http_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->out_fd = -1;
+	req->body_fd_ = -1;
+}
+
+static void reset_results(struct http_request *req)
+{
+	req->status = 0;
+	buf_reset(&req->resp_body);
+	sigv4_headers_free(&req->resp_headers);
+	free(req->error_code);
+	free(req->error_message);
+	req->error_code = req->error_message = NULL;
+	req->bytes_out = 0;
+	req->cap_hit_ = 0;
+}
+
+static void close_attempt(struct http_request *req)
+{
+	if (req->own_fd_ && req->body_fd_ >= 0)
+		close(req->body_fd_);
+	req->body_fd_ = -1;
+	req->own_fd_ = 0;
+	curl_slist_free_all(req->slist_);
+	req->slist_ = NULL;
+}
+
+void http_request_free(struct http_request *req)
+{
+	close_attempt(req);
+	if (req->curl_)
+		curl_easy_cleanup(req->curl_);
+	req->curl_ = NULL;
+	reset_results(req);
+	buf_free(&req->resp_body);
+	free(req->error);
+	req->error = NULL;
+	free(req->url);
+	req->url = NULL;
+	sigv4_headers_free(&req->headers);
+}
+
+void http_request_fail(struct http_request *req, const char *fmt, ...)
+{
+	struct buf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	free(req->error);
+	req->error = buf_detach(&b);
+}
+
+const char *http_response_header(const struct http_request *req, const char *name)
+{
+	return sigv4_headers_get(&req->resp_headers, name);
+}
+
+struct http_engine *http_engine_new(const struct http_config *cfg)
+{
+	struct http_engine *eng;
+	CURLMcode mc;
+	if (!curl_inited) {
+		CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (c != CURLE_OK) {
+			warn("cannot start libcurl: %s", curl_easy_strerror(c));
+			return NULL;
+		}
+		curl_inited = 1;
+	}
+	eng = xcalloc(1, sizeof(*eng));
+	if (cfg)
+		eng->cfg = *cfg;
+	if (!eng->cfg.max_in_flight)
+		eng->cfg.max_in_flight = 32;
+	if (!eng->cfg.max_attempts)
+		eng->cfg.max_attempts = 3;
+	if (!eng->cfg.connect_timeout_ms)
+		eng->cfg.connect_timeout_ms = 10000;
+	if (!eng->cfg.low_speed_time_s)
+		eng->cfg.low_speed_time_s = 30;
+	if (eng->cfg.backoff_base_s <= 0)
+		eng->cfg.backoff_base_s = 0.1;
+	if (eng->cfg.backoff_cap_s <= 0)
+		eng->cfg.backoff_cap_s = 20;
+	if (!eng->cfg.retry_quota)
+		eng->cfg.retry_quota = 500;
+	eng->tokens = eng->cfg.retry_quota;
+	eng->rng = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)eng;
+	eng->multi = curl_multi_init();
+	if (!eng->multi) {
+		warn("cannot start libcurl: curl_multi_init failed");
+		free(eng);
+		return NULL;
+	}
+	if ((mc = curl_multi_setopt(eng->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)eng->cfg.max_in_flight)) != CURLM_OK ||
+	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, (long)eng->cfg.max_in_flight)) != CURLM_OK) {
+		warn("cannot configure libcurl: %s", curl_multi_strerror(mc));
+		curl_multi_cleanup(eng->multi);
+		free(eng);
+		return NULL;
+	}
+	return eng;
+}
+
+void http_engine_free(struct http_engine *eng)
+{
+	if (!eng)
+		return;
+	curl_multi_cleanup(eng->multi);
+	free(eng);
+}
+
+unsigned http_engine_quota(const struct http_engine *eng)
+{
+	return eng->tokens;
+}
+
+/* xorshift64*: jitter needs no cryptographic quality. Uniform in [0, 1). */
+static double rand01(struct http_engine *eng)
+{
+	uint64_t x = eng->rng ? eng->rng : 0x9e3779b97f4a7c15u;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	eng->rng = x;
+	return (double)((x * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- curl callbacks ---- */
+
+static size_t read_cb(char *dst, size_t size, size_t n, void *arg)
+{
+	struct http_request *req = arg;
+	size_t want = size * n, left = req->body_len - req->body_pos_;
+	if (want > left)
+		want = left;
+	if (!want)
+		return 0;
+	if (req->body_fd_ >= 0) {
+		ssize_t got = pread(req->body_fd_, dst, want, req->body_offset + (off_t)req->body_pos_);
+		if (got <= 0)
+			return CURL_READFUNC_ABORT;
+		want = (size_t)got;
+	} else {
+		memcpy(dst, (const char *)req->body + req->body_pos_, want);
+	}
+	req->body_pos_ += want;
+	return want;
+}
+
+static int seek_cb(void *arg, curl_off_t off, int origin)
+{
+	struct http_request *req = arg;
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > req->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	req->body_pos_ = (size_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static size_t write_cb(char *src, size_t size, size_t n, void *arg)
+{
+	struct http_request *req = arg;
+	size_t len = size * n;
+	if (req->out_fd >= 0 && req->status >= 200 && req->status < 300) {
+		size_t done = 0;
+		while (done < len) {
+			ssize_t w = write(req->out_fd, src + done, len - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return 0;
+			done += (size_t)w;
+		}
+		req->bytes_out += len;
+		return len;
+	}
+	size_t cap = req->status >= 300 ? ERROR_BODY_MAX : req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+	if (req->resp_body.len + len > cap) {
+		req->cap_hit_ = 1;
+		return 0;
+	}
+	buf_putn(&req->resp_body, src, len);
+	return len;
+}
+
+static size_t header_cb(char *line, size_t size, size_t n, void *arg)
+{
+	struct http_request *req = arg;
+	size_t len = size * n, end = len;
+	while (end && (line[end - 1] == '\r' || line[end - 1] == '\n'))
+		end--;
+	if (end >= 5 && !memcmp(line, "HTTP/", 5)) {
+		/* A new status line (after 100 Continue, say): start over. */
+		const char *sp = memchr(line, ' ', end);
+		sigv4_headers_free(&req->resp_headers);
+		req->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		return len;
+	}
+	const char *colon = memchr(line, ':', end);
+	if (!colon)
+		return len;
+	char *name = xstrndup(line, (size_t)(colon - line));
+	const char *v = colon + 1, *ve = line + end;
+	while (v < ve && (*v == ' ' || *v == '\t'))
+		v++;
+	while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+		ve--;
+	char *value = xstrndup(v, (size_t)(ve - v));
+	sigv4_headers_add(&req->resp_headers, name, value);
+	free(name);
+	free(value);
+	return len;
+}
+
+/* ---- one attempt ---- */
+
+#define SETOPT(opt, val)                                                              \
+	do {                                                                          \
+		if ((c = curl_easy_setopt(h, opt, val)) != CURLE_OK)                  \
+			goto curl_fail;                                               \
+	} while (0)
+
+/* Prepare and add the next attempt of req. 0, or -1 with req->error set. */
+static int start_attempt(struct http_engine *eng, struct http_request *req)
+{
+	CURL *h;
+	CURLcode c;
+	CURLMcode mc;
+	size_t i;
+
+	close_attempt(req);
+	reset_results(req);
+	req->attempts++;
+	if (req->prepare && req->prepare(req, req->arg) < 0) {
+		if (!req->error)
+			http_request_fail(req, "cannot prepare request");
+		return -1;
+	}
+	if (!req->url || !req->method) {
+		http_request_fail(req, "request has no method or URL");
+		return -1;
+	}
+	if (req->body_path) {
+		req->body_fd_ = open(req->body_path, O_RDONLY | O_CLOEXEC);
+		if (req->body_fd_ < 0) {
+			http_request_fail(req, "cannot open '%s': %s", req->body_path, strerror(errno));
+			return -1;
+		}
+		req->own_fd_ = 1;
+	}
+	req->body_pos_ = 0;
+	if (req->out_path) {
+		if (req->out_fd >= 0)
+			close(req->out_fd);
+		req->out_fd = open(req->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (req->out_fd < 0) {
+			http_request_fail(req, "cannot open '%s': %s", req->out_path, strerror(errno));
+			return -1;
+		}
+	} else if (req->out_fd >= 0) {
+		if (req->attempts == 1) {
+			req->out_start_ = lseek(req->out_fd, 0, SEEK_CUR);
+		} else if (lseek(req->out_fd, req->out_start_, SEEK_SET) < 0 || ftruncate(req->out_fd, req->out_start_) < 0) {
+			http_request_fail(req, "cannot rewind the output file for a retry: %s", strerror(errno));
+			return -1;
+		}
+	}
+
+	if (!req->curl_) {
+		if (!(req->curl_ = curl_easy_init())) {
+			http_request_fail(req, "cannot start a transfer: curl_easy_init failed");
+			return -1;
+		}
+	} else {
+		curl_easy_reset(req->curl_);
+	}
+	h = req->curl_;
+	req->errbuf_[0] = 0;
+	SETOPT(CURLOPT_PRIVATE, req);
+	SETOPT(CURLOPT_ERRORBUFFER, req->errbuf_);
+	SETOPT(CURLOPT_URL, req->url);
+	SETOPT(CURLOPT_PATH_AS_IS, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, eng->cfg.connect_timeout_ms);
+	SETOPT(CURLOPT_TIMEOUT_MS, eng->cfg.timeout_ms);
+	SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SETOPT(CURLOPT_LOW_SPEED_TIME, eng->cfg.low_speed_time_s);
+	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(CURLOPT_WRITEDATA, req);
+	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
+	SETOPT(CURLOPT_HEADERDATA, req);
+	if (req->body || req->body_path || !strcmp(req->method, "PUT") || !strcmp(req->method, "POST")) {
+		SETOPT(CURLOPT_UPLOAD, 1L);
+		SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+		SETOPT(CURLOPT_READFUNCTION, read_cb);
+		SETOPT(CURLOPT_READDATA, req);
+		SETOPT(CURLOPT_SEEKFUNCTION, seek_cb);
+		SETOPT(CURLOPT_SEEKDATA, req);
+	}
+	if (!strcmp(req->method, "HEAD"))
+		SETOPT(CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "GET") && strcmp(req->method, "PUT"))
+		SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
+	for (i = 0; i < req->headers.n; i++) {
+		char *line = xasprintf("%s: %s", req->headers.v[i].name, req->headers.v[i].value);
+		struct curl_slist *s = curl_slist_append(req->slist_, line);
+		explicit_bzero(line, strlen(line));
+		free(line);
+		if (!s) {
+			http_request_fail(req, "cannot build the request headers");
+			return -1;
+		}
+		req->slist_ = s;
+	}
+	/* No 100-continue round trip; curl's own Accept is harmless. */
+	{
+		struct curl_slist *s = curl_slist_append(req->slist_, "Expect:");
+		if (!s) {
+			http_request_fail(req, "cannot build the request headers");
+			return -1;
+		}
+		req->slist_ = s;
+	}
+	SETOPT(CURLOPT_HTTPHEADER, req->slist_);
+	if ((mc = curl_multi_add_handle(eng->multi, h)) != CURLM_OK) {
+		http_request_fail(req, "cannot start a transfer: %s", curl_multi_strerror(mc));
+		return -1;
+	}
+	eng->in_flight++;
+	return 0;
+curl_fail:
+	http_request_fail(req, "cannot configure a transfer: %s", curl_easy_strerror(c));
+	return -1;
+}
+
+/* ---- classifying a finished attempt ---- */
+
+/* The text of the first <tag>…</tag> in body, or NULL. The caller frees. */
+static char *xml_text(const char *body, const char *tag)
+{
+	char open[64], close_[64];
+	const char *s, *e;
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close_, sizeof(close_), "</%s>", tag);
+	if (!(s = strstr(body, open)))
+		return NULL;
+	s += strlen(open);
+	if (!(e = strstr(s, close_)))
+		return NULL;
+	return xstrndup(s, (size_t)(e - s));
+}
+
+static void parse_error_body(struct http_request *req)
+{
+	const char *type;
+	if (!req->error_code)
+		req->error_code = xml_text(req->resp_body.data ? req->resp_body.data : "", "Code");
+	if (!req->error_message)
+		req->error_message = xml_text(req->resp_body.data ? req->resp_body.data : "", "Message");
+	/* JSON protocols name the error in a header: "Code:http://…". */
+	if (!req->error_code && (type = http_response_header(req, "x-amzn-ErrorType")))
+		req->error_code = xstrndup(type, strcspn(type, ":"));
+}
+
+static int retryable_code(const char *code)
+{
+	static const char *const codes[] = {
+		"RequestTimeout", "RequestTimeoutException", "SlowDown", "Throttling",
+		"ThrottlingException", "ThrottledException", "RequestThrottledException",
+		"RequestLimitExceeded", "TooManyRequestsException", "ProvisionedThroughputExceededException",
+		"BandwidthLimitExceeded", "InternalError", "PriorRequestNotComplete", "EC2ThrottledException",
+	};
+	size_t i;
+	if (!code)
+		return 0;
+	for (i = 0; i < ARRAY_LEN(codes); i++)
+		if (!strcmp(code, codes[i]))
+			return 1;
+	return 0;
+}
+
+static int retryable_curl(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* " (local clock N s behind/ahead of the server)" from the Date header. */
+static void skew_note(const struct http_request *req, struct buf *out)
+{
+	const char *date = http_response_header(req, "Date");
+	struct tm tm;
+	const char *end;
+	if (!date)
+		return;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(date, "%a, %d %b %Y %H:%M:%S", &tm);
+	if (!end)
+		return;
+	long long skew = (long long)timegm(&tm) - (long long)(now_ns() / 1000000000);
+	buf_printf(out, " (local clock is %lld s %s the server's Date)", skew < 0 ? -skew : skew,
+	           skew >= 0 ? "behind" : "ahead of");
+}
+
+static void set_error(struct http_request *req, CURLcode c, const char *extra)
+{
+	struct buf b = {0};
+	if (c != CURLE_OK) {
+		buf_puts(&b, req->errbuf_[0] ? req->errbuf_ : curl_easy_strerror(c));
+	} else {
+		buf_printf(&b, "%ld", req->status);
+		if (req->error_code)
+			buf_printf(&b, " %s", req->error_code);
+		if (req->error_message && *req->error_message)
+			buf_printf(&b, ": %s", req->error_message);
+		if (req->error_code && !strcmp(req->error_code, "RequestTimeTooSkewed"))
+			skew_note(req, &b);
+	}
+	if (extra)
+		buf_puts(&b, extra);
+	if (req->attempts > 1)
+		buf_printf(&b, " (after %u attempts)", req->attempts);
+	free(req->error);
+	req->error = buf_detach(&b);
+}
+
+static void finish(struct http_engine *eng, struct http_request *req)
+{
+	close_attempt(req);
+	if (req->out_path && req->out_fd >= 0) {
+		if (close(req->out_fd) < 0 && !req->error)
+			http_request_fail(req, "cannot write '%s': %s", req->out_path, strerror(errno));
+		req->out_fd = -1;
+	}
+	if (req->error)
+		eng->any_failed = 1;
+	if (req->done)
+		req->done(req, req->arg);
+}
+
+static void enqueue(struct http_engine *eng, struct http_request *req)
+{
+	req->next_ = eng->queue;
+	eng->queue = req;
+}
+
+/* Decide what a finished attempt means: done, or queued for a retry. */
+static void attempt_done(struct http_engine *eng, struct http_request *req, CURLcode c)
+{
+	int retry = 0, failed = 0;
+	unsigned cost = RETRY_COST;
+	const char *extra = NULL;
+
+	if (c == CURLE_WRITE_ERROR && req->cap_hit_) {
+		http_request_fail(req, "response larger than %zu bytes", req->max_body ? req->max_body : DEFAULT_MAX_BODY);
+		finish(eng, req);
+		return;
+	}
+	if (c != CURLE_OK) {
+		failed = 1;
+		retry = retryable_curl(c);
+		if (c != CURLE_HTTP2 && c != CURLE_HTTP2_STREAM)
+			cost = TIMEOUT_COST;
+	} else {
+		int is_err = req->status < 200 || req->status >= 300;
+		if (!is_err && (req->flags & HTTP_ERROR_IN_200) && req->resp_body.data &&
+		    strstr(req->resp_body.data, "<Error>"))
+			is_err = 1;
+		if (!is_err && req->classify && req->classify(req, req->arg))
+			is_err = 1;
+		if (is_err) {
+			failed = 1;
+			parse_error_body(req);
+			retry = req->status == 500 || req->status == 502 || req->status == 503 || req->status == 504 ||
+			        retryable_code(req->error_code);
+			if (req->error_code && !strcmp(req->error_code, "RequestTimeTooSkewed"))
+				retry = 0;
+		}
+	}
+	if (!failed) {
+		eng->tokens += req->last_cost_ ? req->last_cost_ : 1;
+		if (eng->tokens > eng->cfg.retry_quota)
+			eng->tokens = eng->cfg.retry_quota;
+		free(req->error);
+		req->error = NULL;
+		finish(eng, req);
+		return;
+	}
+	if (retry && req->attempts >= eng->cfg.max_attempts) {
+		retry = 0;
+	} else if (retry && eng->tokens < cost) {
+		retry = 0;
+		extra = " (retry quota exhausted)";
+	}
+	set_error(req, c, extra);
+	if (!retry) {
+		finish(eng, req);
+		return;
+	}
+	eng->tokens -= cost;
+	req->last_cost_ = cost;
+	double max = eng->cfg.backoff_base_s * (double)(1u << (req->attempts < 30 ? req->attempts : 30));
+	if (max > eng->cfg.backoff_cap_s)
+		max = eng->cfg.backoff_cap_s;
+	req->due_ns_ = mono_ns() + (int64_t)(rand01(eng) * max * 1e9);
+	enqueue(eng, req);
+}
+
+void http_submit(struct http_engine *eng, struct http_request *req)
+{
+	reset_results(req);
+	free(req->error);
+	req->error = NULL;
+	req->attempts = 0;
+	req->last_cost_ = 0;
+	req->due_ns_ = 0;
+	req->eng_ = eng;
+	/* Append, so requests start in the order submitted. */
+	struct http_request **p = &eng->queue;
+	while (*p)
+		p = &(*p)->next_;
+	req->next_ = NULL;
+	*p = req;
+}
+
+/* Start every queued request that is due while slots are free; the
+ * nanoseconds until the next one is due (or -1 if none waits). */
+static int64_t start_due(struct http_engine *eng)
+{
+	int64_t now = mono_ns(), wait = -1;
+	struct http_request **p = &eng->queue;
+	while (*p) {
+		struct http_request *req = *p;
+		if (req->due_ns_ > now) {
+			if (wait < 0 || req->due_ns_ - now < wait)
+				wait = req->due_ns_ - now;
+			p = &req->next_;
+			continue;
+		}
+		if (eng->in_flight >= eng->cfg.max_in_flight)
+			break;
+		*p = req->next_;
+		req->next_ = NULL;
+		if (start_attempt(eng, req) < 0)
+			finish(eng, req);
+	}
+	return wait;
+}
+
+int http_run(struct http_engine *eng)
+{
+	CURLMcode mc;
+	int running = 0, fatal_ = 0;
+	eng->any_failed = 0;
+	for (;;) {
+		int64_t wait = start_due(eng);
+		if (!eng->in_flight && !eng->queue)
+			break;
+		if ((mc = curl_multi_perform(eng->multi, &running)) != CURLM_OK) {
+			warn("cannot run transfers: %s", curl_multi_strerror(mc));
+			fatal_ = 1;
+			break;
+		}
+		CURLMsg *msg;
+		int left, progressed = 0;
+		while ((msg = curl_multi_info_read(eng->multi, &left))) {
+			struct http_request *req = NULL;
+			CURL *h = msg->easy_handle;
+			CURLcode res = msg->data.result;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			if (curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&req) != CURLE_OK)
+				req = NULL;
+			if ((mc = curl_multi_remove_handle(eng->multi, h)) != CURLM_OK)
+				warn("cannot end a transfer: %s", curl_multi_strerror(mc));
+			eng->in_flight--;
+			progressed = 1;
+			if (req)
+				attempt_done(eng, req, res);
+		}
+		if (progressed)
+			continue;
+		int timeout_ms = 1000;
+		if (wait >= 0 && wait / 1000000 < timeout_ms)
+			timeout_ms = (int)(wait / 1000000) + 1;
+		if (eng->in_flight) {
+			if ((mc = curl_multi_poll(eng->multi, NULL, 0, timeout_ms, NULL)) != CURLM_OK) {
+				warn("cannot wait for transfers: %s", curl_multi_strerror(mc));
+				fatal_ = 1;
+				break;
+			}
+		} else if (wait > 0) {
+			struct timespec ts = {wait / 1000000000, wait % 1000000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (fatal_) {
+		/* Abandon everything: each request gets an error. */
+		while (eng->queue) {
+			struct http_request *req = eng->queue;
+			eng->queue = req->next_;
+			http_request_fail(req, "transfer engine failed");
+			finish(eng, req);
+		}
+		return -1;
+	}
+	return eng->any_failed ? -1 : 0;
+}
+
+int http_do(struct http_engine *eng, struct http_request *req)
+{
+	http_submit(eng, req);
+	if (http_run(eng) < 0 && req->error)
+		return -1;
+	return req->error ? -1 : 0;
+}

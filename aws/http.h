@@ -1,0 +1,138 @@
+/* http.h - the HTTP engine: one curl multi handle owning the connection
+ * pool, a bounded number of transfers in flight, and the AWS "standard"
+ * retry behaviour (at most 3 attempts, full-jitter exponential backoff
+ * capped at 20 s, a retry quota).
+ *
+ * A request is a caller-owned struct http_request: fill it after
+ * http_request_init, submit it, run the engine, read the results, then
+ * http_request_free. prepare is called right before every attempt (rebuild
+ * and sign the headers there: the date is then fresh on each retry).
+ *
+ * Nothing here prints anything: a failed request gets a message in
+ * req->error (status, AWS error code and message, attempts), for the caller
+ * to report as "cannot <verb> '<object>': <error>". Header values and URLs
+ * never enter that message, so no signature, credential or token can. TLS
+ * verification is always on. */
+#ifndef RAPID_AWS_HTTP_H
+#define RAPID_AWS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "aws/sigv4.h"
+#include "lib/util.h"
+
+struct http_engine;
+struct http_request;
+
+/* Zero fields take the default shown. */
+struct http_config {
+	unsigned max_in_flight;    /* transfers at once: 32 */
+	unsigned max_attempts;     /* per request, first included: 3 */
+	long connect_timeout_ms;   /* 10000 */
+	long timeout_ms;           /* whole attempt; 0: none */
+	long low_speed_time_s;     /* abort when under 1 byte/s this long: 30 */
+	double backoff_base_s;     /* backoff before retry n (1, 2…): up to
+	                              base * 2^n seconds, drawn uniformly: 0.1 */
+	double backoff_cap_s;      /* 20 */
+	unsigned retry_quota;      /* tokens; a retry costs 5, 10 after a
+	                              timeout or connection error: 500 */
+};
+
+/* Attempt callbacks; arg is req->arg. */
+/* Before every attempt: set req->headers (and URL) afresh and sign. 0, or
+ * -1 to fail the request without sending (put the cause in req->error with
+ * http_request_fail; otherwise "cannot prepare request"). */
+typedef int (*http_prepare_fn)(struct http_request *, void *arg);
+/* After an attempt that got a response: return 1 if it is an error even
+ * though the status is 2xx (it may fill error_code and error_message, which
+ * decide whether it is retried), 0 if not. */
+typedef int (*http_classify_fn)(struct http_request *, void *arg);
+/* When the request is finished, successful or not (http_run only). */
+typedef void (*http_done_fn)(struct http_request *, void *arg);
+
+enum {
+	/* A 2xx whose body is an <Error> document is an error (and retried if
+	 * its code is retryable), as CompleteMultipartUpload can send. */
+	HTTP_ERROR_IN_200 = 1u << 0,
+};
+
+struct http_request {
+	/* --- set by the caller (borrowed unless said) --- */
+	const char *method;        /* "GET", "PUT", "HEAD"… */
+	char *url;                 /* owned (freed by http_request_free); as
+	                              sent byte for byte (CURLOPT_PATH_AS_IS) */
+	struct sigv4_headers headers; /* owned; sent in order */
+	/* Request body: memory (body, body_len), or body_len bytes of the file
+	 * body_path from body_offset; neither: no body. */
+	const void *body;
+	const char *body_path;
+	off_t body_offset;
+	size_t body_len;
+	/* Response body: to out_fd (from its offset at submit, truncated back
+	 * on each retry) or to out_path (created or truncated each attempt), or
+	 * else into resp_body, at most max_body bytes (0: 64 MiB). Error bodies
+	 * (status >= 300) always go to resp_body. */
+	int out_fd;                /* -1: none */
+	const char *out_path;
+	size_t max_body;
+	unsigned flags;            /* HTTP_* */
+	http_prepare_fn prepare;
+	http_classify_fn classify;
+	http_done_fn done;
+	void *arg;
+
+	/* --- results, valid once finished --- */
+	long status;               /* last HTTP status; 0 if none came */
+	struct buf resp_body;
+	struct sigv4_headers resp_headers; /* of the last attempt */
+	char *error_code;          /* "SlowDown"; NULL if none */
+	char *error_message;       /* AWS's <Message>; NULL if none */
+	char *error;               /* NULL on success, else a full message */
+	unsigned attempts;
+	uint64_t bytes_out;        /* response body bytes written to the file */
+
+	/* --- private to http.c --- */
+	struct http_engine *eng_;
+	void *curl_;
+	struct curl_slist *slist_;
+	struct http_request *next_;
+	int64_t due_ns_;
+	int body_fd_, own_fd_, cap_hit_;
+	off_t out_start_;
+	size_t body_pos_;
+	char errbuf_[256];
+	unsigned last_cost_;
+};
+
+/* A request with every field empty and out_fd -1. */
+void http_request_init(struct http_request *);
+/* Frees what the request owns (url, headers, results) and the curl handle;
+ * the struct may be initialised again. */
+void http_request_free(struct http_request *);
+/* Set req->error to the formatted message (for prepare and classify). */
+void http_request_fail(struct http_request *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The first response header called name (any case); NULL if absent.
+ * Borrowed. */
+const char *http_response_header(const struct http_request *, const char *name);
+
+/* NULL config: all defaults. NULL, reported, if curl cannot start. */
+struct http_engine *http_engine_new(const struct http_config *);
+/* Closes the pool. Requests still submitted are abandoned, not freed. */
+void http_engine_free(struct http_engine *);
+/* Retry tokens left, for tests. */
+unsigned http_engine_quota(const struct http_engine *);
+
+/* Queue req (a request not already queued; results reset). It starts
+ * during http_run. Borrowed until its done callback or the end of
+ * http_run. */
+void http_submit(struct http_engine *, struct http_request *);
+/* Run until every submitted request has finished, starting new transfers
+ * as others end. 0 if every request succeeded, -1 if any failed (each
+ * failure is in its req->error; nothing is printed). */
+int http_run(struct http_engine *);
+/* Submit req and run: 0 on success, -1 with req->error set. */
+int http_do(struct http_engine *, struct http_request *);
+
+#endif
