@@ -6,8 +6,8 @@
 #
 #   Rapidfile    one target over participant x run:  cp {bold} {out}
 #   build.ninja  one `build out/ninja/... : cp data/...` edge per instance
-#   Makefile     one explicit rule per instance (plus `all:` lines),
-#                with built-in rules off (MAKEFLAGS += -r)
+#   Makefile     one explicit rule per instance and one `all:` rule that
+#                lists every output, built-in rules off (MAKEFLAGS += -r)
 #
 # Each tool builds its own output tree once (rapid with `rapid build`, so
 # the up-to-date state measured is one rapid itself produced), then we time
@@ -24,7 +24,8 @@
 # Usage:   make bench
 #          RAPID=/abs/path/to/rapid sh bench/plan-noop.sh
 # Knobs:   SIZES="1200 12000 48000"  instance counts (multiples of 4)
-#          RUNS=10 WARMUP=3          hyperfine runs / warm-up runs per command
+#          RUNS=20 WARMUP=3          timed runs / warm-up runs per command
+#          HYPERFINE=none            time with a shell loop instead of hyperfine
 #          JOBS=$(nproc)             parallelism of the one-time builds
 #          FRESH=1                   regenerate the datasets from scratch
 #          WORK=bench/work           where the datasets live (gitignored)
@@ -39,14 +40,15 @@ set -eu
 : "${RAPID:?RAPID must name the rapid binary (make bench sets it)}"
 here=$(cd "$(dirname "$0")" && pwd)
 SIZES=${SIZES:-"1200 12000 48000"}
-RUNS=${RUNS:-10}
+RUNS=${RUNS:-20}
 WARMUP=${WARMUP:-3}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 FRESH=${FRESH:-0}
+HYPERFINE=${HYPERFINE:-hyperfine}
 WORK=${WORK:-$here/work}
 RUN_NAMES="REST1_LR REST1_RL REST2_LR REST2_RL"
 # Bump when the generated files change, so stale datasets are regenerated.
-GEN_VERSION=1
+GEN_VERSION=2
 
 say() { printf '%s\n' "plan-noop: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -71,7 +73,7 @@ done
 # "n/a" stand in). As root on Debian, missing ones are installed.
 need=""
 command -v ninja >/dev/null 2>&1 || need="$need ninja-build"
-command -v hyperfine >/dev/null 2>&1 || need="$need hyperfine"
+[ "$HYPERFINE" = none ] || command -v hyperfine >/dev/null 2>&1 || need="$need hyperfine"
 [ -x /usr/bin/time ] || need="$need time"
 if [ -n "$need" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	say "installing Debian packages:$need"
@@ -82,7 +84,7 @@ if [ -n "$need" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; t
 fi
 command -v ninja >/dev/null 2>&1 || die "ninja is missing (apt-get install ninja-build)"
 HAVE_HYPERFINE=0
-command -v hyperfine >/dev/null 2>&1 && HAVE_HYPERFINE=1
+[ "$HYPERFINE" != none ] && command -v "$HYPERFINE" >/dev/null 2>&1 && HAVE_HYPERFINE=1
 HAVE_TIME=0
 [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1 && HAVE_TIME=1
 [ $HAVE_HYPERFINE = 1 ] || say "hyperfine not found: timing with a shell loop (date +%s%N)"
@@ -103,7 +105,7 @@ gen() {
 		for (i = 0; i < np; i++) for (k = 1; k <= 4; k++)
 			print "data/" (100000 + i) "/" r[k]
 	}' | xargs mkdir -p
-	# Everything else in one awk pass: ids, inputs (~200 bytes each, like a
+	# Everything else in one awk pass: ids, inputs (256 bytes each, like a
 	# tiny header), the ninja edges and the make rules.
 	awk -v np="$np" -v runs="$RUN_NAMES" -v n="$n" 'BEGIN {
 		split(runs, r, " ")
@@ -116,7 +118,14 @@ gen() {
 		print "MAKEFLAGS += -r" > mk
 		print ".SUFFIXES:" > mk
 		print ".PHONY: all" > mk
-		print "all:" > mk
+		# One `all:` rule listing every output (continued lines). Not one
+		# `all: x` line per output: GNU make 4.3 merges those in time
+		# quadratic in their number (48,000 lines: make -q took 5.8 s
+		# instead of 0.6 s), which would measure our Makefile, not make.
+		print "all: \\" > mk
+		for (i = 0; i < np; i++) for (k = 1; k <= 4; k++)
+			print "  out/make/" (100000 + i) "/" r[k] "/bold.nii.gz \\" > mk
+		print "" > mk
 		for (i = 0; i < np; i++) {
 			p = 100000 + i
 			print p > "participants.txt"
@@ -127,7 +136,6 @@ gen() {
 					printf "participant %s run %s volume %d of a stand-in BOLD run\n", p, r[k], v > f
 				close(f)
 				print "build out/ninja/" rel ": cp " f > nin
-				print "all: out/make/" rel > mk
 				print "out/make/" rel ": " f > mk
 				print "\t@mkdir -p $(@D) && cp $< $@" > mk
 			}
@@ -176,9 +184,9 @@ check() {
 	d=$1 n=$2
 	cd "$d"
 	"$RAPID" plan >/dev/null 2>&1 # fill the cache (see "rapid warm")
-	"$RAPID" plan -v --exit-code >plan.out 2>plan.err ||
+	"$RAPID" plan --json -v --exit-code >plan.out 2>plan.err ||
 		{ cat plan.out plan.err >&2; die "$n: rapid plan: not up to date"; }
-	grep -q "^copy: $n instances: $n up to date$" plan.out ||
+	grep -q "\"up_to_date\":$n," plan.out ||
 		{ cat plan.out >&2; die "$n: rapid plan: unexpected counts"; }
 	grep -q "inputs: $n cached, 0 hashed" plan.err ||
 		{ cat plan.err >&2; die "$n: warm rapid plan re-hashed inputs"; }
@@ -236,13 +244,13 @@ measure() {
 	say "$n: timing (runs=$RUNS, warmup=$WARMUP)"
 	if [ $HAVE_HYPERFINE = 1 ]; then
 		# -N: no intermediate shell. The warm plan, ninja and make side by side.
-		hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
+		"$HYPERFINE" -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
 			--export-csv warm.csv \
 			-n "rapid plan (warm)" "$RAPID plan" \
 			-n "ninja -n" "ninja -n" \
 			-n "make -q" "make -q" >&2
 		# Cold: the state cache is deleted before every run.
-		hyperfine -N --style basic --warmup 1 --runs "$RUNS" \
+		"$HYPERFINE" -N --style basic --warmup 1 --runs "$RUNS" \
 			--prepare "rm -rf .rapid/state" --export-csv cold.csv \
 			-n "rapid plan (cold)" "$RAPID plan" >&2
 		warm=$(csv_ms warm.csv 1) warm_sd=$(csv_sd warm.csv 1)
@@ -252,7 +260,7 @@ measure() {
 		warm=$(mean_ms "" "$RAPID" plan) warm_sd=-
 		ninja_ms=$(mean_ms "" ninja -n)
 		make_ms=$(mean_ms "" make -q)
-		cold=$(mean_ms "rm -rf .rapid/state" "$RAPID" plan) cold_sd=-
+		cold=$(WARMUP=1 mean_ms "rm -rf .rapid/state" "$RAPID" plan) cold_sd=-
 	fi
 	# The last cold run left a full cache behind: the warm RSS is measured
 	# on the same state as the warm time.
@@ -286,6 +294,14 @@ done
 # The table, as Markdown, on stdout and in $WORK/results.md.
 commas='function commas(x) { while (x ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", x); return x }'
 {
+	# What it ran on: enough to judge whether two tables are comparable.
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+	mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
+	echo "Machine: $(nproc) CPUs (${cpu:-unknown}), ${mem:-? GiB} RAM, Linux $(uname -r)"
+	echo "Tools: $("$RAPID" version), ninja $(ninja --version), $(make --version | head -1)," \
+		"$([ $HAVE_HYPERFINE = 1 ] && "$HYPERFINE" --version || echo 'shell loop')"
+	echo "Runs: $RUNS timed after $WARMUP warm-up (cold: after 1), mean ± standard deviation"
+	echo
 	echo "| instances | rapid warm (ms) | rapid cold (ms) | ninja -n (ms) | make -q (ms) | rapid warm / ninja | rapid peak RSS (MB) |"
 	echo "|---:|---:|---:|---:|---:|---:|---:|"
 	awk -F'|' "$commas"'{

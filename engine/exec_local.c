@@ -1,4 +1,5 @@
-/* exec_local.c - the local executor: one `rapid runner --spec -` child per
+/* exec_local.c - the local executor: one runner child (a fork running the
+ * `rapid runner` code on the instance spec) per
  * instance, at most -j at a time, an instance only after every upstream
  * instance it reads from was built. The runner does the work and writes
  * the sentinels; this side schedules, reports and remembers components. */
@@ -40,7 +41,6 @@ struct exec {
 	uint32_t *slot_inst;
 	struct buf *slot_comps;  /* per slot: components of its key */
 	size_t running, total, started, built, failed, busy, blocked;
-	char self[PATH_MAX];
 	bool tty;                /* stderr is a terminal: a live progress line */
 	struct inst_work w;
 	struct buf spec;
@@ -81,44 +81,23 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 	}
 	buf_reset(&x->spec);
 	spec_write(p, i, &x->w, x->o->force, &x->spec);
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		warn("cannot create a pipe: %s", strerror(errno));
-		return -1;
-	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		warn("cannot start a runner: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
 		return -1;
 	}
 	if (pid == 0) {
+		/* The runner is this same program: run it here rather than exec
+		 * a new image (loading the AWS libraries costs more than the
+		 * work of a cheap instance). It never touches the parent's state. */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		if (dup2(fds[0], 0) < 0)
-			_exit(2);
-		char *argv[] = {"rapid", "runner", "--spec", "-", NULL};
-		execv(x->self, argv);
-		fprintf(stderr, "rapid: cannot run '%s': %s\n", x->self, strerror(errno));
-		_exit(2);
+		int rc = runner_run_spec(x->spec.data, x->spec.len, "(build)");
+		fflush(NULL);
+		_exit(rc);
 	}
-	close(fds[0]);
-	const char *d = x->spec.data;
-	size_t left = x->spec.len;
-	while (left) {
-		ssize_t n = write(fds[1], d, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break; /* the runner died; its exit status tells */
-		}
-		d += n;
-		left -= (size_t)n;
-	}
-	close(fds[1]);
 	x->pids[slot] = pid;
 	x->slot_inst[slot] = id;
 	x->running++;
@@ -176,12 +155,6 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	struct graph *g = p->g;
 	struct exec x = {.p = p, .o = o};
 	int ret = -1;
-	ssize_t sl = readlink("/proc/self/exe", x.self, sizeof x.self - 1);
-	if (sl < 0) {
-		warn("cannot find the rapid executable: %s", strerror(errno));
-		return -1;
-	}
-	x.self[sl] = 0;
 	x.tty = isatty(2);
 	size_t n = g->ninst;
 	x.status = xcalloc(n + 1, 1);

@@ -498,23 +498,28 @@ int cmd_runner(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	ensure_std_fds();
-	/* Stop (cleanly) when whoever started us dies. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (exec_signals_init() < 0)
-		return 1;
-
 	size_t len;
 	char *text = read_spec(spec_arg, &len);
 	if (!text) {
 		warn("cannot read spec '%s': %s", spec_arg, strerror(errno));
 		return 2;
 	}
+	int ret = runner_run_spec(text, len, spec_arg);
+	free(text);
+	return ret;
+}
+
+int runner_run_spec(const char *text, size_t len, const char *what)
+{
+	ensure_std_fds();
+	/* Stop (cleanly) when whoever started us dies. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (exec_signals_init() < 0)
+		return 1;
 	char *err = NULL;
 	struct spec *s = spec_parse(text, len, &err);
-	free(text);
 	if (!s) {
-		warn("cannot read spec '%s': %s", spec_arg, err);
+		warn("cannot read spec '%s': %s", what, err);
 		free(err);
 		return 2;
 	}

@@ -66,8 +66,15 @@
 #ifndef RAPID_RUNNER_H
 #define RAPID_RUNNER_H
 
+#include <stddef.h>
+
 #define RUNNER_EXIT_BUSY 75
 
 int cmd_runner(int argc, char **argv);
+
+/* Run the instance described by the spec text (what names it in messages).
+ * The exit status above. The local executor calls it in a forked child, so
+ * a runner costs a fork, not a new process image. */
+int runner_run_spec(const char *text, size_t len, const char *what);
 
 #endif
