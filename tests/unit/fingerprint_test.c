@@ -6,6 +6,7 @@
 #include "engine/state.h"
 #include "lib/util.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/capture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,33 +19,7 @@
 #include <xxhash.h>
 
 static char *tmpdir;
-static int saved_stderr = -1, cap_fd = -1;
 
-static void capture_begin(void)
-{
-	char *p = path_join(tmpdir, "stderr.XXXXXX");
-	fflush(stderr);
-	cap_fd = mkstemp(p);
-	unlink(p);
-	free(p);
-	saved_stderr = dup(2);
-	dup2(cap_fd, 2);
-}
-
-static char *capture_end(void)
-{
-	struct buf b = {0};
-	char chunk[4096];
-	ssize_t n;
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	lseek(cap_fd, 0, SEEK_SET);
-	while ((n = read(cap_fd, chunk, sizeof(chunk))) > 0)
-		buf_putn(&b, chunk, (size_t)n);
-	close(cap_fd);
-	return buf_detach(&b);
-}
 
 static void sleep_ms(long ms)
 {

@@ -12,6 +12,7 @@
 #include "aws/uri.h"
 #include "lib/util.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/capture.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -68,31 +69,6 @@ static int check_text(const char *name, const char *what, const char *got, const
 
 /* ---- stderr capture ---- */
 
-static int saved_stderr = -1;
-static FILE *cap_file;
-
-static void capture_begin(void)
-{
-	fflush(stderr);
-	cap_file = tmpfile();
-	saved_stderr = dup(2);
-	dup2(fileno(cap_file), 2);
-}
-
-static char *capture_end(void)
-{
-	struct buf b = {0};
-	char chunk[4096];
-	size_t n;
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	rewind(cap_file);
-	while ((n = fread(chunk, 1, sizeof(chunk), cap_file)) > 0)
-		buf_putn(&b, chunk, n);
-	fclose(cap_file);
-	return buf_detach(&b);
-}
 
 /* ---- finding and reading the suite ---- */
 
