@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include "aws/curl_lazy.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>

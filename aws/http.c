@@ -7,6 +7,7 @@
 #include "aws/http.h"
 
 #include <curl/curl.h>
+#include "aws/curl_lazy.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
