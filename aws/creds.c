@@ -439,6 +439,31 @@ out:
 	return ret;
 }
 
+/* GET a credentials document from url and decode it into out. FOUND, or
+ * FAILED with err written. b and why are the caller's scratch. */
+static int fetch_creds(const char *url, struct curl_slist *headers, int imds,
+		       const char *source, struct body *b, struct buf *why,
+		       struct aws_creds *out, struct buf *err)
+{
+	long status;
+	if (http_call("GET", url, headers, &status, b, why) < 0) {
+		buf_printf(err, "get AWS credentials from '%s': %s", url, why->data);
+		return FAILED;
+	}
+	if (status != 200) {
+		buf_printf(err, "get AWS credentials from '%s': HTTP %ld", url, status);
+		return FAILED;
+	}
+	if (parse_creds_json(b, imds, out, why) != FOUND) {
+		aws_creds_free(out);
+		buf_printf(err, "get AWS credentials from '%s': %s", url, why->data);
+		return FAILED;
+	}
+	out->source = xstrdup(source);
+	return FOUND;
+}
+
+
 /* ---- container credentials ---- */
 
 /* http:// is allowed for loopback and for the ECS and EKS agent addresses
@@ -541,7 +566,6 @@ static int from_container(struct aws_creds *out, struct buf *err)
 	struct curl_slist *headers = NULL, *more;
 	struct body b = {0};
 	struct buf why = {0};
-	long status;
 	int ret = FAILED;
 
 	if (!rel && !full)
@@ -584,21 +608,7 @@ static int from_container(struct aws_creds *out, struct buf *err)
 	if (!(more = curl_slist_append(headers, "Accept: application/json")))
 		goto oom;
 	headers = more;
-	if (http_call("GET", url, headers, &status, &b, &why) < 0) {
-		buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
-		goto out;
-	}
-	if (status != 200) {
-		buf_printf(err, "get AWS credentials from '%s': HTTP %ld", url, status);
-		goto out;
-	}
-	if (parse_creds_json(&b, 0, out, &why) != FOUND) {
-		aws_creds_free(out);
-		buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
-		goto out;
-	}
-	out->source = xstrdup("container");
-	ret = FOUND;
+	ret = fetch_creds(url, headers, 0, "container", &b, &why, out, err);
 	goto out;
 oom:
 	buf_printf(err, "get AWS credentials from '%s': out of memory", url);
@@ -709,21 +719,7 @@ static int from_imds(const struct aws_config *cfg, struct aws_creds *out, struct
 
 	free(url);
 	url = xasprintf("%s" IMDS_CREDS_PATH "%s", base, role);
-	if (http_call("GET", url, headers, &status, &b, &why) < 0) {
-		buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
-		goto out;
-	}
-	if (status != 200) {
-		buf_printf(err, "get AWS credentials from '%s': HTTP %ld", url, status);
-		goto out;
-	}
-	if (parse_creds_json(&b, 1, out, &why) != FOUND) {
-		aws_creds_free(out);
-		buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
-		goto out;
-	}
-	out->source = xstrdup("imds");
-	ret = FOUND;
+	ret = fetch_creds(url, headers, 1, "imds", &b, &why, out, err);
 	goto out;
 oom:
 	buf_printf(err, "get AWS credentials from '%s': out of memory", url);

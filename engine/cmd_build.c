@@ -60,9 +60,7 @@ int cmd_build(int argc, char **argv)
 		} else
 			session_arg(&s, argv[i]);
 	}
-	if (session_open(&s, true, true) < 0)
-		goto out;
-	struct plan *p = plan_new(s.g, s.st, &po);
+	struct plan *p = session_plan(&s, &po);
 	if (!p)
 		goto out;
 	if (dry) {

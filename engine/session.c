@@ -1,6 +1,7 @@
 /* session.c - load a Rapidfile and its state for a subcommand. */
 #include "engine/session.h"
 #include "engine/cmd.h"
+#include "engine/plan.h"
 #include "engine/state.h"
 #include "lib/util.h"
 
@@ -42,6 +43,13 @@ int session_open(struct session *s, bool expand, bool state)
 			return -1;
 	}
 	return 0;
+}
+
+struct plan *session_plan(struct session *s, const struct plan_opts *po)
+{
+	if (session_open(s, true, true) < 0)
+		return NULL;
+	return plan_new(s->g, s->st, po);
 }
 
 void session_close(struct session *s)

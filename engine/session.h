@@ -29,6 +29,12 @@ void session_arg(struct session *, char *word);
 int session_open(struct session *, bool expand, bool state);
 void session_close(struct session *);
 
+struct plan;
+struct plan_opts;
+/* session_open with the graph and the state, then plan_new. NULL after
+ * printing why; the caller frees the plan before closing the session. */
+struct plan *session_plan(struct session *, const struct plan_opts *);
+
 /* Parse a positive integer option value; -1 after printing a usage error. */
 long session_parse_count(const char *opt, const char *v);
 
