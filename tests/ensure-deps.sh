@@ -1,6 +1,9 @@
 #!/bin/sh
 # Make sure the build and test dependencies are here. As root, install the
 # missing Debian packages; otherwise print the exact apt-get line and fail.
+# Then install the AWS emulator's s3rver (tests/emu, pinned by its
+# package-lock.json) when node_modules is missing or older than the lock.
+here=$(cd "$(dirname "$0")" && pwd)
 need=""
 for pc in libcurl:libcurl4-openssl-dev openssl:libssl-dev libcjson:libcjson-dev \
           libxxhash:libxxhash-dev lmdb:liblmdb-dev expat:libexpat1-dev; do
@@ -13,14 +16,34 @@ command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v gzip >/dev/null 2>&1 || need="$need gzip"
-[ -n "$need" ] || exit 0
-if [ "$(id -u)" = 0 ]; then
-	echo "rapid: installing Debian packages:$need" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends $need >/dev/null || {
-		echo "rapid: apt-get install failed" >&2; exit 1; }
-else
-	echo "rapid: missing packages; run as root:" >&2
-	echo "  apt-get install$need" >&2
-	exit 1
+command -v curl >/dev/null 2>&1 || need="$need curl"
+# The emulator runs on Debian's python3 with Debian's botocore, and the tests
+# use Debian's aws, whatever python3 or aws comes first on PATH.
+/usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || need="$need python3-botocore"
+[ -x /usr/bin/aws ] || need="$need awscli"
+command -v node >/dev/null 2>&1 || need="$need nodejs"
+command -v npm >/dev/null 2>&1 || need="$need npm"
+if [ -n "$need" ]; then
+	if [ "$(id -u)" = 0 ]; then
+		echo "rapid: installing Debian packages:$need" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $need >/dev/null || {
+			echo "rapid: apt-get install failed" >&2; exit 1; }
+	else
+		echo "rapid: missing packages; run as root:" >&2
+		echo "  apt-get install$need" >&2
+		exit 1
+	fi
 fi
+# npm ci writes node_modules/.package-lock.json last: it stands for the install.
+emu=$here/emu
+stamp=$emu/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ -n "$(find "$emu/package-lock.json" -newer "$stamp")" ]; then
+	echo "rapid: installing the test emulator's s3rver (npm ci in tests/emu)" >&2
+	log=$(cd "$emu" && npm ci --no-audit --no-fund --loglevel=error 2>&1) || {
+		printf '%s\n' "$log" >&2
+		echo "rapid: npm ci failed in $emu" >&2
+		exit 1
+	}
+fi
+exit 0

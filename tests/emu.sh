@@ -1,0 +1,93 @@
+# tests/emu.sh - the loopback AWS emulator (tests/emu/emu.py) for the .t
+# tests: every signature checked by botocore, S3 through s3rver, Secrets
+# Manager, faults and counters. Source it after lib.sh, then:
+#   emu_start [BUCKET...]  start it under $T_TMP/emu with those buckets and
+#                          point AWS_* at it (stopped when the test exits)
+#   emu_stop               stop it and its s3rver
+#   emu_faults JSON        faults to inject, e.g. '{"next":["slowdown"]}'; '{}' clears
+#   emu_reset              zero the counters, clear the faults and the clock offset
+#   emu_clock OFFSET_S     run the emulator's clock that many seconds off
+#   emu_seed JSON          objects written straight into the store (prints
+#                          {"created": N, "seconds": S})
+#   emu_counters           the request counters, as JSON
+#   emu_count NAME         one counter as an integer (0 when absent)
+#   emu_aws ARGS...        Debian's aws against the emulator
+# The JSON each takes is described at the top of tests/emu/emu.py.
+
+EMU_AKID=AKIDEMU0000000000001
+# A fixed, fake secret: tests grep rapid's output and logs for it.
+EMU_SECRET_KEY=emuSECRETkey0000/tests+only/000000000000
+EMU_PID=
+
+emu_start() {
+	[ -z "$EMU_PID" ] || emu_stop
+	EMU_DIR=$T_TMP/emu
+	mkdir -p "$EMU_DIR"
+	rm -f "$EMU_DIR/port"
+	_emu_n=$#
+	for _emu_b in "$@"; do set -- "$@" --bucket "$_emu_b"; done
+	shift "$_emu_n"
+	/usr/bin/python3 "$TESTS_DIR/emu/emu.py" --data "$EMU_DIR/data" --port-file "$EMU_DIR/port" \
+		--log "$EMU_DIR/log" --cred "$EMU_AKID:$EMU_SECRET_KEY" \
+		--secret 'rapid/test={"IBS3SECRET":"INKEY:INSECRET"}' "$@" </dev/null >>"$EMU_DIR/log" 2>&1 &
+	EMU_PID=$!
+	# Stop it at exit, before whatever the test already does at exit.
+	trap >"$EMU_DIR/traps"
+	eval "set -- $(sed -n "s/^trap -- \(.*\) EXIT\$/\1/p" "$EMU_DIR/traps")"
+	trap "emu_stop; ${1:-}" EXIT
+	_emu_i=0
+	while [ ! -s "$EMU_DIR/port" ]; do
+		if [ $_emu_i -ge 300 ] || ! _emu_alive; then
+			_report 1 "the AWS emulator starts within 30 s" "$(cat "$EMU_DIR/log")"
+			done_testing
+			exit 1
+		fi
+		sleep 0.1
+		_emu_i=$((_emu_i + 1))
+	done
+	EMU_URL=http://127.0.0.1:$(cat "$EMU_DIR/port")
+	AWS_ENDPOINT_URL=$EMU_URL
+	AWS_ACCESS_KEY_ID=$EMU_AKID
+	AWS_SECRET_ACCESS_KEY=$EMU_SECRET_KEY
+	AWS_REGION=us-east-1
+	AWS_DEFAULT_REGION=us-east-1
+	AWS_CONFIG_FILE=$T_TMP/no-aws-config
+	AWS_SHARED_CREDENTIALS_FILE=$T_TMP/no-aws-credentials
+	export EMU_URL EMU_DIR EMU_SECRET_KEY AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+		AWS_REGION AWS_DEFAULT_REGION AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
+	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+}
+
+# The emulator has not exited (kill -0 holds for a zombie too).
+_emu_alive() {
+	read -r _emu_x _emu_x _emu_state _emu_x <"/proc/$EMU_PID/stat" 2>/dev/null && [ "$_emu_state" != Z ]
+}
+
+emu_stop() {
+	[ -n "$EMU_PID" ] || return 0
+	kill -TERM "$EMU_PID" 2>/dev/null
+	wait "$EMU_PID" 2>/dev/null
+	EMU_PID=
+}
+
+# _emu_call METHOD ENDPOINT [JSON]: the control API's answer, or its error
+# on stderr and status 1.
+_emu_call() {
+	_emu_out=$(curl -sS -X "$1" --data-binary "${3:-}" -w '\n%{http_code}' "$EMU_URL/__emu/$2") || return 1
+	case $_emu_out in
+	*'
+200') printf '%s\n' "${_emu_out%?200}" ;;
+	*) printf 'emu %s: %s\n' "$2" "$_emu_out" >&2; return 1 ;;
+	esac
+}
+
+emu_faults() { _emu_call POST faults "$1" >/dev/null; }
+emu_reset() { _emu_call POST reset >/dev/null; }
+emu_clock() { _emu_call POST clock "{\"offset_s\": $1}" >/dev/null; }
+emu_seed() { _emu_call POST seed "$1"; }
+emu_counters() { _emu_call GET counters; }
+emu_count() {
+	_emu_n=$(emu_counters | sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p")
+	echo "${_emu_n:-0}"
+}
+emu_aws() { AWS_PAGER='' /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }

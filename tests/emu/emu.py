@@ -1,0 +1,1509 @@
+#!/usr/bin/python3
+"""emu.py - the loopback AWS endpoint rapid's tests run against.
+
+One threaded HTTP/1.1 server on 127.0.0.1 that stands in for the AWS
+services rapid calls:
+
+  * Every request's SigV4 signature is recomputed with botocore, AWS's own
+    signer (S3SigV4Auth for S3, SigV4Auth for the others, and their query
+    variants for presigned URLs), over the raw path and query and exactly
+    the headers the request says it signed, and rejected the way AWS
+    rejects it when it does not match. Since AWS may canonicalize the path
+    and query before checking, a request must also be sent encoded as
+    SigV4 encodes (RFC 3986, %XX in upper case), so that what passes here
+    passes there.
+  * S3 object bytes live in an s3rver child (tests/emu/node_modules, pinned
+    by package-lock.json). The emulator answers itself what s3rver lacks or
+    gets wrong: listings in S3's key order (s3rver walks its directory tree
+    and loses keys across pages), conditional writes (If-None-Match: *,
+    If-Match), Content-MD5 and x-amz-checksum-sha256 checks, suffix ranges
+    (bytes=-N), multipart bookkeeping (part checks, "<md5>-<parts>" ETags,
+    ListMultipartUploads, AbortMultipartUpload). Writes, reads and deletes
+    of one key are serialized, since s3rver writes objects in place.
+  * Secrets Manager (JSON 1.1) is answered from memory. Other services
+    (Batch, CloudFormation) are further Service subclasses, registered in
+    Emulator.services under their signing name.
+  * Faults are injected on request, and requests are counted by operation.
+
+Run it with Debian's /usr/bin/python3 (package python3-botocore):
+
+  /usr/bin/python3 tests/emu/emu.py --data DIR --port-file FILE [--log FILE]
+      --cred AKID:SECRET[:TOKEN]... [--bucket NAME]... [--secret NAME=VALUE]...
+      [--region us-east-1]
+
+It listens on a free port of 127.0.0.1 and writes the port to --port-file
+once both it and s3rver answer. SIGTERM, SIGINT or the death of its parent
+stop it and s3rver. tests/emu.sh wraps this for the .t tests.
+
+Control API, on the same port, unsigned (JSON in and out):
+  GET  /__emu/counters  {"PutObject": 3, ..., "faults": 0, "mismatches": 0,
+                        "rejected": 0}: every request received, by operation
+                        as AWS names it (faulted and refused ones included);
+                        faults injected; signatures that did not match (or
+                        matched a request not encoded as SigV4 encodes); all
+                        requests refused by the authentication checks
+  POST /__emu/reset     zero the counters; clear the faults and clock offset
+  POST /__emu/faults    {"next": ["slowdown", "reset"]}: the next requests fail
+                        {"rate": 0.2, "kinds": ["500"], "seed": 7}: each
+                        request fails with that probability (kinds default
+                        slowdown, 500, reset); both may take "ops": [names]
+                        (only those operations) and "delay_ms" (for delay,
+                        default 1000). {} clears. Kinds: slowdown (503
+                        SlowDown), 500 (InternalError), reset (connection
+                        reset after reading the request), delay (then served),
+                        error200 (200 with an <Error> body). A faulted request
+                        never reaches s3rver, except a delayed one.
+  POST /__emu/clock     {"offset_s": -1200}: the emulator's clock runs that
+                        much off (S3 refuses requests more than 15 minutes off,
+                        other services 5)
+  POST /__emu/secret    {"name": "rapid/test", "value": "..."}: create or
+                        update a secret
+  POST /__emu/seed      {"bucket": "b", "prefix": "p/", "count": 25000,
+                        "body": "x"} (keys p/000000, p/000001, ...) or
+                        {"bucket": "b", "keys": [...], "body": "x"}: objects
+                        written straight into s3rver's store, not counted
+"""
+
+import argparse
+import base64
+import bisect
+import binascii
+import calendar
+import collections
+import concurrent.futures
+import ctypes
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+
+from botocore.auth import (S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth,
+                           SigV4QueryAuth)
+from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
+from botocore.credentials import Credentials
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+S3RVER_BIN = os.path.join(HERE, 'node_modules', 's3rver', 'bin', 's3rver.js')
+ALGORITHM = 'AWS4-HMAC-SHA256'
+AMZ_DATE = '%Y%m%dT%H%M%SZ'
+UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD'
+S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+ACCOUNT = '123456789012'
+OWNER = '<ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>emu</DisplayName>'
+MIN_PART = 5 * 1024 * 1024
+FAULT_KINDS = ('slowdown', '500', 'reset', 'delay', 'error200')
+# Query parameters of a presigned URL: checked here, never forwarded.
+PRESIGN_PARAMS = {'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires',
+                  'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token'}
+# Request headers that stop here: hop-by-hop, or credentials s3rver must not see.
+NOT_FORWARDED = {'host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'upgrade', 'expect',
+                 'content-length', 'authorization', 'x-amz-security-token', 'proxy-authorization'}
+NOT_RELAYED = {'connection', 'keep-alive', 'transfer-encoding', 'date', 'server'}
+# s3rver's on-disk store: <data>/<bucket>/<key dirs>/<last segment><suffix>.
+OBJ, MD5, META = '._S3rver_object', '._S3rver_object.md5', '._S3rver_metadata.json'
+UPLOADS = '._S3rver_uploads'
+BUCKET_RE = re.compile(r'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$')
+BAD_ESCAPE_RE = re.compile(r'%(?![0-9A-Fa-f]{2})')
+UPLOAD_ID_RE = re.compile(r'^[0-9a-f]{32}$')
+
+log = logging.getLogger('emu')
+
+
+def esc(text):
+    return (str(text).replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+            .replace('"', '&quot;'))
+
+
+def elem(tag, text):
+    return '<%s>%s</%s>' % (tag, esc(text), tag)
+
+
+def xml_doc(inner):
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + inner).encode('utf-8', 'surrogateescape')
+
+
+def iso8601(epoch):
+    return time.strftime('%Y-%m-%dT%H:%M:%S.000Z', time.gmtime(epoch))
+
+
+def redact(text):
+    """Drop the values a log or an error body must not carry."""
+    text = re.sub(r'(?im)((?:^|[?&])(?:X-Amz-Signature|X-Amz-Security-Token|Signature))=[^&\s]*', r'\1=REDACTED', text)
+    return re.sub(r'(?im)^(x-amz-security-token):.*$', r'\1:REDACTED', text)
+
+
+class Response:
+    """What goes back: status, headers, body; or, with reset, a connection reset."""
+
+    def __init__(self, status, body=b'', headers=(), reset=False):
+        self.status, self.body, self.headers, self.reset = status, body, list(headers), reset
+
+
+class ApiError(Exception):
+    """An error answer, in whatever format the service speaks."""
+
+    def __init__(self, status, code, message, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+class AuthFailure(Exception):
+    """Why a request's authentication was refused; each service words it its own way.
+    kind: missing, malformed, unsupported, unknown_key, bad_token, bad_date, skewed,
+    expired, region, unsigned_headers, no_content_sha, streaming, mismatch,
+    noncanonical (signed as sent, but not sent as SigV4 encodes), payload_mismatch."""
+
+    def __init__(self, kind, message=None, **extra):
+        super().__init__(kind)
+        self.kind, self.message, self.extra = kind, message, extra
+
+
+class Request:
+    """One request as received: raw target split at '?', headers, body."""
+
+    def __init__(self, method, target, headers, body, rid):
+        self.method, self.target, self.headers, self.body, self.rid = method, target, headers, body, rid
+        self.path, _, self.query = target.partition('?')
+        self.params = dict(urllib.parse.parse_qsl(self.query, keep_blank_values=True))
+
+
+# ---------------------------------------------------------------- signatures
+
+class _ExactHeaders:
+    """botocore picks the headers to sign itself; a verifier must use exactly
+    the ones the request names in SignedHeaders."""
+    signed = ()
+
+    def headers_to_sign(self, request):
+        picked = HTTPHeaders()
+        for name in self.signed:
+            for value in request.headers.get_all(name) or ():
+                picked[name] = value
+        return picked
+
+
+# S3 signers use the path as given (no normalization, no second encoding), so
+# feeding them the raw path verifies exactly what went over the wire.
+class _S3HeaderSigner(_ExactHeaders, S3SigV4Auth):
+    pass
+
+
+class _S3QuerySigner(_ExactHeaders, S3SigV4QueryAuth):
+    pass
+
+
+class _HeaderSigner(_ExactHeaders, SigV4Auth):
+    pass
+
+
+class _QuerySigner(_ExactHeaders, SigV4QueryAuth):
+    pass
+
+
+def _signing_headers(message):
+    """The request's headers for botocore. http.server decodes header bytes as
+    Latin-1; the client signed their UTF-8 text."""
+    headers = HTTPHeaders()
+    for name, value in message.items():
+        try:
+            value = value.encode('latin-1').decode('utf-8')
+        except UnicodeError:
+            pass
+        headers[name] = value
+    return headers
+
+
+def canonical_target(path, query):
+    """Path and query as SigV4 encodes them (RFC 3986: unreserved characters
+    as they are, every other byte %XX; '/' kept in the path). http.server
+    hands over the request line decoded as Latin-1."""
+    def encode(raw, safe):
+        return urllib.parse.quote(urllib.parse.unquote_to_bytes(raw.encode('latin-1')), safe=safe)
+    pairs = []
+    for pair in query.split('&') if query else ():
+        name, eq, value = pair.partition('=')
+        pairs.append(encode(name, '') + eq + encode(value, ''))
+    return encode(path, '/') + ('?' + '&'.join(pairs) if pairs else '')
+
+
+class Verifier:
+    """SigV4 checks against a table of credentials and a clock that can be set off."""
+
+    def __init__(self, creds, region):
+        self.creds = creds          # access key id -> Credentials
+        self.region = region
+        self.offset_s = 0.0
+
+    def now(self):
+        return time.time() + self.offset_s
+
+    def verify(self, req, service):
+        auth = req.headers.get('Authorization')
+        presigned = 'X-Amz-Algorithm' in req.params
+        if auth is not None and presigned:
+            raise AuthFailure('malformed', 'Only one auth mechanism allowed')
+        if auth is None and not presigned:
+            raise AuthFailure('unsupported' if 'Signature' in req.params else 'missing')
+        if auth is not None:
+            if not auth.startswith(ALGORITHM + ' '):
+                raise AuthFailure('unsupported')
+            fields = {}
+            for part in auth[len(ALGORITHM):].split(','):
+                name, _, value = part.strip().partition('=')
+                fields[name] = value
+            credential, signed, signature = (fields.get('Credential'), fields.get('SignedHeaders'),
+                                             fields.get('Signature'))
+            amz_date = req.headers.get('X-Amz-Date')
+            token = req.headers.get('X-Amz-Security-Token')
+            query = req.query
+        else:
+            p = req.params
+            if p['X-Amz-Algorithm'] != ALGORITHM:
+                raise AuthFailure('unsupported')
+            credential, signed, signature = (p.get('X-Amz-Credential'), p.get('X-Amz-SignedHeaders'),
+                                             p.get('X-Amz-Signature'))
+            amz_date, token, expires = p.get('X-Amz-Date'), p.get('X-Amz-Security-Token'), p.get('X-Amz-Expires')
+            query = '&'.join(pair for pair in req.query.split('&')
+                             if pair.partition('=')[0] != 'X-Amz-Signature')
+        if not credential or not signed or not signature:
+            raise AuthFailure('malformed', 'The authorization header is malformed; '
+                              'Credential, SignedHeaders and Signature are required')
+        scope = credential.split('/')
+        if len(scope) != 5 or scope[4] != 'aws4_request':
+            raise AuthFailure('malformed', 'The authorization header is malformed; '
+                              'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".')
+        akid, _, region, scope_service, _ = scope
+        cred = self.creds.get(akid)
+        if cred is None:
+            raise AuthFailure('unknown_key', AWSAccessKeyId=akid)
+        try:
+            when = calendar.timegm(time.strptime(amz_date or '', AMZ_DATE))
+        except ValueError:
+            raise AuthFailure('bad_date') from None
+        if region != self.region:
+            raise AuthFailure('region', Region=self.region, Given=region)
+        now = self.now()
+        if auth is not None:
+            if abs(when - now) > service.max_skew_s:
+                raise AuthFailure('skewed', RequestTime=amz_date, ServerTime=time.strftime(AMZ_DATE, time.gmtime(now)),
+                                  MaxAllowedSkewMilliseconds=service.max_skew_s * 1000)
+        else:
+            if not (expires or '').isdigit() or not 1 <= int(expires) <= 604800:
+                raise AuthFailure('malformed', 'X-Amz-Expires must be between 1 and 604800 seconds')
+            if now > when + int(expires):
+                raise AuthFailure('expired', Expires=iso8601(when + int(expires)), ServerTime=iso8601(now))
+        if not hmac.compare_digest((token or '').encode(), (cred.token or '').encode()):
+            raise AuthFailure('bad_token')
+        signed_names = signed.split(';')
+        content_sha = req.headers.get('x-amz-content-sha256')
+        if service.name == 's3' and auth is not None:
+            if content_sha is None:
+                raise AuthFailure('no_content_sha')
+            if content_sha.startswith('STREAMING-'):
+                raise AuthFailure('streaming', Header='x-amz-content-sha256')
+            unsigned = sorted({n.lower() for n in req.headers.keys()
+                               if n.lower().startswith('x-amz-') and n.lower() not in signed_names})
+            if unsigned:
+                raise AuthFailure('unsigned_headers', HeadersNotSigned=', '.join(unsigned))
+
+        s3 = service.name == 's3'
+        cls = (_S3HeaderSigner if s3 else _HeaderSigner) if auth is not None else \
+              (_S3QuerySigner if s3 else _QuerySigner)
+        signer = cls(Credentials(akid, cred.secret_key, cred.token), scope_service, region)
+        signer.signed = signed_names
+        areq = AWSRequest(method=req.method, url='http://emu' + req.path + ('?' + query if query else ''),
+                          data=req.body)
+        areq.headers = _signing_headers(req.headers)
+        areq.context['timestamp'] = amz_date
+        canonical = signer.canonical_request(areq)
+        string_to_sign = signer.string_to_sign(areq, canonical)
+        if not hmac.compare_digest(signer.signature(string_to_sign, areq).encode(), signature.encode()):
+            raise AuthFailure('mismatch', CanonicalRequest=redact(canonical), StringToSign=string_to_sign)
+        wire = req.path + ('?' + query if query else '')
+        expected = canonical_target(req.path, query)
+        if wire != expected:
+            raise AuthFailure('noncanonical', 'emulator: the signature matches the request as sent, but its path or '
+                              'query is not encoded as SigV4 encodes it (%s), and AWS may canonicalize it before '
+                              'checking: send exactly what you sign, encoded that way' % redact(expected))
+        if content_sha not in (None, UNSIGNED_PAYLOAD):
+            computed = hashlib.sha256(req.body).hexdigest()
+            if content_sha != computed:
+                # Other services hash the body themselves: a wrong header is a wrong signature.
+                raise AuthFailure('payload_mismatch' if s3 else 'mismatch', ClientComputedContentSHA256=content_sha,
+                                  S3ComputedContentSHA256=computed)
+
+
+# ------------------------------------------------------------------ services
+
+class Service:
+    """One emulated AWS service: its signing name, how it names a request's
+    operation, how it answers, and its error format. A new service (Batch,
+    CloudFormation) is a subclass registered in Emulator.services."""
+    name = ''
+    max_skew_s = 300
+
+    def operation(self, req):
+        raise NotImplementedError
+
+    def handle(self, req, op):
+        raise NotImplementedError
+
+    def error(self, req, status, code, message, extra=None):
+        raise NotImplementedError
+
+    def auth_error(self, req, failure):
+        raise NotImplementedError
+
+    def fault(self, req, kind):
+        raise NotImplementedError
+
+
+class JsonService(Service):
+    """An awsJson1.1 service (X-Amz-Target: <prefix>.<Action>). With no
+    actions, it is what a signed request for an unemulated service meets."""
+    actions = {}
+    AUTH = {
+        'missing': (400, 'MissingAuthenticationTokenException', 'Missing Authentication Token'),
+        'malformed': (400, 'IncompleteSignatureException', 'The request signature does not conform to AWS standards.'),
+        'unsupported': (400, 'IncompleteSignatureException', 'Unsupported authorization type'),
+        'unknown_key': (400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'),
+        'bad_token': (400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'),
+        'bad_date': (400, 'IncompleteSignatureException',
+                     "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."),
+        'skewed': (400, 'InvalidSignatureException', 'Signature expired'),
+        'expired': (400, 'InvalidSignatureException', 'Signature expired'),
+        'region': (400, 'InvalidSignatureException', 'Credential should be scoped to a valid region.'),
+        'mismatch': (400, 'InvalidSignatureException',
+                     'The request signature we calculated does not match the signature you provided. '
+                     'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'),
+        'noncanonical': (400, 'InvalidSignatureException', ''),
+    }
+
+    def __init__(self, name, target_prefix=None):
+        self.name = name
+        self.target_prefix = target_prefix or name
+
+    def operation(self, req):
+        target = req.headers.get('X-Amz-Target', '')
+        prefix, _, action = target.partition('.')
+        return action if prefix == self.target_prefix and action else 'Unknown'
+
+    def reply(self, req, status, obj):
+        return Response(status, json.dumps(obj).encode(),
+                        [('Content-Type', 'application/x-amz-json-1.1'), ('x-amzn-RequestId', req.rid)])
+
+    def error(self, req, status, code, message, extra=None):
+        return self.reply(req, status, {'__type': code, 'message': message})
+
+    def auth_error(self, req, failure):
+        status, code, message = self.AUTH[failure.kind]
+        if failure.kind == 'skewed':
+            request_time, server_time = failure.extra['RequestTime'], failure.extra['ServerTime']
+            late = request_time < server_time
+            bound = time.strftime(AMZ_DATE, time.gmtime(
+                calendar.timegm(time.strptime(server_time, AMZ_DATE)) + (-self.max_skew_s if late else self.max_skew_s)))
+            message = ('Signature expired: %s is now earlier than %s (%s - 5 min.)' if late else
+                       'Signature not yet current: %s is still later than %s (%s + 5 min.)') % (
+                           request_time, bound, server_time)
+        elif failure.kind == 'mismatch' and 'CanonicalRequest' in failure.extra:
+            message += ("\n\nThe Canonical String for this request should have been\n'%s'\n\n"
+                        "The String-to-Sign should have been\n'%s'\n") % (
+                            failure.extra['CanonicalRequest'], failure.extra['StringToSign'])
+        elif failure.message:
+            message = failure.message
+        return self.error(req, status, code, message)
+
+    def fault(self, req, kind):
+        if kind == 'reset':
+            return Response(0, reset=True)
+        if kind == 'slowdown':
+            return self.error(req, 400, 'ThrottlingException', 'Rate exceeded')
+        response = self.error(req, 500, 'InternalServiceError', 'An error occurred on the server side.')
+        if kind == 'error200':
+            response.status = 200
+        return response
+
+    def handle(self, req, op):
+        action = self.actions.get(op)
+        if action is None:
+            return self.error(req, 400, 'UnknownOperationException', 'Unknown operation %s' % op)
+        try:
+            body = json.loads(req.body or b'{}')
+            if not isinstance(body, dict):
+                raise ValueError('not an object')
+        except ValueError:
+            return self.error(req, 400, 'SerializationException', 'The request body is not a JSON object.')
+        try:
+            return self.reply(req, 200, action(self, body))
+        except ApiError as e:
+            return self.error(req, e.status, e.code, e.message)
+
+
+class SecretsManager(JsonService):
+    """Secrets Manager from memory: versions with AWSCURRENT/AWSPREVIOUS
+    stages; a secret is found by name, by ARN, or by ARN without its suffix."""
+
+    def __init__(self, region):
+        super().__init__('secretsmanager')
+        self.region = region
+        self.lock = threading.Lock()
+        self.secrets = {}   # name -> dict
+
+    NOT_FOUND = "Secrets Manager can't find the specified secret."
+
+    def _find(self, secret_id):
+        if not isinstance(secret_id, str) or not secret_id:
+            raise ApiError(400, 'InvalidParameterException', 'You must specify a SecretId.')
+        for secret in self.secrets.values():
+            if secret_id in (secret['Name'], secret['ARN'], secret['ARN'][:-7]):
+                return secret
+        raise ApiError(400, 'ResourceNotFoundException', self.NOT_FOUND)
+
+    def _add_version(self, secret, body):
+        value, binary = body.get('SecretString'), body.get('SecretBinary')
+        if (value is None) == (binary is None):
+            raise ApiError(400, 'InvalidParameterException',
+                           'You must provide either SecretString or SecretBinary.')
+        version_id = body.get('ClientRequestToken') or str(uuid.uuid4())
+        old = secret['versions'].get(version_id)
+        if old is not None:
+            if (old['SecretString'], old['SecretBinary']) != (value, binary):
+                raise ApiError(400, 'ResourceExistsException',
+                               'You can\'t modify an existing version, you can only create a new version.')
+            return version_id
+        for version in secret['versions'].values():
+            version['stages'].discard('AWSPREVIOUS')
+            if 'AWSCURRENT' in version['stages']:
+                version['stages'] = {'AWSPREVIOUS'}
+        secret['versions'][version_id] = {'SecretString': value, 'SecretBinary': binary, 'stages': {'AWSCURRENT'},
+                                          'created': time.time()}
+        secret['LastChangedDate'] = time.time()
+        return version_id
+
+    def create(self, name, body):
+        if name in self.secrets:
+            raise ApiError(400, 'ResourceExistsException',
+                           'The operation failed because the secret %s already exists.' % name)
+        suffix = ''.join(random.choice('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ') for _ in range(6))
+        secret = {'Name': name, 'ARN': 'arn:aws:secretsmanager:%s:%s:secret:%s-%s' % (self.region, ACCOUNT, name, suffix),
+                  'Description': body.get('Description'), 'CreatedDate': time.time(), 'versions': {}}
+        version_id = self._add_version(secret, body) if ('SecretString' in body or 'SecretBinary' in body) else None
+        self.secrets[name] = secret
+        return secret, version_id
+
+    def set(self, name, value):
+        """Create the secret or give it a new current value (the control API, --secret)."""
+        with self.lock:
+            if name in self.secrets:
+                self._add_version(self.secrets[name], {'SecretString': value})
+            else:
+                self.create(name, {'SecretString': value})
+
+    def create_secret(self, body):
+        name = body.get('Name')
+        if not isinstance(name, str) or not name:
+            raise ApiError(400, 'InvalidParameterException', 'You must specify a Name.')
+        with self.lock:
+            secret, version_id = self.create(name, body)
+        out = {'ARN': secret['ARN'], 'Name': name}
+        if version_id:
+            out['VersionId'] = version_id
+        return out
+
+    def put_secret_value(self, body):
+        with self.lock:
+            secret = self._find(body.get('SecretId'))
+            version_id = self._add_version(secret, body)
+            stages = sorted(secret['versions'][version_id]['stages'])
+        return {'ARN': secret['ARN'], 'Name': secret['Name'], 'VersionId': version_id, 'VersionStages': stages}
+
+    def get_secret_value(self, body):
+        with self.lock:
+            secret = self._find(body.get('SecretId'))
+            version_id, stage = body.get('VersionId'), body.get('VersionStage')
+            if version_id is None:
+                stage = stage or 'AWSCURRENT'
+                version_id = next((v for v, d in secret['versions'].items() if stage in d['stages']), None)
+            version = secret['versions'].get(version_id)
+            if version is None or (stage and stage not in version['stages']):
+                raise ApiError(400, 'ResourceNotFoundException',
+                               "Secrets Manager can't find the specified secret value for %s: %s" % (
+                                   'staging label' if stage else 'VersionId', stage or version_id))
+            out = {'ARN': secret['ARN'], 'Name': secret['Name'], 'VersionId': version_id,
+                   'VersionStages': sorted(version['stages']), 'CreatedDate': version['created']}
+            for field in ('SecretString', 'SecretBinary'):
+                if version[field] is not None:
+                    out[field] = version[field]
+        return out
+
+    def describe_secret(self, body):
+        with self.lock:
+            secret = self._find(body.get('SecretId'))
+            out = {'ARN': secret['ARN'], 'Name': secret['Name'], 'CreatedDate': secret['CreatedDate'],
+                   'VersionIdsToStages': {v: sorted(d['stages']) for v, d in secret['versions'].items()}}
+            for field in ('Description', 'LastChangedDate'):
+                if secret.get(field) is not None:
+                    out[field] = secret[field]
+        return out
+
+    actions = {'CreateSecret': create_secret, 'PutSecretValue': put_secret_value,
+               'GetSecretValue': get_secret_value, 'DescribeSecret': describe_secret}
+
+
+class Upstream:
+    """Keep-alive connections to s3rver, shared by all handler threads."""
+    IDLE_S = 4.0    # Node closes idle connections after 5 s
+
+    def __init__(self, port):
+        self.port = port
+        self.host = '127.0.0.1:%d' % port
+        self.lock = threading.Lock()
+        self.idle = []  # (connection, last used)
+
+    def _take(self):
+        with self.lock:
+            while self.idle:
+                conn, used = self.idle.pop()
+                if time.monotonic() - used < self.IDLE_S:
+                    return conn, True
+                conn.close()
+        return http.client.HTTPConnection('127.0.0.1', self.port, timeout=120), False
+
+    def request(self, method, target, headers, body):
+        """(status, headers, body) of s3rver's answer."""
+        while True:
+            conn, reused = self._take()
+            try:
+                conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+                for name, value in headers:
+                    conn.putheader(name, value)
+                conn.endheaders(body or None)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                if reused:      # a pooled connection s3rver had closed: the request never got there
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            if resp.will_close:
+                conn.close()
+            else:
+                with self.lock:
+                    self.idle.append((conn, time.monotonic()))
+            return resp.status, resp.getheaders(), data
+
+
+class S3(Service):
+    """S3, path-style, in front of s3rver."""
+    name = 's3'
+    max_skew_s = 900
+    AUTH = {
+        'missing': (403, 'AccessDenied', 'Access Denied'),
+        'malformed': (400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed.'),
+        'unsupported': (400, 'InvalidRequest', 'The authorization mechanism you have provided is not supported. '
+                        'Please use AWS4-HMAC-SHA256.'),
+        'unknown_key': (403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.'),
+        'bad_token': (400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.'),
+        'bad_date': (403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header'),
+        'skewed': (403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.'),
+        'expired': (403, 'AccessDenied', 'Request has expired'),
+        'region': (400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed; the region is wrong.'),
+        'unsigned_headers': (403, 'AccessDenied', 'There were headers present in the request which were not signed'),
+        'no_content_sha': (400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256'),
+        'streaming': (501, 'NotImplemented', 'A header you provided implies functionality that is not implemented'),
+        'mismatch': (403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature '
+                     'you provided. Check your key and signing method.'),
+        'noncanonical': (403, 'SignatureDoesNotMatch', ''),
+        'payload_mismatch': (400, 'XAmzContentSHA256Mismatch',
+                             "The provided 'x-amz-content-sha256' header does not match what was computed."),
+    }
+    # Sub-resources that name an operation other than the plain one.
+    BUCKET_OPS = {'GET': [('uploads', 'ListMultipartUploads'), ('location', 'GetBucketLocation'),
+                          ('versioning', 'GetBucketVersioning'), ('acl', 'GetBucketAcl'), ('cors', 'GetBucketCors'),
+                          ('policy', 'GetBucketPolicy'), ('tagging', 'GetBucketTagging'),
+                          ('website', 'GetBucketWebsite')],
+                  'PUT': [('cors', 'PutBucketCors'), ('website', 'PutBucketWebsite'), ('policy', 'PutBucketPolicy'),
+                          ('tagging', 'PutBucketTagging'), ('versioning', 'PutBucketVersioning')],
+                  'DELETE': [('cors', 'DeleteBucketCors'), ('website', 'DeleteBucketWebsite')],
+                  'POST': [('delete', 'DeleteObjects')]}
+    OBJECT_OPS = {'GET': [('uploadId', 'ListParts'), ('acl', 'GetObjectAcl'), ('tagging', 'GetObjectTagging')],
+                  'PUT': [('partNumber', 'UploadPart'), ('tagging', 'PutObjectTagging'), ('acl', 'PutObjectAcl')],
+                  'POST': [('uploads', 'CreateMultipartUpload'), ('uploadId', 'CompleteMultipartUpload')],
+                  'DELETE': [('uploadId', 'AbortMultipartUpload'), ('tagging', 'DeleteObjectTagging')]}
+    PLAIN_BUCKET_OPS = {'GET': 'ListObjects', 'HEAD': 'HeadBucket', 'PUT': 'CreateBucket', 'DELETE': 'DeleteBucket',
+                        'POST': 'PostObject'}
+    PLAIN_OBJECT_OPS = {'GET': 'GetObject', 'HEAD': 'HeadObject', 'PUT': 'PutObject', 'DELETE': 'DeleteObject'}
+    # Operations on one key, serialized per key (s3rver writes in place).
+    KEYED = {'GetObject', 'HeadObject', 'PutObject', 'CopyObject', 'DeleteObject', 'CompleteMultipartUpload'}
+
+    def __init__(self, data_dir, upstream):
+        self.data = data_dir
+        self.upstream = upstream
+        self.locks = [threading.Lock() for _ in range(256)]
+
+    # --- naming
+
+    @staticmethod
+    def _decode(raw):
+        """Percent-decoded UTF-8, or None if raw is not that."""
+        if BAD_ESCAPE_RE.search(raw):
+            return None
+        try:
+            return urllib.parse.unquote(raw, errors='strict')
+        except UnicodeDecodeError:
+            return None
+
+    def locate(self, req):
+        """(bucket, key) from the raw path, decoded; either may be None if undecodable."""
+        raw_bucket, _, raw_key = req.path[1:].partition('/')
+        return self._decode(raw_bucket), self._decode(raw_key)
+
+    def operation(self, req):
+        bucket, key = self.locate(req)
+        copy = 'x-amz-copy-source' in req.headers
+        if not bucket:
+            return 'ListBuckets' if req.method == 'GET' else 'Unknown'
+        table, plain = (self.OBJECT_OPS, self.PLAIN_OBJECT_OPS) if key else (self.BUCKET_OPS, self.PLAIN_BUCKET_OPS)
+        for param, op in table.get(req.method, ()):
+            if param in req.params:
+                return 'UploadPartCopy' if op == 'UploadPart' and copy else op
+        if not key and req.method == 'GET' and req.params.get('list-type') == '2':
+            return 'ListObjectsV2'
+        if key and req.method == 'PUT' and copy:
+            return 'CopyObject'
+        return plain.get(req.method, 'Unknown')
+
+    # --- error formats
+
+    def error(self, req, status, code, message, extra=None):
+        inner = '<Error>' + elem('Code', code) + elem('Message', message)
+        inner += ''.join(elem(k, v) for k, v in (extra or {}).items())
+        inner += elem('RequestId', req.rid) + '</Error>'
+        return Response(status, xml_doc(inner), [('Content-Type', 'application/xml')])
+
+    def auth_error(self, req, failure):
+        status, code, message = self.AUTH[failure.kind]
+        extra = dict(failure.extra)
+        if failure.kind == 'region':
+            message = "The authorization header is malformed; the region '%s' is wrong; expecting '%s'" % (
+                extra.pop('Given'), extra['Region'])
+        elif failure.kind == 'skewed':
+            extra['ServerTime'] = iso8601(calendar.timegm(time.strptime(extra['ServerTime'], AMZ_DATE)))
+        elif failure.message:
+            message = failure.message
+        return self.error(req, status, code, message, extra)
+
+    def fault(self, req, kind):
+        if kind == 'reset':
+            return Response(0, reset=True)
+        if kind == 'slowdown':
+            return self.error(req, 503, 'SlowDown', 'Please reduce your request rate.')
+        response = self.error(req, 500, 'InternalError', 'We encountered an internal error. Please try again.')
+        if kind == 'error200':
+            response.status = 200
+        return response
+
+    # --- s3rver's store
+
+    def store_path(self, bucket, key, suffix):
+        """Where s3rver keeps key's file with that suffix (its Node path.join
+        collapses '.', '..' and empty segments the same way)."""
+        *dirs, last = key.split('/')
+        return os.path.normpath(os.path.join(self.data, bucket, *dirs, last + suffix))
+
+    def upload_dir(self, bucket, upload_id):
+        return os.path.join(self.data, bucket, UPLOADS, upload_id)
+
+    @staticmethod
+    def key_stays_in_bucket(key):
+        depth = 0
+        for segment in key.split('/')[:-1]:
+            if segment == '..':
+                depth -= 1
+                if depth < 0:
+                    return False
+            elif segment not in ('', '.'):
+                depth += 1
+        return True
+
+    def stored_etag(self, bucket, key):
+        """The object's ETag without quotes, or None if it does not exist."""
+        if not os.path.isfile(self.store_path(bucket, key, OBJ)):
+            return None
+        try:
+            with open(self.store_path(bucket, key, MD5)) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            with open(self.store_path(bucket, key, OBJ), 'rb') as f:
+                return hashlib.md5(f.read()).hexdigest()
+
+    # --- requests
+
+    def handle(self, req, op):
+        try:
+            return self._handle(req, op)
+        except ApiError as e:
+            return self.error(req, e.status, e.code, e.message, e.extra)
+
+    def _handle(self, req, op):
+        bucket, key = self.locate(req)
+        if bucket is None or key is None:
+            raise ApiError(400, 'InvalidURI', "Couldn't parse the specified URI.", URI=req.path)
+        if bucket and not BUCKET_RE.match(bucket):
+            raise ApiError(400, 'InvalidBucketName', 'The specified bucket is not valid.', BucketName=bucket)
+        if len(key.encode('utf-8', 'surrogateescape')) > 1024:
+            raise ApiError(400, 'KeyTooLongError', 'Your key is too long')
+        if not self.key_stays_in_bucket(key):
+            raise ApiError(400, 'InvalidArgument', "emulator: s3rver's store cannot hold a key that climbs out "
+                           "of its bucket with '..'", Key=key)
+        self.check_digests(req, op)
+        local = {'ListObjectsV2': self.list_objects, 'ListObjects': self.list_objects,
+                 'ListMultipartUploads': self.list_uploads, 'AbortMultipartUpload': self.abort_upload}
+        if op in local:
+            if not os.path.isdir(os.path.join(self.data, bucket)):
+                raise ApiError(404, 'NoSuchBucket', 'The specified bucket does not exist', BucketName=bucket)
+            return local[op](req, bucket, key)
+        if op in ('UploadPart', 'CompleteMultipartUpload'):
+            self.check_upload(req, bucket, key)
+        if op == 'UploadPart':
+            number = req.params.get('partNumber', '')
+            if not number.isdigit() or not 1 <= int(number) <= 10000:
+                raise ApiError(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive',
+                               ArgumentName='partNumber', ArgumentValue=number)
+        if op not in self.KEYED:
+            return self.forward(req, bucket, key)
+        with self.locks[hash((bucket, key)) % len(self.locks)]:
+            if op in ('PutObject', 'CompleteMultipartUpload'):
+                self.check_conditions(req, bucket, key)
+            if op == 'GetObject':
+                self.resolve_suffix_range(req, bucket, key)
+            parts = self.check_parts(req, bucket) if op == 'CompleteMultipartUpload' else None
+            response = self.forward(req, bucket, key)
+            if parts and response.status == 200 and b'<Error>' not in response.body:
+                self.finish_multipart(bucket, key, parts, response)
+            return response
+
+    def check_digests(self, req, op):
+        md5 = req.headers.get('Content-MD5')
+        if md5 is not None:
+            try:
+                digest = base64.b64decode(md5, validate=True)
+            except binascii.Error:
+                digest = b''
+            if len(digest) != 16:
+                raise ApiError(400, 'InvalidDigest', 'The Content-MD5 you specified was invalid.')
+            if digest != hashlib.md5(req.body).digest():
+                raise ApiError(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.',
+                               ExpectedDigest=md5)
+        sha = req.headers.get('x-amz-checksum-sha256')
+        if sha is not None:
+            try:
+                digest = base64.b64decode(sha, validate=True)
+            except binascii.Error:
+                digest = b''
+            if len(digest) != 32:
+                raise ApiError(400, 'InvalidRequest', 'Value for x-amz-checksum-sha256 header is invalid.')
+            if digest != hashlib.sha256(req.body).digest():
+                raise ApiError(400, 'BadDigest', 'The SHA256 you specified did not match the calculated checksum.')
+        if op == 'DeleteObjects' and md5 is None and not any(
+                n.lower().startswith('x-amz-checksum-') for n in req.headers.keys()):
+            raise ApiError(400, 'InvalidRequest', 'Missing required header for this request: Content-Md5.')
+
+    def check_conditions(self, req, bucket, key):
+        """If-None-Match: * and If-Match on a write, which s3rver ignores."""
+        none_match, match = req.headers.get('If-None-Match'), req.headers.get('If-Match')
+        if none_match is None and match is None:
+            return
+        if none_match is not None and none_match.strip() != '*':
+            raise ApiError(501, 'NotImplemented', 'A header you provided implies functionality that is not '
+                           'implemented', Header='If-None-Match')
+        etag = self.stored_etag(bucket, key)
+        if none_match is not None and etag is not None:
+            raise ApiError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold',
+                           Condition='If-None-Match')
+        if match is not None:
+            if etag is None:
+                raise ApiError(404, 'NoSuchKey', 'The specified key does not exist.', Key=key)
+            if match.strip().strip('"') not in (etag, '*'):
+                raise ApiError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did '
+                               'not hold', Condition='If-Match')
+
+    def resolve_suffix_range(self, req, bucket, key):
+        """Range: bytes=-N means the last N bytes; s3rver reads it as bytes 0-N."""
+        m = re.fullmatch(r'bytes=-(\d+)', (req.headers.get('Range') or '').strip())
+        if not m:
+            return
+        try:
+            size = os.path.getsize(self.store_path(bucket, key, OBJ))
+        except OSError:
+            return      # s3rver answers NoSuchKey
+        if int(m.group(1)) == 0 or size == 0:
+            raise ApiError(416, 'InvalidRange', 'The requested range is not satisfiable',
+                           RangeRequested=req.headers['Range'], ActualObjectSize=size)
+        req.headers.replace_header('Range', 'bytes=%d-%d' % (max(0, size - int(m.group(1))), size - 1))
+
+    def check_upload(self, req, bucket, key):
+        upload_id = req.params.get('uploadId', '')
+        try:
+            with open(os.path.join(self.upload_dir(bucket, upload_id), 'key'), encoding='utf-8',
+                      errors='surrogateescape') as f:
+                found = UPLOAD_ID_RE.match(upload_id) and f.read() == key
+        except OSError:
+            found = False
+        if not found:
+            raise ApiError(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, '
+                           'or the upload may have been aborted or completed.', UploadId=upload_id)
+        return upload_id
+
+    def check_parts(self, req, bucket):
+        """The parts of a CompleteMultipartUpload as S3 checks them (s3rver
+        does not): [(number, md5 hex)]."""
+        try:
+            root = ET.fromstring(req.body)
+        except ET.ParseError:
+            root = None
+        local = lambda el: el.tag.rpartition('}')[2]
+        if root is None or local(root) != 'CompleteMultipartUpload':
+            raise ApiError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate '
+                           'against our published schema.')
+        listed = []
+        for part in (el for el in root if local(el) == 'Part'):
+            fields = {local(child): (child.text or '').strip() for child in part}
+            if not fields.get('PartNumber', '').isdigit():
+                raise ApiError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate '
+                               'against our published schema.')
+            listed.append((int(fields['PartNumber']), fields.get('ETag', '').strip('"')))
+        if not listed:
+            raise ApiError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate '
+                           'against our published schema.')
+        if any(a[0] >= b[0] for a, b in zip(listed, listed[1:])):
+            raise ApiError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be '
+                           'ordered by part number.')
+        directory = self.upload_dir(bucket, req.params['uploadId'])
+        parts = []
+        for i, (number, etag) in enumerate(listed):
+            path = os.path.join(directory, str(number))
+            try:
+                with open(path + '.md5') as f:
+                    stored = f.read().strip()
+                size = os.path.getsize(path)
+            except OSError:
+                stored = None
+            if stored != etag:
+                raise ApiError(400, 'InvalidPart', 'One or more of the specified parts could not be found. The part '
+                               'may not have been uploaded, or the specified entity tag may not match the part\'s '
+                               'entity tag.', PartNumber=number, ETag=etag)
+            if size < MIN_PART and i < len(listed) - 1:
+                raise ApiError(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed '
+                               'object size.', ProposedSize=size, MinSizeAllowed=MIN_PART, PartNumber=number)
+            parts.append((number, stored))
+        return parts
+
+    def finish_multipart(self, bucket, key, parts, response):
+        """Give the object S3's multipart ETag (MD5 of the parts' MD5s, '-',
+        the number of parts) where s3rver gives the whole object's MD5."""
+        etag = '%s-%d' % (hashlib.md5(b''.join(bytes.fromhex(md5) for _, md5 in parts)).hexdigest(), len(parts))
+        with open(self.store_path(bucket, key, MD5), 'w') as f:
+            f.write(etag)
+        response.body = re.sub(rb'<ETag>[^<]*</ETag>', ('<ETag>&quot;%s&quot;</ETag>' % etag).encode(),
+                               response.body, count=1)
+
+    def forward(self, req, bucket, key):
+        # The key goes as one percent-encoded segment: s3rver's router refuses
+        # empty segments ("a//b"), and decodes the segment back to the same key.
+        target = '/' + bucket + ('/' + urllib.parse.quote(key, safe='') if key else '')
+        query = '&'.join(pair for pair in req.query.split('&')
+                         if pair and urllib.parse.unquote(pair.partition('=')[0]) not in PRESIGN_PARAMS)
+        if query:
+            target += '?' + query
+        headers = [(n, v) for n, v in req.headers.items() if n.lower() not in NOT_FORWARDED]
+        headers += [('Host', self.upstream.host), ('Content-Length', str(len(req.body)))]
+        try:
+            status, upstream_headers, body = self.upstream.request(req.method, target, headers, req.body)
+        except OSError as e:
+            log.error('s3rver did not answer %s %s: %s', req.method, target, e)
+            raise ApiError(500, 'InternalError', 'emulator: s3rver did not answer') from None
+        return Response(status, body, [(n, v) for n, v in upstream_headers if n.lower() not in NOT_RELAYED])
+
+    # --- what the emulator answers itself
+
+    def walk_keys(self, bucket, prefix):
+        """Every key of bucket under prefix, in S3's order (UTF-8 byte order,
+        which is code point order)."""
+        root = os.path.join(self.data, bucket)
+        head = prefix.rpartition('/')[0]
+        start, rel = root, ''
+        # Start at the prefix's directory when it names one plainly.
+        if head and all(seg not in ('', '.', '..') for seg in head.split('/')):
+            start, rel = os.path.join(root, head), head + '/'
+        keys, stack = [], [(start, rel)]
+        while stack:
+            directory, rel = stack.pop()
+            try:
+                names = os.listdir(directory)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for name in names:
+                if name.endswith(OBJ):
+                    key = rel + name[:-len(OBJ)]
+                    if key.startswith(prefix):
+                        keys.append(key)
+                elif not (name.endswith(MD5) or name.endswith(META) or (directory == root and name == UPLOADS)):
+                    path = os.path.join(directory, name)
+                    if os.path.isdir(path):
+                        stack.append((path, rel + name + '/'))
+        keys.sort()
+        return keys
+
+    @staticmethod
+    def _max_keys(req, name):
+        value = req.params.get(name, '1000')
+        if not value.isdigit():
+            raise ApiError(400, 'InvalidArgument', 'Provided %s not an integer or within integer range' % name,
+                           ArgumentName=name, ArgumentValue=value)
+        return int(value)
+
+    def list_objects(self, req, bucket, _key):
+        p = req.params
+        v2 = p.get('list-type') == '2'
+        prefix, delimiter = p.get('prefix', ''), p.get('delimiter', '')
+        max_keys = self._max_keys(req, 'max-keys')
+        encoding = p.get('encoding-type')
+        if encoding not in (None, 'url'):
+            raise ApiError(400, 'InvalidArgument', 'Invalid Encoding Method specified in Request',
+                           ArgumentName='encoding-type', ArgumentValue=encoding)
+        enc = (lambda s: urllib.parse.quote_plus(s, safe='/')) if encoding else (lambda s: s)
+        token = p.get('continuation-token')
+        if v2 and token is not None:
+            try:
+                after = base64.b64decode(token, validate=True).decode('utf-8', 'surrogateescape')
+            except (binascii.Error, ValueError):
+                raise ApiError(400, 'InvalidArgument', 'The continuation token provided is incorrect',
+                               ArgumentName='continuation-token') from None
+        else:
+            after = p.get('start-after' if v2 else 'marker', '')
+
+        entries, truncated, last_prefix = [], False, None
+        limit = min(max_keys, 1000)
+        keys = self.walk_keys(bucket, prefix) if limit else []
+        for key in keys[bisect.bisect_right(keys, after):]:
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            if cut >= 0:
+                common = key[:cut + len(delimiter)]
+                if common == last_prefix:
+                    continue
+                last_prefix = common
+                if common == after:     # the page before ended on this common prefix
+                    continue
+                entry = (True, common)
+            else:
+                entry = (False, key)
+            if len(entries) == limit:
+                truncated = True
+                break
+            entries.append(entry)
+
+        out = [elem('Name', bucket), elem('Prefix', enc(prefix))]
+        if v2:
+            if 'start-after' in p:
+                out.append(elem('StartAfter', enc(p['start-after'])))
+            if token is not None:
+                out.append(elem('ContinuationToken', token))
+            out.append(elem('KeyCount', len(entries)))
+        else:
+            out.append(elem('Marker', enc(after)))
+        out.append(elem('MaxKeys', max_keys))
+        if delimiter:
+            out.append(elem('Delimiter', enc(delimiter)))
+        if encoding:
+            out.append(elem('EncodingType', encoding))
+        out.append(elem('IsTruncated', 'true' if truncated else 'false'))
+        if truncated:
+            last = entries[-1][1]
+            if v2:
+                out.append(elem('NextContinuationToken',
+                                base64.b64encode(last.encode('utf-8', 'surrogateescape')).decode()))
+            elif delimiter:
+                out.append(elem('NextMarker', enc(last)))
+        for is_prefix, key in entries:
+            if is_prefix:
+                continue
+            try:
+                st = os.stat(self.store_path(bucket, key, OBJ))
+                etag = self.stored_etag(bucket, key)
+            except FileNotFoundError:
+                continue    # deleted while listing
+            owner = '<Owner>%s</Owner>' % OWNER if (not v2 or p.get('fetch-owner') == 'true') else ''
+            out.append('<Contents>%s%s<ETag>&quot;%s&quot;</ETag>%s%s%s</Contents>' % (
+                elem('Key', enc(key)), elem('LastModified', iso8601(st.st_mtime)), esc(etag), elem('Size', st.st_size),
+                owner, elem('StorageClass', 'STANDARD')))
+        out.extend('<CommonPrefixes>%s</CommonPrefixes>' % elem('Prefix', enc(key))
+                   for is_prefix, key in entries if is_prefix)
+        body = xml_doc('<ListBucketResult xmlns="%s">%s</ListBucketResult>' % (S3_NS, ''.join(out)))
+        return Response(200, body, [('Content-Type', 'application/xml')])
+
+    def list_uploads(self, req, bucket, _key):
+        p = req.params
+        if 'delimiter' in p:
+            raise ApiError(501, 'NotImplemented', 'emulator: ListMultipartUploads with a delimiter')
+        prefix, key_marker, id_marker = p.get('prefix', ''), p.get('key-marker', ''), p.get('upload-id-marker', '')
+        max_uploads = self._max_keys(req, 'max-uploads')
+        enc = (lambda s: urllib.parse.quote_plus(s, safe='/')) if p.get('encoding-type') == 'url' else (lambda s: s)
+        uploads = []
+        root = os.path.join(self.data, bucket, UPLOADS)
+        for upload_id in (os.listdir(root) if os.path.isdir(root) else ()):
+            try:
+                path = os.path.join(root, upload_id, 'key')
+                with open(path, encoding='utf-8', errors='surrogateescape') as f:
+                    key = f.read()
+                uploads.append((key, os.path.getmtime(path), upload_id))
+            except OSError:
+                continue    # completed or aborted meanwhile
+        uploads.sort()
+        uploads = [u for u in uploads if u[0].startswith(prefix) and
+                   (u[0] > key_marker or (id_marker and u[0] == key_marker and u[2] > id_marker))]
+        limit = min(max_uploads, 1000)
+        truncated = len(uploads) > limit
+        uploads = uploads[:limit]
+        out = [elem('Bucket', bucket), elem('KeyMarker', enc(key_marker)), elem('UploadIdMarker', id_marker)]
+        if truncated:
+            out += [elem('NextKeyMarker', enc(uploads[-1][0])), elem('NextUploadIdMarker', uploads[-1][2])]
+        if prefix:
+            out.append(elem('Prefix', enc(prefix)))
+        out += [elem('MaxUploads', max_uploads), elem('IsTruncated', 'true' if truncated else 'false')]
+        if 'encoding-type' in p:
+            out.append(elem('EncodingType', p['encoding-type']))
+        for key, initiated, upload_id in uploads:
+            out.append('<Upload>%s%s<Initiator>%s</Initiator><Owner>%s</Owner>%s%s</Upload>' % (
+                elem('Key', enc(key)), elem('UploadId', upload_id), OWNER, OWNER, elem('StorageClass', 'STANDARD'),
+                elem('Initiated', iso8601(initiated))))
+        body = xml_doc('<ListMultipartUploadsResult xmlns="%s">%s</ListMultipartUploadsResult>' % (S3_NS, ''.join(out)))
+        return Response(200, body, [('Content-Type', 'application/xml')])
+
+    def abort_upload(self, req, bucket, key):
+        shutil.rmtree(self.upload_dir(bucket, self.check_upload(req, bucket, key)), ignore_errors=True)
+        return Response(204)
+
+    def seed(self, spec):
+        """Objects written straight into s3rver's store: 25,000 in seconds,
+        where PUTs through s3rver would take about a minute."""
+        bucket = spec.get('bucket')
+        if not isinstance(bucket, str) or not BUCKET_RE.match(bucket) or \
+                not os.path.isdir(os.path.join(self.data, bucket)):
+            raise ValueError('no such bucket: %r' % bucket)
+        keys = spec.get('keys')
+        if keys is None:
+            count, prefix = spec.get('count'), spec.get('prefix', '')
+            if not isinstance(count, int) or count < 0 or not isinstance(prefix, str):
+                raise ValueError('seed needs "keys" or a "count" (and a "prefix")')
+            width = max(6, len(str(count - 1)))
+            keys = ['%s%0*d' % (prefix, width, i) for i in range(count)]
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k and self.key_stays_in_bucket(k)
+                                                 for k in keys):
+            raise ValueError('"keys" must be a list of key names')
+        body = spec.get('body', '')
+        if not isinstance(body, str):
+            raise ValueError('"body" must be a string')
+        body = body.encode()
+        paths = [self.store_path(bucket, key, OBJ) for key in keys]
+        for directory in {os.path.dirname(path) for path in paths}:
+            os.makedirs(directory, exist_ok=True)
+
+        # Only the object file: s3rver computes the .md5 beside it on first
+        # read, and no metadata file means no stored headers. File creation
+        # waits on the disk, so a few threads help.
+        def write(some):
+            for path in some:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    os.write(fd, body)
+                finally:
+                    os.close(fd)
+                for stale in (path[:-len(OBJ)] + MD5, path[:-len(OBJ)] + META):
+                    try:
+                        os.unlink(stale)
+                    except FileNotFoundError:
+                        pass
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(write, [paths[i::4] for i in range(4)]))
+        return len(keys)
+
+
+# ------------------------------------------------------------------ faults
+
+class Faults:
+    """What the next requests suffer: a queue of kinds, then a rate."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.clear()
+
+    def clear(self):
+        self._set([], 0.0, [], None, 1000, None)
+
+    def _set(self, queue, rate, kinds, ops, delay_ms, seed):
+        with self.lock:
+            self.queue, self.rate, self.kinds, self.ops = queue, rate, kinds, ops
+            self.delay_ms, self.rng = delay_ms, random.Random(seed)
+
+    def configure(self, spec):
+        unknown = set(spec) - {'next', 'rate', 'kinds', 'seed', 'ops', 'delay_ms'}
+        if unknown:
+            raise ValueError('unknown fault fields: %s' % ', '.join(sorted(unknown)))
+        queue = spec.get('next', [])
+        kinds = spec.get('kinds', ['slowdown', '500', 'reset'])
+        rate = spec.get('rate', 0.0)
+        ops = spec.get('ops')
+        delay_ms = spec.get('delay_ms', 1000)
+        for name, value in (('next', queue), ('kinds', kinds)):
+            if not isinstance(value, list) or any(k not in FAULT_KINDS for k in value):
+                raise ValueError('"%s" must list fault kinds among %s' % (name, ', '.join(FAULT_KINDS)))
+        if not isinstance(rate, (int, float)) or not 0 <= rate <= 1 or (rate and not kinds):
+            raise ValueError('"rate" must be between 0 and 1, with "kinds"')
+        if ops is not None and (not isinstance(ops, list) or not all(isinstance(o, str) for o in ops)):
+            raise ValueError('"ops" must list operation names')
+        if not isinstance(delay_ms, int) or delay_ms < 0:
+            raise ValueError('"delay_ms" must be a whole number of milliseconds')
+        if not isinstance(spec.get('seed'), (int, str, type(None))):
+            raise ValueError('"seed" must be a number or a string')
+        self._set(list(queue), float(rate), list(kinds), set(ops) if ops is not None else None, delay_ms,
+                  spec.get('seed'))
+
+    def draw(self, op):
+        """The fault kind this request suffers, or None."""
+        with self.lock:
+            if self.ops is not None and op not in self.ops:
+                return None
+            if self.queue:
+                return self.queue.pop(0)
+            if self.rate and self.rng.random() < self.rate:
+                return self.rng.choice(self.kinds)
+        return None
+
+
+# ------------------------------------------------------------------ server
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'rapid-emu'
+    sys_version = ''
+    timeout = 300   # an idle keep-alive connection gives its thread back
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's
+        # algorithm and the client's delayed ACK cost 40 ms a response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_request(self):
+        self.server.serve(self)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_request
+
+    def log_message(self, fmt, *args):
+        log.debug('%s %s', self.address_string(), fmt % args)
+
+
+class Emulator(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, verifier, s3, secrets):
+        super().__init__(('127.0.0.1', 0), Handler)
+        self.verifier, self.s3, self.secrets = verifier, s3, secrets
+        self.services = {'s3': s3, 'secretsmanager': secrets}
+        self.faults = Faults()
+        self.counts_lock = threading.Lock()
+        self.counts = collections.Counter()
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):      # the client went away
+            log.info('connection from port %d ended: %s', client_address[1], error)
+        else:
+            log.exception('connection from port %d failed', client_address[1])
+
+    def count(self, *names):
+        with self.counts_lock:
+            self.counts.update(names)
+
+    def service_for(self, headers, params):
+        """The service a request is for: its credential scope says, else its X-Amz-Target, else S3."""
+        auth = headers.get('Authorization', '')
+        m = re.search(r'Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]+)/', auth)
+        scope = m.group(1) if m else (params.get('X-Amz-Credential', '').split('/') + [''] * 4)[3]
+        if not scope:
+            target_prefix = headers.get('X-Amz-Target', '').partition('.')[0]
+            scope = next((s.name for s in self.services.values()
+                          if isinstance(s, JsonService) and s.target_prefix == target_prefix), 's3')
+        return self.services.get(scope) or JsonService(scope)
+
+    def serve(self, h):
+        started = time.monotonic()
+        target = h.requestline.split()[1]   # h.path has leading '//' collapsed
+        rid = uuid.uuid4().hex[:16].upper()
+        params = dict(urllib.parse.parse_qsl(target.partition('?')[2], keep_blank_values=True))
+        control = target.startswith('/__emu/')
+        service = None if control else self.service_for(h.headers, params)
+        length = h.headers.get('Content-Length')
+        if 'Transfer-Encoding' in h.headers or (length is not None and not length.isdigit()):
+            # The body's end is unknown: answer, then close.
+            h.close_connection = True
+            req = Request(h.command, target, h.headers, b'', rid)
+            if service is None:
+                response = Response(400, b'{"error": "a control request needs a Content-Length"}')
+            elif length is None or length.isdigit():
+                response = service.error(req, 501, 'NotImplemented', 'A header you provided implies functionality '
+                                         'that is not implemented', {'Header': 'Transfer-Encoding'})
+            else:
+                response = service.error(req, 400, 'BadRequest', 'An error occurred when parsing the HTTP request.')
+            return self.send(h, req, response, service, '-', started)
+        body = h.rfile.read(int(length)) if length else b''
+        if len(body) != int(length or 0):
+            h.close_connection = True
+            return None
+        req = Request(h.command, target, h.headers, body, rid)
+        if control:
+            return self.send(h, req, self.control(req), None, 'control', started)
+        op = service.operation(req)
+        self.count(op)
+        if length is None and req.method == 'PUT':
+            response = service.error(req, 411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.')
+            return self.send(h, req, response, service, op, started)
+        try:
+            self.verifier.verify(req, service)
+        except AuthFailure as failure:
+            self.count('rejected', *(('mismatches',) if failure.kind in ('mismatch', 'noncanonical') else ()))
+            log.info('refused %s %s: %s %s%s', req.method, redact(target), failure.kind, failure.message or '',
+                     ''.join('\n  %s:\n%s' % (k, v) for k, v in failure.extra.items()
+                             if k in ('CanonicalRequest', 'StringToSign')))
+            return self.send(h, req, service.auth_error(req, failure), service, op, started)
+        kind = self.faults.draw(op)
+        if kind:
+            self.count('faults')
+            log.info('fault %s on %s', kind, op)
+            if kind == 'delay':
+                time.sleep(self.faults.delay_ms / 1000)
+        if kind and kind != 'delay':
+            response = service.fault(req, kind)
+        else:
+            try:
+                response = service.handle(req, op)
+            except Exception:
+                log.exception('%s %s failed', req.method, redact(target))
+                response = service.error(req, 500, 'InternalError', 'emulator: internal error (see its log)')
+        return self.send(h, req, response, service, op, started)
+
+    def send(self, h, req, response, service, op, started):
+        if response.reset:
+            # A real reset: RST, no FIN, nothing written.
+            h.close_connection = True
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            os.close(h.connection.detach())
+        else:
+            h.send_response(response.status)
+            headers = list(response.headers)
+            if isinstance(service, S3) and not any(n.lower() == 'x-amz-request-id' for n, _ in headers):
+                headers.append(('x-amz-request-id', req.rid))
+            has_length = any(n.lower() == 'content-length' for n, _ in headers)
+            if req.method != 'HEAD':
+                headers = [(n, v) for n, v in headers if n.lower() != 'content-length']
+                has_length = False
+            if not has_length and response.status not in (204, 304):
+                headers.append(('Content-Length', str(len(response.body))))
+            if h.close_connection:
+                headers.append(('Connection', 'close'))
+            for name, value in headers:
+                h.send_header(name, value)
+            h.end_headers()
+            if req.method != 'HEAD' and response.status not in (204, 304):
+                h.wfile.write(response.body)
+        log.info('%s %s %s -> %s %s %dB %.1fms', h.client_address[1], req.method, redact(req.target),
+                 'reset' if response.reset else response.status, op, len(response.body),
+                 (time.monotonic() - started) * 1000)
+
+    # --- control API
+
+    def control(self, req):
+        def reply(status, obj):
+            return Response(status, json.dumps(obj, sort_keys=True).encode(), [('Content-Type', 'application/json')])
+        route = (req.method, req.path)
+        try:
+            spec = json.loads(req.body or b'{}')
+            if not isinstance(spec, dict):
+                raise ValueError('the body must be a JSON object')
+            if route == ('GET', '/__emu/counters'):
+                with self.counts_lock:
+                    counts = dict(self.counts)
+                for name in ('faults', 'mismatches', 'rejected'):
+                    counts.setdefault(name, 0)
+                return reply(200, counts)
+            if route == ('POST', '/__emu/reset'):
+                with self.counts_lock:
+                    self.counts.clear()
+                self.faults.clear()
+                self.verifier.offset_s = 0.0
+                return reply(200, {})
+            if route == ('POST', '/__emu/faults'):
+                self.faults.configure(spec)
+                return reply(200, {})
+            if route == ('POST', '/__emu/clock'):
+                offset = spec.get('offset_s')
+                if not isinstance(offset, (int, float)):
+                    raise ValueError('"offset_s" must be a number of seconds')
+                self.verifier.offset_s = float(offset)
+                return reply(200, {})
+            if route == ('POST', '/__emu/secret'):
+                name, value = spec.get('name'), spec.get('value')
+                if not isinstance(name, str) or not name or not isinstance(value, str):
+                    raise ValueError('"name" and "value" must be strings')
+                self.secrets.set(name, value)
+                return reply(200, {})
+            if route == ('POST', '/__emu/seed'):
+                started = time.monotonic()
+                created = self.s3.seed(spec)
+                return reply(200, {'created': created, 'seconds': round(time.monotonic() - started, 3)})
+        except ValueError as e:
+            return reply(400, {'error': str(e)})
+        return reply(404, {'error': 'no control endpoint %s %s' % route})
+
+
+# ------------------------------------------------------------------ process
+
+def _set_parent_death_signal(sig):
+    """Linux: have the kernel send sig to this process when its parent dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, int(sig), 0, 0, 0)     # PR_SET_PDEATHSIG
+
+
+def start_s3rver(data_dir, buckets):
+    """s3rver as a child that dies with us; (process, port) once it answers."""
+    node = shutil.which('node')
+    if node is None or not os.path.isfile(S3RVER_BIN):
+        raise SystemExit('emu: need node and %s (run tests/ensure-deps.sh)' % S3RVER_BIN)
+    cmd = [node, '--openssl-legacy-provider', S3RVER_BIN, '--directory', data_dir, '--address', '127.0.0.1',
+           '--port', '0', '--silent', '--no-vhost-buckets']
+    for bucket in buckets:
+        cmd += ['--configure-bucket', bucket]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: _set_parent_death_signal(signal.SIGKILL))
+    found = threading.Event()
+    port = []
+
+    def relay():
+        for line in proc.stdout:
+            text = line.decode('utf-8', 'replace').rstrip()
+            m = re.search(r'listening on [0-9.]+:(\d+)', text)
+            if m and not port:
+                port.append(int(m.group(1)))
+                found.set()
+            elif text:
+                log.info('s3rver: %s', text)
+        found.set()
+    threading.Thread(target=relay, daemon=True).start()
+    found.wait(30)
+    if not port:
+        proc.kill()
+        raise SystemExit('emu: s3rver did not start (exit status %s)' % proc.poll())
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            conn = http.client.HTTPConnection('127.0.0.1', port[0], timeout=5)
+            conn.request('GET', '/')
+            if conn.getresponse().status == 200:
+                conn.close()
+                return proc, port[0]
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise SystemExit('emu: s3rver does not answer on port %d' % port[0])
+        time.sleep(0.05)
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description='Loopback AWS emulator for rapid tests.')
+    ap.add_argument('--data', required=True, help="s3rver's data directory")
+    ap.add_argument('--port-file', required=True, help='written with the port once serving')
+    ap.add_argument('--log', help='log file (default: stderr)')
+    ap.add_argument('--cred', action='append', default=[], required=True, metavar='AKID:SECRET[:TOKEN]')
+    ap.add_argument('--bucket', action='append', default=[], help='bucket to create at start')
+    ap.add_argument('--secret', action='append', default=[], metavar='NAME=VALUE', help='Secrets Manager secret')
+    ap.add_argument('--region', default='us-east-1')
+    args = ap.parse_args(argv)
+    creds = {}
+    for item in args.cred:
+        parts = item.split(':', 2)
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            ap.error('--cred wants AKID:SECRET[:TOKEN]')
+        creds[parts[0]] = Credentials(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+    args.creds = creds
+    for item in args.secret:
+        if '=' not in item:
+            ap.error('--secret wants NAME=VALUE')
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    logging.basicConfig(filename=args.log, level=logging.INFO, format='%(asctime)s %(message)s')
+    parent = os.getppid()
+    _set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() != parent:
+        return 1
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    os.makedirs(args.data, exist_ok=True)
+    proc = None
+    server = None
+    try:
+        proc, s3rver_port = start_s3rver(os.path.abspath(args.data), args.bucket)
+        secrets = SecretsManager(args.region)
+        for item in args.secret:
+            name, _, value = item.partition('=')
+            secrets.set(name, value)
+        server = Emulator(Verifier(args.creds, args.region), S3(os.path.abspath(args.data), Upstream(s3rver_port)),
+                          secrets)
+        port = server.server_address[1]
+        tmp = '%s.%d.tmp' % (args.port_file, os.getpid())
+        with open(tmp, 'w') as f:
+            f.write('%d\n' % port)
+        os.rename(tmp, args.port_file)
+        log.info('serving on 127.0.0.1:%d, s3rver on 127.0.0.1:%d (pid %d)', port, s3rver_port, proc.pid)
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        if server is not None:
+            server.server_close()
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.info('stopped')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
