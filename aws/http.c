@@ -26,7 +26,9 @@
 struct http_engine {
 	CURLM *multi;
 	struct http_config cfg;
-	struct http_request *queue;  /* not started, or waiting for a retry */
+	/* Not started, or waiting for a retry; tail is the last next_ field
+	 * (or &queue when empty), so submitting is O(1). */
+	struct http_request *queue, **tail;
 	unsigned in_flight;
 	unsigned tokens;
 	uint64_t rng;
@@ -125,6 +127,7 @@ struct http_engine *http_engine_new(const struct http_config *cfg)
 	if (!eng->cfg.retry_quota)
 		eng->cfg.retry_quota = 500;
 	eng->tokens = eng->cfg.retry_quota;
+	eng->tail = &eng->queue;
 	eng->rng = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)eng;
 	eng->multi = curl_multi_init();
 	if (!eng->multi) {
@@ -504,10 +507,25 @@ static void finish(struct http_engine *eng, struct http_request *req)
 		req->done(req, req->arg);
 }
 
+/* Put a request waiting for its retry at the head: it goes before new work
+ * once due. */
 static void enqueue(struct http_engine *eng, struct http_request *req)
 {
 	req->next_ = eng->queue;
+	if (!eng->queue)
+		eng->tail = &req->next_;
 	eng->queue = req;
+}
+
+/* Unlink the request *p points to (p is &queue or a next_ field). */
+static struct http_request *unlink_at(struct http_engine *eng, struct http_request **p)
+{
+	struct http_request *req = *p;
+	*p = req->next_;
+	if (eng->tail == &req->next_)
+		eng->tail = p;
+	req->next_ = NULL;
+	return req;
 }
 
 /* Decide what a finished attempt means: done, or queued for a retry. */
@@ -581,12 +599,12 @@ void http_submit(struct http_engine *eng, struct http_request *req)
 	req->last_cost_ = 0;
 	req->due_ns_ = 0;
 	req->eng_ = eng;
-	/* Append, so requests start in the order submitted. */
-	struct http_request **p = &eng->queue;
-	while (*p)
-		p = &(*p)->next_;
+	/* Append, so requests start in the order submitted. Done callbacks may
+	 * submit too (a multipart upload's next step): start_due and http_run
+	 * pick such requests up. */
 	req->next_ = NULL;
-	*p = req;
+	*eng->tail = req;
+	eng->tail = &req->next_;
 }
 
 /* Start every queued request that is due while slots are free; the
@@ -605,8 +623,7 @@ static int64_t start_due(struct http_engine *eng)
 		}
 		if (eng->in_flight >= eng->cfg.max_in_flight)
 			break;
-		*p = req->next_;
-		req->next_ = NULL;
+		unlink_at(eng, p);
 		if (start_attempt(eng, req) < 0)
 			finish(eng, req);
 	}
@@ -663,8 +680,7 @@ int http_run(struct http_engine *eng)
 	if (fatal_) {
 		/* Abandon everything: each request gets an error. */
 		while (eng->queue) {
-			struct http_request *req = eng->queue;
-			eng->queue = req->next_;
+			struct http_request *req = unlink_at(eng, &eng->queue);
 			http_request_fail(req, "transfer engine failed");
 			finish(eng, req);
 		}

@@ -29,7 +29,8 @@ struct http_engine;
 struct s3_client_config {
 	const char *profile;          /* NULL: AWS_PROFILE, else "default" */
 	unsigned max_in_flight;       /* requests at once: 32 */
-	unsigned max_attempts;        /* per request: AWS_MAX_ATTEMPTS, else 3 */
+	unsigned max_attempts;        /* per request: AWS_MAX_ATTEMPTS, else the
+	                                 profile's max_attempts, else 3 */
 	uint64_t multipart_threshold; /* PutObject from a file of at least this
 	                                 many bytes goes multipart: 16 MiB */
 	uint64_t part_size;           /* 8 MiB (at least 5 MiB, at most 10,000
@@ -38,8 +39,9 @@ struct s3_client_config {
 
 /* A client for S3 as configured by the environment and the AWS config
  * files. NULL with *err (the caller frees) when there is no region or
- * endpoint or curl cannot start. Credentials are resolved on the first
- * request, so making a client never fails for their lack. */
+ * endpoint, AWS_MAX_ATTEMPTS is malformed or curl cannot start.
+ * Credentials are resolved on the first request, so making a client never
+ * fails for their lack. */
 struct s3_client *s3_client_new(const struct s3_client_config *, char **err);
 void s3_client_free(struct s3_client *);
 /* The HTTP engine (for its retry quota in tests). Borrowed. */
@@ -50,7 +52,7 @@ struct http_engine *s3_client_engine(struct s3_client *);
 struct s3_stats {
 	uint64_t list, head, get, put, del, multipart; /* multipart: initiate,
 	                                                 part, complete, abort */
-	uint64_t bytes_up, bytes_down;
+	uint64_t bytes_up, bytes_down; /* bodies of requests that succeeded */
 };
 void s3_client_stats(const struct s3_client *, struct s3_stats *out);
 
@@ -86,6 +88,10 @@ int s3_list(struct s3_client *, const char *bucket, const struct s3_list_opts *o
 
 enum s3_op_kind { S3_HEAD, S3_GET, S3_PUT, S3_DELETE };
 
+/* Whatever is asked, S3 checks every body: its SHA-256 is signed as the
+ * payload hash (x-amz-content-sha256), except for a body read from a file
+ * with S3_CHECKSUM_MD5, sent UNSIGNED-PAYLOAD with Content-MD5 instead. A
+ * file is hashed once, before its first attempt. */
 enum s3_checksum {
 	S3_CHECKSUM_NONE,
 	S3_CHECKSUM_MD5,    /* Content-MD5 (per part for multipart) */
@@ -138,5 +144,25 @@ void s3_op_free(struct s3_op *);
 /* Abort every multipart upload in progress under bucket/prefix (for
  * cleaning after a crash). Number aborted, or -1 with *err. */
 int s3_abort_uploads(struct s3_client *, const char *bucket, const char *prefix, char **err);
+
+/* ---- building blocks, exposed for tests ---- */
+
+/* The part size of a multipart upload of size bytes when want is asked
+ * for (0: 8 MiB): at least 5 MiB, grown to whole MiB so that the upload
+ * takes at most 10,000 parts. 0 when size is over S3's 5 TiB limit. */
+uint64_t s3_part_size(uint64_t size, uint64_t want);
+
+/* Parse an HTTP date (RFC 7231's "Sun, 06 Nov 1994 08:49:37 GMT", and the
+ * obsolete RFC 850 and asctime forms a recipient must accept) into ns since
+ * the epoch. 0, or -1 if s is none of them. */
+int s3_parse_http_date(const char *s, int64_t *ns);
+
+struct http_request;
+/* The message of a failed request (req->error set) made for operation verb
+ * ("get") on s3://bucket/key: "cannot get 's3://b/k': " then the status and
+ * AWS error code (named after the status when S3 sent no body, as for
+ * HEAD: "404 NotFound", "403 Forbidden"), AWS's message, the attempts; or
+ * the transport's cause. The caller frees. */
+char *s3_request_error(const char *verb, const char *bucket, const char *key, const struct http_request *req);
 
 #endif

@@ -49,6 +49,10 @@ enum id {
 	E_UploadId,
 	E_Bucket,
 	E_Location,
+	E_ListMultipartUploadsResult,
+	E_Upload,
+	E_NextKeyMarker,
+	E_NextUploadIdMarker,
 	E_COUNT
 };
 
@@ -57,10 +61,11 @@ static const char *const names[E_COUNT] = {
 	"MaxKeys", "Name", "Prefix", "Delimiter", "EncodingType", "StartAfter", "Contents", "Key",
 	"LastModified", "ETag", "Size", "StorageClass", "CommonPrefixes", "Error", "Code", "Message",
 	"RequestId", "BucketName", "InitiateMultipartUploadResult", "CompleteMultipartUploadResult",
-	"UploadId", "Bucket", "Location",
+	"UploadId", "Bucket", "Location", "ListMultipartUploadsResult", "Upload", "NextKeyMarker",
+	"NextUploadIdMarker",
 };
 
-enum doc { D_LIST, D_ERROR, D_INITIATE, D_COMPLETE };
+enum doc { D_LIST, D_ERROR, D_INITIATE, D_COMPLETE, D_UPLOADS };
 
 struct px {
 	XML_Parser xp;
@@ -92,6 +97,11 @@ struct px {
 	struct s3_error *e;
 	struct s3_complete *c;
 	char *upload_id;
+
+	/* D_UPLOADS */
+	struct s3_uploads_page *up;
+	size_t capup;
+	int in_upload;
 };
 
 static enum id lookup(const char *name)
@@ -159,7 +169,7 @@ int s3xml_url_decode(char *s)
 	char *w = s;
 	for (const char *r = s; *r; r++) {
 		if (*r != '%') {
-			*w++ = *r;
+			*w++ = *r == '+' ? ' ' : *r;
 			continue;
 		}
 		int v = 0;
@@ -264,6 +274,11 @@ static int is_leaf(const struct px *px, int parent, int id)
 			       id == E_BucketName;
 		return parent == E_CompleteMultipartUploadResult &&
 		       (id == E_Location || id == E_Bucket || id == E_Key || id == E_ETag);
+	case D_UPLOADS:
+		if (parent == E_ListMultipartUploadsResult)
+			return id == E_IsTruncated || id == E_NextKeyMarker || id == E_NextUploadIdMarker ||
+			       id == E_EncodingType;
+		return parent == E_Upload && (id == E_Key || id == E_UploadId);
 	}
 	return 0;
 }
@@ -451,8 +466,6 @@ static void list_finish(struct px *px)
 	}
 }
 
-/* ---- the other documents ---- */
-
 static void error_leaf(struct px *px, int id, const char *v)
 {
 	struct s3_error *e = px->e;
@@ -462,9 +475,91 @@ static void error_leaf(struct px *px, int id, const char *v)
 	*f = xstrdup(v);
 }
 
+/* ---- ListMultipartUploads ---- */
+
+static void uploads_leaf(struct px *px, int parent, int id, const char *v)
+{
+	struct s3_uploads_page *pg = px->up;
+	char tmp[48];
+	if (parent == E_Upload) {
+		struct s3_upload *u = &pg->uploads[pg->n_uploads - 1];
+		char **f = id == E_Key ? &u->key : &u->upload_id;
+		if (!px->in_upload)
+			return;
+		free(*f);
+		*f = xstrdup(v);
+		return;
+	}
+	switch (id) {
+	case E_IsTruncated:
+		if (!strcmp(v, "true"))
+			pg->is_truncated = 1;
+		else if (!strcmp(v, "false"))
+			pg->is_truncated = 0;
+		else
+			fail(px, "<IsTruncated> is not true or false: '%s'", shown(v, tmp));
+		break;
+	case E_EncodingType:
+		if (strcmp(v, "url"))
+			fail(px, "unsupported <EncodingType> '%s'", shown(v, tmp));
+		else
+			px->url = 1;
+		break;
+	case E_NextKeyMarker:
+		free(pg->next_key_marker);
+		pg->next_key_marker = xstrdup(v);
+		break;
+	case E_NextUploadIdMarker:
+		free(pg->next_upload_id_marker);
+		pg->next_upload_id_marker = xstrdup(v);
+		break;
+	}
+}
+
+static void uploads_start(struct px *px, int id)
+{
+	struct s3_uploads_page *pg = px->up;
+	if (id != E_Upload || px->depth != 2)
+		return;
+	GROW(pg->uploads, px->capup, pg->n_uploads + 1);
+	memset(&pg->uploads[pg->n_uploads++], 0, sizeof(struct s3_upload));
+	px->in_upload = 1;
+}
+
+static void uploads_end(struct px *px, int id)
+{
+	struct s3_uploads_page *pg = px->up;
+	if (id != E_Upload || px->depth != 1)
+		return;
+	px->in_upload = 0;
+	if (!pg->uploads[pg->n_uploads - 1].key || !*pg->uploads[pg->n_uploads - 1].key)
+		fail(px, "<Upload> without <Key>");
+	else if (!pg->uploads[pg->n_uploads - 1].upload_id || !*pg->uploads[pg->n_uploads - 1].upload_id)
+		fail(px, "<Upload> without <UploadId>");
+}
+
+/* After the whole document: decode the keys (EncodingType may come last). */
+static void uploads_finish(struct px *px)
+{
+	struct s3_uploads_page *pg = px->up;
+	if (px->url) {
+		for (size_t i = 0; i < pg->n_uploads; i++)
+			if (decode_field(px, pg->uploads[i].key, "Key") < 0)
+				return;
+		if (pg->next_key_marker && decode_field(px, pg->next_key_marker, "NextKeyMarker") < 0)
+			return;
+	}
+	if (pg->is_truncated && (!pg->next_key_marker || !*pg->next_key_marker))
+		fail(px, "<IsTruncated> is true without <NextKeyMarker>");
+}
+
+/* ---- the other documents ---- */
+
 static void other_leaf(struct px *px, int parent, int id, char *v)
 {
-	if (parent == E_Error) {
+	if (px->doc == D_UPLOADS) {
+		uploads_leaf(px, parent, id, v);
+	} else if (parent == E_Error) {
 		error_leaf(px, id, v);
 	} else if (px->doc == D_INITIATE) {
 		if (id == E_UploadId) {
@@ -491,6 +586,7 @@ static int root_ok(const struct px *px, int id)
 	case D_ERROR: return id == E_Error;
 	case D_INITIATE: return id == E_InitiateMultipartUploadResult;
 	case D_COMPLETE: return id == E_CompleteMultipartUploadResult || id == E_Error;
+	case D_UPLOADS: return id == E_ListMultipartUploadsResult;
 	}
 	return 0;
 }
@@ -502,6 +598,7 @@ static const char *root_want(const struct px *px)
 	case D_ERROR: return "Error";
 	case D_INITIATE: return "InitiateMultipartUploadResult";
 	case D_COMPLETE: return "CompleteMultipartUploadResult";
+	case D_UPLOADS: return "ListMultipartUploadsResult";
 	}
 	return "?";
 }
@@ -542,6 +639,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	px->stack[px->depth++] = (unsigned char)id;
 	if (px->doc == D_LIST)
 		list_start(px, id);
+	else if (px->doc == D_UPLOADS)
+		uploads_start(px, id);
 }
 
 static void XMLCALL on_end(void *ud, const XML_Char *name)
@@ -563,6 +662,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 	}
 	if (px->doc == D_LIST)
 		list_end(px, id);
+	else if (px->doc == D_UPLOADS)
+		uploads_end(px, id);
 }
 
 static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
@@ -760,4 +861,36 @@ out:
 		s3xml_error_free(e);
 	px_done(&px);
 	return ret;
+}
+
+int s3xml_uploads_parse(const char *body, size_t len, struct s3_uploads_page *page, char **err)
+{
+	struct px px = {.doc = D_UPLOADS, .what = "ListMultipartUploads", .up = page};
+	int ret = -1;
+	memset(page, 0, sizeof(*page));
+	*err = NULL;
+	if (run(&px, body, len) < 0)
+		goto out;
+	uploads_finish(&px);
+	if (px.err)
+		goto out;
+	ret = 0;
+out:
+	*err = px.err;
+	px_done(&px);
+	return ret;
+}
+
+void s3xml_uploads_free(struct s3_uploads_page *page)
+{
+	if (!page)
+		return;
+	for (size_t i = 0; i < page->n_uploads; i++) {
+		free(page->uploads[i].key);
+		free(page->uploads[i].upload_id);
+	}
+	free(page->uploads);
+	free(page->next_key_marker);
+	free(page->next_upload_id_marker);
+	memset(page, 0, sizeof(*page));
 }

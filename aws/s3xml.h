@@ -1,5 +1,5 @@
 /* s3xml.h - decoding S3's XML responses (ListObjectsV2, Error documents,
- * multipart upload results) with expat, by element local name so that any
+ * multipart upload results, ListMultipartUploads) with expat, by element local name so that any
  * namespace (S3's, s3rver's, none) is accepted. Documents with a DOCTYPE or
  * entity declarations, nesting deeper than S3XML_MAX_DEPTH or a text value
  * longer than S3XML_MAX_TEXT are refused. Every failure is one message:
@@ -79,8 +79,28 @@ struct s3_complete {
 int s3xml_complete_parse(const char *body, size_t len, struct s3_complete *out, struct s3_error *e, char **err);
 void s3xml_complete_free(struct s3_complete *);
 
-/* Decode %XY escapes of s in place (S3's encoding-type=url: '+' stays
- * '+'); -1 on a '%' without two hex digits or a decoded NUL byte. */
+/* One ListMultipartUploads page; strings owned by the page (free it with
+ * s3xml_uploads_free), NULL when absent. */
+struct s3_upload {
+	char *key, *upload_id; /* key URL-decoded when EncodingType is url */
+};
+struct s3_uploads_page {
+	int is_truncated;
+	char *next_key_marker, *next_upload_id_marker;
+	struct s3_upload *uploads;
+	size_t n_uploads;
+};
+
+/* Parse a ListMultipartUploads body. 0, or -1 with *err (the caller
+ * frees); the page must be freed either way. Every upload has a key and an
+ * upload id; a truncated page always has NextKeyMarker. */
+int s3xml_uploads_parse(const char *body, size_t len, struct s3_uploads_page *page, char **err);
+void s3xml_uploads_free(struct s3_uploads_page *);
+
+/* Decode S3's encoding-type=url in place: %XY escapes, and '+' as a space
+ * (S3 form-encodes: a space may come as '+', a plus always as %2B, as
+ * botocore's unquote_plus expects); -1 on a '%' without two hex digits or
+ * a decoded NUL byte. */
 int s3xml_url_decode(char *s);
 
 /* Parse ISO 8601 "YYYY-MM-DDTHH:MM:SS[.fff][Z|+hh:mm]" into ns since the

@@ -1,8 +1,9 @@
 /* s3xml_test.c - S3 XML decoding: a ListObjectsV2 page as S3 writes it (S3
  * namespace) and as s3rver writes it (another namespace), URL-encoded keys
  * of every awkward class, common prefixes and pagination, 100,000 keys in
- * both modes, Error documents (also inside a 200), multipart results, and
- * every malformed body we could think of, each with its exact message. */
+ * both modes, Error documents (also inside a 200), multipart results,
+ * ListMultipartUploads pages, and every malformed body we could think of,
+ * each with its exact message. */
 #include "aws/s3xml.h"
 #include "aws/uri.h"
 #include "lib/util.h"
@@ -161,9 +162,9 @@ static void test_url_encoded(int enc_first)
 		buf_printf(&want, "%s\n", awkward[i]);
 		buf_free(&k);
 	}
-	/* '+' as S3 sends it stays '+'; %2B is a plus too. */
+	/* S3 form-encodes: '+' is a space, a plus comes as %2B. */
 	buf_puts(&doc, "<Contents><Key>a+b%2Bc</Key><Size>1</Size></Contents>");
-	buf_puts(&want, "a+b+c\n");
+	buf_puts(&want, "a b+c\n");
 	buf_puts(&doc, "<CommonPrefixes><Prefix>dir%20one%2F</Prefix></CommonPrefixes>");
 	if (!enc_first)
 		buf_puts(&doc, "<EncodingType>url</EncodingType>");
@@ -457,6 +458,63 @@ static void test_multipart(void)
 	free(err);
 }
 
+static void test_uploads(void)
+{
+	struct s3_uploads_page pg;
+	char *err;
+	/* As S3 writes it (EncodingType after the uploads), keys URL-encoded. */
+	const char *page = HDR "<ListMultipartUploadsResult xmlns=\"" S3NS "\"><Bucket>b</Bucket>"
+			   "<KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>"
+			   "<NextKeyMarker>my%20movie.m2ts</NextKeyMarker>"
+			   "<NextUploadIdMarker>YW55IGlkZWEgd2h5</NextUploadIdMarker><MaxUploads>2</MaxUploads>"
+			   "<IsTruncated>true</IsTruncated>"
+			   "<Upload><Key>a%2Bb/%E2%82%AC%20x</Key><UploadId>VXBsb2Fk</UploadId>"
+			   "<Initiator><ID>arn:aws:iam::1:user/u</ID></Initiator><StorageClass>STANDARD</StorageClass>"
+			   "<Initiated>2010-11-10T20:48:33.000Z</Initiated></Upload>"
+			   "<Upload><Key>my%20movie.m2ts</Key><UploadId>YW55IGlkZWEgd2h5</UploadId></Upload>"
+			   "<EncodingType>url</EncodingType></ListMultipartUploadsResult>";
+	TAP_IS_INT(s3xml_uploads_parse(page, strlen(page), &pg, &err), 0, "ListMultipartUploads page");
+	TAP_IS_INT(pg.n_uploads, 2, "two uploads");
+	TAP_IS_STR(pg.uploads[0].key, "a+b/\xe2\x82\xac x", "key decoded");
+	TAP_IS_STR(pg.uploads[0].upload_id, "VXBsb2Fk", "upload id");
+	TAP_IS_STR(pg.uploads[1].key, "my movie.m2ts", "second key");
+	TAP_OK(pg.is_truncated, "truncated");
+	TAP_IS_STR(pg.next_key_marker, "my movie.m2ts", "NextKeyMarker decoded");
+	TAP_IS_STR(pg.next_upload_id_marker, "YW55IGlkZWEgd2h5", "NextUploadIdMarker");
+	s3xml_uploads_free(&pg);
+
+	const char *none = "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>";
+	TAP_IS_INT(s3xml_uploads_parse(none, strlen(none), &pg, &err), 0, "no uploads");
+	TAP_IS_INT(pg.n_uploads, 0, "an empty page");
+	TAP_OK(pg.next_key_marker == NULL, "no marker");
+	s3xml_uploads_free(&pg);
+
+	static const struct {
+		const char *body, *err;
+	} bad[] = {
+		{"<ListMultipartUploadsResult><IsTruncated>true</IsTruncated></ListMultipartUploadsResult>",
+		 "malformed ListMultipartUploads response: <IsTruncated> is true without <NextKeyMarker> at line 1 "
+		 "column 89"},
+		{"<ListMultipartUploadsResult><Upload><UploadId>x</UploadId></Upload></ListMultipartUploadsResult>",
+		 "malformed ListMultipartUploads response: <Upload> without <Key> at line 1 column 59"},
+		{"<ListMultipartUploadsResult><Upload><Key>k</Key></Upload></ListMultipartUploadsResult>",
+		 "malformed ListMultipartUploads response: <Upload> without <UploadId> at line 1 column 49"},
+		{"<ListMultipartUploadsResult><EncodingType>url</EncodingType><Upload><Key>%zz</Key>"
+		 "<UploadId>x</UploadId></Upload></ListMultipartUploadsResult>",
+		 "malformed ListMultipartUploads response: bad URL encoding in Key '%zz' at line 1 column 143"},
+		{"<Error><Code>NotImplemented</Code></Error>",
+		 "malformed ListMultipartUploads response: unexpected root element <Error>, expected "
+		 "<ListMultipartUploadsResult> at line 1 column 1"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		TAP_IS_INT(s3xml_uploads_parse(bad[i].body, strlen(bad[i].body), &pg, &err), -1,
+			   "malformed ListMultipartUploads %zu refused", i);
+		TAP_IS_STR(err, bad[i].err, "its message");
+		free(err);
+		s3xml_uploads_free(&pg);
+	}
+}
+
 static void test_time(void)
 {
 	int64_t ns;
@@ -472,7 +530,7 @@ static void test_time(void)
 	TAP_IS_INT(s3xml_parse_time("2023-01-01T00:00:00.Z", &ns), -1, "empty fraction");
 	char s[] = "a%2Fb+c%e2%82%ac";
 	TAP_IS_INT(s3xml_url_decode(s), 0, "decode");
-	TAP_IS_STR(s, "a/b+c\xe2\x82\xac", "decoded, '+' kept");
+	TAP_IS_STR(s, "a/b c\xe2\x82\xac", "decoded, '+' a space");
 	char t[] = "abc%4";
 	TAP_IS_INT(s3xml_url_decode(t), -1, "short escape refused");
 }
@@ -488,6 +546,7 @@ int main(void)
 	test_malformed();
 	test_error_docs();
 	test_multipart();
+	test_uploads();
 	test_time();
 	return tap_done();
 }

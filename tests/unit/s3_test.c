@@ -1,0 +1,172 @@
+/* s3_test.c - the pure parts of aws/s3: splitting s3:// URIs, multipart
+ * part sizes at S3's limits, HTTP dates in their three forms, and the
+ * wording of request errors (status named when S3 sent no body, AWS's
+ * code and message, attempts, transport causes). The requests themselves
+ * are tested end to end against the emulator (tests/0041-s3.t). */
+#include "aws/http.h"
+#include "aws/s3.h"
+#include "lib/util.h"
+#include "tests/unit/tap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB ((uint64_t)1 << 20)
+
+static void test_uri_split(void)
+{
+	static const struct {
+		const char *uri, *bucket, *key;
+	} good[] = {
+		{"s3://b/k", "b", "k"},
+		{"s3://b", "b", ""},
+		{"s3://b/", "b", ""},
+		{"s3://my-bucket.data/a b/./c/../d//e", "my-bucket.data", "a b/./c/../d//e"},
+		{"s3://b//k", "b", "/k"},
+		{"s3://Legacy_Bucket/p+q=r", "Legacy_Bucket", "p+q=r"},
+		{"s3://b/\xc3\xbc/\xe6\x97\xa5", "b", "\xc3\xbc/\xe6\x97\xa5"},
+	};
+	static const char *const bad[] = {"b/k", "s3:/b/k", "S3://b/k", "s3://", "s3:///k", "s3://b%20c/k",
+	                                  "s3://b:1/k", "http://b/k"};
+	char *b, *k;
+	for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+		TAP_IS_INT(s3_uri_split(good[i].uri, &b, &k), 0, "split '%s'", good[i].uri);
+		TAP_IS_STR(b, good[i].bucket, "its bucket");
+		TAP_IS_STR(k, good[i].key, "its key");
+		free(b);
+		free(k);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		TAP_IS_INT(s3_uri_split(bad[i], &b, &k), -1, "'%s' refused", bad[i]);
+		TAP_OK(b == NULL && k == NULL, "nothing returned");
+	}
+}
+
+static void test_part_size(void)
+{
+	TAP_IS_INT(s3_part_size(64 * MIB, 0), 8 * MIB, "default 8 MiB");
+	TAP_IS_INT(s3_part_size(64 * MIB, 16 * MIB), 16 * MIB, "as asked");
+	TAP_IS_INT(s3_part_size(64 * MIB, 1 * MIB), 5 * MIB, "at least 5 MiB");
+	TAP_IS_INT(s3_part_size(10000 * 8 * MIB, 0), 8 * MIB, "10,000 parts of 8 MiB fit");
+	TAP_IS_INT(s3_part_size(10000 * 8 * MIB + 1, 0), 9 * MIB, "one byte more: whole MiB grown");
+	uint64_t tib5 = (uint64_t)5 << 40;
+	uint64_t ps = s3_part_size(tib5, 0);
+	TAP_OK(ps * 10000 >= tib5 && ps % MIB == 0, "5 TiB in at most 10,000 parts of whole MiB (%llu)",
+	       (unsigned long long)ps);
+	TAP_IS_INT(s3_part_size(tib5 + 1, 0), 0, "over 5 TiB refused");
+}
+
+static void test_http_date(void)
+{
+	static const struct {
+		const char *s;
+		int64_t t;
+	} good[] = {
+		{"Sun, 06 Nov 1994 08:49:37 GMT", 784111777},
+		{"Sunday, 06-Nov-94 08:49:37 GMT", 784111777},
+		{"Sun Nov  6 08:49:37 1994", 784111777},
+		{"Thu, 01 Jan 1970 00:00:00 GMT", 0},
+		{"Thu, 29 Feb 2024 23:59:59 GMT", 1709251199},
+		{"Tuesday, 01-Jan-30 00:00:00 GMT", 1893456000},
+		{"Wed Dec 31 23:59:59 2025", 1767225599},
+	};
+	static const char *const bad[] = {
+		"", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 31 Apr 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+		"2024-01-01T00:00:00Z", "Sun, 06 Nov 1994 08:49:37 GMT ", "Sun Nov 6 08:49:37 1994",
+	};
+	int64_t ns;
+	for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+		ns = -1;
+		TAP_IS_INT(s3_parse_http_date(good[i].s, &ns), 0, "parse '%s'", good[i].s);
+		TAP_IS_INT(ns, good[i].t * 1000000000, "its time");
+	}
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		TAP_IS_INT(s3_parse_http_date(bad[i], &ns), -1, "'%s' refused", bad[i]);
+}
+
+/* A request as the HTTP engine leaves a failed one. */
+static void failed(struct http_request *r, long status, const char *code, const char *message, const char *error)
+{
+	http_request_init(r);
+	r->status = status;
+	r->error_code = code ? xstrdup(code) : NULL;
+	r->error_message = message ? xstrdup(message) : NULL;
+	r->error = xstrdup(error);
+}
+
+static void test_errors(void)
+{
+	struct http_request r;
+	char *m;
+
+	failed(&r, 403, NULL, NULL, "403");
+	m = s3_request_error("head", "b", "a b/k", &r);
+	TAP_IS_STR(m, "cannot head 's3://b/a b/k': 403 Forbidden", "HEAD 403 has no body: named after the status");
+	free(m);
+	http_request_free(&r);
+
+	failed(&r, 404, NULL, NULL, "404");
+	m = s3_request_error("head", "b", "k", &r);
+	TAP_IS_STR(m, "cannot head 's3://b/k': 404 NotFound", "HEAD 404: NotFound");
+	free(m);
+	http_request_free(&r);
+
+	failed(&r, 503, NULL, NULL, "503 (after 6 attempts)");
+	m = s3_request_error("head", "b", "k", &r);
+	TAP_IS_STR(m, "cannot head 's3://b/k': 503 ServiceUnavailable (after 6 attempts)", "attempts kept");
+	free(m);
+	http_request_free(&r);
+
+	failed(&r, 503, "SlowDown", "Please reduce your request rate.",
+	       "503 SlowDown: Please reduce your request rate. (after 3 attempts)");
+	m = s3_request_error("upload", "b", "big.bin", &r);
+	TAP_IS_STR(m, "cannot upload 's3://b/big.bin': 503 SlowDown: Please reduce your request rate. (after 3 attempts)",
+	           "code and message as AWS gave them");
+	free(m);
+	http_request_free(&r);
+
+	failed(&r, 200, "InternalError", "We encountered an internal error.",
+	       "200 InternalError: We encountered an internal error.");
+	m = s3_request_error("upload", "b", "k", &r);
+	TAP_IS_STR(m, "cannot upload 's3://b/k': 200 InternalError: We encountered an internal error.",
+	           "an Error inside a 200");
+	free(m);
+	http_request_free(&r);
+
+	failed(&r, 418, NULL, NULL, "418");
+	m = s3_request_error("get", "b", "k", &r);
+	TAP_IS_STR(m, "cannot get 's3://b/k': 418", "a status without a known name stays a number");
+	free(m);
+	http_request_free(&r);
+
+	failed(&r, 0, NULL, NULL, "Recv failure: Connection reset by peer (after 3 attempts)");
+	m = s3_request_error("get", "b", "k", &r);
+	TAP_IS_STR(m, "cannot get 's3://b/k': Recv failure: Connection reset by peer (after 3 attempts)",
+	           "transport error as curl words it");
+	free(m);
+	http_request_free(&r);
+
+	failed(&r, 301, NULL, NULL, "301");
+	sigv4_headers_add(&r.resp_headers, "x-amz-bucket-region", "eu-west-1");
+	m = s3_request_error("head", "b", "k", &r);
+	TAP_IS_STR(m, "cannot head 's3://b/k': 301 MovedPermanently (the bucket is in eu-west-1)",
+	           "wrong region: where the bucket is");
+	free(m);
+	http_request_free(&r);
+
+	failed(&r, 0, NULL, NULL, "no valid AWS credentials");
+	m = s3_request_error("list", "b", "p/", &r);
+	TAP_IS_STR(m, "cannot list 's3://b/p/': no valid AWS credentials", "a failure before sending");
+	free(m);
+	http_request_free(&r);
+}
+
+int main(void)
+{
+	test_uri_split();
+	test_part_size();
+	test_http_date();
+	test_errors();
+	return tap_done();
+}
