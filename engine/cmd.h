@@ -3,10 +3,11 @@
 #ifndef RAPID_CMD_H
 #define RAPID_CMD_H
 
-/* Options that come before the subcommand (-f FILE, -C DIR). */
+/* Options that come before the subcommand (-f FILE, -C DIR, --profile NAME). */
 struct global_opts {
 	const char *file; /* NULL: "Rapidfile" */
 	const char *dir;  /* NULL: stay */
+	const char *profile; /* --profile NAME: the AWS profile; NULL: AWS_PROFILE */
 };
 extern struct global_opts g_opts;
 

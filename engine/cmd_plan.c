@@ -1,5 +1,6 @@
 /* cmd_plan.c - `rapid plan`: what is missing or out of date, and why,
  * without running anything. */
+#include "engine/cloud.h"
 #include "engine/cmd.h"
 #include "engine/plan.h"
 #include "engine/session.h"
@@ -53,8 +54,9 @@ int cmd_plan(int argc, char **argv)
 		plan_print(p, stdout, explain);
 	if (verbose) {
 		const struct fp_stats *fs = &p->fpstats;
-		fprintf(stderr, "rapid: inputs: %zu cached, %zu hashed (%llu bytes), %zu missing\n",
-			fs->cached, fs->hashed, (unsigned long long)fs->bytes_hashed, fs->missing);
+		fprintf(stderr, "rapid: inputs: %zu cached, %zu hashed (%llu bytes), %zu asked of S3, %zu missing\n",
+			fs->cached, fs->hashed, (unsigned long long)fs->bytes_hashed, fs->headed, fs->missing);
+		cloud_report();
 	}
 	ret = exit_code && p->pending ? 1 : 0;
 	plan_free(p);

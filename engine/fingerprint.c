@@ -9,6 +9,8 @@
  * about shared inputs (masks, templates) many times. */
 #include "engine/fingerprint.h"
 
+#include "aws/s3.h"
+#include "engine/cloud.h"
 #include "engine/state.h"
 #include "lib/util.h"
 
@@ -25,9 +27,11 @@
 #define CHUNK ((size_t)1 << 20)
 
 struct memo {
-	char *path; /* NULL: empty slot */
+	char *path; /* NULL: empty slot; an s3:// URI for S3 inputs */
 	uint64_t h;
-	struct fp_record rec;
+	struct fp_record rec; /* S3: size and checked_ns only */
+	char *etag;           /* S3: NULL until known */
+	enum { M_LOCAL, M_S3_WANTED, M_S3_PRESENT, M_S3_MISSING } kind;
 };
 
 struct fp_ctx {
@@ -38,6 +42,7 @@ struct fp_ctx {
 	uint8_t *buf; /* CHUNK bytes, allocated on first hash */
 	struct memo *memo;
 	size_t nmemo, capmemo; /* capmemo: 0 or a power of two */
+	size_t nwanted;        /* S3 URIs waiting for fp_s3_fetch */
 };
 
 static XXH3_state_t *xxh3_new(void)
@@ -69,8 +74,10 @@ void fp_free(struct fp_ctx *c)
 	if (!c)
 		return;
 	/* Each record was queued into the state as it was made. */
-	for (size_t i = 0; i < c->capmemo; i++)
+	for (size_t i = 0; i < c->capmemo; i++) {
 		free(c->memo[i].path);
+		free(c->memo[i].etag);
+	}
 	free(c->memo);
 	free(c->buf);
 	XXH3_freeState(c->xs);
@@ -95,7 +102,7 @@ static struct memo *memo_find(struct fp_ctx *c, const char *path, uint64_t h)
 	return m->path ? m : NULL;
 }
 
-static void memo_put(struct fp_ctx *c, const char *path, uint64_t h, const struct fp_record *rec)
+static struct memo *memo_put(struct fp_ctx *c, const char *path, uint64_t h, const struct fp_record *rec)
 {
 	if (2 * (c->nmemo + 1) > c->capmemo) {
 		struct memo *old = c->memo;
@@ -115,6 +122,7 @@ static void memo_put(struct fp_ctx *c, const char *path, uint64_t h, const struc
 		c->nmemo++;
 	}
 	m->rec = *rec;
+	return m;
 }
 
 static int64_t ts_ns(struct timespec t)
@@ -296,5 +304,155 @@ int fp_local(struct fp_ctx *c, const char *path, char out[FP_MAX])
 	if (c->st)
 		state_put(c->st, STATE_FP, path, plen, &rec, sizeof(rec));
 	format_fp(&rec, out);
+	return 1;
+}
+
+/* ---- S3 inputs ----
+ *
+ * An S3 object's fingerprint is its size and ETag, from HeadObject. Public
+ * dataset objects do not change in practice, so a cached fingerprint (or a
+ * cached absence) is trusted until --refresh. The STATE_FP record under the
+ * URI: size (8 bytes), checked_ns (8), present (1), the ETag's bytes. */
+
+#define S3REC_HEAD 17
+
+static void format_s3(const struct memo *m, char out[FP_MAX])
+{
+	snprintf(out, FP_MAX, "size=%" PRIu64 " etag=%.64s", m->rec.size, m->etag ? m->etag : "");
+}
+
+static struct memo *s3_remember(struct fp_ctx *c, const char *uri, uint64_t h, int present,
+				uint64_t size, int64_t checked, const char *etag, size_t etaglen)
+{
+	struct fp_record rec = {.size = size, .checked_ns = checked};
+	struct memo *m = memo_put(c, uri, h, &rec);
+	free(m->etag);
+	m->etag = xstrndup(etag, etaglen);
+	m->kind = present ? M_S3_PRESENT : M_S3_MISSING;
+	return m;
+}
+
+/* The memo entry of uri from this run or the state; NULL if neither. */
+static struct memo *s3_known(struct fp_ctx *c, const char *uri, uint64_t h)
+{
+	struct memo *m = memo_find(c, uri, h);
+	if (m)
+		return m;
+	if (!c->st || c->refresh)
+		return NULL;
+	void *v = NULL;
+	size_t vlen = 0;
+	if (state_get(c->st, STATE_FP, uri, strlen(uri), &v, &vlen) != 1)
+		return NULL;
+	if (vlen < S3REC_HEAD || vlen > S3REC_HEAD + 128) {
+		free(v);
+		return NULL;
+	}
+	const uint8_t *b = v;
+	uint64_t size;
+	int64_t checked;
+	memcpy(&size, b, 8);
+	memcpy(&checked, b + 8, 8);
+	m = s3_remember(c, uri, h, b[16], size, checked, (const char *)b + S3REC_HEAD,
+			vlen - S3REC_HEAD);
+	free(v);
+	c->stats.cached++;
+	return m;
+}
+
+void fp_s3_want(struct fp_ctx *c, const char *uri)
+{
+	uint64_t h = XXH3_64bits(uri, strlen(uri));
+	if (s3_known(c, uri, h))
+		return;
+	struct fp_record rec = {0};
+	memo_put(c, uri, h, &rec)->kind = M_S3_WANTED;
+	c->nwanted++;
+}
+
+int fp_s3_fetch(struct fp_ctx *c)
+{
+	if (!c->nwanted)
+		return 0;
+	struct s3_client *cl = cloud_s3();
+	if (!cl)
+		return -1;
+	struct s3_op *ops = xcalloc(c->nwanted, sizeof(*ops));
+	const char **uris = xcalloc(c->nwanted, sizeof(*uris)); /* memo's strings */
+	char **buckets = xcalloc(c->nwanted, sizeof(*buckets));
+	char **keys = xcalloc(c->nwanted, sizeof(*keys));
+	size_t n = 0;
+	int ret = 0;
+	for (size_t i = 0; i < c->capmemo && n < c->nwanted; i++) {
+		struct memo *m = &c->memo[i];
+		if (!m->path || m->kind != M_S3_WANTED)
+			continue;
+		if (s3_uri_split(m->path, &buckets[n], &keys[n]) < 0 || !keys[n][0]) {
+			warn("cannot read '%s': not an s3://bucket/key URI", m->path);
+			ret = -1;
+			break;
+		}
+		ops[n].kind = S3_HEAD;
+		ops[n].bucket = buckets[n];
+		ops[n].key = keys[n];
+		uris[n++] = m->path;
+	}
+	int64_t checked = now_ns();
+	if (ret == 0 && s3_run(cl, ops, n) < 0)
+		ret = -1;
+	size_t failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].error) {
+			if (failed++ < 5)
+				warn("%s", ops[i].error);
+			continue;
+		}
+		if (ret < 0)
+			continue;
+		/* memo entries move as it grows: find each again by its URI */
+		const char *uri = uris[i];
+		s3_remember(c, uri, XXH3_64bits(uri, strlen(uri)), ops[i].found, ops[i].size, checked,
+			    ops[i].etag, strlen(ops[i].etag));
+		c->stats.headed++;
+		if (!ops[i].found)
+			c->stats.missing++;
+		if (c->st) {
+			size_t el = strlen(ops[i].etag);
+			uint8_t rec[S3REC_HEAD + sizeof(ops[i].etag)];
+			memcpy(rec, &ops[i].size, 8);
+			memcpy(rec + 8, &checked, 8);
+			rec[16] = (uint8_t)(ops[i].found != 0);
+			memcpy(rec + S3REC_HEAD, ops[i].etag, el);
+			state_put(c->st, STATE_FP, uri, strlen(uri), rec, S3REC_HEAD + el);
+		}
+	}
+	if (failed > 5)
+		warn("... and %zu more inputs could not be read", failed - 5);
+	for (size_t i = 0; i < n; i++) {
+		s3_op_free(&ops[i]);
+		free(buckets[i]);
+		free(keys[i]);
+	}
+	free(ops);
+	free(uris);
+	free(buckets);
+	free(keys);
+	c->nwanted = 0;
+	return ret;
+}
+
+int fp_s3(struct fp_ctx *c, const char *uri, char out[FP_MAX])
+{
+	uint64_t h = XXH3_64bits(uri, strlen(uri));
+	struct memo *m = s3_known(c, uri, h);
+	if (!m || m->kind == M_S3_WANTED) {
+		fp_s3_want(c, uri);
+		if (fp_s3_fetch(c) < 0)
+			return -1;
+		m = memo_find(c, uri, h);
+	}
+	if (m->kind == M_S3_MISSING)
+		return 0;
+	format_s3(m, out);
 	return 1;
 }

@@ -1,10 +1,14 @@
-/* fingerprint.h - content fingerprints of local input files.
+/* fingerprint.h - content fingerprints of input files, local and on S3.
  *
  * A file's fingerprint is its size and the XXH3-128 of its bytes. Hashes are
  * cached in the state (STATE_FP) by absolute path together with (dev, inode,
  * size, mtime ns, ctime ns): a file whose stat matches is never re-read.
  * A file modified within FP_RACY_NS of being hashed is hashed again next
- * time (its timestamp cannot tell a later same-tick write apart). */
+ * time (its timestamp cannot tell a later same-tick write apart).
+ *
+ * An S3 object's fingerprint is "size=N etag=ETAG" from HeadObject, cached
+ * in STATE_FP under its URI and trusted until a refresh: inputs are public
+ * dataset objects that do not change in practice. */
 #ifndef RAPID_FINGERPRINT_H
 #define RAPID_FINGERPRINT_H
 
@@ -30,7 +34,8 @@ struct fp_stats {
 	size_t cached;          /* answered from the cache */
 	size_t hashed;          /* files read and hashed */
 	uint64_t bytes_hashed;
-	size_t missing;         /* ENOENT / ENOTDIR */
+	size_t missing;         /* ENOENT / ENOTDIR, or S3 404 */
+	size_t headed;          /* S3 objects asked for with HeadObject */
 };
 
 struct fp_ctx;
@@ -46,6 +51,15 @@ int fp_local(struct fp_ctx *, const char *path, char out[FP_MAX]);
 const struct fp_stats *fp_get_stats(const struct fp_ctx *);
 /* Queue the cache updates into the state (the caller commits) and free. */
 void fp_free(struct fp_ctx *);
+
+/* S3 inputs. fp_s3_want queues uri (an s3://bucket/key) unless its
+ * fingerprint is known; fp_s3_fetch asks S3 for every queued one at once
+ * (concurrent HeadObject requests): 0, or -1 after printing the failures.
+ * fp_s3 answers for one uri (fetching it alone if it was not fetched):
+ * 1 present (out filled), 0 missing, -1 after printing why. */
+void fp_s3_want(struct fp_ctx *, const char *uri);
+int fp_s3_fetch(struct fp_ctx *);
+int fp_s3(struct fp_ctx *, const char *uri, char out[FP_MAX]);
 
 /* XXH3-128 of a whole file, streamed. 0, or -1 with errno. */
 int fp_hash_file(const char *path, uint8_t out[16], uint64_t *size);

@@ -1,6 +1,7 @@
 /* main.c - parse global options and dispatch to a subcommand. The command
  * table below is also what `rapid help` prints. */
 #include "engine/cmd.h"
+#include "engine/cloud.h"
 #include "lib/util.h"
 #include "runner/runner.h"
 
@@ -41,7 +42,7 @@ int cmd_version(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fputs("usage: rapid [-f FILE] [-C DIR] COMMAND [ARGS...]\n\ncommands:\n", f);
+	fputs("usage: rapid [-f FILE] [-C DIR] [--profile NAME] COMMAND [ARGS...]\n\ncommands:\n", f);
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n", f);
@@ -69,6 +70,12 @@ int main(int argc, char **argv)
 			else
 				g_opts.dir = argv[i + 1];
 			i += 2;
+		} else if (!strcmp(a, "--profile") && i + 1 < argc) {
+			g_opts.profile = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(a, "--profile=", 10)) {
+			g_opts.profile = a + 10;
+			i++;
 		} else if (!strncmp(a, "-f", 2) && a[2]) {
 			g_opts.file = a + 2;
 			i++;
@@ -95,8 +102,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (size_t c = 0; c < ARRAY_LEN(commands); c++)
-		if (!strcmp(commands[c].name, argv[i]))
-			return commands[c].fn(argc - i, argv + i);
+		if (!strcmp(commands[c].name, argv[i])) {
+			int rc = commands[c].fn(argc - i, argv + i);
+			cloud_close();
+			return rc;
+		}
 	const char *names[ARRAY_LEN(commands)];
 	for (size_t c = 0; c < ARRAY_LEN(commands); c++)
 		names[c] = commands[c].name;

@@ -96,14 +96,14 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 			memcpy(w->fp[k] + 4, hex, 33);
 		} else {
 			graph_expand(g, i, &in->uri, NULL, u);
+			int r;
 			if (uri_is_s3(u->data)) {
-				warn("%s:%d:%d: input '%s': s3:// inputs need the S3 backend, which this build of rapid lacks",
-				     in->loc.file, in->loc.line, in->loc.col, in->name);
-				return -1;
+				r = fp_s3(p->fp, u->data, w->fp[k]);
+			} else {
+				char *path = graph_local_path(g, u->data);
+				r = fp_local(p->fp, path, w->fp[k]);
+				free(path);
 			}
-			char *path = graph_local_path(g, u->data);
-			int r = fp_local(p->fp, path, w->fp[k]);
-			free(path);
 			if (r < 0)
 				return -1;
 			if (r == 0) {
@@ -307,11 +307,49 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 		}
 		comps_free(&oc);
 	}
+	/* Remember what a key to be built is made of: when it is built and
+	 * later goes stale, the plan explains the change without reading its
+	 * sentinel. */
+	if (i->state == INST_STALE && p->st)
+		state_put(p->st, STATE_COMP, key, 32, w->comps.data.data, w->comps.data.len);
 	if (p->opts.force && i->state == INST_OK) {
 		i->state = INST_STALE;
 		i->reason = R_FORCED;
 	}
 	return 0;
+}
+
+/* Fingerprint a target's S3 inputs all at once (concurrent HeadObject
+ * requests for those not cached) before its instances are planned one by
+ * one. Targets whose inputs are local are not looked at twice. */
+static int prefetch_s3(struct plan *p, const struct tgroup *tg, struct inst_work *w)
+{
+	const struct target *t = tg->t;
+	struct graph *g = p->g;
+	if (!tg->n)
+		return 0;
+	bool any = false;
+	buf_reset(&w->tmp);
+	for (size_t k = 0; k < t->ninputs && !any; k++) {
+		if (t->inputs[k].up)
+			continue;
+		buf_reset(&w->tmp);
+		graph_expand(g, &g->inst[tg->first], &t->inputs[k].uri, NULL, &w->tmp);
+		any = uri_is_s3(w->tmp.data);
+	}
+	if (!any)
+		return 0;
+	for (uint32_t n = 0; n < tg->n; n++) {
+		for (size_t k = 0; k < t->ninputs; k++) {
+			if (t->inputs[k].up)
+				continue;
+			buf_reset(&w->tmp);
+			graph_expand(g, &g->inst[tg->first + n], &t->inputs[k].uri, NULL, &w->tmp);
+			if (uri_is_s3(w->tmp.data))
+				fp_s3_want(p->fp, w->tmp.data);
+		}
+	}
+	return fp_s3_fetch(p->fp);
 }
 
 struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts *opts)
@@ -334,6 +372,10 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 		p->stores[gi] = store_open(abs);
 		free(abs);
 		if (!p->stores[gi] || store_prepare(p->stores[gi], tg->t->name) < 0) {
+			ok = 0;
+			break;
+		}
+		if (prefetch_s3(p, tg, &w) < 0) {
 			ok = 0;
 			break;
 		}

@@ -1,5 +1,7 @@
 /* session.c - load a Rapidfile and its state for a subcommand. */
 #include "engine/session.h"
+#include "aws/s3.h"
+#include "engine/cloud.h"
 #include "engine/cmd.h"
 #include "engine/plan.h"
 #include "engine/state.h"
@@ -22,10 +24,94 @@ void session_arg(struct session *s, char *word)
 	}
 }
 
+/* list(s3://bucket/prefix/): the names of the folders under prefix. */
+struct folders {
+	size_t skip; /* length of the prefix */
+	char **v;
+	size_t n;
+};
+
+static int on_folder(void *ctx, const char *prefix)
+{
+	struct folders *f = ctx;
+	size_t len = strlen(prefix);
+	if (len <= f->skip + 1)
+		return 0;
+	f->v = xreallocarray(f->v, f->n + 1, sizeof(char *));
+	f->v[f->n++] = xstrndup(prefix + f->skip, len - f->skip - 1);
+	return 0;
+}
+
+static int hook_list(void *ctx, const char *uri, char ***words, size_t *n)
+{
+	(void)ctx;
+	struct s3_client *c = cloud_s3();
+	char *bucket = NULL, *prefix = NULL, *err = NULL;
+	if (!c)
+		return -1;
+	if (s3_uri_split(uri, &bucket, &prefix) < 0) {
+		warn("cannot list '%s': not an s3://bucket/prefix/ URI", uri);
+		return -1;
+	}
+	struct folders f = {.skip = strlen(prefix)};
+	struct s3_list_opts lo = {.prefix = prefix, .delimiter = "/"};
+	int r = s3_list(c, bucket, &lo, NULL, on_folder, &f, NULL, &err);
+	if (r < 0) {
+		warn("%s", err ? err : "listing stopped");
+		for (size_t i = 0; i < f.n; i++)
+			free(f.v[i]);
+		free(f.v);
+	} else {
+		*words = f.v;
+		*n = f.n;
+	}
+	free(err);
+	free(bucket);
+	free(prefix);
+	return r;
+}
+
+/* file(s3://bucket/key): the object's bytes. */
+static int hook_fetch(void *ctx, const char *uri, char **data, size_t *len)
+{
+	(void)ctx;
+	struct s3_client *c = cloud_s3();
+	char *bucket = NULL, *key = NULL;
+	if (!c)
+		return -1;
+	if (s3_uri_split(uri, &bucket, &key) < 0 || !key[0]) {
+		warn("cannot read '%s': not an s3://bucket/key URI", uri);
+		free(bucket);
+		free(key);
+		return -1;
+	}
+	struct s3_op op = {.kind = S3_GET, .bucket = bucket, .key = key};
+	int r = -1;
+	if (s3_run(c, &op, 1) < 0)
+		warn("%s", op.error);
+	else if (!op.found)
+		warn("cannot read '%s': no such object", uri);
+	else {
+		*len = op.body_out.len;
+		*data = op.body_out.data ? op.body_out.data : xstrdup("");
+		op.body_out.data = NULL;
+		r = 0;
+	}
+	s3_op_free(&op);
+	free(bucket);
+	free(key);
+	return r;
+}
+
+static const struct rules_hooks s3_hooks = {.list = hook_list, .fetch = hook_fetch};
+
 int session_open(struct session *s, bool expand, bool state)
 {
 	const char *file = g_opts.file ? g_opts.file : "Rapidfile";
-	struct rules_opts ro = {.overrides = s->overrides, .noverrides = s->noverrides};
+	/* Only a command that expands the graph needs list()/file() of s3://
+	 * evaluated (and so the network). */
+	struct rules_opts ro = {.overrides = s->overrides, .noverrides = s->noverrides,
+				.hooks = expand ? &s3_hooks : NULL};
 	if (rules_load(file, &ro, &s->rf) < 0)
 		return -1;
 	if (state) {

@@ -7,11 +7,8 @@
 
 struct store *store_open(const char *root)
 {
-	if (!strncmp(root, "s3://", 5)) {
-		warn("cannot open store '%s': the S3 store needs the AWS layer, which this build of rapid lacks",
-		     root);
-		return NULL;
-	}
+	if (!strncmp(root, "s3://", 5))
+		return store_open_s3(root);
 	return store_open_local(root);
 }
 

@@ -3,7 +3,7 @@
  * The store answers "what state is this instance in at this key" from the
  * sentinels (the truth), and reads sentinel bodies for explanations. The
  * local store works on a directory tree (engine/sentinel.h layout); the S3
- * store (next) lists each target's sentinel prefix once and answers from memory. */
+ * store lists each target's sentinel prefix once and answers from memory. */
 #ifndef RAPID_STORE_H
 #define RAPID_STORE_H
 
@@ -25,7 +25,7 @@ struct lookup {
 	int old_ok;           /* whether old_key's sentinel is ok */
 };
 
-/* The operations a kind of store provides (local now; S3 next). */
+/* The operations a kind of store provides. */
 struct store_ops {
 	const char *kind;
 	int (*prepare)(struct store *, const char *target);
@@ -46,6 +46,8 @@ struct store {
  * s3://bucket/prefix/. NULL after printing why (e.g. a kind this build
  * cannot reach). */
 struct store *store_open(const char *root);
+/* An S3 store; NULL after printing why (not an s3://bucket/ URI). */
+struct store *store_open_s3(const char *root);
 /* A local store (never NULL). */
 struct store *store_open_local(const char *root);
 void store_close(struct store *);

@@ -1,0 +1,18 @@
+/* cloud.h - the process's one S3 client, made on first use, so that
+ * commands working only on local paths never load libcurl or look for
+ * credentials. */
+#ifndef RAPID_CLOUD_H
+#define RAPID_CLOUD_H
+
+struct s3_client;
+
+/* The client (configured from the environment, the AWS config files and
+ * --profile). NULL after printing why; asked again, it tries again. */
+struct s3_client *cloud_s3(void);
+/* If a client was made: its requests by operation, one line on stderr
+ * ("rapid: S3 requests: 3 list, 2000 head, 0 get, 0 put"). */
+void cloud_report(void);
+/* Free the client if one was made. */
+void cloud_close(void);
+
+#endif

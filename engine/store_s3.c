@@ -1,0 +1,231 @@
+/* store_s3.c - the store on an S3 output root (s3://bucket/prefix/).
+ *
+ * Preparing a target lists <prefix>.rapid/sentinels/<target>/ once, with
+ * ListObjectsV2 (1,000 keys a request): the key and state of every
+ * sentinel are in its name, so every lookup is answered from memory and
+ * no object is read unless a plan must explain a change (store_read). */
+#include "engine/store.h"
+#include "aws/s3.h"
+#include "engine/cloud.h"
+#include "engine/sentinel.h"
+#include "lib/util.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One sentinel found by the listing. */
+struct s3_sent {
+	const char *dir;  /* "<v0>/<v1>/…/" under the target's folder (arena) */
+	char key[33];
+	enum sentinel_state state;
+	int64_t mtime_ns;
+};
+
+struct s3_store {
+	struct store base;
+	char *bucket, *prefix; /* prefix: "" or "path/" */
+	char *target;          /* the target listed last */
+	struct s3_sent *v;     /* sorted by dir, newest first within one */
+	size_t n, cap;
+	struct arena *arena;
+	size_t list_from;      /* where the target's folder name ends in keys */
+	struct buf tmp;
+};
+
+static void s3s_close(struct store *st)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	free(s->bucket);
+	free(s->prefix);
+	free(s->target);
+	free(s->v);
+	arena_free(s->arena);
+	buf_free(&s->tmp);
+	free(s->base.root);
+	free(s);
+}
+
+static int parse_state(const char *s, size_t n, enum sentinel_state *out)
+{
+	static const struct { const char *name; enum sentinel_state st; } names[] = {
+		{"ok", SENT_OK}, {"failed", SENT_FAILED}, {"running", SENT_RUNNING},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strlen(names[i].name) == n && !memcmp(names[i].name, s, n)) {
+			*out = names[i].st;
+			return 0;
+		}
+	return -1;
+}
+
+static bool is_hex32(const char *s)
+{
+	for (int i = 0; i < 32; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* One listed object: "<dir>/<key>.<state>.json" after the target folder.
+ * Other objects (written by people or later versions) are ignored. */
+static int on_object(void *ctx, const struct s3_object *o)
+{
+	struct s3_store *s = ctx;
+	if (strlen(o->key) < s->list_from)
+		return 0;
+	const char *rel = o->key + s->list_from;
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	size_t blen = strlen(base);
+	struct s3_sent e = {0};
+	/* <32 hex>.<state>.json */
+	if (blen < 32 + 1 + 2 + 5 || base[32] != '.' || !is_hex32(base) ||
+	    strcmp(base + blen - 5, ".json") ||
+	    parse_state(base + 33, blen - 33 - 5, &e.state) < 0) {
+		return 0;
+	}
+	memcpy(e.key, base, 32);
+	e.key[32] = 0;
+	e.dir = arena_strndup(s->arena, rel, (size_t)(base - rel));
+	e.mtime_ns = o->mtime_ns;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 256;
+		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+	}
+	s->v[s->n++] = e;
+	return 0;
+}
+
+static int cmp_sent(const void *a, const void *b)
+{
+	const struct s3_sent *x = a, *y = b;
+	int c = strcmp(x->dir, y->dir);
+	if (c)
+		return c;
+	return x->mtime_ns > y->mtime_ns ? -1 : x->mtime_ns < y->mtime_ns;
+}
+
+static int s3s_prepare(struct store *st, const char *target)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	if (s->target && !strcmp(s->target, target))
+		return 0;
+	struct s3_client *c = cloud_s3();
+	if (!c)
+		return -1;
+	free(s->target);
+	s->target = xstrdup(target);
+	s->n = 0;
+	arena_free(s->arena);
+	s->arena = arena_new();
+	buf_reset(&s->tmp);
+	buf_printf(&s->tmp, "%s.rapid/sentinels/%s/", s->prefix, target);
+	s->list_from = s->tmp.len;
+	struct s3_list_opts lo = {.prefix = s->tmp.data};
+	char *err = NULL;
+	unsigned pages = 0;
+	if (s3_list(c, s->bucket, &lo, on_object, NULL, s, &pages, &err) < 0) {
+		warn("%s", err ? err : "listing stopped");
+		free(err);
+		free(s->target);
+		s->target = NULL;
+		return -1;
+	}
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_sent);
+	return 0;
+}
+
+static int s3s_lookup(struct store *st, const char *target, const char *const *values,
+		      size_t nvalues, const char *key, struct lookup *out)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	memset(out, 0, sizeof(*out));
+	if (s3s_prepare(st, target) < 0)
+		return -1;
+	buf_reset(&s->tmp);
+	for (size_t k = 0; k < nvalues; k++) {
+		buf_puts(&s->tmp, values[k]);
+		buf_putc(&s->tmp, '/');
+	}
+	const char *dir = s->tmp.data ? s->tmp.data : "";
+	/* the first entry of dir */
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(s->v[mid].dir, dir) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Entries are newest first: an ok sentinel of key wins, else the
+	 * newest of its others decides. A running sentinel on S3 cannot be
+	 * probed for a live holder: it counts as running until removed. */
+	for (size_t i = lo; i < s->n && !strcmp(s->v[i].dir, dir); i++) {
+		const struct s3_sent *e = &s->v[i];
+		if (!strcmp(e->key, key)) {
+			if (e->state == SENT_OK)
+				out->state = LK_OK;
+			else if (out->state == LK_NONE)
+				out->state = e->state == SENT_RUNNING ? LK_RUNNING : LK_FAILED;
+		} else if (e->state == SENT_OK && !out->old_ok) {
+			memcpy(out->old_key, e->key, 33);
+			out->old_ok = 1;
+		} else if (e->state == SENT_FAILED && !out->old_key[0]) {
+			memcpy(out->old_key, e->key, 33);
+		}
+	}
+	return 0;
+}
+
+static char *s3s_read(struct store *st, const char *target, const char *const *values,
+		      size_t nvalues, const char *key, const char *state, size_t *len)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct s3_client *c = cloud_s3();
+	if (!c)
+		return NULL;
+	struct buf k = {0};
+	buf_printf(&k, "%s.rapid/sentinels/%s/", s->prefix, target);
+	for (size_t i = 0; i < nvalues; i++)
+		buf_printf(&k, "%s/", values[i]);
+	buf_printf(&k, "%s.%s.json", key, state);
+	struct s3_op op = {.kind = S3_GET, .bucket = s->bucket, .key = k.data};
+	char *body = NULL;
+	if (s3_run(c, &op, 1) < 0)
+		warn("%s", op.error);
+	else if (!op.found)
+		warn("cannot read 's3://%s/%s': it is gone", s->bucket, k.data);
+	else {
+		*len = op.body_out.len;
+		body = op.body_out.data ? op.body_out.data : xstrdup("");
+		op.body_out.data = NULL;
+	}
+	s3_op_free(&op);
+	buf_free(&k);
+	return body;
+}
+
+static const struct store_ops s3_ops = {
+	.kind = "s3",
+	.prepare = s3s_prepare,
+	.lookup = s3s_lookup,
+	.read = s3s_read,
+	.close = s3s_close,
+};
+
+struct store *store_open_s3(const char *root)
+{
+	char *bucket = NULL, *prefix = NULL;
+	if (s3_uri_split(root, &bucket, &prefix) < 0) {
+		warn("cannot open store '%s': not an s3://bucket/prefix/ URI", root);
+		return NULL;
+	}
+	struct s3_store *s = xcalloc(1, sizeof(*s));
+	s->base.ops = &s3_ops;
+	s->base.root = xstrdup(root);
+	s->bucket = bucket;
+	s->prefix = prefix;
+	return &s->base;
+}
