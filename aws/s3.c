@@ -1065,6 +1065,9 @@ int s3_list(struct s3_client *c, const char *bucket, const struct s3_list_opts *
 		if (!token && opts->start_after && *opts->start_after)
 			uri_query_add(&q, "start-after", opts->start_after);
 		req_init(&r, c, NULL, R_LIST, bucket, NULL, buf_detach(&q));
+		/* A listing is never an <Error> document: one in a 200 is an
+		 * error (retried when its code says so). */
+		r.http.flags |= HTTP_ERROR_IN_200;
 		pages++;
 		if (http_do(c->http, &r.http) < 0) {
 			*err = s3_request_error("list", bucket, prefix, &r.http);

@@ -124,8 +124,7 @@ static int s3s_prepare(struct store *st, const char *target)
 	s->list_from = s->tmp.len;
 	struct s3_list_opts lo = {.prefix = s->tmp.data};
 	char *err = NULL;
-	unsigned pages = 0;
-	if (s3_list(c, s->bucket, &lo, on_object, NULL, s, &pages, &err) < 0) {
+	if (s3_list(c, s->bucket, &lo, on_object, NULL, s, NULL, &err) < 0) {
 		warn("%s", err ? err : "listing stopped");
 		free(err);
 		free(s->target);

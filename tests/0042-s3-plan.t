@@ -110,9 +110,49 @@ run "$RAPID" plan OUT=s3://nosuchbucket/rt
 is "$RC" 1 "a missing output bucket fails the plan"
 like "$ERR" "s3://nosuchbucket/rt/.rapid/sentinels/rapidtide/': 404 NoSuchBucket" "missing bucket: named with its status"
 
+# Malformed answers: a clear error naming the object, never a crash.
+emu_faults '{"rate":1.0,"kinds":["truncate"],"ops":["ListObjectsV2"]}'
+run "$RAPID" plan
+is "$RC" 1 "a truncated listing fails the plan"
+like "$ERR" "^rapid: cannot list 's3://hcp-in/HCP/': malformed ListObjectsV2 response: truncated document" \
+	"truncated listing: named, with the parser's cause"
+emu_faults '{"rate":1.0,"kinds":["garbage"],"ops":["ListObjectsV2"]}'
+run "$RAPID" plan
+like "$ERR" "^rapid: cannot list 's3://hcp-in/HCP/': malformed ListObjectsV2 response: not well-formed" \
+	"a listing that is not XML: named, with the parser's cause"
+emu_faults '{"rate":1.0,"kinds":["error200"],"ops":["ListObjectsV2"]}'
+run "$RAPID" plan
+like "$ERR" "^rapid: cannot list 's3://hcp-in/HCP/': 200 InternalError: .*\\(after 3 attempts\\)" \
+	"an <Error> inside a 200 is retried, then reported"
+emu_faults '{"rate":1.0,"kinds":["garbage"],"ops":["GetObject"]}'
+run "$RAPID" plan
+is "$RC" 0 "a sentinel body that is not JSON does not fail the plan"
+like "$OUT" "participant=$P2  \\(no details\\)|failed: 1 instance" "the failed instance is still reported"
+emu_faults '{}'
+
+# Container credentials with a session token (AWS_CONTAINER_CREDENTIALS_FULL_URI).
+rm -rf .rapid/state
+emu_reset
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+	AWS_CONTAINER_CREDENTIALS_FULL_URI="$EMU_URL/__emu/container-credentials" \
+	AWS_CONTAINER_AUTHORIZATION_TOKEN="$EMU_CONTAINER_AUTH" \
+	"$RAPID" plan -v > "$T_TMP/.out" 2> "$T_TMP/.err"
+is "$?" 0 "plan with container credentials (and a session token) succeeds"
+like "$(cat "$T_TMP/.out")" "^rapidtide: $N instances: 1499 up to date, 501 to build$" "the same plan"
+is "$(emu_count HeadObject)" "$N" "every request was signed with them and accepted"
+is "$(emu_count rejected)" 0 "none refused"
+cp "$T_TMP/.out" cc.out; cp "$T_TMP/.err" cc.err
+run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+	AWS_CONTAINER_CREDENTIALS_FULL_URI="$EMU_URL/__emu/container-credentials" \
+	AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong "$RAPID" plan
+is "$RC" 1 "a refused container credentials request fails the plan"
+like "$ERR" "container" "the error says where credentials were looked for"
+
 # Nothing secret in outputs or state.
-cat "$T_TMP"/.out "$T_TMP"/.err plan.json before.json > all-output
-ok "$(! grep -rqF "$EMU_SECRET_KEY" all-output .rapid; echo $?)" "the secret key is in no output and no state record"
-ok "$(! grep -rq 'Signature=' all-output .rapid; echo $?)" "no signature in output or state"
+cat "$T_TMP"/.out "$T_TMP"/.err plan.json before.json cc.out cc.err > all-output
+for secret in "$EMU_SECRET_KEY" "$EMU_SECRET_KEY2" "$EMU_SESSION_TOKEN" "$EMU_CONTAINER_AUTH"; do
+	ok "$(! grep -rqaF "$secret" all-output .rapid; echo $?)" "secret ${secret%%0000*}… is in no output and no state record"
+done
+ok "$(! grep -rqa 'Signature=' all-output .rapid; echo $?)" "no signature in output or state"
 is "$(emu_count mismatches)" 0 "zero signature mismatches in the whole test"
 done_testing

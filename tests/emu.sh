@@ -17,6 +17,13 @@
 EMU_AKID=AKIDEMU0000000000001
 # A fixed, fake secret: tests grep rapid's output and logs for it.
 EMU_SECRET_KEY=emuSECRETkey0000/tests+only/000000000000
+# A second identity with a session token, served as container credentials
+# at $EMU_URL/__emu/container-credentials to requests that send
+# Authorization: $EMU_CONTAINER_AUTH.
+EMU_AKID2=ASIAEMU0000000000002
+EMU_SECRET_KEY2=emuSECRETkey0000/container+creds/00000000
+EMU_SESSION_TOKEN=emuTOKEN//session+token/0000000000000000000000000000000000000000
+EMU_CONTAINER_AUTH=emu-container-auth-0000
 EMU_PID=
 
 emu_start() {
@@ -29,6 +36,7 @@ emu_start() {
 	shift "$_emu_n"
 	/usr/bin/python3 "$TESTS_DIR/emu/emu.py" --data "$EMU_DIR/data" --port-file "$EMU_DIR/port" \
 		--log "$EMU_DIR/log" --cred "$EMU_AKID:$EMU_SECRET_KEY" \
+		--cred "$EMU_AKID2:$EMU_SECRET_KEY2:$EMU_SESSION_TOKEN" --container-auth "$EMU_CONTAINER_AUTH" \
 		--secret 'rapid/test={"IBS3SECRET":"INKEY:INSECRET"}' "$@" </dev/null >>"$EMU_DIR/log" 2>&1 &
 	EMU_PID=$!
 	# Stop it at exit, before whatever the test already does at exit.
@@ -53,7 +61,7 @@ emu_start() {
 	AWS_DEFAULT_REGION=us-east-1
 	AWS_CONFIG_FILE=$T_TMP/no-aws-config
 	AWS_SHARED_CREDENTIALS_FILE=$T_TMP/no-aws-credentials
-	export EMU_URL EMU_DIR EMU_SECRET_KEY AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+	export EMU_URL EMU_DIR EMU_SECRET_KEY EMU_SECRET_KEY2 EMU_SESSION_TOKEN EMU_CONTAINER_AUTH AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
 		AWS_REGION AWS_DEFAULT_REGION AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
 	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 }
@@ -67,7 +75,14 @@ emu_stop() {
 	[ -n "$EMU_PID" ] || return 0
 	kill -TERM "$EMU_PID" 2>/dev/null
 	wait "$EMU_PID" 2>/dev/null
-	EMU_PID=
+	# A second identity with a session token, served as container credentials
+# at $EMU_URL/__emu/container-credentials to requests that send
+# Authorization: $EMU_CONTAINER_AUTH.
+EMU_AKID2=ASIAEMU0000000000002
+EMU_SECRET_KEY2=emuSECRETkey0000/container+creds/00000000
+EMU_SESSION_TOKEN=emuTOKEN//session+token/0000000000000000000000000000000000000000
+EMU_CONTAINER_AUTH=emu-container-auth-0000
+EMU_PID=
 }
 
 # _emu_call METHOD ENDPOINT [JSON]: the control API's answer, or its error

@@ -51,13 +51,19 @@ Control API, on the same port, unsigned (JSON in and out):
                         default 1000). {} clears. Kinds: slowdown (503
                         SlowDown), 500 (InternalError), reset (connection
                         reset after reading the request), delay (then served),
-                        error200 (200 with an <Error> body). A faulted request
-                        never reaches s3rver, except a delayed one.
+                        error200 (200 with an <Error> body), truncate (served,
+                        then only the first half of its body is sent, with a
+                        Content-Length to match), garbage (200 with a body that
+                        is neither XML nor JSON). A faulted request never
+                        reaches s3rver, except a delayed or truncated one.
   POST /__emu/clock     {"offset_s": -1200}: the emulator's clock runs that
                         much off (S3 refuses requests more than 15 minutes off,
                         other services 5)
   POST /__emu/secret    {"name": "rapid/test", "value": "..."}: create or
                         update a secret
+  GET  /__emu/container-credentials  container credentials as ECS serves
+                        them: the first --cred with a session token, to a
+                        request whose Authorization is --container-auth
   POST /__emu/seed      {"bucket": "b", "prefix": "p/", "count": 25000,
                         "body": "x"} (keys p/000000, p/000001, ...) or
                         {"bucket": "b", "keys": [...], "body": "x"}: objects
@@ -108,7 +114,7 @@ S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 ACCOUNT = '123456789012'
 OWNER = '<ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>emu</DisplayName>'
 MIN_PART = 5 * 1024 * 1024
-FAULT_KINDS = ('slowdown', '500', 'reset', 'delay', 'error200')
+FAULT_KINDS = ('slowdown', '500', 'reset', 'delay', 'error200', 'truncate', 'garbage')
 # Query parameters of a presigned URL: checked here, never forwarded.
 PRESIGN_PARAMS = {'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires',
                   'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token'}
@@ -1231,6 +1237,7 @@ class Emulator(http.server.ThreadingHTTPServer):
     def __init__(self, verifier, s3, secrets):
         super().__init__(('127.0.0.1', 0), Handler)
         self.verifier, self.s3, self.secrets = verifier, s3, secrets
+        self.container_auth = 'emu-container-auth'
         self.services = {'s3': s3, 'secretsmanager': secrets}
         self.faults = Faults()
         self.counts_lock = threading.Lock()
@@ -1304,7 +1311,9 @@ class Emulator(http.server.ThreadingHTTPServer):
             log.info('fault %s on %s', kind, op)
             if kind == 'delay':
                 time.sleep(self.faults.delay_ms / 1000)
-        if kind and kind != 'delay':
+        if kind == 'garbage':
+            response = Response(200, b'\x00<<not { a [ response', [('Content-Type', 'application/xml')])
+        elif kind and kind not in ('delay', 'truncate'):
             response = service.fault(req, kind)
         else:
             try:
@@ -1312,6 +1321,9 @@ class Emulator(http.server.ThreadingHTTPServer):
             except Exception:
                 log.exception('%s %s failed', req.method, redact(target))
                 response = service.error(req, 500, 'InternalError', 'emulator: internal error (see its log)')
+            if kind == 'truncate':
+                response.body = response.body[:len(response.body) // 2]
+                response.headers = [(n, v) for n, v in response.headers if n.lower() != 'content-length']
         return self.send(h, req, response, service, op, started)
 
     def send(self, h, req, response, service, op, started):
@@ -1379,6 +1391,19 @@ class Emulator(http.server.ThreadingHTTPServer):
                     raise ValueError('"name" and "value" must be strings')
                 self.secrets.set(name, value)
                 return reply(200, {})
+            if route == ('GET', '/__emu/container-credentials'):
+                # The ECS container credentials endpoint
+                # (AWS_CONTAINER_CREDENTIALS_FULL_URI): the first credential
+                # that has a session token, valid for an hour, to a caller
+                # that sends the authorization token it was started with.
+                if req.headers.get('Authorization') != self.container_auth:
+                    return reply(401, {'error': 'bad or missing Authorization'})
+                cred = next((c for c in self.verifier.creds.values() if c.token), None)
+                if cred is None:
+                    return reply(404, {'error': 'no credential with a session token (--cred AKID:SECRET:TOKEN)'})
+                expires = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + 3600))
+                return reply(200, {'AccessKeyId': cred.access_key, 'SecretAccessKey': cred.secret_key,
+                                   'Token': cred.token, 'Expiration': expires})
             if route == ('POST', '/__emu/seed'):
                 started = time.monotonic()
                 created = self.s3.seed(spec)
@@ -1450,6 +1475,8 @@ def parse_args(argv):
     ap.add_argument('--bucket', action='append', default=[], help='bucket to create at start')
     ap.add_argument('--secret', action='append', default=[], metavar='NAME=VALUE', help='Secrets Manager secret')
     ap.add_argument('--region', default='us-east-1')
+    ap.add_argument('--container-auth', default='emu-container-auth',
+                    help='the Authorization value /__emu/container-credentials wants')
     args = ap.parse_args(argv)
     creds = {}
     for item in args.cred:
@@ -1484,6 +1511,7 @@ def main(argv):
             secrets.set(name, value)
         server = Emulator(Verifier(args.creds, args.region), S3(os.path.abspath(args.data), Upstream(s3rver_port)),
                           secrets)
+        server.container_auth = args.container_auth
         port = server.server_address[1]
         tmp = '%s.%d.tmp' % (args.port_file, os.getpid())
         with open(tmp, 'w') as f:
