@@ -149,6 +149,18 @@ static const char *shown(const char *s, char out[48])
 	return out;
 }
 
+/* <IsTruncated>: true or false. */
+static void parse_truncated(struct px *px, const char *v, int *out)
+{
+	char tmp[48];
+	if (!strcmp(v, "true"))
+		*out = 1;
+	else if (!strcmp(v, "false"))
+		*out = 0;
+	else
+		fail(px, "<IsTruncated> is not true or false: '%s'", shown(v, tmp));
+}
+
 static int parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -382,12 +394,7 @@ static void list_leaf(struct px *px, int parent, int id, char *v)
 	}
 	switch (id) {
 	case E_IsTruncated:
-		if (!strcmp(v, "true"))
-			pg->is_truncated = 1;
-		else if (!strcmp(v, "false"))
-			pg->is_truncated = 0;
-		else
-			fail(px, "<IsTruncated> is not true or false: '%s'", shown(v, tmp));
+		parse_truncated(px, v, &pg->is_truncated);
 		break;
 	case E_KeyCount:
 	case E_MaxKeys:
@@ -492,12 +499,7 @@ static void uploads_leaf(struct px *px, int parent, int id, const char *v)
 	}
 	switch (id) {
 	case E_IsTruncated:
-		if (!strcmp(v, "true"))
-			pg->is_truncated = 1;
-		else if (!strcmp(v, "false"))
-			pg->is_truncated = 0;
-		else
-			fail(px, "<IsTruncated> is not true or false: '%s'", shown(v, tmp));
+		parse_truncated(px, v, &pg->is_truncated);
 		break;
 	case E_EncodingType:
 		if (strcmp(v, "url"))
