@@ -697,3 +697,30 @@ void aws_s3_url_free(struct aws_s3_url *u)
 	free(u->path);
 	memset(u, 0, sizeof *u);
 }
+
+unsigned aws_config_max_attempts(const struct aws_config *cfg, char **err)
+{
+	const char *v = getenv("AWS_MAX_ATTEMPTS"), *from = "AWS_MAX_ATTEMPTS";
+	char *end;
+	if (!v || !*v) {
+		v = aws_config_get(cfg, "max_attempts");
+		from = "the profile's max_attempts";
+	}
+	if (!v || !*v)
+		return 3;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (errno || *end || end == v || n < 1 || n > 100) {
+		*err = xasprintf("cannot use %s '%s': not a number of attempts from 1 to 100", from, v);
+		return 0;
+	}
+	return (unsigned)n;
+}
+
+int aws_config_has_region(const struct aws_config *cfg)
+{
+	const char *v;
+	if (((v = getenv("AWS_REGION")) && *v) || ((v = getenv("AWS_DEFAULT_REGION")) && *v))
+		return 1;
+	return (v = aws_config_get(cfg, "region")) && *v;
+}

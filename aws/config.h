@@ -52,6 +52,15 @@ const char *aws_config_path(const struct aws_config *, enum aws_file);
  * name (reported). */
 char *aws_config_region(const struct aws_config *);
 
+/* Whether a region is configured at all (AWS_REGION, AWS_DEFAULT_REGION
+ * or the profile's region), without reporting anything. */
+int aws_config_has_region(const struct aws_config *);
+
+/* Attempts per request: AWS_MAX_ATTEMPTS, else the profile's max_attempts,
+ * else 3 (the AWS CLI's order). 0 with *err (the caller frees) when the
+ * value is not a number from 1 to 100. */
+unsigned aws_config_max_attempts(const struct aws_config *, char **err);
+
 /* S3 addressing preference (the profile's "s3 = addressing_style = …"). */
 enum aws_addressing { AWS_ADDRESSING_AUTO, AWS_ADDRESSING_PATH, AWS_ADDRESSING_VIRTUAL };
 

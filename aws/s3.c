@@ -306,35 +306,6 @@ static void base64(const uint8_t *in, size_t n, char *out)
 
 /* ---- the client ---- */
 
-/* Attempts per request: AWS_MAX_ATTEMPTS, else the profile's
- * max_attempts, else 3 (the AWS CLI's order). 0 with *err if malformed. */
-static unsigned max_attempts(const struct aws_config *cfg, char **err)
-{
-	const char *v = getenv("AWS_MAX_ATTEMPTS"), *from = "AWS_MAX_ATTEMPTS";
-	char *end;
-	if (!v || !*v) {
-		v = aws_config_get(cfg, "max_attempts");
-		from = "the profile's max_attempts";
-	}
-	if (!v || !*v)
-		return 3;
-	errno = 0;
-	unsigned long n = strtoul(v, &end, 10);
-	if (errno || *end || end == v || n < 1 || n > 100) {
-		*err = xasprintf("cannot use %s '%s': not a number of attempts from 1 to 100", from, v);
-		return 0;
-	}
-	return (unsigned)n;
-}
-
-static int region_configured(const struct aws_config *cfg)
-{
-	const char *v;
-	if (((v = getenv("AWS_REGION")) && *v) || ((v = getenv("AWS_DEFAULT_REGION")) && *v))
-		return 1;
-	return (v = aws_config_get(cfg, "region")) && *v;
-}
-
 struct s3_client *s3_client_new(const struct s3_client_config *conf, char **err)
 {
 	static const struct s3_client_config defaults = {0};
@@ -349,7 +320,7 @@ struct s3_client *s3_client_new(const struct s3_client_config *conf, char **err)
 		goto fail;
 	}
 	/* aws_config_region reports the absence itself; say it once, here */
-	if (!region_configured(c->cfg) || !(c->region = aws_config_region(c->cfg))) {
+	if (!aws_config_has_region(c->cfg) || !(c->region = aws_config_region(c->cfg))) {
 		*err = xstrdup("no AWS region: set AWS_REGION or a profile's region");
 		goto fail;
 	}
@@ -358,7 +329,7 @@ struct s3_client *s3_client_new(const struct s3_client_config *conf, char **err)
 		goto fail;
 	}
 	hc.max_in_flight = conf->max_in_flight;
-	hc.max_attempts = conf->max_attempts ? conf->max_attempts : max_attempts(c->cfg, err);
+	hc.max_attempts = conf->max_attempts ? conf->max_attempts : aws_config_max_attempts(c->cfg, err);
 	if (!hc.max_attempts)
 		goto fail;
 	if (!(c->http = http_engine_new(&hc))) {
