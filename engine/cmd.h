@@ -16,6 +16,7 @@ int cmd_build(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_stack(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

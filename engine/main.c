@@ -28,6 +28,8 @@ static const struct command {
 	{"check", cmd_check, "check [VAR=value...]",
 	 "validate the Rapidfile without touching inputs or the network"},
 	{"runner", cmd_runner, "runner --spec FILE|-", "run one instance (used by executors)"},
+	{"stack", cmd_stack, "stack create|info|delete [--name NAME] [--cli-args]",
+	 "create, show or delete the AWS Batch stack (CloudFormation)"},
 	{"version", cmd_version, "version", "print the version"},
 	{"help", cmd_help, "help", "this text"},
 };

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Make sure the build and test dependencies are here. As root, install the
 # missing Debian packages; otherwise print the exact apt-get line and fail.
-# Then install the AWS emulator's s3rver (tests/emu, pinned by its
-# package-lock.json) when node_modules is missing or older than the lock.
+# Then install the npm packages the tests pin in a package-lock.json: the
+# AWS emulator's s3rver (tests/emu) and the CloudFormation linter cfn-lint
+# (tests/lint), each only when its node_modules is missing or older than
+# its lock.
 here=$(cd "$(dirname "$0")" && pwd)
 need=""
 for pc in libcurl:libcurl4-openssl-dev openssl:libssl-dev libcjson:libcjson-dev \
@@ -35,15 +37,19 @@ if [ -n "$need" ]; then
 		exit 1
 	fi
 fi
+# npm_ci DIR WHAT: npm ci in DIR unless done since its lock last changed.
 # npm ci writes node_modules/.package-lock.json last: it stands for the install.
-emu=$here/emu
-stamp=$emu/node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ -n "$(find "$emu/package-lock.json" -newer "$stamp")" ]; then
-	echo "rapid: installing the test emulator's s3rver (npm ci in tests/emu)" >&2
-	log=$(cd "$emu" && npm ci --no-audit --no-fund --loglevel=error 2>&1) || {
-		printf '%s\n' "$log" >&2
-		echo "rapid: npm ci failed in $emu" >&2
-		exit 1
-	}
-fi
+npm_ci() {
+	stamp=$1/node_modules/.package-lock.json
+	if [ ! -f "$stamp" ] || [ -n "$(find "$1/package-lock.json" -newer "$stamp")" ]; then
+		echo "rapid: installing $2 (npm ci in tests/${1##*/})" >&2
+		log=$(cd "$1" && npm ci --no-audit --no-fund --loglevel=error 2>&1) || {
+			printf '%s\n' "$log" >&2
+			echo "rapid: npm ci failed in $1" >&2
+			exit 1
+		}
+	fi
+}
+npm_ci "$here/emu" "the test emulator's s3rver"
+npm_ci "$here/lint" "the CloudFormation linter cfn-lint"
 exit 0

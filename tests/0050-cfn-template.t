@@ -1,0 +1,385 @@
+#!/bin/sh
+# cfn/rapid-batch.yaml, the Batch stack's CloudFormation template, read
+# without AWS: it parses, it passes cfn-lint (npm, pinned in tests/lint), and
+# it keeps the least-privilege and job-definition promises of issue 4, which
+# a Python reading of the template checks one by one. Mutated copies of the
+# template (s3:* on *, a wildcard principal, a secret value, ...) show that
+# each kind of check can fail.
+. "$(dirname "$0")/lib.sh"
+TEMPLATE=$TESTS_DIR/../cfn/rapid-batch.yaml
+LINT=$TESTS_DIR/lint/node_modules/cfn-lint
+PY=/usr/bin/python3
+cd "$T_TMP" || exit 1
+
+# 1. The file itself.
+ok "$([ -f "$TEMPLATE" ]; echo $?)" "cfn/rapid-batch.yaml exists"
+is "$(grep -c "$(printf '\t')" "$TEMPLATE")" 0 "it has no tab characters (YAML forbids them in indentation)"
+run "$PY" -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1], encoding="utf-8"))' "$TEMPLATE"
+is "$RC$ERR" 0 "Debian's PyYAML safe_load parses it (long-form intrinsics, no !Ref tags)"
+size=$(wc -c <"$TEMPLATE")
+ok "$([ "$size" -lt 51200 ]; echo $?)" "it fits CreateStack's 51,200-byte TemplateBody ($size bytes)"
+
+# 2. cfn-lint. cfn-lint 1.9.7 (martysweet's JavaScript validator, the one on
+# npm) carries the CloudFormation resource specification of early 2019
+# (2.29.0). Batch has grown since, and that spec rejects what the template
+# rightly uses: ContainerProperties.ResourceRequirements (with Vcpus/Memory,
+# now deprecated, still marked required), ExecutionRoleArn and
+# LinuxParameters, RetryStrategy.EvaluateOnExit, and
+# ComputeResources.AllocationStrategy. The linter has no option to turn one
+# check off, so rather than ignore its complaints, lint.js adds those
+# properties to its spec as today's CloudFormation specification defines
+# them (only where its spec lacks them), leaving every check on: the new
+# properties are type-checked like the rest, and anything else the old spec
+# does not know is still an error.
+cat >lint.js <<'JS'
+'use strict';
+const [lintdir, file, ...params] = process.argv.slice(2);
+const spec = require(lintdir + '/lib/awsData').awsResources;
+const P = spec.PropertyTypes;
+const str = { PrimitiveType: 'String', Required: false, UpdateType: 'Mutable' };
+const int = { PrimitiveType: 'Integer', Required: false, UpdateType: 'Mutable' };
+const bool = { PrimitiveType: 'Boolean', Required: false, UpdateType: 'Mutable' };
+const list = (item) => ({ Type: 'List', ItemType: item, Required: false, UpdateType: 'Mutable', DuplicatesAllowed: false });
+const added = [];
+function addType(name, props) {
+	if (!P[name]) { P[name] = { Documentation: '', Properties: props }; added.push(name); }
+}
+function addProp(type, name, def) {
+	if (!P[type].Properties[name]) { P[type].Properties[name] = Object.assign({ Documentation: '' }, def); added.push(type + '.' + name); }
+}
+const JD = 'AWS::Batch::JobDefinition';
+addType(JD + '.ResourceRequirement', { Type: str, Value: str });
+addType(JD + '.EvaluateOnExit', {
+	Action: Object.assign({}, str, { Required: true }), OnExitCode: str, OnReason: str, OnStatusReason: str });
+addType(JD + '.LinuxParameters', { SharedMemorySize: int, InitProcessEnabled: bool, MaxSwap: int, Swappiness: int });
+addProp(JD + '.ContainerProperties', 'ResourceRequirements', list('ResourceRequirement'));
+addProp(JD + '.ContainerProperties', 'ExecutionRoleArn', str);
+addProp(JD + '.ContainerProperties', 'LinuxParameters', { Type: 'LinuxParameters', Required: false, UpdateType: 'Mutable' });
+addProp(JD + '.RetryStrategy', 'EvaluateOnExit', list('EvaluateOnExit'));
+addProp('AWS::Batch::ComputeEnvironment.ComputeResources', 'AllocationStrategy', str);
+for (const p of ['Memory', 'Vcpus']) P[JD + '.ContainerProperties'].Properties[p].Required = false;
+const parameters = {};
+for (const kv of params) { const i = kv.indexOf('='); parameters[kv.slice(0, i)] = kv.slice(i + 1); }
+const r = require(lintdir + '/lib/api').validateFile(file, { parameters, guessParameters: [] });
+console.log('spec additions: ' + added.join(', '));
+for (const level of ['crit', 'warn', 'info'])
+	for (const e of r.errors[level]) console.log(level + ': ' + e.resource + ': ' + e.message);
+process.exit(r.templateValid && r.errors.crit.length === 0 && r.errors.warn.length === 0 ? 0 : 1);
+JS
+if [ -f "$LINT/lib/api.js" ]; then
+	is "$(node -p 'require(process.argv[1]).version' "$LINT/package.json")" 1.9.7 "cfn-lint is the pinned 1.9.7"
+	run node lint.js "$LINT" "$TEMPLATE" OutputBucket=my-rapid-output
+	is "$RC" 0 "cfn-lint: no errors or warnings with the defaults (on-demand, unprivileged)"
+	[ "$RC" = 0 ] || printf '%s\n' "$OUT$ERR" | sed 's/^/#   /'
+	run node lint.js "$LINT" "$TEMPLATE" OutputBucket=my-rapid-output InputBucket=my-inputs \
+		BatchType=SPOT MaxvCpus=64 S3fsMount=true Image=example/rapidtide:1
+	is "$RC" 0 "cfn-lint: no errors or warnings with Spot, s3fs and every parameter set"
+	[ "$RC" = 0 ] || printf '%s\n' "$OUT$ERR" | sed 's/^/#   /'
+	sed -e 's/SharedMemorySize:/SharedMemSize:/' -e 's/OnStatusReason:/OnStatusReasn:/' "$TEMPLATE" >typo.yaml
+	run node lint.js "$LINT" typo.yaml OutputBucket=my-rapid-output
+	like "$OUT" 'SharedMemSize is not a valid property' "cfn-lint still checks the added properties: a misspelt one fails"
+	like "$OUT" 'OnStatusReasn is not a valid property' "... inside EvaluateOnExit too"
+else
+	_report 1 "cfn-lint is installed in tests/lint" "run: make deps (npm ci in tests/lint)"
+fi
+
+# 3. Least privilege and the job definition, read from the template. One
+# line per check: status TAB name TAB diagnostic.
+cat >check.py <<'PY'
+import json, re, sys, traceback
+import yaml
+
+results = []
+def check(name, cond, diag=""):
+    results.append((0 if cond else 1, name, "" if cond else str(diag)))
+
+def walk(node, path=()):
+    """Every (path, dict) in the tree."""
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            yield from walk(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from walk(v, path + (i,))
+
+def aslist(x):
+    return x if isinstance(x, list) else [x]
+
+def ref(x):
+    """The logical id or parameter x refers to with Ref, else None."""
+    return x.get("Ref") if isinstance(x, dict) and len(x) == 1 else None
+
+def getatt_arn(x):
+    """The logical id of a Fn::GetAtt [Id, Arn] (or 'Id.Arn'), else None."""
+    if not isinstance(x, dict) or "Fn::GetAtt" not in x:
+        return None
+    v = x["Fn::GetAtt"]
+    v = v.split(".", 1) if isinstance(v, str) else v
+    return v[0] if len(v) == 2 and v[1] == "Arn" else None
+
+def main(path):
+    t = yaml.safe_load(open(path, encoding="utf-8"))
+    R = t.get("Resources", {})
+    P = t.get("Parameters", {})
+    O = t.get("Outputs", {})
+    C = t.get("Conditions", {})
+    of_type = lambda ty: [k for k, v in R.items() if v.get("Type") == ty]
+    props = lambda k: R.get(k, {}).get("Properties", {})
+
+    # --- parameters
+    check("parameters are exactly InputBucket, OutputBucket, Image, BatchType, MaxvCpus, S3fsMount",
+          set(P) == {"InputBucket", "OutputBucket", "Image", "BatchType", "MaxvCpus", "S3fsMount"}, sorted(P))
+    p = lambda k: P.get(k, {})
+    check("InputBucket defaults to hcp-openaccess", p("InputBucket").get("Default") == "hcp-openaccess", p("InputBucket"))
+    check("OutputBucket has no default (it is required)", "Default" not in p("OutputBucket"), p("OutputBucket"))
+    check("Image defaults to a Rapidtide image",
+          re.search(r"(^|/)rapidtide:[^/]+$", str(p("Image").get("Default", ""))), p("Image"))
+    check("BatchType is EC2 or SPOT, EC2 by default",
+          p("BatchType").get("AllowedValues") == ["EC2", "SPOT"] and p("BatchType").get("Default") == "EC2", p("BatchType"))
+    check("MaxvCpus is a Number with a default",
+          p("MaxvCpus").get("Type") == "Number" and isinstance(p("MaxvCpus").get("Default"), int), p("MaxvCpus"))
+    check("S3fsMount is true or false, false by default",
+          sorted(p("S3fsMount").get("AllowedValues", [])) == ["false", "true"] and p("S3fsMount").get("Default") == "false",
+          p("S3fsMount"))
+
+    # --- the secret
+    secrets = of_type("AWS::SecretsManager::Secret")
+    check("there is a Secrets Manager secret", len(secrets) >= 1, sorted(R))
+    for s in secrets:
+        check(f"secret {s} is created with no value (no SecretString, no GenerateSecretString)",
+              not {"SecretString", "GenerateSecretString"} & set(props(s)), props(s))
+    secretish = [k for k, v in P.items() if v.get("NoEcho") or re.search(r"secret|password|key", k, re.I)]
+    check("no parameter holds a secret", not secretish, secretish)
+    text = json.dumps(t)
+    check("no SecretString and no {{resolve:...}} dynamic reference anywhere",
+          "SecretString" not in text and "{{resolve:" not in text)
+
+    # --- IAM permission statements
+    roles = of_type("AWS::IAM::Role")
+    stmts = []   # (where, statement)
+    for k in roles:
+        for pol in props(k).get("Policies", []):
+            for st in aslist(pol.get("PolicyDocument", {}).get("Statement", [])):
+                stmts.append((f"{k}/{pol.get('PolicyName')}", st))
+    for k in of_type("AWS::IAM::Policy") + of_type("AWS::IAM::ManagedPolicy"):
+        for st in aslist(props(k).get("PolicyDocument", {}).get("Statement", [])):
+            stmts.append((k, st))
+    check("there are inline permission statements to check", len(stmts) > 0)
+    actions = lambda st: [a for a in aslist(st.get("Action", []))]
+    bad = [(w, a) for w, st in stmts for a in actions(st) if not isinstance(a, str) or "*" in a]
+    check("no IAM action is '*', 's3:*' or any other wildcard", not bad, bad)
+    inverted = [w for w, st in stmts if {"NotAction", "NotResource", "NotPrincipal"} & set(st)]
+    check("no statement uses NotAction, NotResource or NotPrincipal", not inverted, inverted)
+    denyless = [w for w, st in stmts if st.get("Effect") != "Allow"]
+    check("every statement is a plain Allow", not denyless, denyless)
+
+    s3 = [(w, st) for w, st in stmts if any(str(a).lower().startswith("s3:") for a in actions(st))]
+    check("there are S3 statements", len(s3) > 0)
+    bucket_arn = re.compile(r"^arn:\$\{AWS::Partition\}:s3:::\$\{(InputBucket|OutputBucket)\}(/\*)?$")
+    def s3_resource(r):
+        """(bucket parameter, is-objects) for a bucket ARN built from a parameter, else None."""
+        m = bucket_arn.match(r.get("Fn::Sub", "")) if isinstance(r, dict) and isinstance(r.get("Fn::Sub"), str) else None
+        return (m.group(1), bool(m.group(2))) if m else None
+    bad = [(w, r) for w, st in s3 for r in aslist(st.get("Resource")) if r == "*" or not s3_resource(r)]
+    check("S3 actions are only on the input and output buckets (never Resource '*')", not bad, bad)
+    read = {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
+    allowed = {
+        ("OutputBucket", False): {"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"},
+        ("OutputBucket", True): {"s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                 "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+        ("InputBucket", False): {"s3:ListBucket", "s3:GetBucketLocation"},
+        ("InputBucket", True): {"s3:GetObject"},
+    }
+    bad = []
+    for w, st in s3:
+        for r in aslist(st.get("Resource")):
+            where = s3_resource(r)
+            if where:
+                bad += [(w, where, a) for a in actions(st) if a not in allowed[where]]
+    check("the output bucket: list, get, put, delete and multipart; the input bucket: read only", not bad, bad)
+    granted = {a for w, st in s3 for a in actions(st)}
+    want = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
+    check("the jobs can get, put, delete and list", want <= granted, sorted(want - granted))
+
+    sm = [(w, st) for w, st in stmts if any(str(a).lower().startswith("secretsmanager:") for a in actions(st))]
+    check("there is a Secrets Manager statement", len(sm) > 0)
+    bad = [(w, st) for w, st in sm
+           if not all(ref(r) in secrets for r in aslist(st.get("Resource")))
+           or set(actions(st)) - {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}]
+    check("Secrets Manager: only reading, and only the stack's own secret (by Ref)", not bad, bad)
+    other = [(w, a) for w, st in stmts for a in actions(st)
+             if not str(a).lower().startswith(("s3:", "secretsmanager:"))]
+    check("inline policies grant nothing beyond S3 and Secrets Manager", not other, other)
+
+    # --- trust policies
+    def trusted(k):
+        """The services role k trusts; '*' or other principals show up as themselves."""
+        out = []
+        for st in aslist(props(k).get("AssumeRolePolicyDocument", {}).get("Statement", [])):
+            pr = st.get("Principal")
+            if isinstance(pr, dict) and set(pr) == {"Service"}:
+                out += aslist(pr["Service"])
+            else:
+                out.append(json.dumps(pr))
+            if st.get("Effect") != "Allow" or aslist(st.get("Action")) != ["sts:AssumeRole"]:
+                out.append("bad statement " + json.dumps(st))
+        return out
+    bad = [(k, s) for k in roles for s in trusted(k) if not re.match(r"^[a-z0-9-]+\.amazonaws\.com$", s)]
+    check("every role is trusted by a named AWS service only (no '*', no account principals)", not bad, bad)
+    multi = [(k, trusted(k)) for k in roles if len(trusted(k)) != 1]
+    check("every role is trusted by exactly one service", not multi, multi)
+
+    # --- job definition
+    jds = of_type("AWS::Batch::JobDefinition")
+    check("there is one job definition", len(jds) == 1, jds)
+    jd = props(jds[0]) if jds else {}
+    cp = jd.get("ContainerProperties", {})
+    check("the job definition is of type container", jd.get("Type") == "container", jd.get("Type"))
+    rr = {x.get("Type"): str(x.get("Value")) for x in cp.get("ResourceRequirements", [])}
+    check("it asks for 8 vCPUs and 62000 MiB (ResourceRequirements)",
+          rr == {"VCPU": "8", "MEMORY": "62000"} and not {"Vcpus", "Memory"} & set(cp), (rr, sorted(cp)))
+    check("its attempts time out after 36000 s", jd.get("Timeout", {}).get("AttemptDurationSeconds") == 36000, jd.get("Timeout"))
+    rs = jd.get("RetryStrategy", {})
+    check("it retries (Attempts > 1)", isinstance(rs.get("Attempts"), int) and rs["Attempts"] > 1, rs)
+    check("it retries host/Spot terminations (Host EC2*) and exits on anything else",
+          rs.get("EvaluateOnExit") == [{"OnStatusReason": "Host EC2*", "Action": "RETRY"},
+                                       {"OnReason": "*", "Action": "EXIT"}], rs.get("EvaluateOnExit"))
+    check("its image is the Image parameter", ref(cp.get("Image")) == "Image", cp.get("Image"))
+    job_role, exec_role = getatt_arn(cp.get("JobRoleArn")), getatt_arn(cp.get("ExecutionRoleArn"))
+    check("its job role and execution role are two roles of this stack",
+          job_role in roles and exec_role in roles and job_role != exec_role, (job_role, exec_role))
+    check("both are trusted by ecs-tasks.amazonaws.com",
+          trusted(job_role) == ["ecs-tasks.amazonaws.com"] and trusted(exec_role) == ["ecs-tasks.amazonaws.com"],
+          (trusted(job_role), trusted(exec_role)) if job_role and exec_role else None)
+    check("the job role has no managed policies (all it may do is written here)",
+          not props(job_role).get("ManagedPolicyArns"), props(job_role).get("ManagedPolicyArns"))
+    sm_roles = {w.split("/")[0] for w, st in sm} | {w.split("/")[0] for w, st in s3}
+    check("only the job role holds S3 and Secrets Manager permissions", sm_roles == {job_role}, sm_roles)
+    env = {e.get("Name"): e.get("Value") for e in cp.get("Environment", [])}
+    check("its environment names the output bucket and the secret's ARN",
+          any(ref(v) == "OutputBucket" for v in env.values()) and any(ref(v) in secrets for v in env.values()), env)
+    check("the secret's value is not injected into the container (no Secrets)", "Secrets" not in cp, cp.get("Secrets"))
+    priv = cp.get("Privileged")
+    pcond = priv.get("Fn::If", [None])[0] if isinstance(priv, dict) else None
+    check("Privileged is true only under a condition on S3fsMount = \"true\"",
+          isinstance(priv, dict) and list(priv) == ["Fn::If"] and len(priv["Fn::If"]) == 3
+          and priv["Fn::If"][1] is True and priv["Fn::If"][2] in (False, {"Ref": "AWS::NoValue"})
+          and C.get(pcond) == {"Fn::Equals": [{"Ref": "S3fsMount"}, "true"]}, (priv, C.get(pcond)))
+    elsewhere = [pa for pa, d in walk(R) if "Privileged" in d and d is not cp]
+    check("nothing else is privileged", not elsewhere, elsewhere)
+
+    # --- compute environment and queue
+    ces = of_type("AWS::Batch::ComputeEnvironment")
+    check("there is one compute environment", len(ces) == 1, ces)
+    ce = props(ces[0]) if ces else {}
+    cr = ce.get("ComputeResources", {})
+    check("it is MANAGED, EC2 or SPOT by BatchType, up to MaxvCpus, down to 0",
+          ce.get("Type") == "MANAGED" and ref(cr.get("Type")) == "BatchType"
+          and ref(cr.get("MaxvCpus")) == "MaxvCpus" and cr.get("MinvCpus") == 0, cr)
+    alloc = cr.get("AllocationStrategy", {})
+    acond = alloc.get("Fn::If", [None])[0] if isinstance(alloc, dict) else None
+    check("Spot uses SPOT_CAPACITY_OPTIMIZED, on-demand BEST_FIT_PROGRESSIVE",
+          isinstance(alloc, dict) and alloc.get("Fn::If", [None])[1:] == ["SPOT_CAPACITY_OPTIMIZED", "BEST_FIT_PROGRESSIVE"]
+          and C.get(acond) == {"Fn::Equals": [{"Ref": "BatchType"}, "SPOT"]}, (alloc, C.get(acond)))
+    types = cr.get("InstanceTypes", [])
+    check("its instance types are Graviton (arm64)",
+          types and all(re.match(r"^[a-z]+[0-9]+g[a-z]*\.[0-9]*x?large$", x) for x in types), types)
+    check("Batch manages it with the Batch service role",
+          getatt_arn(ce.get("ServiceRole")) in roles and trusted(getatt_arn(ce.get("ServiceRole"))) == ["batch.amazonaws.com"],
+          ce.get("ServiceRole"))
+    prof = getatt_arn(cr.get("InstanceRole"))
+    prof_roles = [ref(x) for x in props(prof).get("Roles", [])] if prof else []
+    check("its instances get an instance profile whose role only ec2.amazonaws.com may assume",
+          prof in of_type("AWS::IAM::InstanceProfile") and len(prof_roles) == 1
+          and trusted(prof_roles[0]) == ["ec2.amazonaws.com"], (prof, prof_roles))
+    subnets = [ref(x) for x in cr.get("Subnets", [])]
+    azs = sorted(json.dumps(props(s).get("AvailabilityZone")) for s in subnets if s)
+    check("it spans two subnets in two different availability zones (Fn::Select of Fn::GetAZs)",
+          len(subnets) == 2 and all(s in of_type("AWS::EC2::Subnet") for s in subnets) and azs == sorted(
+              json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}) for i in (0, 1)), azs)
+    queues = of_type("AWS::Batch::JobQueue")
+    check("a job queue feeds it",
+          len(queues) == 1 and [ref(o.get("ComputeEnvironment")) for o in props(queues[0]).get("ComputeEnvironmentOrder", [])] == ces)
+
+    # --- network
+    sgs = of_type("AWS::EC2::SecurityGroup")
+    check("the security groups let nothing in",
+          not any("SecurityGroupIngress" in props(s) for s in sgs) and not of_type("AWS::EC2::SecurityGroupIngress"), sgs)
+    eps = [props(e) for e in of_type("AWS::EC2::VPCEndpoint")]
+    check("an S3 gateway endpoint sits on the route table",
+          any(e.get("VpcEndpointType") == "Gateway" and e.get("ServiceName") == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
+              and [ref(x) for x in e.get("RouteTableIds", [])] == of_type("AWS::EC2::RouteTable") for e in eps), eps)
+    routes = [props(r) for r in of_type("AWS::EC2::Route")]
+    check("the route table's default route goes to the internet gateway",
+          any(r.get("DestinationCidrBlock") == "0.0.0.0/0" and ref(r.get("GatewayId")) in of_type("AWS::EC2::InternetGateway")
+              for r in routes) and of_type("AWS::EC2::VPCGatewayAttachment"), routes)
+
+    # --- outputs
+    def output(name, ty):
+        o = O.get(name, {})
+        return ref(o.get("Value")) in of_type(ty) and o.get("Export", {}).get("Name") == {"Fn::Sub": "${AWS::StackName}-" + name}
+    for name, ty in (("JobQueue", "AWS::Batch::JobQueue"), ("JobDefinition", "AWS::Batch::JobDefinition"),
+                     ("ComputeEnvironment", "AWS::Batch::ComputeEnvironment"), ("InputSecret", "AWS::SecretsManager::Secret")):
+        check(f"output {name} is its ARN, exported as <stack>-{name}", output(name, ty), O.get(name))
+    exported = {ref(o.get("Value")) for o in O.values()}
+    check("every secret's ARN is an output", set(secrets) <= exported, sorted(set(secrets) - exported))
+
+try:
+    main(sys.argv[1])
+except Exception:
+    results.append((1, "the checker ran to the end", traceback.format_exc()))
+for status, name, diag in results:
+    print(f"{status}\t{name}\t{diag}".replace("\n", " | "))
+PY
+
+# checks TEMPLATE: one TAP line per check of check.py.
+checks() {
+	"$PY" check.py "$1" >checks.out 2>&1
+	while IFS='	' read -r st name diag; do
+		_report "$st" "$name" "$diag"
+	done <checks.out
+}
+checks "$TEMPLATE"
+
+# 4. Each kind of check fails when the template breaks its promise.
+cat >mutate.py <<'PY'
+import sys, yaml
+t = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+R = t["Resources"]
+job = R["JobRole"]["Properties"]
+pol = {p["PolicyName"]: p["PolicyDocument"]["Statement"] for p in job["Policies"]}
+m = sys.argv[2]
+if m == "s3star":
+    pol["OutputBucketReadWrite"][1]["Action"].append("s3:*")
+elif m == "s3anywhere":
+    pol["InputBucketReadOnly"][1]["Resource"] = "*"
+elif m == "secretanywhere":
+    pol["ReadInputSecret"][0]["Resource"] = "*"
+elif m == "anyprincipal":
+    job["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] = "*"
+elif m == "secretvalue":
+    R["InputSecret"]["Properties"]["SecretString"] = '{"IBS3SECRET":"changeme"}'
+elif m == "secretparam":
+    t["Parameters"]["InputKeySecret"] = {"Type": "String", "NoEcho": True}
+elif m == "privileged":
+    R["JobDefinition"]["Properties"]["ContainerProperties"]["Privileged"] = True
+elif m == "retryall":
+    R["JobDefinition"]["Properties"]["RetryStrategy"]["EvaluateOnExit"] = [{"OnReason": "*", "Action": "RETRY"}]
+yaml.safe_dump(t, open(sys.argv[3], "w"), sort_keys=False)
+PY
+# mutant NAME EXPECTED-FAILING-CHECK DESCRIPTION
+mutant() {
+	"$PY" mutate.py "$TEMPLATE" "$1" "$1.yaml"
+	"$PY" check.py "$1.yaml" >"$1.out" 2>&1
+	is "$(grep '^1	' "$1.out" | cut -f2 | grep -c -F -- "$2")" 1 "$3"
+}
+mutant s3star "no IAM action is '*', 's3:*'" "caught: s3:* on the output bucket"
+mutant s3anywhere "never Resource '*'" "caught: S3 read on Resource '*'"
+mutant secretanywhere "only the stack's own secret" "caught: GetSecretValue on Resource '*'"
+mutant anyprincipal "named AWS service only" "caught: a role any principal may assume"
+mutant secretvalue "is created with no value" "caught: a SecretString in the template"
+mutant secretparam "no parameter holds a secret" "caught: a parameter for the key pair"
+mutant privileged "Privileged is true only under" "caught: an always-privileged container"
+mutant retryall "it retries host/Spot terminations" "caught: retrying application failures"
+done_testing
