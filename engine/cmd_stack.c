@@ -86,6 +86,13 @@ static int cfn_call(struct cfn *c, const char *action, struct buf *params, const
 	return r;
 }
 
+/* Whether a call's error says the stack does not exist (CloudFormation
+ * says so with a ValidationError). */
+static bool is_missing(const char *err)
+{
+	return err && strstr(err, "ValidationError") && strstr(err, "does not exist");
+}
+
 /* The stack's description: 1 and *doc (its Stacks/member in *stack), 0
  * when there is no such stack, -1 after printing. */
 static int describe(struct cfn *c, const char *name, struct xml_doc **doc, const struct xml_node **stack)
@@ -98,8 +105,7 @@ static int describe(struct cfn *c, const char *name, struct xml_doc **doc, const
 	buf_free(&p);
 	free(what);
 	if (r < 0) {
-		/* CloudFormation says a missing stack with a ValidationError */
-		int missing = err && strstr(err, "ValidationError") && strstr(err, "does not exist");
+		int missing = is_missing(err);
 		if (!missing)
 			warn("%s", err);
 		free(err);
@@ -123,8 +129,8 @@ static bool seen(struct cfn *c, const char *id)
 }
 
 /* Print the stack's events not shown yet, oldest first. With failed, keep
- * the failure reasons in it ("LogicalId: reason" lines). 0, or -1 after
- * printing. */
+ * the failure reasons in it ("LogicalId: reason" lines). 0; 1 when the
+ * stack is gone; -1 after printing. */
 static int show_events(struct cfn *c, const char *name, struct buf *failed)
 {
 	struct xml_doc *docs[64];
@@ -143,11 +149,16 @@ static int show_events(struct cfn *c, const char *name, struct buf *failed)
 		token = NULL;
 		char *what = xasprintf("read the events of stack '%s'", name);
 		struct xml_doc *d = NULL;
-		int r = cfn_call(c, "DescribeStackEvents", &p, what, &d);
+		char *err = NULL;
+		int r = aws_query_call(c->svc, "DescribeStackEvents", CFN_VERSION, p.data, what, &d, &err);
 		free(what);
 		buf_free(&p);
 		if (r < 0) {
-			ret = -1;
+			/* a stack deleted meanwhile has no events any more */
+			if (!is_missing(err))
+				warn("%s", err);
+			ret = is_missing(err) ? 1 : -1;
+			free(err);
 			break;
 		}
 		docs[ndocs++] = d;
@@ -211,14 +222,9 @@ static int wait_stack(struct cfn *c, const char *name, char **status, struct buf
 {
 	*status = NULL;
 	for (;;) {
-		if (show_events(c, name, failed) < 0) {
-			/* a deleted stack's events are gone with it */
-			struct xml_doc *d = NULL;
-			const struct xml_node *st;
-			int r = describe(c, name, &d, &st);
-			xml_free(d);
-			return r == 0 ? 1 : -1;
-		}
+		int e = show_events(c, name, failed);
+		if (e != 0)
+			return e > 0 ? 1 : -1;
 		struct xml_doc *d = NULL;
 		const struct xml_node *st = NULL;
 		int r = describe(c, name, &d, &st);

@@ -12,6 +12,23 @@
 #   emu_counters           the request counters, as JSON
 #   emu_count NAME         one counter as an integer (0 when absent)
 #   emu_aws ARGS...        Debian's aws against the emulator
+#   emu_cfn JSON           CloudFormation's pace and injected failures, e.g.
+#                          '{"step_ms": 10}' (per resource step; default 50),
+#                          '{"fail": "JobQueue", "reason": "..."}' (that resource's
+#                          next creation fails and the stack rolls back),
+#                          '{"fail_delete": "JobQueue"}', '{"fail": null}'
+#   emu_cfn_state          the stacks (name, id, status) and the settings, as JSON
+#   emu_requests [TEXT]    the AWS requests received since start or emu_reset, as
+#                          {"count": N, "dropped": N, "requests": [...]}: service,
+#                          op, method, path, query, headers, body, form (a form
+#                          body's fields, decoded); never a secret value written
+#                          to Secrets Manager, object data or any response.
+#                          With TEXT, only the requests holding it, as sent or
+#                          percent-decoded (safer than grep for a secret with
+#                          characters JSON escapes)
+#   emu_requests_count TEXT  how many requests hold TEXT
+#   emu_bucket_region BUCKET REGION  S3 says BUCKET is in REGION (HeadBucket
+#                          301, GetBucketLocation REGION, other requests 400)
 # The JSON each takes is described at the top of tests/emu/emu.py.
 
 EMU_AKID=AKIDEMU0000000000001
@@ -75,14 +92,7 @@ emu_stop() {
 	[ -n "$EMU_PID" ] || return 0
 	kill -TERM "$EMU_PID" 2>/dev/null
 	wait "$EMU_PID" 2>/dev/null
-	# A second identity with a session token, served as container credentials
-# at $EMU_URL/__emu/container-credentials to requests that send
-# Authorization: $EMU_CONTAINER_AUTH.
-EMU_AKID2=ASIAEMU0000000000002
-EMU_SECRET_KEY2=emuSECRETkey0000/container+creds/00000000
-EMU_SESSION_TOKEN=emuTOKEN//session+token/0000000000000000000000000000000000000000
-EMU_CONTAINER_AUTH=emu-container-auth-0000
-EMU_PID=
+	EMU_PID=
 }
 
 # _emu_call METHOD ENDPOINT [JSON]: the control API's answer, or its error
@@ -106,3 +116,22 @@ emu_count() {
 	echo "${_emu_n:-0}"
 }
 emu_aws() { AWS_PAGER='' /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
+emu_cfn() { _emu_call POST cfn "$1"; }
+emu_cfn_state() { _emu_call GET cfn; }
+emu_bucket_region() { _emu_call POST bucket-region "{\"bucket\": \"$1\", \"region\": \"$2\"}" >/dev/null; }
+emu_requests() {
+	if [ $# -gt 0 ]; then
+		_emu_out=$(curl -sS -G --data-urlencode "contains=$1" -w '\n%{http_code}' "$EMU_URL/__emu/requests") || return 1
+	else
+		_emu_out=$(curl -sS -w '\n%{http_code}' "$EMU_URL/__emu/requests") || return 1
+	fi
+	case $_emu_out in
+	*'
+200') printf '%s\n' "${_emu_out%?200}" ;;
+	*) printf 'emu requests: %s\n' "$_emu_out" >&2; return 1 ;;
+	esac
+}
+emu_requests_count() {
+	_emu_n=$(emu_requests "$1" | sed -n 's/^{"count": \([0-9]*\).*/\1/p')
+	echo "${_emu_n:-0}"
+}

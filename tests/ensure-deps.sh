@@ -19,9 +19,11 @@ command -v make >/dev/null 2>&1 || need="$need make"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v gzip >/dev/null 2>&1 || need="$need gzip"
 command -v curl >/dev/null 2>&1 || need="$need curl"
-# The emulator runs on Debian's python3 with Debian's botocore, and the tests
-# use Debian's aws, whatever python3 or aws comes first on PATH.
+# The emulator runs on Debian's python3 with Debian's botocore (and PyYAML for
+# CloudFormation templates), and the tests use Debian's aws, whatever python3
+# or aws comes first on PATH.
 /usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || need="$need python3-botocore"
+/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need="$need python3-yaml"
 [ -x /usr/bin/aws ] || need="$need awscli"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"

@@ -20,10 +20,24 @@ services rapid calls:
     (bytes=-N), multipart bookkeeping (part checks, "<md5>-<parts>" ETags,
     ListMultipartUploads, AbortMultipartUpload). Writes, reads and deletes
     of one key are serialized, since s3rver writes objects in place.
-  * Secrets Manager (JSON 1.1) is answered from memory. Other services
-    (Batch, CloudFormation) are further Service subclasses, registered in
-    Emulator.services under their signing name.
-  * Faults are injected on request, and requests are counted by operation.
+  * HeadBucket and GetBucketLocation are answered here (with
+    x-amz-bucket-region, in S3's namespace); a bucket can be said to live in
+    another region.
+  * Secrets Manager (JSON 1.1) is answered from memory.
+  * CloudFormation (the Query protocol: form-encoded POST, XML answers) is
+    simulated: CreateStack checks the template (YAML with short-form tags,
+    or JSON) as AWS does, then plays the creation resource by resource, in
+    dependency order, as stack events, with fake but well-formed ids and
+    ARNs, and Outputs evaluated from the template's intrinsics.
+    AWS::SecretsManager::Secret resources really create their (empty)
+    secret here, and deleting the stack deletes it. A failure can be
+    injected into a resource, which then rolls the stack back.
+  * Each service is a Service subclass, registered in Emulator.services
+    under its signing name: a request goes to the service its credential
+    scope names.
+  * Faults are injected on request, requests are counted by operation, and
+    every request is kept in a log a test can search (a secret written to
+    Secrets Manager excepted), to prove where a secret did not go.
 
 Run it with Debian's /usr/bin/python3 (package python3-botocore):
 
@@ -42,7 +56,9 @@ Control API, on the same port, unsigned (JSON in and out):
                         faults injected; signatures that did not match (or
                         matched a request not encoded as SigV4 encodes); all
                         requests refused by the authentication checks
-  POST /__emu/reset     zero the counters; clear the faults and clock offset
+  POST /__emu/reset     zero the counters; clear the faults, the clock offset,
+                        the request log, and CloudFormation's pace and injected
+                        failures (stacks and secrets stay)
   POST /__emu/faults    {"next": ["slowdown", "reset"]}: the next requests fail
                         {"rate": 0.2, "kinds": ["500"], "seed": 7}: each
                         request fails with that probability (kinds default
@@ -64,6 +80,33 @@ Control API, on the same port, unsigned (JSON in and out):
   GET  /__emu/container-credentials  container credentials as ECS serves
                         them: the first --cred with a session token, to a
                         request whose Authorization is --container-auth
+  GET  /__emu/requests[?contains=TEXT][&op=NAME]  {"count": N, "dropped": N,
+                        "requests": [{"seq", "service", "op", "method", "path",
+                        "query", "headers", "body", "body_bytes", "form",
+                        "note"}]}: the AWS requests received since start or
+                        reset, oldest first (control requests aside). Not kept:
+                        SecretString/SecretBinary of CreateSecret,
+                        PutSecretValue, UpdateSecret ("(not kept by emu)"),
+                        object data, bodies over 1 MiB, responses; signatures
+                        and session tokens are masked. "form" holds a form
+                        body's fields decoded. contains: only requests holding
+                        TEXT as sent, percent-decoded or JSON-unescaped.
+  POST /__emu/cfn       {"step_ms": 20}: CloudFormation's pace, the time each
+                        resource takes to create or delete (default 50: a
+                        20-resource stack takes about 1 s each way).
+                        {"fail": "LogicalId", "reason": "..."}: that resource's
+                        next creation fails with that reason (CREATE_FAILED),
+                        and the stack rolls back (ROLLBACK_COMPLETE, or
+                        CREATE_FAILED / deleted with OnFailure DO_NOTHING /
+                        DELETE). {"fail_delete": "LogicalId"}: its next deletion
+                        fails (DELETE_FAILED). Each fires once; null disarms.
+  GET  /__emu/cfn       {"step_ms", "fail", "fail_delete", "reason", "stacks":
+                        [{"name", "id", "status"}]}
+  POST /__emu/bucket-region  {"bucket": "b", "region": "eu-west-1"}: the bucket
+                        (which must exist) is said to be in that region:
+                        HeadBucket answers 301 with x-amz-bucket-region,
+                        GetBucketLocation that region, other requests 400
+                        AuthorizationHeaderMalformed with <Region>
   POST /__emu/seed      {"bucket": "b", "prefix": "p/", "count": 25000,
                         "body": "x"} (keys p/000000, p/000001, ...) or
                         {"bucket": "b", "keys": [...], "body": "x"}: objects
@@ -82,8 +125,10 @@ import hashlib
 import hmac
 import http.client
 import http.server
+import ipaddress
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -95,9 +140,15 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
+
+try:
+    import yaml     # python3-yaml: only CloudFormation's YAML templates need it
+except ImportError:
+    yaml = None
 
 from botocore.auth import (S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth,
                            SigV4QueryAuth)
@@ -381,6 +432,16 @@ class Service:
         raise NotImplementedError
 
 
+def skew_message(failure, max_skew_s):
+    """How AWS's non-S3 services word a request time too far from theirs."""
+    request_time, server_time = failure.extra['RequestTime'], failure.extra['ServerTime']
+    late = request_time < server_time
+    bound = time.strftime(AMZ_DATE, time.gmtime(
+        calendar.timegm(time.strptime(server_time, AMZ_DATE)) + (-max_skew_s if late else max_skew_s)))
+    return ('Signature expired: %s is now earlier than %s (%s - 5 min.)' if late else
+            'Signature not yet current: %s is still later than %s (%s + 5 min.)') % (request_time, bound, server_time)
+
+
 class JsonService(Service):
     """An awsJson1.1 service (X-Amz-Target: <prefix>.<Action>). With no
     actions, it is what a signed request for an unemulated service meets."""
@@ -421,13 +482,7 @@ class JsonService(Service):
     def auth_error(self, req, failure):
         status, code, message = self.AUTH[failure.kind]
         if failure.kind == 'skewed':
-            request_time, server_time = failure.extra['RequestTime'], failure.extra['ServerTime']
-            late = request_time < server_time
-            bound = time.strftime(AMZ_DATE, time.gmtime(
-                calendar.timegm(time.strptime(server_time, AMZ_DATE)) + (-self.max_skew_s if late else self.max_skew_s)))
-            message = ('Signature expired: %s is now earlier than %s (%s - 5 min.)' if late else
-                       'Signature not yet current: %s is still later than %s (%s + 5 min.)') % (
-                           request_time, bound, server_time)
+            message = skew_message(failure, self.max_skew_s)
         elif failure.kind == 'mismatch' and 'CanonicalRequest' in failure.extra:
             message += ("\n\nThe Canonical String for this request should have been\n'%s'\n\n"
                         "The String-to-Sign should have been\n'%s'\n") % (
@@ -462,9 +517,138 @@ class JsonService(Service):
             return self.error(req, e.status, e.code, e.message)
 
 
+def xml_node(tag, value, depth=1):
+    """One element, indented as AWS's query services indent their answers:
+    value is text, a list of (tag, value) children (an empty list gives
+    <Tag/>), or None (left out). tag may carry attributes."""
+    if value is None:
+        return ''
+    pad = '  ' * depth
+    name = tag.split(' ', 1)[0]
+    if isinstance(value, list):
+        inner = ''.join(xml_node(t, v, depth + 1) for t, v in value)
+        return '%s<%s>\n%s%s</%s>\n' % (pad, tag, inner, pad, name) if inner else '%s<%s/>\n' % (pad, tag)
+    if isinstance(value, bool):
+        value = 'true' if value else 'false'
+    return '%s<%s>%s</%s>\n' % (pad, tag, esc(value), name)
+
+
+class QueryService(Service):
+    """An awsQuery service (CloudFormation; IAM and STS speak it too):
+    Action=...&Version=... form-encoded in a POST body (or in the query
+    string), answered in XML in the service's namespace as
+    <XResponse><XResult>...</XResult><ResponseMetadata><RequestId>, errors
+    as <ErrorResponse><Error><Type><Code><Message></Error><RequestId>."""
+    namespace = ''
+    version = ''
+    actions = {}
+    AUTH = {
+        'missing': (403, 'MissingAuthenticationToken', 'Request is missing Authentication Token'),
+        'malformed': (400, 'IncompleteSignature', 'The request signature does not conform to AWS standards.'),
+        'unsupported': (400, 'IncompleteSignature', 'Unsupported authorization type'),
+        'unknown_key': (403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
+        'bad_token': (403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
+        'bad_date': (400, 'IncompleteSignature',
+                     "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."),
+        'skewed': (403, 'SignatureDoesNotMatch', 'Signature expired'),
+        'expired': (403, 'SignatureDoesNotMatch', 'Signature expired'),
+        'region': (403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid region.'),
+        'mismatch': (403, 'SignatureDoesNotMatch',
+                     'The request signature we calculated does not match the signature you provided. '
+                     'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'),
+        'noncanonical': (403, 'SignatureDoesNotMatch', ''),
+    }
+
+    @staticmethod
+    def form(req):
+        """The request's parameters: its query string, then its form-encoded body."""
+        if getattr(req, 'form', None) is None:
+            pairs = urllib.parse.parse_qsl(req.query, keep_blank_values=True)
+            ctype = req.headers.get('Content-Type', '').partition(';')[0].strip().lower()
+            if req.method == 'POST' and ctype == 'application/x-www-form-urlencoded':
+                pairs += urllib.parse.parse_qsl(req.body.decode('utf-8', 'replace'), keep_blank_values=True)
+            req.form = dict(pairs)
+        return req.form
+
+    def operation(self, req):
+        return self.form(req).get('Action') or 'Unknown'
+
+    def reply(self, req, action, result):
+        """result: the children of <ActionResult>, or None for an answer without one."""
+        body = '<%sResponse xmlns="%s">\n%s%s</%sResponse>\n' % (
+            action, self.namespace, xml_node(action + 'Result', result),
+            xml_node('ResponseMetadata', [('RequestId', req.rid)]), action)
+        return Response(200, body.encode('utf-8', 'surrogateescape'),
+                        [('Content-Type', 'text/xml'), ('x-amzn-RequestId', req.rid)])
+
+    def error(self, req, status, code, message, extra=None):
+        body = '<ErrorResponse xmlns="%s">\n%s%s</ErrorResponse>\n' % (
+            self.namespace, xml_node('Error', [('Type', 'Receiver' if status >= 500 else 'Sender'),
+                                              ('Code', code), ('Message', message)]),
+            xml_node('RequestId', req.rid))
+        return Response(status, body.encode('utf-8', 'surrogateescape'),
+                        [('Content-Type', 'text/xml'), ('x-amzn-RequestId', req.rid)])
+
+    def auth_error(self, req, failure):
+        status, code, message = self.AUTH[failure.kind]
+        if failure.kind == 'skewed':
+            message = skew_message(failure, self.max_skew_s)
+        elif failure.kind == 'mismatch' and 'CanonicalRequest' in failure.extra:
+            message += ("\n\nThe Canonical String for this request should have been\n'%s'\n\n"
+                        "The String-to-Sign should have been\n'%s'\n") % (
+                            failure.extra['CanonicalRequest'], failure.extra['StringToSign'])
+        elif failure.message:
+            message = failure.message
+        return self.error(req, status, code, message)
+
+    def fault(self, req, kind):
+        if kind == 'reset':
+            return Response(0, reset=True)
+        if kind == 'slowdown':
+            return self.error(req, 400, 'Throttling', 'Rate exceeded')
+        response = self.error(req, 500, 'InternalFailure', 'An internal error has occurred.')
+        if kind == 'error200':
+            response.status = 200
+        return response
+
+    def handle(self, req, op):
+        form = self.form(req)
+        if 'Action' not in form:
+            return self.error(req, 400, 'MissingAction', 'Missing Action')
+        if 'Version' not in form:
+            return self.error(req, 400, 'MissingParameter', 'The request must contain the parameter Version')
+        action = self.actions.get(op)
+        if action is None or form['Version'] != self.version:
+            return self.error(req, 400, 'InvalidAction', 'Could not find operation %s for version %s' % (
+                op, form['Version']))
+        try:
+            return self.reply(req, op, action(self, form))
+        except ApiError as e:
+            return self.error(req, e.status, e.code, e.message)
+
+
+def query_members(form, prefix):
+    """A list parameter of the query protocol: Prefix.member.N (strings) or
+    Prefix.member.N.Field (dicts), in N's order."""
+    pattern = re.compile(re.escape(prefix) + r'\.member\.(\d+)(?:\.(.+))?$')
+    found = {}
+    for name, value in form.items():
+        m = pattern.match(name)
+        if m and m.group(2):
+            entry = found.setdefault(int(m.group(1)), {})
+            if isinstance(entry, dict):
+                entry[m.group(2)] = value
+        elif m:
+            found[int(m.group(1))] = value
+    return [found[n] for n in sorted(found)]
+
+
 class SecretsManager(JsonService):
     """Secrets Manager from memory: versions with AWSCURRENT/AWSPREVIOUS
-    stages; a secret is found by name, by ARN, or by ARN without its suffix."""
+    stages; a secret is found by name, by ARN, or by ARN without its suffix.
+    DeleteSecret schedules deletion (the secret then refuses reads and writes
+    until RestoreSecret) unless ForceDeleteWithoutRecovery, which is what
+    CloudFormation uses for the secrets of a stack."""
 
     def __init__(self, region):
         super().__init__('secretsmanager')
@@ -473,12 +657,15 @@ class SecretsManager(JsonService):
         self.secrets = {}   # name -> dict
 
     NOT_FOUND = "Secrets Manager can't find the specified secret."
+    MARKED = "You can't perform this operation on the secret because it was marked for deletion."
 
-    def _find(self, secret_id):
+    def _find(self, secret_id, live=True):
         if not isinstance(secret_id, str) or not secret_id:
             raise ApiError(400, 'InvalidParameterException', 'You must specify a SecretId.')
         for secret in self.secrets.values():
             if secret_id in (secret['Name'], secret['ARN'], secret['ARN'][:-7]):
+                if live and secret.get('DeletedDate') is not None:
+                    raise ApiError(400, 'InvalidRequestException', self.MARKED)
                 return secret
         raise ApiError(400, 'ResourceNotFoundException', self.NOT_FOUND)
 
@@ -503,13 +690,22 @@ class SecretsManager(JsonService):
         secret['LastChangedDate'] = time.time()
         return version_id
 
-    def create(self, name, body):
-        if name in self.secrets:
+    def arn_for(self, name):
+        """A new secret's ARN: its name, '-', six random letters."""
+        return secret_arn(self.region, name)
+
+    def create(self, name, body, arn=None):
+        """Create a secret (the caller holds the lock); arn chosen by the caller
+        (CloudFormation knows it before it creates the secret) or made here."""
+        old = self.secrets.get(name)
+        if old is not None and old.get('DeletedDate') is not None:
+            raise ApiError(400, 'InvalidRequestException', "You can't create this secret because a secret with "
+                           "this name is already scheduled for deletion.")
+        if old is not None:
             raise ApiError(400, 'ResourceExistsException',
                            'The operation failed because the secret %s already exists.' % name)
-        suffix = ''.join(random.choice('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ') for _ in range(6))
-        secret = {'Name': name, 'ARN': 'arn:aws:secretsmanager:%s:%s:secret:%s-%s' % (self.region, ACCOUNT, name, suffix),
-                  'Description': body.get('Description'), 'CreatedDate': time.time(), 'versions': {}}
+        secret = {'Name': name, 'ARN': arn or self.arn_for(name), 'Description': body.get('Description'),
+                  'CreatedDate': time.time(), 'versions': {}}
         version_id = self._add_version(secret, body) if ('SecretString' in body or 'SecretBinary' in body) else None
         self.secrets[name] = secret
         return secret, version_id
@@ -521,6 +717,13 @@ class SecretsManager(JsonService):
                 self._add_version(self.secrets[name], {'SecretString': value})
             else:
                 self.create(name, {'SecretString': value})
+
+    def remove(self, arn):
+        """Delete a secret at once, without recovery (CloudFormation deleting a stack's secret)."""
+        with self.lock:
+            for name, secret in list(self.secrets.items()):
+                if secret['ARN'] == arn:
+                    del self.secrets[name]
 
     def create_secret(self, body):
         name = body.get('Name')
@@ -559,18 +762,58 @@ class SecretsManager(JsonService):
                     out[field] = version[field]
         return out
 
-    def describe_secret(self, body):
-        with self.lock:
-            secret = self._find(body.get('SecretId'))
-            out = {'ARN': secret['ARN'], 'Name': secret['Name'], 'CreatedDate': secret['CreatedDate'],
-                   'VersionIdsToStages': {v: sorted(d['stages']) for v, d in secret['versions'].items()}}
-            for field in ('Description', 'LastChangedDate'):
-                if secret.get(field) is not None:
-                    out[field] = secret[field]
+    def _describe(self, secret):
+        out = {'ARN': secret['ARN'], 'Name': secret['Name'], 'CreatedDate': secret['CreatedDate']}
+        if secret['versions']:
+            out['VersionIdsToStages'] = {v: sorted(d['stages']) for v, d in secret['versions'].items()}
+        for field in ('Description', 'LastChangedDate', 'DeletedDate'):
+            if secret.get(field) is not None:
+                out[field] = secret[field]
         return out
 
+    def describe_secret(self, body):
+        with self.lock:
+            return self._describe(self._find(body.get('SecretId'), live=False))
+
+    def delete_secret(self, body):
+        force, window = body.get('ForceDeleteWithoutRecovery'), body.get('RecoveryWindowInDays')
+        if force and window is not None:
+            raise ApiError(400, 'InvalidParameterException', "You can't use ForceDeleteWithoutRecovery in "
+                           "conjunction with RecoveryWindowInDays.")
+        if window is None:
+            window = 30
+        if not isinstance(window, int) or isinstance(window, bool) or not 7 <= window <= 30:
+            raise ApiError(400, 'InvalidParameterException',
+                           'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).')
+        with self.lock:
+            secret = self._find(body.get('SecretId'))
+            now = time.time()
+            if force:
+                del self.secrets[secret['Name']]
+                when = now
+            else:
+                secret['DeletedDate'] = now
+                when = now + window * 86400
+        return {'ARN': secret['ARN'], 'Name': secret['Name'], 'DeletionDate': when}
+
+    def restore_secret(self, body):
+        with self.lock:
+            secret = self._find(body.get('SecretId'), live=False)
+            secret.pop('DeletedDate', None)
+        return {'ARN': secret['ARN'], 'Name': secret['Name']}
+
+    def list_secrets(self, body):
+        with self.lock:
+            listed = [self._describe(s) for s in sorted(self.secrets.values(), key=lambda s: s['CreatedDate'])
+                      if body.get('IncludePlannedDeletion') or s.get('DeletedDate') is None]
+        for entry in listed:
+            if 'VersionIdsToStages' in entry:
+                entry['SecretVersionsToStages'] = entry.pop('VersionIdsToStages')
+        return {'SecretList': listed}
+
     actions = {'CreateSecret': create_secret, 'PutSecretValue': put_secret_value,
-               'GetSecretValue': get_secret_value, 'DescribeSecret': describe_secret}
+               'GetSecretValue': get_secret_value, 'DescribeSecret': describe_secret,
+               'DeleteSecret': delete_secret, 'RestoreSecret': restore_secret, 'ListSecrets': list_secrets}
 
 
 class Upstream:
@@ -662,9 +905,11 @@ class S3(Service):
     # Operations on one key, serialized per key (s3rver writes in place).
     KEYED = {'GetObject', 'HeadObject', 'PutObject', 'CopyObject', 'DeleteObject', 'CompleteMultipartUpload'}
 
-    def __init__(self, data_dir, upstream):
+    def __init__(self, data_dir, upstream, region='us-east-1'):
         self.data = data_dir
         self.upstream = upstream
+        self.region = region
+        self.regions = {}       # bucket -> region, for buckets said to live elsewhere
         self.locks = [threading.Lock() for _ in range(256)]
 
     # --- naming
@@ -782,6 +1027,14 @@ class S3(Service):
         if not self.key_stays_in_bucket(key):
             raise ApiError(400, 'InvalidArgument', "emulator: s3rver's store cannot hold a key that climbs out "
                            "of its bucket with '..'", Key=key)
+        if bucket and not key and op in ('HeadBucket', 'GetBucketLocation'):
+            return self.bucket_answer(op, bucket)
+        home = self.regions.get(bucket, self.region)
+        if bucket and home != self.region:
+            response = self.error(req, 400, 'AuthorizationHeaderMalformed', "The authorization header is malformed; "
+                                  "the region '%s' is wrong; expecting '%s'" % (self.region, home), {'Region': home})
+            response.headers.append(('x-amz-bucket-region', home))
+            return response
         self.check_digests(req, op)
         local = {'ListObjectsV2': self.list_objects, 'ListObjects': self.list_objects,
                  'ListMultipartUploads': self.list_uploads, 'AbortMultipartUpload': self.abort_upload}
@@ -808,6 +1061,32 @@ class S3(Service):
             if parts and response.status == 200 and b'<Error>' not in response.body:
                 self.finish_multipart(bucket, key, parts, response)
             return response
+
+    def bucket_answer(self, op, bucket):
+        """HeadBucket and GetBucketLocation as S3 answers them (s3rver sends no
+        x-amz-bucket-region and puts LocationConstraint in a wrong namespace).
+        A bucket set in another region (POST /__emu/bucket-region) answers
+        HeadBucket with 301, as S3 does."""
+        exists = os.path.isdir(os.path.join(self.data, bucket))
+        home = self.regions.get(bucket, self.region)
+        if op == 'HeadBucket':
+            if not exists:
+                return Response(404, b'', [('Content-Type', 'application/xml')])
+            return Response(200 if home == self.region else 301, b'',
+                            [('Content-Type', 'application/xml'), ('x-amz-bucket-region', home)])
+        if not exists:
+            raise ApiError(404, 'NoSuchBucket', 'The specified bucket does not exist', BucketName=bucket)
+        inner = ('<LocationConstraint xmlns="%s"/>' % S3_NS if home == 'us-east-1' else
+                 '<LocationConstraint xmlns="%s">%s</LocationConstraint>' % (S3_NS, esc(home)))
+        return Response(200, xml_doc(inner), [('Content-Type', 'application/xml')])
+
+    def set_region(self, spec):
+        bucket, region = spec.get('bucket'), spec.get('region')
+        if not isinstance(bucket, str) or not os.path.isdir(os.path.join(self.data, bucket)):
+            raise ValueError('no such bucket: %r' % bucket)
+        if not isinstance(region, str) or not re.match(r'^[a-z]{2}(-[a-z]+)+-[0-9]$', region):
+            raise ValueError('"region" must be a region name such as eu-west-1')
+        self.regions[bucket] = region
 
     def check_digests(self, req, op):
         md5 = req.headers.get('Content-MD5')
@@ -1155,6 +1434,1238 @@ class S3(Service):
         return len(keys)
 
 
+# ------------------------------------------------------------ CloudFormation
+
+CFN_NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/'
+ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+UPPER_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+STACK_NAME_RE = re.compile(r'^[a-zA-Z][-a-zA-Z0-9]{0,127}$')
+TEMPLATE_SECTIONS = {'AWSTemplateFormatVersion', 'Description', 'Metadata', 'Parameters', 'Rules', 'Mappings',
+                     'Conditions', 'Transform', 'Resources', 'Outputs'}
+RESOURCE_KEYS = {'Type', 'Properties', 'DependsOn', 'Condition', 'DeletionPolicy', 'UpdateReplacePolicy', 'Metadata',
+                 'CreationPolicy', 'UpdatePolicy'}
+PSEUDO = ('AWS::AccountId', 'AWS::Region', 'AWS::StackName', 'AWS::StackId', 'AWS::Partition', 'AWS::URLSuffix',
+          'AWS::NoValue', 'AWS::NotificationARNs')
+# Resources that need CAPABILITY_IAM, and the properties that name them (which need CAPABILITY_NAMED_IAM).
+IAM_TYPES = {'AWS::IAM::AccessKey': None, 'AWS::IAM::Group': 'GroupName', 'AWS::IAM::InstanceProfile':
+             'InstanceProfileName', 'AWS::IAM::ManagedPolicy': 'ManagedPolicyName', 'AWS::IAM::Policy': None,
+             'AWS::IAM::Role': 'RoleName', 'AWS::IAM::User': 'UserName', 'AWS::IAM::UserToGroupAddition': None}
+NOVALUE = object()      # Ref AWS::NoValue: the property or list item goes away
+
+
+def rand(n, alphabet=ALNUM):
+    return ''.join(random.choice(alphabet) for _ in range(n))
+
+
+def cfn_time(epoch):
+    ms = int(round(epoch * 1000))
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(ms // 1000)) + '.%03dZ' % (ms % 1000)
+
+
+def cfn_error(message):
+    return ApiError(400, 'ValidationError', message)
+
+
+def _short_form(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix in ('Ref', 'Condition'):
+        return {suffix: value}
+    if suffix == 'GetAtt' and isinstance(value, str):
+        value = value.split('.', 1)
+    return {'Fn::' + suffix: value}
+
+
+if yaml is not None:
+    class _CfnLoader(yaml.SafeLoader):
+        """YAML as CloudFormation reads it: short-form intrinsics (!Ref, !Sub,
+        !GetAtt A.B, ...) and no timestamps (2012-10-17 stays a string)."""
+
+    _CfnLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != 'tag:yaml.org,2002:timestamp']
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    _CfnLoader.add_multi_constructor('!', _short_form)
+
+
+def _physical_name(stack, logical, limit=128):
+    """CloudFormation's generated names: stack-Logical-RANDOM, cut to fit."""
+    room = limit - 14                   # two dashes and 12 random characters
+    head = stack.name[:max(room // 2, room - len(logical))]
+    return '%s-%s-%s' % (head, logical[:room - len(head)], rand(12, UPPER_DIGITS))
+
+
+def secret_arn(region, name):
+    """A new secret's ARN: its name, '-', six random letters."""
+    return 'arn:aws:secretsmanager:%s:%s:secret:%s-%s' % (
+        region, ACCOUNT, name, rand(6, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'))
+
+
+def _hex_id(prefix):
+    return '%s-%s' % (prefix, rand(17, '0123456789abcdef'))
+
+
+# Each resource type the emulator knows: what Ref gives and the Fn::GetAtt
+# attributes, from the stack, the logical id and the evaluated properties.
+# Other AWS:: types get a generated name and any attribute.
+def _iam(kind, name_prop, id_attr=None, id_prefix=None):
+    def make(stack, logical, props):
+        name = props.get(name_prop) or _physical_name(stack, logical, 64)
+        path = props.get('Path') or '/'
+        arn = 'arn:aws:iam::%s:%s%s%s' % (ACCOUNT, kind, path, name)
+        if kind == 'policy':        # a managed policy: Ref is its ARN
+            return arn, {'PolicyArn': arn, 'PolicyId': 'ANPA' + rand(17, UPPER_DIGITS)}
+        attrs = {'Arn': arn}
+        if id_attr:
+            attrs[id_attr] = id_prefix + rand(17, UPPER_DIGITS)
+        return name, attrs
+    return make
+
+
+def _batch(kind, name_prop, arn_attr, suffix=''):
+    def make(stack, logical, props):
+        name = props.get(name_prop) or '%s-%s' % (logical[:100], rand(16))
+        arn = 'arn:aws:batch:%s:%s:%s/%s%s' % (stack.region, ACCOUNT, kind, name, suffix)
+        return arn, ({arn_attr: arn} if arn_attr else {})
+    return make
+
+
+def _inline_policy(stack, logical, props):
+    ident = '%s-%s' % (stack.name[:20], rand(12, UPPER_DIGITS))
+    return ident, {'Id': ident}
+
+
+def _ec2(prefix, **attrs):
+    def make(stack, logical, props):
+        ident = _hex_id(prefix)
+        out = {}
+        for attr, how in attrs.items():
+            out[attr] = ident if how == 'id' else how(stack, props) if callable(how) else how
+        return ident, out
+    return make
+
+
+def _secret(stack, logical, props):
+    name = props.get('Name') or '%s-%s' % (logical, rand(12))
+    arn = secret_arn(stack.region, name)
+    return arn, {'Id': arn}
+
+
+def _bucket(stack, logical, props):
+    name = props.get('BucketName') or _physical_name(stack, logical, 63).lower()
+    return name, {'Arn': 'arn:aws:s3:::' + name, 'DomainName': name + '.s3.amazonaws.com',
+                  'DualStackDomainName': '%s.s3.dualstack.%s.amazonaws.com' % (name, stack.region),
+                  'RegionalDomainName': '%s.s3.%s.amazonaws.com' % (name, stack.region),
+                  'WebsiteURL': 'http://%s.s3-website-%s.amazonaws.com' % (name, stack.region)}
+
+
+def _log_group(stack, logical, props):
+    name = props.get('LogGroupName') or _physical_name(stack, logical, 512)
+    return name, {'Arn': 'arn:aws:logs:%s:%s:log-group:%s:*' % (stack.region, ACCOUNT, name)}
+
+
+def _ssm_parameter(stack, logical, props):
+    name = props.get('Name') or 'CFN-%s-%s' % (logical, rand(12))
+    return name, {'Type': props.get('Type', 'String'), 'Value': props.get('Value', '')}
+
+
+def _subnet_az(stack, props):
+    return props.get('AvailabilityZone') or stack.region + 'a'
+
+
+RESOURCE_TYPES = {
+    'AWS::IAM::Role': _iam('role', 'RoleName', 'RoleId', 'AROA'),
+    'AWS::IAM::InstanceProfile': _iam('instance-profile', 'InstanceProfileName'),
+    'AWS::IAM::User': _iam('user', 'UserName'),
+    'AWS::IAM::Group': _iam('group', 'GroupName'),
+    'AWS::IAM::ManagedPolicy': _iam('policy', 'ManagedPolicyName'),
+    'AWS::IAM::Policy': _inline_policy,
+    'AWS::SecretsManager::Secret': _secret,
+    'AWS::Batch::ComputeEnvironment': _batch('compute-environment', 'ComputeEnvironmentName', 'ComputeEnvironmentArn'),
+    'AWS::Batch::JobQueue': _batch('job-queue', 'JobQueueName', 'JobQueueArn'),
+    'AWS::Batch::JobDefinition': _batch('job-definition', 'JobDefinitionName', None, ':1'),
+    'AWS::Batch::SchedulingPolicy': _batch('scheduling-policy', 'Name', 'Arn'),
+    'AWS::EC2::VPC': _ec2('vpc', VpcId='id', CidrBlock=lambda s, p: p.get('CidrBlock', '10.0.0.0/16'),
+                          DefaultSecurityGroup=lambda s, p: _hex_id('sg'),
+                          DefaultNetworkAcl=lambda s, p: _hex_id('acl'),
+                          CidrBlockAssociations=lambda s, p: [_hex_id('vpc-cidr-assoc')], Ipv6CidrBlocks=[]),
+    'AWS::EC2::Subnet': _ec2('subnet', SubnetId='id', AvailabilityZone=_subnet_az,
+                             AvailabilityZoneId=lambda s, p: 'use1-az1', VpcId=lambda s, p: p.get('VpcId'),
+                             CidrBlock=lambda s, p: p.get('CidrBlock'), Ipv6CidrBlocks=[],
+                             NetworkAclAssociationId=lambda s, p: _hex_id('aclassoc'), OutpostArn=''),
+    'AWS::EC2::InternetGateway': _ec2('igw', InternetGatewayId='id'),
+    'AWS::EC2::VPCGatewayAttachment': lambda s, l, p: ('IGW|%s' % p.get('VpcId'), {}),
+    'AWS::EC2::RouteTable': _ec2('rtb', RouteTableId='id'),
+    'AWS::EC2::Route': lambda s, l, p: ('%s|%s' % (p.get('RouteTableId'), p.get('DestinationCidrBlock')), {}),
+    'AWS::EC2::SubnetRouteTableAssociation': _ec2('rtbassoc', Id='id'),
+    'AWS::EC2::SecurityGroup': _ec2('sg', GroupId='id', VpcId=lambda s, p: p.get('VpcId')),
+    'AWS::EC2::SecurityGroupIngress': _ec2('sgr', Id='id'),
+    'AWS::EC2::SecurityGroupEgress': _ec2('sgr', Id='id'),
+    'AWS::EC2::VPCEndpoint': _ec2('vpce', Id='id', CreationTimestamp=lambda s, p: cfn_time(time.time()),
+                                  DnsEntries=[], NetworkInterfaceIds=[]),
+    'AWS::EC2::LaunchTemplate': _ec2('lt', LaunchTemplateId='id', LatestVersionNumber='1', DefaultVersionNumber='1'),
+    'AWS::S3::Bucket': _bucket,
+    'AWS::Logs::LogGroup': _log_group,
+    'AWS::SSM::Parameter': _ssm_parameter,
+}
+
+
+class CfnTemplate:
+    """A template, parsed and checked as CreateStack and ValidateTemplate check
+    it; evaluate() binds parameters, conditions and (fake) resources."""
+
+    def __init__(self, text):
+        if text.lstrip().startswith('{'):
+            try:
+                doc = json.loads(text)
+            except ValueError as e:
+                raise cfn_error('Template format error: JSON not well-formed. (line %d, column %d)' % (
+                    getattr(e, 'lineno', 0), getattr(e, 'colno', 0))) from None
+        elif yaml is None:
+            raise ApiError(500, 'InternalFailure', 'emulator: YAML templates need python3-yaml '
+                           '(apt-get install python3-yaml)')
+        else:
+            try:
+                doc = yaml.load(text, Loader=_CfnLoader)
+            except yaml.YAMLError as e:
+                mark = getattr(e, 'problem_mark', None)
+                raise cfn_error('Template format error: YAML not well-formed. (line %d, column %d)' % (
+                    mark.line + 1 if mark else 0, mark.column + 1 if mark else 0)) from None
+        if not isinstance(doc, dict):
+            raise cfn_error('Template format error: unsupported structure.')
+        unknown = sorted(set(map(str, doc)) - TEMPLATE_SECTIONS)
+        if unknown:
+            raise cfn_error('Template format error: Invalid template property or properties [%s]' % ', '.join(unknown))
+        self.doc = doc
+        self.description = doc.get('Description')
+        self.parameters = self._section('Parameters')
+        self.mappings = self._section('Mappings')
+        self.conditions = self._section('Conditions')
+        self.resources = self._section('Resources')
+        self.outputs = self._section('Outputs')
+        if not self.resources:
+            raise cfn_error('Template format error: At least one Resources member must be defined.')
+        for name, param in self.parameters.items():
+            if not isinstance(param, dict) or not isinstance(param.get('Type'), str):
+                raise cfn_error('Template format error: Every Parameters object must contain a Type member.')
+            ptype = param['Type']
+            if not (ptype in ('String', 'Number', 'List<Number>', 'CommaDelimitedList') or
+                    ptype.startswith(('AWS::', 'List<AWS::'))):
+                raise cfn_error('Template format error: Unrecognized parameter type: %s' % ptype)
+        bad_types = []
+        for logical, res in self.resources.items():
+            if not isinstance(res, dict) or not isinstance(res.get('Type'), str):
+                raise cfn_error('Template format error: [/Resources/%s] Every Resources object must contain a '
+                                'Type member.' % logical)
+            for key in res:
+                if key not in RESOURCE_KEYS:
+                    raise cfn_error("Template format error: Invalid template resource property '%s'" % key)
+            if not res['Type'].startswith(('AWS::', 'Custom::', 'Alexa::')) or res['Type'].count('::') < 2 and \
+                    not res['Type'].startswith('Custom::'):
+                bad_types.append(res['Type'])
+        if bad_types:
+            raise cfn_error('Template format error: Unrecognized resource types: [%s]' % ', '.join(bad_types))
+        for name, out in self.outputs.items():
+            if not isinstance(out, dict) or 'Value' not in out:
+                raise cfn_error('Template format error: Every Outputs member must contain a Value object')
+        self._check_references()
+        self.deps = {logical: self._dependencies(res) for logical, res in self.resources.items()}
+        self.order = self.ordered(self.resources)
+
+    def _section(self, name):
+        value = self.doc.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise cfn_error('Template format error: %s must be an object' % name)
+        return {str(k): v for k, v in value.items()}
+
+    # --- references
+
+    @staticmethod
+    def walk(node):
+        """What node refers to: ('ref', name), ('getatt', resource, attribute), ('cond', name)."""
+        if isinstance(node, list):
+            for item in node:
+                yield from CfnTemplate.walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        if len(node) == 1:
+            key, arg = next(iter(node.items()))
+            if key == 'Ref' and isinstance(arg, str):
+                yield ('ref', arg)
+                return
+            if key == 'Fn::GetAtt':
+                if isinstance(arg, str):
+                    arg = arg.split('.', 1)
+                if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str):
+                    if isinstance(arg[1], str):
+                        yield ('getatt', arg[0], arg[1])
+                    else:
+                        yield ('getatt', arg[0], None)
+                        yield from CfnTemplate.walk(arg[1])
+                    return
+            if key == 'Fn::Sub':
+                text, names = (arg[0], arg[1] if len(arg) > 1 else {}) if isinstance(arg, list) and arg else (arg, {})
+                if isinstance(names, dict):
+                    yield from CfnTemplate.walk(list(names.values()))
+                for inner in re.findall(r'\$\{([^}]*)\}', text if isinstance(text, str) else ''):
+                    inner = inner.strip()
+                    if inner.startswith('!') or (isinstance(names, dict) and inner in names):
+                        continue
+                    if '.' in inner and not inner.startswith('AWS::'):
+                        resource, attr = inner.split('.', 1)
+                        yield ('getatt', resource, attr)
+                    else:
+                        yield ('ref', inner)
+                return
+            if key == 'Fn::If' and isinstance(arg, list) and arg:
+                yield ('cond', arg[0])
+                yield from CfnTemplate.walk(arg[1:])
+                return
+            if key == 'Condition' and isinstance(arg, str):
+                yield ('cond', arg)
+                return
+        for value in node.values():
+            yield from CfnTemplate.walk(value)
+
+    def _check_references(self):
+        def check(block, node, allow_resources=True):
+            missing = []
+            for kind, name, *rest in self.walk(node):
+                if kind == 'ref' and not (name in self.parameters or name in PSEUDO or
+                                          (allow_resources and name in self.resources)):
+                    missing.append(name)
+                elif kind == 'getatt':
+                    res = self.resources.get(name) if allow_resources else None
+                    if res is None:
+                        raise cfn_error('Template error: instance of Fn::GetAtt references undefined resource %s'
+                                        % name)
+                    attrs = self.known_attributes(res['Type'])
+                    if rest[0] is not None and attrs is not None and rest[0] not in attrs:
+                        raise cfn_error('Template error: resource %s does not support attribute type %s in '
+                                        'Fn::GetAtt' % (name, rest[0]))
+                elif kind == 'cond' and name not in self.conditions:
+                    raise cfn_error('Template format error: Unresolved condition dependency %s in Fn::If' % name)
+            if missing:
+                raise cfn_error('Template format error: Unresolved resource dependencies [%s] in the %s block of '
+                                'the template' % (', '.join(dict.fromkeys(missing)), block))
+        check('Conditions', list(self.conditions.values()), allow_resources=False)
+        for logical, res in self.resources.items():
+            depends = res.get('DependsOn', [])
+            depends = [depends] if isinstance(depends, str) else depends
+            missing = [d for d in depends if d not in self.resources]
+            if missing:
+                raise cfn_error('Template format error: Unresolved resource dependencies [%s] in the Resources '
+                                'block of the template' % ', '.join(missing))
+            if 'Condition' in res and res['Condition'] not in self.conditions:
+                raise cfn_error('Template format error: Unresolved condition dependency %s in Fn::If'
+                                % res['Condition'])
+            check('Resources', [res.get('Properties'), res.get('Metadata')])
+        for name, out in self.outputs.items():
+            if 'Condition' in out and out['Condition'] not in self.conditions:
+                raise cfn_error('Template format error: Unresolved condition dependency %s in Fn::If'
+                                % out['Condition'])
+            check('Outputs', [out.get('Value'), out.get('Export')])
+
+    @staticmethod
+    def known_attributes(rtype):
+        """The Fn::GetAtt attributes of a type the emulator knows, or None (any)."""
+        make = RESOURCE_TYPES.get(rtype)
+        if make is None:
+            return None
+        return set(make(types.SimpleNamespace(name='probe', region='us-east-1'), 'Probe', {})[1])
+
+    def _dependencies(self, res):
+        depends = res.get('DependsOn', [])
+        found = [depends] if isinstance(depends, str) else list(depends)
+        for kind, name, *_ in self.walk(res.get('Properties')):
+            if kind in ('ref', 'getatt') and name in self.resources:
+                found.append(name)
+        return list(dict.fromkeys(found))
+
+    def ordered(self, active):
+        """The resources in an order that respects dependencies, template order among equals."""
+        done, order = set(), []
+        pending = [name for name in self.resources if name in active]
+        while pending:
+            ready = [n for n in pending if all(d in done or d not in active for d in self.deps[n])]
+            if not ready:
+                raise cfn_error('Circular dependency between resources: [%s]' % ', '.join(pending))
+            for name in ready:
+                done.add(name)
+                order.append(name)
+            pending = [n for n in pending if n not in done]
+        return order
+
+    def capabilities(self):
+        """(the capability the template needs or None, the resource types that need it)."""
+        need, types = None, []
+        for res in self.resources.values():
+            if res['Type'] in IAM_TYPES:
+                types.append(res['Type'])
+                named = IAM_TYPES[res['Type']]
+                if named and named in (res.get('Properties') or {}):
+                    need = 'CAPABILITY_NAMED_IAM'
+                elif need is None:
+                    need = 'CAPABILITY_IAM'
+        return need, list(dict.fromkeys(types))
+
+    def bind(self, given):
+        """Parameter values: given ones checked against the template, then defaults."""
+        unknown = [k for k in given if k not in self.parameters]
+        if unknown:
+            raise cfn_error('Parameters: [%s] do not exist in the template' % ', '.join(unknown))
+        missing = [k for k, p in self.parameters.items() if k not in given and 'Default' not in p]
+        if missing:
+            raise cfn_error('Parameters: [%s] must have values' % ', '.join(missing))
+        values = {}
+        for name, param in self.parameters.items():
+            value = given.get(name, param.get('Default'))
+            value = scalar_text(value) if not isinstance(value, list) else ','.join(map(scalar_text, value))
+            self._check_parameter(name, param, value)
+            values[name] = value
+        return values
+
+    @staticmethod
+    def _check_parameter(name, param, value):
+        constraint = param.get('ConstraintDescription')
+
+        def fail(message):
+            raise cfn_error("Parameter '%s' %s" % (name, ('failed to satisfy constraint: ' + constraint)
+                                                   if constraint else message))
+        if param['Type'] == 'Number':
+            try:
+                number = float(value)
+            except ValueError:
+                raise cfn_error("Parameter '%s' must be a number." % name) from None
+            if 'MinValue' in param and number < float(param['MinValue']):
+                fail('must be a number not less than %s' % param['MinValue'])
+            if 'MaxValue' in param and number > float(param['MaxValue']):
+                fail('must be a number not greater than %s' % param['MaxValue'])
+        allowed = param.get('AllowedValues')
+        if allowed is not None and value not in [scalar_text(v) for v in allowed]:
+            fail('must be one of AllowedValues')
+        pattern = param.get('AllowedPattern')
+        if pattern is not None and not re.fullmatch(pattern, value):
+            fail('must match pattern %s' % pattern)
+        if 'MinLength' in param and len(value) < int(param['MinLength']):
+            fail('must contain at least %s characters' % param['MinLength'])
+        if 'MaxLength' in param and len(value) > int(param['MaxLength']):
+            fail('must not contain more than %s characters' % param['MaxLength'])
+
+
+def scalar_text(value):
+    """A template scalar as CloudFormation turns it into a string."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return '' if value is None else str(value)
+
+
+class Evaluator:
+    """The intrinsic functions, over a stack's parameters, conditions and
+    resources (whose Ref values and attributes are made before they are used)."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.cond_values = {}
+
+    def condition(self, name, seen=()):
+        if name not in self.cond_values:
+            if name in seen:
+                raise cfn_error('Template error: circular condition dependency %s' % name)
+            self.cond_values[name] = self.truth(self.stack.template.conditions[name], seen + (name,))
+        return self.cond_values[name]
+
+    def truth(self, node, seen=()):
+        if isinstance(node, dict) and len(node) == 1:
+            key, arg = next(iter(node.items()))
+            if key == 'Condition':
+                return self.condition(arg, seen)
+            if key == 'Fn::Equals' and isinstance(arg, list) and len(arg) == 2:
+                return self.text(self.eval(arg[0])) == self.text(self.eval(arg[1]))
+            if key in ('Fn::And', 'Fn::Or') and isinstance(arg, list):
+                values = [self.truth(a, seen) for a in arg]
+                return all(values) if key == 'Fn::And' else any(values)
+            if key == 'Fn::Not' and isinstance(arg, list) and len(arg) == 1:
+                return not self.truth(arg[0], seen)
+        value = self.eval(node)
+        if isinstance(value, bool):
+            return value
+        raise cfn_error('Template error: a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition')
+
+    @staticmethod
+    def text(value):
+        if isinstance(value, list):
+            return ','.join(map(scalar_text, value))
+        return scalar_text(value)
+
+    def ref(self, name):
+        stack = self.stack
+        if name in stack.values:
+            value = stack.values[name]
+            ptype = stack.template.parameters[name]['Type']
+            return value.split(',') if ptype.startswith('List<') or ptype == 'CommaDelimitedList' else value
+        pseudo = {'AWS::AccountId': ACCOUNT, 'AWS::Region': stack.region, 'AWS::StackName': stack.name,
+                  'AWS::StackId': stack.id, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com',
+                  'AWS::NoValue': NOVALUE, 'AWS::NotificationARNs': []}
+        if name in pseudo:
+            return pseudo[name]
+        res = stack.resources.get(name)
+        if res is None or res.physical is None:
+            raise cfn_error('Template format error: Unresolved resource dependencies [%s] in the Resources block '
+                            'of the template' % name)
+        return res.physical
+
+    def getatt(self, name, attr):
+        res = self.stack.resources.get(name)
+        if res is None or res.physical is None:
+            raise cfn_error('Template error: instance of Fn::GetAtt references undefined resource %s' % name)
+        if attr in res.attrs and res.attrs[attr] is not None:
+            return res.attrs[attr]
+        if res.rtype in RESOURCE_TYPES:
+            raise cfn_error('Template error: resource %s does not support attribute type %s in Fn::GetAtt'
+                            % (name, attr))
+        # A type the emulator does not model: something well-formed.
+        if attr == 'Arn':
+            service, kind = res.rtype.split('::')[1:3]
+            return 'arn:aws:%s:%s:%s:%s/%s' % (service.lower(), self.stack.region, ACCOUNT, kind.lower(),
+                                               res.physical)
+        return '%s.%s' % (res.physical, attr)
+
+    def sub(self, arg):
+        if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], dict):
+            text, names = arg[0], {k: self.eval(v) for k, v in arg[1].items()}
+        else:
+            text, names = arg, {}
+        if not isinstance(text, str):
+            raise cfn_error('Template error: Fn::Sub expects a string or a [string, map] list')
+
+        def one(m):
+            inner = m.group(1).strip()
+            if inner.startswith('!'):
+                return '${' + inner[1:] + '}'
+            if inner in names:
+                return self.text(names[inner])
+            if '.' in inner and not inner.startswith('AWS::'):
+                return self.text(self.getatt(*inner.split('.', 1)))
+            return self.text(self.ref(inner))
+        return re.sub(r'\$\{([^}]*)\}', one, text)
+
+    def eval(self, node):
+        if isinstance(node, list):
+            return [v for v in (self.eval(x) for x in node) if v is not NOVALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            key, arg = next(iter(node.items()))
+            if key == 'Ref':
+                return self.ref(arg)
+            if key.startswith('Fn::'):
+                return self.function(key, arg)
+        out = {}
+        for key, value in node.items():
+            value = self.eval(value)
+            if value is not NOVALUE:
+                out[key] = value
+        return out
+
+    def function(self, key, arg):
+        def bad():
+            return cfn_error('Template error: every %s object requires the right arguments' % key)
+        if key == 'Fn::GetAtt':
+            if isinstance(arg, str):
+                arg = arg.split('.', 1)
+            if not isinstance(arg, list) or len(arg) != 2:
+                raise bad()
+            return self.getatt(arg[0], self.text(self.eval(arg[1])))
+        if key == 'Fn::Sub':
+            return self.sub(arg)
+        if key == 'Fn::If':
+            if not isinstance(arg, list) or len(arg) != 3:
+                raise bad()
+            return self.eval(arg[1] if self.condition(arg[0]) else arg[2])
+        if key in ('Fn::Equals', 'Fn::And', 'Fn::Or', 'Fn::Not'):
+            return self.truth({key: arg})
+        arg = self.eval(arg)
+        if key == 'Fn::Join':
+            if not isinstance(arg, list) or len(arg) != 2 or not isinstance(arg[1], list):
+                raise bad()
+            return self.text(arg[0]).join(self.text(v) for v in arg[1])
+        if key == 'Fn::Select':
+            if not isinstance(arg, list) or len(arg) != 2 or not isinstance(arg[1], list):
+                raise bad()
+            try:
+                return arg[1][int(arg[0])]
+            except (ValueError, IndexError):
+                raise cfn_error('Template error: Fn::Select cannot select nonexistent value at index %s'
+                                % arg[0]) from None
+        if key == 'Fn::Split':
+            if not isinstance(arg, list) or len(arg) != 2:
+                raise bad()
+            return self.text(arg[1]).split(self.text(arg[0]))
+        if key == 'Fn::GetAZs':
+            region = self.text(arg) or self.stack.region
+            return ['%s%s' % (region, z) for z in 'abcdef']
+        if key == 'Fn::FindInMap':
+            try:
+                return self.stack.template.mappings[arg[0]][arg[1]][arg[2]]
+            except (KeyError, IndexError, TypeError):
+                raise cfn_error('Template error: Unable to get mapping for %s' % '::'.join(map(str, arg))) from None
+        if key == 'Fn::Base64':
+            return base64.b64encode(self.text(arg).encode()).decode()
+        if key == 'Fn::Cidr':
+            try:
+                block, count, bits = ipaddress.ip_network(self.text(arg[0])), int(arg[1]), int(arg[2])
+                return [str(n) for n in block.subnets(new_prefix=block.max_prefixlen - bits)][:count]
+            except (ValueError, IndexError, TypeError):
+                raise bad() from None
+        if key == 'Fn::ImportValue':
+            value = self.stack.cfn.export(self.text(arg))
+            if value is None:
+                raise cfn_error('No export named %s found.' % self.text(arg))
+            return value
+        if key == 'Fn::Length':
+            if not isinstance(arg, list):
+                raise bad()
+            return len(arg)
+        if key == 'Fn::ToJsonString':
+            return json.dumps(arg, separators=(',', ':'))
+        raise cfn_error('Template error: unsupported function %s' % key)
+
+
+class CfnResource:
+    def __init__(self, logical, spec):
+        self.logical, self.rtype = logical, spec['Type']
+        self.retain = spec.get('DeletionPolicy') == 'Retain'
+        self.status = self.reason = self.updated = None
+        self.physical, self.attrs, self.props = None, {}, {}
+        self.announced = False  # its physical id has appeared in an event
+        self.created = False    # exists in the (emulated) world
+
+
+class CfnStack:
+    def __init__(self, cfn, name, template, region):
+        self.cfn, self.name, self.template, self.region = cfn, name, template, region
+        self.id = 'arn:aws:cloudformation:%s:%s:stack/%s/%s' % (region, ACCOUNT, name, uuid.uuid4())
+        self.created = time.time()
+        self.deleted = None
+        self.status, self.reason = 'CREATE_IN_PROGRESS', 'User Initiated'
+        self.values, self.outputs, self.tags, self.capabilities = {}, None, [], []
+        self.resources, self.order, self.events = {}, [], []
+        self.on_failure, self.timeout, self.protected = 'ROLLBACK', None, False
+        self.busy, self.pending_delete = False, False
+        self.pending_outputs, self.failed_delete = [], None
+
+
+class CloudFormation(QueryService):
+    """CloudFormation: CreateStack checks a template as AWS does (format,
+    references, parameters, capabilities), then a thread plays the stack's
+    creation resource by resource, in dependency order, as stack events;
+    resources are fake but well-formed (ids, ARNs), except
+    AWS::SecretsManager::Secret, which really creates that secret, empty,
+    in the emulator's Secrets Manager and removes it with the stack. A
+    failure injected through the control API rolls the creation back.
+    Deleted stacks stay visible by stack id, as in AWS."""
+    name = 'cloudformation'
+    namespace = CFN_NS
+    version = '2010-05-15'
+    STEP_MS = 50
+    MAX_BODY = 51200
+
+    def __init__(self, region, secrets, s3):
+        self.region, self.secrets, self.s3 = region, secrets, s3
+        self.lock = threading.Lock()
+        self.stacks = []        # every stack, oldest first, deleted ones too
+        self.reset()
+
+    def reset(self):
+        """Back to the default pace, nothing injected (the stacks stay)."""
+        with self.lock:
+            self.step_ms, self.fail, self.fail_reason, self.fail_delete = self.STEP_MS, None, None, None
+
+    def configure(self, spec):
+        unknown = set(spec) - {'step_ms', 'fail', 'reason', 'fail_delete'}
+        if unknown:
+            raise ValueError('unknown cfn fields: %s' % ', '.join(sorted(unknown)))
+        step = spec.get('step_ms', self.step_ms)
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= 60000:
+            raise ValueError('"step_ms" must be a whole number of milliseconds up to 60000')
+        for field in ('fail', 'reason', 'fail_delete'):
+            if not isinstance(spec.get(field), (str, type(None))):
+                raise ValueError('"%s" must be a string (or null)' % field)
+        with self.lock:
+            self.step_ms = step
+            if 'fail' in spec:
+                self.fail = spec['fail']
+                self.fail_reason = spec.get('reason')
+            if 'fail_delete' in spec:
+                self.fail_delete = spec['fail_delete']
+                if 'fail' not in spec:
+                    self.fail_reason = spec.get('reason')
+
+    def summary(self):
+        with self.lock:
+            return {'step_ms': self.step_ms, 'fail': self.fail, 'fail_delete': self.fail_delete,
+                    'reason': self.fail_reason,
+                    'stacks': [{'name': s.name, 'id': s.id, 'status': s.status} for s in self.stacks]}
+
+    def export(self, name):
+        with self.lock:
+            for stack in self.stacks:
+                for out in stack.outputs or ():
+                    if out.get('ExportName') == name and stack.status not in ('DELETE_COMPLETE',):
+                        return out['OutputValue']
+        return None
+
+    # --- finding stacks
+
+    def _find(self, ident):
+        """The stack a StackName names (a live stack by name, any by id), or None."""
+        if ident.startswith('arn:'):
+            return next((s for s in self.stacks if s.id == ident), None)
+        return next((s for s in reversed(self.stacks) if s.name == ident and s.status != 'DELETE_COMPLETE'), None)
+
+    def _need(self, form, message='Stack with id %s does not exist'):
+        ident = form.get('StackName')
+        if not ident:
+            raise cfn_error('1 validation error detected: Value null at \'stackName\' failed to satisfy '
+                            'constraint: Member must not be null')
+        stack = self._find(ident)
+        if stack is None:
+            raise cfn_error(message % ident)
+        return stack
+
+    # --- templates
+
+    def _template_text(self, form):
+        body, url = form.get('TemplateBody'), form.get('TemplateURL')
+        if (body is None) == (url is None):
+            raise cfn_error('Either Template URL or Template Body must be specified.' if body is None else
+                            'Specify exactly one of TemplateBody and TemplateURL.')
+        if body is not None:
+            if len(body.encode('utf-8')) > self.MAX_BODY:
+                raise cfn_error("1 validation error detected: Value at 'templateBody' failed to satisfy "
+                                "constraint: Member must have length less than or equal to %d" % self.MAX_BODY)
+            return body
+        # A TemplateURL: read the object from the emulated S3, virtual-hosted or path style.
+        parts = urllib.parse.urlsplit(url)
+        m = re.match(r'^(.+)\.s3[.-]', parts.hostname or '')
+        if m:
+            bucket, key = m.group(1), parts.path[1:]
+        else:
+            bucket, _, key = parts.path[1:].partition('/')
+        key = urllib.parse.unquote(key)
+        if not BUCKET_RE.match(bucket) or not key or not self.s3.key_stays_in_bucket(key):
+            raise cfn_error('TemplateURL must be a supported URL.')
+        try:
+            with open(self.s3.store_path(bucket, key, OBJ), 'rb') as f:
+                data = f.read(1000001)
+        except OSError:
+            raise cfn_error('S3 error: The specified key does not exist.') from None
+        if len(data) > 1000000:
+            raise cfn_error('Template may not exceed 1000000 bytes in size.')
+        return data.decode('utf-8', 'replace')
+
+    def validate_template(self, form):
+        template = CfnTemplate(self._template_text(form))
+        need, types = template.capabilities()
+        params = [('member', [('ParameterKey', name), ('DefaultValue', scalar_text(p['Default']) if 'Default' in p
+                                                        else None),
+                              ('NoEcho', str(p.get('NoEcho', False)).lower() == 'true'),
+                              ('Description', p.get('Description'))])
+                  for name, p in template.parameters.items()]
+        return [('Parameters', params), ('Description', template.description),
+                ('Capabilities', [('member', need)] if need else []),
+                ('CapabilitiesReason', 'The following resource(s) require capabilities: [%s]' % ', '.join(types)
+                 if need else None),
+                ('DeclaredTransforms', [])]
+
+    # --- CreateStack
+
+    def create_stack(self, form):
+        name = form.get('StackName', '')
+        if not STACK_NAME_RE.match(name):
+            raise cfn_error("1 validation error detected: Value '%s' at 'stackName' failed to satisfy constraint: "
+                            "Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*" % name)
+        with self.lock:
+            if self._find(name) is not None:
+                raise ApiError(400, 'AlreadyExistsException', 'Stack [%s] already exists' % name)
+        template = CfnTemplate(self._template_text(form))
+        given = {}
+        for p in query_members(form, 'Parameters'):
+            if isinstance(p, dict) and 'ParameterKey' in p:
+                given[p['ParameterKey']] = p.get('ParameterValue', '')
+        values = template.bind(given)
+        capabilities = query_members(form, 'Capabilities')
+        need, _ = template.capabilities()
+        if need and not (need in capabilities or 'CAPABILITY_NAMED_IAM' in capabilities):
+            raise ApiError(400, 'InsufficientCapabilitiesException', 'Requires capabilities : [%s]' % need)
+        stack = CfnStack(self, name, template, self.region)
+        stack.values, stack.capabilities = values, capabilities
+        stack.tags = [(t.get('Key'), t.get('Value', '')) for t in query_members(form, 'Tags') if isinstance(t, dict)]
+        on_failure = form.get('OnFailure') or ('DO_NOTHING' if form.get('DisableRollback') == 'true' else 'ROLLBACK')
+        if on_failure not in ('ROLLBACK', 'DELETE', 'DO_NOTHING'):
+            raise cfn_error("1 validation error detected: Value '%s' at 'onFailure' failed to satisfy constraint: "
+                            "Member must satisfy enum value set: [DO_NOTHING, ROLLBACK, DELETE]" % on_failure)
+        stack.on_failure = on_failure
+        stack.timeout = form.get('TimeoutInMinutes')
+        stack.protected = form.get('EnableTerminationProtection') == 'true'
+        # Everything is fake, so every resource's ids, attributes and the
+        # outputs can be worked out now; an evaluation error is a ValidationError.
+        ev = Evaluator(stack)
+        active = {n for n, spec in template.resources.items()
+                  if 'Condition' not in spec or ev.condition(spec['Condition'])}
+        for logical in template.resources:
+            stack.resources[logical] = CfnResource(logical, template.resources[logical])
+        stack.order = template.ordered(active)
+        for logical in stack.order:
+            res = stack.resources[logical]
+            res.props = ev.eval(template.resources[logical].get('Properties') or {})
+            if not isinstance(res.props, dict):
+                raise cfn_error('Template format error: [/Resources/%s/Properties] must be an object' % logical)
+            make = RESOURCE_TYPES.get(res.rtype)
+            if make is not None:
+                res.physical, res.attrs = make(stack, logical, res.props)
+            else:
+                res.physical = _physical_name(stack, logical)
+        outputs = []
+        for key, out in template.outputs.items():
+            if 'Condition' in out and not ev.condition(out['Condition']):
+                continue
+            entry = {'OutputKey': key, 'OutputValue': Evaluator.text(ev.eval(out['Value']))}
+            if out.get('Description') is not None:
+                entry['Description'] = Evaluator.text(ev.eval(out['Description']))
+            export = out.get('Export')
+            if isinstance(export, dict) and 'Name' in export:
+                entry['ExportName'] = Evaluator.text(ev.eval(export['Name']))
+            outputs.append(entry)
+        stack.pending_outputs = outputs
+        with self.lock:
+            if self._find(name) is not None:
+                raise ApiError(400, 'AlreadyExistsException', 'Stack [%s] already exists' % name)
+            self.stacks.append(stack)
+            self._stack_event(stack, 'CREATE_IN_PROGRESS', 'User Initiated')
+            stack.busy = True
+        threading.Thread(target=self._work, args=(stack, 'create'), daemon=True,
+                         name='cfn-' + name).start()
+        return [('StackId', stack.id)]
+
+    # --- the simulation (events are appended under self.lock)
+
+    @staticmethod
+    def _now(stack):
+        """The time of a new event: a stack's event times (milliseconds) strictly
+        increase, so that resource EventIds (built from them) are unique."""
+        now = max(time.time(), stack.events[-1]['Timestamp'] + 0.001 if stack.events else 0)
+        return math.floor(now * 1000 + 0.5) / 1000
+
+    def _stack_event(self, stack, status, reason=None):
+        stack.status, stack.reason = status, reason
+        stack.events.append({'EventId': str(uuid.uuid4()), 'LogicalResourceId': stack.name,
+                             'PhysicalResourceId': stack.id, 'ResourceType': 'AWS::CloudFormation::Stack',
+                             'Timestamp': self._now(stack), 'ResourceStatus': status, 'ResourceStatusReason': reason})
+
+    def _resource_event(self, stack, res, status, reason=None, physical=True, props=False):
+        now = self._now(stack)
+        res.status, res.reason, res.updated = status, reason, now
+        stack.events.append({'EventId': '%s-%s-%s' % (res.logical, status, cfn_time(now)),
+                             'LogicalResourceId': res.logical,
+                             'PhysicalResourceId': res.physical if physical and res.announced else '',
+                             'ResourceType': res.rtype, 'Timestamp': now, 'ResourceStatus': status,
+                             'ResourceStatusReason': reason,
+                             'ResourceProperties': json.dumps(res.props, separators=(',', ':')) if props else None})
+
+    def _pace(self):
+        with self.lock:
+            step = self.step_ms
+        time.sleep(step / 1000)
+
+    def _work(self, stack, job):
+        try:
+            while True:
+                if job == 'create':
+                    self._create(stack)
+                else:
+                    self._delete(stack)
+                with self.lock:
+                    if stack.pending_delete and stack.status not in ('DELETE_COMPLETE', 'DELETE_IN_PROGRESS'):
+                        stack.pending_delete = False
+                        self._stack_event(stack, 'DELETE_IN_PROGRESS', 'User Initiated')
+                        job = 'delete'
+                        continue
+                    stack.pending_delete = False
+                    stack.busy = False
+                    return
+        except Exception:
+            log.exception('cfn: stack %s failed', stack.name)
+            with self.lock:
+                self._stack_event(stack, 'ROLLBACK_FAILED' if job == 'create' else 'DELETE_FAILED',
+                                  'emulator: internal error (see its log)')
+                stack.busy = False
+
+    def _provision(self, stack, res):
+        """Make the resource exist: the reason it failed, or None."""
+        if res.rtype == 'AWS::SecretsManager::Secret':
+            body = {'Description': res.props.get('Description')}
+            generate = res.props.get('GenerateSecretString')
+            if 'SecretString' in res.props:
+                body['SecretString'] = Evaluator.text(res.props['SecretString'])
+            elif isinstance(generate, dict):
+                exclude = set(generate.get('ExcludeCharacters', ''))
+                alphabet = [c for c in ALNUM + '!#$%&()*+,-.:;<=>?@[]^_{|}~' if c not in exclude and not (
+                    generate.get('ExcludePunctuation') and not c.isalnum())]
+                value = ''.join(random.choice(alphabet) for _ in range(int(generate.get('PasswordLength', 32))))
+                if generate.get('SecretStringTemplate') and generate.get('GenerateStringKey'):
+                    doc = json.loads(generate['SecretStringTemplate'])
+                    doc[generate['GenerateStringKey']] = value
+                    value = json.dumps(doc)
+                body['SecretString'] = value
+            name = res.physical.split(':secret:', 1)[1][:-7]
+            try:
+                with self.secrets.lock:
+                    self.secrets.create(name, body, arn=res.physical)
+            except ApiError as e:
+                return ('Resource handler returned message: "%s (Service: SecretsManager, Status Code: 400, Request '
+                        'ID: %s)" (HandlerErrorCode: AlreadyExists)' % (e.message, uuid.uuid4()))
+        return None
+
+    def _unprovision(self, stack, res):
+        if res.rtype == 'AWS::SecretsManager::Secret':
+            self.secrets.remove(res.physical)
+
+    def _create(self, stack):
+        failed = None
+        for logical in stack.order:
+            with self.lock:
+                if stack.pending_delete:
+                    return
+                res = stack.resources[logical]
+                self._resource_event(stack, res, 'CREATE_IN_PROGRESS', physical=False, props=True)
+                reason = None
+                if self.fail == logical:
+                    reason = self.fail_reason or ('Resource handler returned message: "emulator: injected failure" '
+                                                  '(HandlerErrorCode: GeneralServiceException)')
+                    self.fail = None
+                    if self.fail_delete is None:
+                        self.fail_reason = None
+            if reason is None:
+                reason = self._provision(stack, res)
+            if reason is not None:
+                self._pace()
+                with self.lock:
+                    self._resource_event(stack, res, 'CREATE_FAILED', reason, physical=False)
+                failed = logical
+                break
+            with self.lock:
+                res.created = res.announced = True
+                self._resource_event(stack, res, 'CREATE_IN_PROGRESS', 'Resource creation Initiated', props=True)
+            self._pace()
+            with self.lock:
+                self._resource_event(stack, res, 'CREATE_COMPLETE')
+        if failed is None:
+            with self.lock:
+                stack.outputs = stack.pending_outputs
+                self._stack_event(stack, 'CREATE_COMPLETE')
+            return
+        why = 'The following resource(s) failed to create: [%s]. ' % failed
+        if stack.on_failure == 'DO_NOTHING':
+            with self.lock:
+                self._stack_event(stack, 'CREATE_FAILED', why)
+            return
+        with self.lock:
+            if stack.on_failure == 'DELETE':
+                stack.pending_delete = True
+                self._stack_event(stack, 'CREATE_FAILED', why)
+                return
+            self._stack_event(stack, 'ROLLBACK_IN_PROGRESS', why + 'Rollback requested by user.')
+        if self._delete_resources(stack, rollback=True) is None:
+            with self.lock:
+                self._stack_event(stack, 'ROLLBACK_COMPLETE')
+        else:
+            with self.lock:
+                self._stack_event(stack, 'ROLLBACK_FAILED', 'The following resource(s) failed to delete: [%s]. '
+                                  % stack.failed_delete)
+
+    def _delete_resources(self, stack, rollback=False):
+        """Delete what exists, dependents first: the resource that failed, or None."""
+        for logical in reversed(stack.order):
+            res = stack.resources[logical]
+            if res.status is None or res.status in ('DELETE_COMPLETE', 'DELETE_SKIPPED'):
+                continue
+            with self.lock:
+                if res.retain and not rollback:
+                    self._resource_event(stack, res, 'DELETE_SKIPPED')
+                    continue
+                self._resource_event(stack, res, 'DELETE_IN_PROGRESS')
+                reason = None
+                if self.fail_delete == logical:
+                    reason = self.fail_reason or ('Resource handler returned message: "emulator: injected '
+                                                  'failure" (HandlerErrorCode: GeneralServiceException)')
+                    self.fail_delete = None
+                    if self.fail is None:
+                        self.fail_reason = None
+            if reason is None and res.created:
+                self._unprovision(stack, res)
+                res.created = False
+            self._pace()
+            with self.lock:
+                if reason is not None:
+                    self._resource_event(stack, res, 'DELETE_FAILED', reason)
+                    stack.failed_delete = logical
+                    return logical
+                self._resource_event(stack, res, 'DELETE_COMPLETE')
+        return None
+
+    def _delete(self, stack):
+        failed = self._delete_resources(stack)
+        with self.lock:
+            if failed is not None:
+                self._stack_event(stack, 'DELETE_FAILED', 'The following resource(s) failed to delete: [%s]. '
+                                  % failed)
+            else:
+                stack.deleted = time.time()
+                self._stack_event(stack, 'DELETE_COMPLETE')
+
+    # --- other actions
+
+    def delete_stack(self, form):
+        ident = form.get('StackName')
+        if not ident:
+            raise cfn_error("1 validation error detected: Value null at 'stackName' failed to satisfy constraint: "
+                            "Member must not be null")
+        with self.lock:
+            stack = self._find(ident)
+            if stack is None or stack.status in ('DELETE_COMPLETE', 'DELETE_IN_PROGRESS'):
+                return None     # as AWS: deleting what is gone or going succeeds
+            if stack.protected:
+                raise cfn_error('Stack [%s] cannot be deleted while TerminationProtection is enabled' % stack.name)
+            if stack.busy:
+                stack.pending_delete = True
+                return None
+            self._stack_event(stack, 'DELETE_IN_PROGRESS', 'User Initiated')
+            stack.busy = True
+        threading.Thread(target=self._work, args=(stack, 'delete'), daemon=True, name='cfn-' + stack.name).start()
+        return None
+
+    def _describe(self, stack):
+        template = stack.template
+        params = []
+        for key, value in stack.values.items():
+            noecho = str(template.parameters[key].get('NoEcho', False)).lower() == 'true'
+            params.append(('member', [('ParameterKey', key), ('ParameterValue', '****' if noecho else value)]))
+        outputs = None
+        if stack.outputs is not None and stack.status != 'DELETE_COMPLETE':
+            outputs = [('member', [(k, out.get(k)) for k in ('OutputKey', 'OutputValue', 'Description',
+                                                              'ExportName')])
+                       for out in stack.outputs]
+        return [('StackId', stack.id), ('StackName', stack.name), ('Description', template.description),
+                ('Parameters', params), ('CreationTime', cfn_time(stack.created)),
+                ('DeletionTime', cfn_time(stack.deleted) if stack.deleted else None),
+                ('RollbackConfiguration', []),
+                ('StackStatus', stack.status), ('StackStatusReason', stack.reason),
+                ('DisableRollback', stack.on_failure == 'DO_NOTHING'), ('NotificationARNs', []),
+                ('TimeoutInMinutes', stack.timeout),
+                ('Capabilities', [('member', c) for c in stack.capabilities] or None),
+                ('Outputs', outputs),
+                ('Tags', [('member', [('Key', k), ('Value', v)]) for k, v in stack.tags]),
+                ('EnableTerminationProtection', stack.protected),
+                ('DriftInformation', [('StackDriftStatus', 'NOT_CHECKED')])]
+
+    def describe_stacks(self, form):
+        with self.lock:
+            if form.get('StackName'):
+                stacks = [self._need(form)]
+            else:
+                stacks = [s for s in reversed(self.stacks) if s.status != 'DELETE_COMPLETE']
+            return [('Stacks', [('member', self._describe(s)) for s in stacks])]
+
+    PAGE = 100
+
+    def describe_stack_events(self, form):
+        with self.lock:
+            stack = self._need(form, 'Stack [%s] does not exist')
+            end = len(stack.events)
+            token = form.get('NextToken')
+            if token:
+                try:
+                    ident, _, mark = base64.b64decode(token, validate=True).decode().rpartition('|')
+                    end = int(mark)
+                except (binascii.Error, ValueError, UnicodeDecodeError):
+                    ident = None
+                if ident != stack.id or not 0 <= end <= len(stack.events):
+                    raise cfn_error('Invalid NextToken')
+            start = max(0, end - self.PAGE)
+            page = stack.events[start:end][::-1]
+            members = []
+            for e in page:
+                members.append(('member', [
+                    ('StackId', stack.id), ('EventId', e['EventId']), ('StackName', stack.name),
+                    ('LogicalResourceId', e['LogicalResourceId']), ('PhysicalResourceId', e['PhysicalResourceId']),
+                    ('ResourceType', e['ResourceType']), ('Timestamp', cfn_time(e['Timestamp'])),
+                    ('ResourceStatus', e['ResourceStatus']), ('ResourceStatusReason', e['ResourceStatusReason']),
+                    ('ResourceProperties', e.get('ResourceProperties'))]))
+            next_token = base64.b64encode(('%s|%d' % (stack.id, start)).encode()).decode() if start else None
+            return [('StackEvents', members), ('NextToken', next_token)]
+
+    def _resources(self, form):
+        stack = self._need(form)
+        wanted_logical, wanted_physical = form.get('LogicalResourceId'), form.get('PhysicalResourceId')
+        out = []
+        for logical in stack.order:
+            res = stack.resources[logical]
+            if res.status is None or (wanted_logical and logical != wanted_logical) or \
+                    (wanted_physical and res.physical != wanted_physical):
+                continue
+            out.append((stack, res))
+        return out
+
+    def describe_stack_resources(self, form):
+        with self.lock:
+            return [('StackResources', [('member', [
+                ('StackName', stack.name), ('StackId', stack.id), ('LogicalResourceId', res.logical),
+                ('PhysicalResourceId', res.physical if res.announced else None),
+                ('ResourceType', res.rtype), ('Timestamp', cfn_time(res.updated)), ('ResourceStatus', res.status),
+                ('ResourceStatusReason', res.reason),
+                ('DriftInformation', [('StackResourceDriftStatus', 'NOT_CHECKED')])])
+                for stack, res in self._resources(form)])]
+
+    def list_stack_resources(self, form):
+        with self.lock:
+            return [('StackResourceSummaries', [('member', [
+                ('LogicalResourceId', res.logical),
+                ('PhysicalResourceId', res.physical if res.announced else None),
+                ('ResourceType', res.rtype), ('LastUpdatedTimestamp', cfn_time(res.updated)),
+                ('ResourceStatus', res.status), ('ResourceStatusReason', res.reason),
+                ('DriftInformation', [('StackResourceDriftStatus', 'NOT_CHECKED')])])
+                for stack, res in self._resources(form)])]
+
+    def list_stacks(self, form):
+        wanted = set(query_members(form, 'StackStatusFilter'))
+        with self.lock:
+            return [('StackSummaries', [('member', [
+                ('StackId', s.id), ('StackName', s.name), ('TemplateDescription', s.template.description),
+                ('CreationTime', cfn_time(s.created)),
+                ('DeletionTime', cfn_time(s.deleted) if s.deleted else None), ('StackStatus', s.status),
+                ('StackStatusReason', s.reason), ('DriftInformation', [('StackDriftStatus', 'NOT_CHECKED')])])
+                for s in reversed(self.stacks) if not wanted or s.status in wanted])]
+
+    actions = {'CreateStack': create_stack, 'DeleteStack': delete_stack, 'DescribeStacks': describe_stacks,
+               'DescribeStackEvents': describe_stack_events, 'DescribeStackResources': describe_stack_resources,
+               'ListStackResources': list_stack_resources, 'ListStacks': list_stacks,
+               'ValidateTemplate': validate_template}
+
+
+# ------------------------------------------------------------- request log
+
+class RequestLog:
+    """Every AWS request received (control requests aside), so that a test
+    can prove where a secret did and did not travel: operation, method,
+    path, query, headers and body text. Not kept: the SecretString and
+    SecretBinary of CreateSecret, PutSecretValue and UpdateSecret (replaced
+    by a marker), object data (PutObject, UploadPart), any body over 1 MiB,
+    and every response (GetSecretValue's included). Signatures and session
+    tokens are masked. At most MAX_RECORDS requests and about MAX_TEXT
+    characters are kept; the oldest go first and are counted as dropped."""
+    MAX_BODY = 1 << 20
+    MAX_TEXT = 64 << 20
+    MAX_RECORDS = 200000
+    OBJECT_DATA = {'PutObject', 'UploadPart', 'PostObject'}
+    SECRET_WRITES = {'CreateSecret', 'PutSecretValue', 'UpdateSecret'}
+    MARKER = '(not kept by emu)'
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.clear()
+
+    def clear(self):
+        with self.lock:
+            self.records, self.text, self.dropped, self.seq = collections.deque(), 0, 0, 0
+
+    def add(self, service, op, req):
+        body, note, text = req.body, None, None
+        if not body:
+            pass
+        elif op in self.OBJECT_DATA and service == 's3':
+            note = 'object data not kept'
+        elif len(body) > self.MAX_BODY:
+            note = 'body over 1 MiB not kept'
+        elif service == 'secretsmanager' and op in self.SECRET_WRITES:
+            try:
+                doc = json.loads(body)
+                for field in ('SecretString', 'SecretBinary'):
+                    if field in doc:
+                        doc[field] = self.MARKER
+                text = json.dumps(doc)
+                note = 'secret value not kept'
+            except (ValueError, TypeError):
+                note = 'unreadable secret write not kept'
+        else:
+            text = body.decode('utf-8', 'replace')
+        headers = {}
+        for name, value in req.headers.items():
+            if name.lower() == 'authorization':
+                value = re.sub(r'Signature=[0-9a-fA-F]*', 'Signature=REDACTED', value)
+            elif name.lower() == 'x-amz-security-token':
+                value = 'REDACTED'
+            headers[name] = value
+        record = {'service': service, 'op': op, 'method': req.method, 'path': req.path,
+                  'query': redact(req.query), 'headers': headers, 'body': text, 'body_bytes': len(body)}
+        if note:
+            record['note'] = note
+        ctype = req.headers.get('Content-Type', '').partition(';')[0].strip().lower()
+        if text is not None and ctype == 'application/x-www-form-urlencoded':
+            record['form'] = dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+        size = 2 * len(text or '') + len(req.path) + len(req.query) + sum(len(n) + len(v) for n, v in headers.items())
+        with self.lock:
+            self.seq += 1
+            record['seq'] = self.seq
+            self.records.append((size, record))
+            self.text += size
+            while len(self.records) > self.MAX_RECORDS or self.text > self.MAX_TEXT:
+                self.text -= self.records.popleft()[0]
+                self.dropped += 1
+
+    @staticmethod
+    def haystack(record):
+        """Every form a value can take in the request: as sent and percent-decoded."""
+        parts = [record['path'], urllib.parse.unquote(record['path']), record['query'],
+                 urllib.parse.unquote_plus(record['query']), record['body'] or '']
+        parts += list(record['headers'].values()) + list(record.get('form', {}).values())
+        if record['body']:
+            parts.append(urllib.parse.unquote_plus(record['body']))
+            try:
+                doc = json.loads(record['body'])
+            except ValueError:
+                doc = None
+            stack = [doc]
+            while stack:        # a JSON body's strings, unescaped
+                item = stack.pop()
+                if isinstance(item, str):
+                    parts.append(item)
+                elif isinstance(item, dict):
+                    stack += list(item.keys()) + list(item.values())
+                elif isinstance(item, list):
+                    stack += item
+        return '\n'.join(parts)
+
+    def dump(self, contains=None, op=None):
+        with self.lock:
+            records = [record for _, record in self.records]
+            dropped = self.dropped
+        if op is not None:
+            records = [r for r in records if r['op'] == op]
+        if contains is not None:
+            records = [r for r in records if contains in self.haystack(r)]
+        return {'count': len(records), 'dropped': dropped, 'requests': records}
+
+
 # ------------------------------------------------------------------ faults
 
 class Faults:
@@ -1237,8 +2748,10 @@ class Emulator(http.server.ThreadingHTTPServer):
     def __init__(self, verifier, s3, secrets):
         super().__init__(('127.0.0.1', 0), Handler)
         self.verifier, self.s3, self.secrets = verifier, s3, secrets
+        self.cfn = CloudFormation(verifier.region, secrets, s3)
         self.container_auth = 'emu-container-auth'
-        self.services = {'s3': s3, 'secretsmanager': secrets}
+        self.services = {'s3': s3, 'secretsmanager': secrets, 'cloudformation': self.cfn}
+        self.requests = RequestLog()
         self.faults = Faults()
         self.counts_lock = threading.Lock()
         self.counts = collections.Counter()
@@ -1277,6 +2790,8 @@ class Emulator(http.server.ThreadingHTTPServer):
             # The body's end is unknown: answer, then close.
             h.close_connection = True
             req = Request(h.command, target, h.headers, b'', rid)
+            if service is not None:
+                self.requests.add(service.name, service.operation(req), req)
             if service is None:
                 response = Response(400, b'{"error": "a control request needs a Content-Length"}')
             elif length is None or length.isdigit():
@@ -1294,6 +2809,7 @@ class Emulator(http.server.ThreadingHTTPServer):
             return self.send(h, req, self.control(req), None, 'control', started)
         op = service.operation(req)
         self.count(op)
+        self.requests.add(service.name, op, req)
         if length is None and req.method == 'PUT':
             response = service.error(req, 411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.')
             return self.send(h, req, response, service, op, started)
@@ -1375,6 +2891,8 @@ class Emulator(http.server.ThreadingHTTPServer):
                     self.counts.clear()
                 self.faults.clear()
                 self.verifier.offset_s = 0.0
+                self.requests.clear()
+                self.cfn.reset()
                 return reply(200, {})
             if route == ('POST', '/__emu/faults'):
                 self.faults.configure(spec)
@@ -1404,6 +2922,17 @@ class Emulator(http.server.ThreadingHTTPServer):
                 expires = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + 3600))
                 return reply(200, {'AccessKeyId': cred.access_key, 'SecretAccessKey': cred.secret_key,
                                    'Token': cred.token, 'Expiration': expires})
+            if route == ('GET', '/__emu/requests'):
+                params = dict(urllib.parse.parse_qsl(req.query, keep_blank_values=True))
+                return reply(200, self.requests.dump(params.get('contains'), params.get('op')))
+            if route == ('GET', '/__emu/cfn'):
+                return reply(200, self.cfn.summary())
+            if route == ('POST', '/__emu/cfn'):
+                self.cfn.configure(spec)
+                return reply(200, {})
+            if route == ('POST', '/__emu/bucket-region'):
+                self.s3.set_region(spec)
+                return reply(200, {})
             if route == ('POST', '/__emu/seed'):
                 started = time.monotonic()
                 created = self.s3.seed(spec)
@@ -1509,8 +3038,8 @@ def main(argv):
         for item in args.secret:
             name, _, value = item.partition('=')
             secrets.set(name, value)
-        server = Emulator(Verifier(args.creds, args.region), S3(os.path.abspath(args.data), Upstream(s3rver_port)),
-                          secrets)
+        server = Emulator(Verifier(args.creds, args.region),
+                          S3(os.path.abspath(args.data), Upstream(s3rver_port), args.region), secrets)
         server.container_auth = args.container_auth
         port = server.server_address[1]
         tmp = '%s.%d.tmp' % (args.port_file, os.getpid())
