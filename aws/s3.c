@@ -998,6 +998,33 @@ static int skip_object(void *ctx, const struct s3_object *o)
 	return 0;
 }
 
+int s3_bucket_region(struct s3_client *c, const char *bucket, char **region, char **err)
+{
+	struct s3_req r;
+	*region = NULL;
+	*err = NULL;
+	if (!is_bucket_name(bucket)) {
+		*err = xasprintf("cannot head 's3://%s/': not a bucket name", bucket);
+		return -1;
+	}
+	c->creds_failed = 0;
+	req_init(&r, c, NULL, R_HEAD, bucket, NULL, NULL);
+	int failed = http_do(c->http, &r.http) < 0;
+	/* S3 names the bucket's region on 200, and on the 301 and 403 it
+	 * answers from another region's endpoint. */
+	const char *v = r.http.status ? http_response_header(&r.http, "x-amz-bucket-region") : NULL;
+	if (v && *v && (!failed || r.http.status == 301 || r.http.status == 403))
+		*region = xstrdup(v);
+	else if (failed && r.http.status == 404)
+		*err = xasprintf("cannot head 's3://%s/': no such bucket", bucket);
+	else if (failed)
+		*err = s3_request_error("head", bucket, "", &r.http);
+	else
+		*err = xasprintf("cannot head 's3://%s/': the answer names no region", bucket);
+	req_free(&r);
+	return *region ? 0 : -1;
+}
+
 int s3_list(struct s3_client *c, const char *bucket, const struct s3_list_opts *opts, s3xml_object_fn on_object,
             s3_prefix_fn on_prefix, void *ctx, unsigned *requests, char **err)
 {

@@ -84,6 +84,12 @@ typedef int (*s3_prefix_fn)(void *ctx, const char *prefix);
 int s3_list(struct s3_client *, const char *bucket, const struct s3_list_opts *opts, s3xml_object_fn on_object,
             s3_prefix_fn on_prefix, void *ctx, unsigned *requests, char **err);
 
+/* The region bucket is in, from HeadBucket's x-amz-bucket-region (also
+ * given when the bucket is in another region than the client's). 0 and
+ * *region (the caller frees), or -1 with *err: "cannot head 's3://b/': no
+ * such bucket", or the status and code. */
+int s3_bucket_region(struct s3_client *, const char *bucket, char **region, char **err);
+
 /* ---- object operations ---- */
 
 enum s3_op_kind { S3_HEAD, S3_GET, S3_PUT, S3_DELETE };

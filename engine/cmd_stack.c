@@ -333,18 +333,24 @@ struct create_opts {
 	bool s3fs, secret_stdin;
 };
 
-static int check_bucket(const char *bucket, const char *role)
+/* The output bucket exists and is in the stack's region (Batch jobs and
+ * their bucket in one region: no transfer charges, no redirects). */
+static int check_bucket(const char *bucket, const char *region)
 {
 	struct s3_client *s3 = cloud_s3();
 	if (!s3)
 		return -1;
-	struct s3_list_opts lo = {.max_keys = 1};
-	char *err = NULL;
-	int r = s3_list(s3, bucket, &lo, NULL, NULL, NULL, NULL, &err);
-	if (r < 0) {
-		warn("the %s bucket 's3://%s/' cannot be used: %s", role, bucket, err ? err : "listing failed");
-		free(err);
+	char *where = NULL, *err = NULL;
+	int r = s3_bucket_region(s3, bucket, &where, &err);
+	if (r < 0)
+		warn("the output bucket cannot be used: %s", err);
+	else if (strcmp(where, region)) {
+		warn("the output bucket 's3://%s/' is in %s, not %s: create the stack in its region "
+		     "(AWS_REGION=%s)", bucket, where, region, where);
+		r = -1;
 	}
+	free(where);
+	free(err);
 	return r;
 }
 
@@ -512,7 +518,7 @@ static int stack_create(int argc, char **argv)
 		goto out;
 	printf("rapid: stack '%s' in %s: output bucket s3://%s/, input bucket s3://%s/\n", o.name,
 	       aws_service_region(c.svc), o.output_bucket, o.input_bucket);
-	if (check_bucket(o.output_bucket, "output") < 0)
+	if (check_bucket(o.output_bucket, aws_service_region(c.svc)) < 0)
 		goto out;
 	struct xml_doc *d = NULL;
 	const struct xml_node *st;
@@ -624,30 +630,41 @@ static char *stack_name(const char *given)
 	return name;
 }
 
-static int stack_info_cmd(int argc, char **argv)
+/* Options of info and delete (--name NAME, and --cli-args when cli_args
+ * is not NULL), the stack's name and a CloudFormation client. 0, or the
+ * exit status after printing why. */
+static int open_named(int argc, char **argv, const char *cmd, bool *cli_args, char **name, struct cfn *c)
 {
 	const char *given = NULL;
-	bool cli_args = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--name") && i + 1 < argc)
 			given = argv[++i];
-		else if (!strcmp(argv[i], "--cli-args"))
-			cli_args = true;
+		else if (cli_args && !strcmp(argv[i], "--cli-args"))
+			*cli_args = true;
 		else {
-			warn("stack info: unknown option '%s'", argv[i]);
+			warn("stack %s: unknown option '%s'", cmd, argv[i]);
 			stack_usage(stderr);
 			return 2;
 		}
 	}
-	char *name = stack_name(given);
-	if (!name)
+	if (!(*name = stack_name(given)))
 		return 1;
-	struct cfn c;
-	int ret = 1;
-	if (cfn_open(&c) < 0) {
-		free(name);
+	if (cfn_open(c) < 0) {
+		free(*name);
 		return 1;
 	}
+	return 0;
+}
+
+static int stack_info_cmd(int argc, char **argv)
+{
+	bool cli_args = false;
+	char *name = NULL;
+	struct cfn c;
+	int ret = open_named(argc, argv, "info", &cli_args, &name, &c);
+	if (ret)
+		return ret;
+	ret = 1;
 	struct xml_doc *d = NULL;
 	const struct xml_node *st = NULL;
 	int r = describe(&c, name, &d, &st);
@@ -682,25 +699,12 @@ static int stack_info_cmd(int argc, char **argv)
 
 static int stack_delete(int argc, char **argv)
 {
-	const char *given = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--name") && i + 1 < argc)
-			given = argv[++i];
-		else {
-			warn("stack delete: unknown option '%s'", argv[i]);
-			stack_usage(stderr);
-			return 2;
-		}
-	}
-	char *name = stack_name(given);
-	if (!name)
-		return 1;
+	char *name = NULL;
 	struct cfn c;
-	if (cfn_open(&c) < 0) {
-		free(name);
-		return 1;
-	}
-	int ret = 1;
+	int ret = open_named(argc, argv, "delete", NULL, &name, &c);
+	if (ret)
+		return ret;
+	ret = 1;
 	struct xml_doc *d = NULL;
 	const struct xml_node *st = NULL;
 	int r = describe(&c, name, &d, &st);

@@ -43,7 +43,13 @@ like "$ERR" "stack 'rapid' already exists \\(CREATE_COMPLETE\\)" "clearly"
 run "$RAPID" stack create --name other --output-bucket no-such-bucket --input-key-id "$KEYID" \
 	--input-secret-stdin < secret.txt
 is "$RC" 1 "a missing output bucket fails"
-like "$ERR" "the output bucket 's3://no-such-bucket/' cannot be used: .*404 NoSuchBucket" "naming the bucket and the cause"
+like "$ERR" "the output bucket cannot be used: cannot head 's3://no-such-bucket/': no such bucket" "naming the bucket and the cause"
+emu_bucket_region rapid-out eu-west-1 >/dev/null
+run "$RAPID" stack create --name other --output-bucket rapid-out --input-key-id "$KEYID" \
+	--input-secret-stdin < secret.txt
+emu_bucket_region rapid-out us-east-1 >/dev/null
+is "$RC" 1 "an output bucket in another region fails"
+like "$ERR" "the output bucket 's3://rapid-out/' is in eu-west-1, not us-east-1" "naming both regions"
 run "$RAPID" stack create --name other --output-bucket rapid-out < /dev/null
 is "$RC" 1 "missing answers without a terminal fail"
 like "$ERR" 'Input bucket access key id is needed \(--input-key-id\)' "naming the flag"
@@ -62,6 +68,11 @@ like "$ERR" "there is no stack 'rapid' in us-east-1: nothing to delete" "with a 
 run "$RAPID" stack info
 is "$RC" 1 "stack info without a remembered stack fails"
 like "$ERR" 'no stack is remembered' "saying so"
+printf '{"schema": 9' > "$RAPID_STACK_FILE"
+run "$RAPID" stack info
+is "$RC" 1 "a damaged remembered-stack file fails"
+like "$ERR" "cannot read '$RAPID_STACK_FILE': not a remembered stack" "naming the file"
+rm -f "$RAPID_STACK_FILE"
 cat "$T_TMP/.out" "$T_TMP/.err" >> create.log
 
 # A resource that fails: its event is shown, and the stack is rolled back
@@ -125,7 +136,8 @@ cat pty.out "$T_TMP/.out" "$T_TMP/.err" >> create.log
 # included), or the state.
 emu_requests > requests.json
 ok "$(grep -q CreateStack requests.json; echo $?)" "the emulator recorded the requests"
-for f in create.log requests.json; do
+cp "$EMU_DIR/log" emu.log
+for f in create.log requests.json emu.log; do
 	ok "$(! grep -qF "$SECRET" "$f"; echo $?)" "the secret is not in $f"
 done
 ok "$(! grep -rqF "$SECRET" "$W"/.rapid "$RAPID_STACK_FILE" 2>/dev/null; echo $?)" "nor in state or the remembered stack"

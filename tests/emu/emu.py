@@ -425,11 +425,33 @@ class Service:
     def error(self, req, status, code, message, extra=None):
         raise NotImplementedError
 
+    # The faults' answers: (status, code, message) for slowdown and for
+    # the internal errors (500, and error200 with status 200).
+    SLOWDOWN = (400, 'ThrottlingException', 'Rate exceeded')
+    INTERNAL = (500, 'InternalServiceError', 'An error occurred on the server side.')
+
     def auth_error(self, req, failure):
-        raise NotImplementedError
+        """The non-S3 services' answer to a refused signature."""
+        status, code, message = self.AUTH[failure.kind]
+        if failure.kind == 'skewed':
+            message = skew_message(failure, self.max_skew_s)
+        elif failure.kind == 'mismatch' and 'CanonicalRequest' in failure.extra:
+            message += ("\n\nThe Canonical String for this request should have been\n'%s'\n\n"
+                        "The String-to-Sign should have been\n'%s'\n") % (
+                            failure.extra['CanonicalRequest'], failure.extra['StringToSign'])
+        elif failure.message:
+            message = failure.message
+        return self.error(req, status, code, message)
 
     def fault(self, req, kind):
-        raise NotImplementedError
+        if kind == 'reset':
+            return Response(0, reset=True)
+        if kind == 'slowdown':
+            return self.error(req, *self.SLOWDOWN)
+        response = self.error(req, *self.INTERNAL)
+        if kind == 'error200':
+            response.status = 200
+        return response
 
 
 def skew_message(failure, max_skew_s):
@@ -478,28 +500,6 @@ class JsonService(Service):
 
     def error(self, req, status, code, message, extra=None):
         return self.reply(req, status, {'__type': code, 'message': message})
-
-    def auth_error(self, req, failure):
-        status, code, message = self.AUTH[failure.kind]
-        if failure.kind == 'skewed':
-            message = skew_message(failure, self.max_skew_s)
-        elif failure.kind == 'mismatch' and 'CanonicalRequest' in failure.extra:
-            message += ("\n\nThe Canonical String for this request should have been\n'%s'\n\n"
-                        "The String-to-Sign should have been\n'%s'\n") % (
-                            failure.extra['CanonicalRequest'], failure.extra['StringToSign'])
-        elif failure.message:
-            message = failure.message
-        return self.error(req, status, code, message)
-
-    def fault(self, req, kind):
-        if kind == 'reset':
-            return Response(0, reset=True)
-        if kind == 'slowdown':
-            return self.error(req, 400, 'ThrottlingException', 'Rate exceeded')
-        response = self.error(req, 500, 'InternalServiceError', 'An error occurred on the server side.')
-        if kind == 'error200':
-            response.status = 200
-        return response
 
     def handle(self, req, op):
         action = self.actions.get(op)
@@ -589,27 +589,8 @@ class QueryService(Service):
         return Response(status, body.encode('utf-8', 'surrogateescape'),
                         [('Content-Type', 'text/xml'), ('x-amzn-RequestId', req.rid)])
 
-    def auth_error(self, req, failure):
-        status, code, message = self.AUTH[failure.kind]
-        if failure.kind == 'skewed':
-            message = skew_message(failure, self.max_skew_s)
-        elif failure.kind == 'mismatch' and 'CanonicalRequest' in failure.extra:
-            message += ("\n\nThe Canonical String for this request should have been\n'%s'\n\n"
-                        "The String-to-Sign should have been\n'%s'\n") % (
-                            failure.extra['CanonicalRequest'], failure.extra['StringToSign'])
-        elif failure.message:
-            message = failure.message
-        return self.error(req, status, code, message)
-
-    def fault(self, req, kind):
-        if kind == 'reset':
-            return Response(0, reset=True)
-        if kind == 'slowdown':
-            return self.error(req, 400, 'Throttling', 'Rate exceeded')
-        response = self.error(req, 500, 'InternalFailure', 'An internal error has occurred.')
-        if kind == 'error200':
-            response.status = 200
-        return response
+    SLOWDOWN = (400, 'Throttling', 'Rate exceeded')
+    INTERNAL = (500, 'InternalFailure', 'An internal error has occurred.')
 
     def handle(self, req, op):
         form = self.form(req)
@@ -964,15 +945,8 @@ class S3(Service):
             message = failure.message
         return self.error(req, status, code, message, extra)
 
-    def fault(self, req, kind):
-        if kind == 'reset':
-            return Response(0, reset=True)
-        if kind == 'slowdown':
-            return self.error(req, 503, 'SlowDown', 'Please reduce your request rate.')
-        response = self.error(req, 500, 'InternalError', 'We encountered an internal error. Please try again.')
-        if kind == 'error200':
-            response.status = 200
-        return response
+    SLOWDOWN = (503, 'SlowDown', 'Please reduce your request rate.')
+    INTERNAL = (500, 'InternalError', 'We encountered an internal error. Please try again.')
 
     # --- s3rver's store
 
