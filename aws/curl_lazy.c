@@ -57,6 +57,7 @@ static void load(void)
 	LOAD(multi_remove_handle, "curl_multi_remove_handle");
 	LOAD(multi_perform, "curl_multi_perform");
 	LOAD(multi_poll, "curl_multi_poll");
+	LOAD(multi_socket_action, "curl_multi_socket_action");
 	LOAD(multi_info_read, "curl_multi_info_read");
 	LOAD(multi_cleanup, "curl_multi_cleanup");
 	LOAD(multi_strerror, "curl_multi_strerror");

@@ -29,6 +29,7 @@ struct curl_api {
 	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
 	CURLMcode (*multi_perform)(CURLM *, int *);
 	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+	CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
 	CURLMsg *(*multi_info_read)(CURLM *, int *);
 	CURLMcode (*multi_cleanup)(CURLM *);
 	const char *(*multi_strerror)(CURLMcode);
@@ -65,6 +66,7 @@ void curl_lazy_slist_free_all(struct curl_slist *);
 #define curl_multi_remove_handle (*curl_api.multi_remove_handle)
 #define curl_multi_perform (*curl_api.multi_perform)
 #define curl_multi_poll (*curl_api.multi_poll)
+#define curl_multi_socket_action (*curl_api.multi_socket_action)
 #define curl_multi_info_read (*curl_api.multi_info_read)
 #define curl_multi_cleanup (*curl_api.multi_cleanup)
 #define curl_slist_append curl_lazy_slist_append

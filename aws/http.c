@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,10 @@ struct http_engine {
 	unsigned tokens;
 	uint64_t rng;
 	int any_failed;
+	/* curl's sockets are watched with epoll (curl's socket interface):
+	 * a response wakes only its own transfer, not a walk over all. */
+	int epfd;
+	int64_t timer_due_ns; /* when curl wants a timeout call; -1: never */
 };
 
 static int curl_inited;
@@ -97,6 +102,38 @@ const char *http_response_header(const struct http_request *req, const char *nam
 	return sigv4_headers_get(&req->resp_headers, name);
 }
 
+static int64_t mono_ns(void);
+
+/* curl says which sockets to watch for what. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct http_engine *eng = userp;
+	(void)easy, (void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		/* gone already if curl closed it: nothing to undo then */
+		epoll_ctl(eng->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	struct epoll_event ev = {.data.fd = fd};
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 &&
+	    (errno != ENOENT || epoll_ctl(eng->epfd, EPOLL_CTL_ADD, fd, &ev) < 0))
+		return -1;
+	return 0;
+}
+
+/* curl says when it next needs a timeout call (-1: not at all). */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http_engine *eng = userp;
+	(void)multi;
+	eng->timer_due_ns = timeout_ms < 0 ? -1 : mono_ns() + (int64_t)timeout_ms * 1000000;
+	return 0;
+}
+
 struct http_engine *http_engine_new(const struct http_config *cfg)
 {
 	struct http_engine *eng;
@@ -135,10 +172,22 @@ struct http_engine *http_engine_new(const struct http_config *cfg)
 		free(eng);
 		return NULL;
 	}
+	eng->timer_due_ns = -1;
+	if ((eng->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		warn("cannot start the HTTP engine: epoll: %s", strerror(errno));
+		curl_multi_cleanup(eng->multi);
+		free(eng);
+		return NULL;
+	}
 	if ((mc = curl_multi_setopt(eng->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)eng->cfg.max_in_flight)) != CURLM_OK ||
-	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, (long)eng->cfg.max_in_flight)) != CURLM_OK) {
+	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, (long)eng->cfg.max_in_flight)) != CURLM_OK ||
+	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, on_socket)) != CURLM_OK ||
+	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng)) != CURLM_OK ||
+	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, on_timer)) != CURLM_OK ||
+	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng)) != CURLM_OK) {
 		warn("cannot configure libcurl: %s", curl_multi_strerror(mc));
 		curl_multi_cleanup(eng->multi);
+		close(eng->epfd);
 		free(eng);
 		return NULL;
 	}
@@ -150,6 +199,7 @@ void http_engine_free(struct http_engine *eng)
 	if (!eng)
 		return;
 	curl_multi_cleanup(eng->multi);
+	close(eng->epfd);
 	free(eng);
 }
 
@@ -632,20 +682,56 @@ static int64_t start_due(struct http_engine *eng)
 
 int http_run(struct http_engine *eng)
 {
-	CURLMcode mc;
+	CURLMcode mc = CURLM_OK;
 	int running = 0, fatal_ = 0;
+	struct epoll_event evs[64];
 	eng->any_failed = 0;
 	for (;;) {
 		int64_t wait = start_due(eng);
 		if (!eng->in_flight && !eng->queue)
 			break;
-		if ((mc = curl_multi_perform(eng->multi, &running)) != CURLM_OK) {
+		/* Sleep until a socket is ready, curl's timer is due or a retry
+		 * may start, whichever comes first (at most a second). */
+		int64_t now = mono_ns(), sleep_ns = 1000000000;
+		if (eng->timer_due_ns >= 0 && eng->timer_due_ns - now < sleep_ns)
+			sleep_ns = eng->timer_due_ns - now;
+		if (wait >= 0 && wait < sleep_ns)
+			sleep_ns = wait;
+		if (sleep_ns < 0)
+			sleep_ns = 0;
+		int n = 0;
+		if (eng->in_flight) {
+			n = epoll_wait(eng->epfd, evs, (int)ARRAY_LEN(evs), (int)((sleep_ns + 999999) / 1000000));
+			if (n < 0 && errno != EINTR) {
+				warn("cannot wait for transfers: %s", strerror(errno));
+				fatal_ = 1;
+				break;
+			}
+		} else if (sleep_ns > 0) {
+			struct timespec ts = {sleep_ns / 1000000000, sleep_ns % 1000000000};
+			nanosleep(&ts, NULL);
+		}
+		for (int k = 0; k < n && mc == CURLM_OK; k++) {
+			int flags = 0;
+			if (evs[k].events & EPOLLIN)
+				flags |= CURL_CSELECT_IN;
+			if (evs[k].events & EPOLLOUT)
+				flags |= CURL_CSELECT_OUT;
+			if (evs[k].events & (EPOLLERR | EPOLLHUP))
+				flags |= CURL_CSELECT_ERR;
+			mc = curl_multi_socket_action(eng->multi, evs[k].data.fd, flags, &running);
+		}
+		if (mc == CURLM_OK && eng->timer_due_ns >= 0 && mono_ns() >= eng->timer_due_ns) {
+			eng->timer_due_ns = -1;
+			mc = curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
+		if (mc != CURLM_OK) {
 			warn("cannot run transfers: %s", curl_multi_strerror(mc));
 			fatal_ = 1;
 			break;
 		}
 		CURLMsg *msg;
-		int left, progressed = 0;
+		int left;
 		while ((msg = curl_multi_info_read(eng->multi, &left))) {
 			struct http_request *req = NULL;
 			CURL *h = msg->easy_handle;
@@ -656,25 +742,10 @@ int http_run(struct http_engine *eng)
 				req = NULL;
 			if ((mc = curl_multi_remove_handle(eng->multi, h)) != CURLM_OK)
 				warn("cannot end a transfer: %s", curl_multi_strerror(mc));
+			mc = CURLM_OK;
 			eng->in_flight--;
-			progressed = 1;
 			if (req)
 				attempt_done(eng, req, res);
-		}
-		if (progressed)
-			continue;
-		int timeout_ms = 1000;
-		if (wait >= 0 && wait / 1000000 < timeout_ms)
-			timeout_ms = (int)(wait / 1000000) + 1;
-		if (eng->in_flight) {
-			if ((mc = curl_multi_poll(eng->multi, NULL, 0, timeout_ms, NULL)) != CURLM_OK) {
-				warn("cannot wait for transfers: %s", curl_multi_strerror(mc));
-				fatal_ = 1;
-				break;
-			}
-		} else if (wait > 0) {
-			struct timespec ts = {wait / 1000000000, wait % 1000000000};
-			nanosleep(&ts, NULL);
 		}
 	}
 	if (fatal_) {
