@@ -189,14 +189,13 @@ static int show_events(struct cfn *c, const char *name, struct buf *failed)
 		char hms[9] = "--:--:--";
 		if (ts && strlen(ts) >= 19)
 			memcpy(hms, ts + 11, 8);
-		printf("  %s  %-20s %-28s %s%s%s\n", hms, status ? status : "?", lid ? lid : "?", type ? type : "",
+		fprintf(stderr, "  %s  %-20s %-28s %s%s%s\n", hms, status ? status : "?", lid ? lid : "?", type ? type : "",
 		       why && *why ? "  " : "", why && *why ? why : "");
 		if (failed && status && strstr(status, "_FAILED") && why && *why)
 			buf_printf(failed, "  %s: %s\n", lid ? lid : "?", why);
 		c->seen = xreallocarray(c->seen, c->nseen + 1, sizeof(char *));
 		c->seen[c->nseen++] = xstrdup(xml_text(e, "EventId"));
 	}
-	fflush(stdout);
 	for (size_t i = 0; i < ndocs; i++)
 		xml_free(docs[i]);
 	return ret;
@@ -516,8 +515,8 @@ static int stack_create(int argc, char **argv)
 		template = xstrdup(rapid_cfn_template);
 	if (cfn_open(&c) < 0)
 		goto out;
-	printf("rapid: stack '%s' in %s: output bucket s3://%s/, input bucket s3://%s/\n", o.name,
-	       aws_service_region(c.svc), o.output_bucket, o.input_bucket);
+	fprintf(stderr, "rapid: creating stack '%s' in %s: output bucket s3://%s/, input bucket s3://%s/\n",
+		o.name, aws_service_region(c.svc), o.output_bucket, o.input_bucket);
 	if (check_bucket(o.output_bucket, aws_service_region(c.svc)) < 0)
 		goto out;
 	struct xml_doc *d = NULL;
@@ -588,16 +587,20 @@ static int stack_create(int argc, char **argv)
 		*(char **)((char *)&si + outs[i].off) = v ? xstrdup(v) : NULL;
 	}
 	xml_free(d);
+	/* Remember it even when the secret cannot be stored: info and delete
+	 * then work on it without a name. */
+	int saved = stack_save(&si);
 	if (!si.input_secret) {
 		warn("stack '%s' has no InputSecret output: is the template rapid's?", o.name);
-	} else if (put_secret(si.input_secret, o.key_id, o.secret) == 0) {
-		printf("rapid: the input bucket's key is stored in %s\n", si.input_secret);
-		if (stack_save(&si) == 0) {
-			char *f = stack_file();
-			printf("rapid: stack '%s' is ready; remembered in %s\n", o.name, f);
-			free(f);
-			ret = 0;
-		}
+	} else if (put_secret(si.input_secret, o.key_id, o.secret) < 0) {
+		warn("stack '%s' is created but its input secret is empty: delete it ('rapid stack delete') "
+		     "and create it again", o.name);
+	} else if (saved == 0) {
+		char *f = stack_file();
+		fprintf(stderr, "rapid: the input bucket's key is stored in %s\n", si.input_secret);
+		printf("stack '%s' is ready (remembered in %s)\n", o.name, f);
+		free(f);
+		ret = 0;
 	}
 	stack_info_free(&si);
 out:
@@ -713,10 +716,9 @@ static int stack_delete(int argc, char **argv)
 		warn("there is no stack '%s' in %s: nothing to delete", name, aws_service_region(c.svc));
 		stack_forget(name);
 	} else if (r > 0) {
-		printf("rapid: deleting stack '%s' in %s\n", name, aws_service_region(c.svc));
-		fflush(stdout);
+		fprintf(stderr, "rapid: deleting stack '%s' in %s\n", name, aws_service_region(c.svc));
 		if (delete_and_wait(&c, name) == 0) {
-			printf("rapid: stack '%s' is deleted\n", name);
+			printf("stack '%s' is deleted\n", name);
 			stack_forget(name);
 			ret = 0;
 		}

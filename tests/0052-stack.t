@@ -17,9 +17,9 @@ printf '%s\n' "$SECRET" > secret.txt
 run "$RAPID" stack create --name rapid --output-bucket rapid-out --input-key-id "$KEYID" \
 	--input-secret-stdin < secret.txt
 is "$RC" 0 "stack create (non-interactive) succeeds"
-like "$OUT" 'CREATE_COMPLETE +rapid +AWS::CloudFormation::Stack' "the stack's events are shown"
-like "$OUT" 'CREATE_COMPLETE +JobQueue +AWS::Batch::JobQueue' "resource events are shown"
-like "$OUT" "stack 'rapid' is ready; remembered in $RAPID_STACK_FILE" "the stack is remembered"
+like "$ERR" 'CREATE_COMPLETE +rapid +AWS::CloudFormation::Stack' "the stack's events are shown (on stderr: progress)"
+like "$ERR" 'CREATE_COMPLETE +JobQueue +AWS::Batch::JobQueue' "resource events are shown"
+is "$OUT" "stack 'rapid' is ready (remembered in $RAPID_STACK_FILE)" "the result on stdout: the stack is remembered"
 cat "$T_TMP/.out" "$T_TMP/.err" > create.log
 ARN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["input_secret"])' "$RAPID_STACK_FILE")
 like "$ARN" '^arn:aws:secretsmanager:us-east-1:' "the remembered stack has the secret's ARN"
@@ -57,8 +57,8 @@ cat "$T_TMP/.out" "$T_TMP/.err" >> create.log
 
 run "$RAPID" stack delete
 is "$RC" 0 "stack delete (the remembered stack)"
-like "$OUT" 'DELETE_COMPLETE +JobQueue' "deletion events are shown"
-like "$OUT" "stack 'rapid' is deleted" "and the end"
+like "$ERR" 'DELETE_COMPLETE +JobQueue' "deletion events are shown"
+is "$OUT" "stack 'rapid' is deleted" "and the end"
 ok "$([ ! -e "$RAPID_STACK_FILE" ]; echo $?)" "the remembered stack is forgotten"
 run emu_aws secretsmanager describe-secret --secret-id "$ARN"
 ok "$([ "$RC" != 0 ]; echo $?)" "the secret went with the stack"
@@ -82,10 +82,10 @@ run "$RAPID" stack create --name broken --output-bucket rapid-out --input-key-id
 	--input-secret-stdin < secret.txt
 emu_cfn '{"fail": null}' >/dev/null
 is "$RC" 1 "a failed create fails"
-like "$OUT" 'CREATE_FAILED +ComputeEnvironment' "the failing event is shown as it happens"
+like "$ERR" 'CREATE_FAILED +ComputeEnvironment' "the failing event is shown as it happens"
 like "$ERR" "stack 'broken' was not created \\(ROLLBACK_COMPLETE\\); what failed:" "the failure is summed up"
 like "$ERR" 'ComputeEnvironment: Operation not permitted: iam:PassRole' "with the resource and its reason"
-like "$OUT" 'DELETE_COMPLETE +VPC' "what was left is deleted, with its events"
+like "$ERR" 'DELETE_COMPLETE +VPC' "what was left is deleted, with its events"
 unlike "$ERR" 'cannot' "and the deletion finishes without an error"
 run emu_aws cloudformation describe-stacks --stack-name broken
 ok "$([ "$RC" != 0 ]; echo $?)" "the rolled-back stack is deleted"
