@@ -254,23 +254,29 @@ static const char *output(const struct xml_node *stack, const char *key)
 
 /* ---- answers: flags, else prompts on a terminal ---- */
 
-/* Read one line from stdin into a new string without its newline; with
- * hidden, terminal echo is off meanwhile. NULL at end of input. */
-static char *read_line(bool hidden)
+/* Read one line from stdin into a new string without its newline, after
+ * printing prompt (if not NULL) on stderr; with hidden, terminal echo is
+ * off meanwhile, turned off before the prompt so that nothing typed ahead
+ * is echoed or lost. NULL at end of input. */
+static char *read_line(const char *prompt, bool hidden)
 {
 	struct termios old, quiet;
 	bool tty = hidden && isatty(0) && tcgetattr(0, &old) == 0;
 	if (tty) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(0, TCSAFLUSH, &quiet);
+		tcsetattr(0, TCSANOW, &quiet);
+	}
+	if (prompt) {
+		fputs(prompt, stderr);
+		fflush(stderr);
 	}
 	struct buf b = {0};
 	int ch;
 	while ((ch = getchar()) != EOF && ch != '\n')
 		buf_putc(&b, (char)ch);
 	if (tty) {
-		tcsetattr(0, TCSAFLUSH, &old);
+		tcsetattr(0, TCSANOW, &old);
 		fputc('\n', stderr);
 	}
 	if (ch == EOF && !b.len) {
@@ -298,9 +304,9 @@ static int answer(char **v, bool interactive, const char *question, const char *
 		return -1;
 	}
 	for (;;) {
-		fprintf(stderr, "%s%s%s%s: ", question, def ? " [" : "", def ? def : "", def ? "]" : "");
-		fflush(stderr);
-		char *line = read_line(hidden);
+		char *prompt = xasprintf("%s%s%s%s: ", question, def ? " [" : "", def ? def : "", def ? "]" : "");
+		char *line = read_line(prompt, hidden);
+		free(prompt);
 		if (!line) {
 			warn("stack create: no answer for %s", question);
 			return -1;
@@ -491,7 +497,7 @@ static int stack_create(int argc, char **argv)
 	char *template = NULL, *status = NULL;
 	struct buf failed = {0};
 	if (o.secret_stdin) {
-		o.secret = read_line(false);
+		o.secret = read_line(NULL, false);
 		if (!o.secret || !*o.secret) {
 			warn("stack create: --input-secret-stdin: no secret on standard input");
 			goto out;

@@ -3,6 +3,7 @@
 #include "aws/config.h"
 #include "lib/util.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/capture.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,53 +13,6 @@
 extern char **environ;
 
 static char *home;
-static long errpos;
-
-/* stderr goes to a file so that messages can be compared. */
-static void capture_stderr(void)
-{
-	int fd = open("config_test.stderr", O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0600);
-	fflush(stderr);
-	dup2(fd, 2);
-	close(fd);
-}
-
-/* What was written to stderr since the last call, without the final
- * newline. The caller frees. */
-static char *stderr_since(void)
-{
-	size_t len;
-	fflush(stderr);
-	char *all = read_file("config_test.stderr", &len);
-	char *s = xstrdup(all && (size_t)errpos <= len ? all + errpos : "");
-	errpos = (long)len;
-	free(all);
-	size_t n = strlen(s);
-	if (n && s[n - 1] == '\n')
-		s[n - 1] = '\0';
-	return s;
-}
-
-static void is_stderr(const char *want, const char *name)
-{
-	char *got = stderr_since();
-	TAP_IS_STR(got, want, "%s", name);
-	free(got);
-}
-
-static void clear_aws_env(void)
-{
-	for (;;) {
-		char **e = environ;
-		while (*e && strncmp(*e, "AWS_", 4))
-			e++;
-		if (!*e)
-			break;
-		char *name = xstrndup(*e, strcspn(*e, "="));
-		unsetenv(name);
-		free(name);
-	}
-}
 
 static void put(const char *path, const char *text)
 {

@@ -7,6 +7,7 @@
 #include "aws/creds.h"
 #include "lib/util.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/capture.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -217,52 +218,12 @@ static void serve_raw(int status, const char *body)
 
 /* ---- stderr capture ---- */
 
-static long errpos;
-
-static void capture_stderr(void)
-{
-	int fd = open("creds_test.stderr", O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0600);
-	fflush(stderr);
-	dup2(fd, 2);
-	close(fd);
-}
-
-static char *stderr_since(void)
-{
-	size_t len;
-	fflush(stderr);
-	char *all = read_file("creds_test.stderr", &len);
-	char *s = xstrdup(all && (size_t)errpos <= len ? all + errpos : "");
-	errpos = (long)len;
-	free(all);
-	size_t n = strlen(s);
-	if (n && s[n - 1] == '\n')
-		s[n - 1] = '\0';
-	return s;
-}
-
-static void is_stderr(const char *want, const char *name)
-{
-	char *got = stderr_since();
-	TAP_IS_STR(got, want, "%s", name);
-	free(got);
-}
-
 /* ---- helpers ---- */
 
-static void clear_aws_env(void)
+/* No AWS_* setting of this machine, and never a real metadata service. */
+static void clean_env(void)
 {
-	for (;;) {
-		char **e = environ;
-		while (*e && strncmp(*e, "AWS_", 4))
-			e++;
-		if (!*e)
-			break;
-		char *name = xstrndup(*e, strcspn(*e, "="));
-		unsetenv(name);
-		free(name);
-	}
-	/* never reach for a real metadata service */
+	clear_aws_env();
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "nowhere/credentials", 1);
 	setenv("AWS_CONFIG_FILE", "nowhere/config", 1);
@@ -338,7 +299,7 @@ static void test_time(void)
 static void test_env(void)
 {
 	struct aws_creds c;
-	clear_aws_env();
+	clean_env();
 	setenv("AWS_ACCESS_KEY_ID", "AKIAENV000000000TEST", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET, 1);
 	TAP_IS_INT(resolve(NULL, &c), 0, "environment credentials");
@@ -393,7 +354,7 @@ static void test_env(void)
 	is_stderr("rapid: cannot use AWS credentials from the environment: AWS_SESSION_TOKEN contains a space, a "
 	          "control character or a non-ASCII byte",
 	          "... without printing it");
-	clear_aws_env();
+	clean_env();
 }
 
 static const char creds_file[] =
@@ -423,7 +384,7 @@ static const char config_file[] =
 static void test_profiles(void)
 {
 	struct aws_creds c;
-	clear_aws_env();
+	clean_env();
 	put("p/credentials", creds_file);
 	put("p/config", config_file);
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "p/credentials", 1);
@@ -465,7 +426,7 @@ static void test_profiles(void)
 	is_stderr("rapid: cannot find AWS credentials: none in profile 'empty', container credentials, IMDS (disabled by "
 	          "AWS_EC2_METADATA_DISABLED)",
 	          "... listing where it looked (no environment with --profile)");
-	clear_aws_env();
+	clean_env();
 	TAP_IS_INT(resolve(NULL, &c), -1, "no credentials anywhere fails");
 	is_stderr("rapid: cannot find AWS credentials: none in the environment, profile 'default', container "
 	          "credentials, IMDS (disabled by AWS_EC2_METADATA_DISABLED)",
@@ -475,7 +436,7 @@ static void test_profiles(void)
 static void test_container(void)
 {
 	struct aws_creds c;
-	clear_aws_env();
+	clean_env();
 	set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", AUTH_TOKEN, 1);
 	snprintf(sh->auth, sizeof sh->auth, "%s", AUTH_TOKEN);
@@ -616,13 +577,13 @@ static void test_container(void)
 	free(want);
 	sh->hangup = 0;
 	free(u);
-	clear_aws_env();
+	clean_env();
 }
 
 static void test_imds(void)
 {
 	struct aws_creds c;
-	clear_aws_env();
+	clean_env();
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	set_url("AWS_EC2_METADATA_SERVICE_ENDPOINT", "/");
 	sh->role_status = 200;
@@ -696,13 +657,13 @@ static void test_imds(void)
 	          "credentials, IMDS (disabled by AWS_EC2_METADATA_DISABLED)",
 	          "... with the message");
 	free(base);
-	clear_aws_env();
+	clean_env();
 }
 
 static void test_precedence(void)
 {
 	struct aws_creds c;
-	clear_aws_env();
+	clean_env();
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	set_url("AWS_EC2_METADATA_SERVICE_ENDPOINT", "");
 	set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
@@ -746,7 +707,7 @@ static void test_precedence(void)
 	TAP_IS_STR(c.source, "imds", "IMDS last");
 	aws_creds_free(&c);
 	TAP_IS_INT(sh->token_puts - puts0, 1, "... asked only then");
-	clear_aws_env();
+	clean_env();
 }
 
 static int64_t fake_now;
@@ -760,7 +721,7 @@ static int64_t clock_fn(void *arg)
 static void test_refresh(void)
 {
 	struct aws_creds c;
-	clear_aws_env();
+	clean_env();
 	set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", AUTH_TOKEN, 1);
 	snprintf(sh->auth, sizeof sh->auth, "%s", AUTH_TOKEN);
@@ -827,7 +788,7 @@ static void test_refresh(void)
 	aws_config_free(cfg);
 
 	/* the default clock and a source without expiration: fetched once */
-	clear_aws_env();
+	clean_env();
 	setenv("AWS_ACCESS_KEY_ID", "AKIAENV000000000TEST", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET, 1);
 	p = aws_creds_provider_new(NULL);
@@ -838,14 +799,13 @@ static void test_refresh(void)
 	TAP_IS_INT(aws_creds_provider_fetches(p), 1, "credentials without expiration are fetched once");
 	aws_creds_provider_free(p);
 	free(u);
-	clear_aws_env();
+	clean_env();
 }
 
 static void test_no_secret_on_stderr(void)
 {
-	size_t len;
-	fflush(stderr);
-	char *all = read_file("creds_test.stderr", &len);
+	char *all = stderr_all();
+	size_t len = strlen(all);
 	TAP_OK(all && len > 1000, "stderr captured (%zu bytes of messages)", len);
 	for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
 		TAP_OK(all && !strstr(all, secrets[i]), "stderr never shows secret %zu", i);
