@@ -16,6 +16,7 @@
  * asked for, the payload is sent UNSIGNED-PAYLOAD with Content-MD5 instead,
  * so every body costs one hashing pass. */
 #include "aws/s3.h"
+#include "aws/conn.h"
 
 #include "aws/config.h"
 #include "aws/creds.h"
@@ -48,12 +49,7 @@
 #define SHA256_B64_LEN 45
 
 struct s3_client {
-	struct aws_config *cfg;
-	char *region;
-	struct aws_endpoint ep;
-	struct aws_creds_provider *creds;
-	struct sigv4_cache *sigcache;
-	struct http_engine *http;
+	struct aws_conn conn;
 	uint64_t threshold, part_size;
 	struct s3_stats stats;
 	/* The provider failed during this run: later requests fail at once
@@ -310,34 +306,12 @@ struct s3_client *s3_client_new(const struct s3_client_config *conf, char **err)
 {
 	static const struct s3_client_config defaults = {0};
 	struct s3_client *c = xcalloc(1, sizeof(*c));
-	struct http_config hc = {0};
 
 	*err = NULL;
 	if (!conf)
 		conf = &defaults;
-	if (!(c->cfg = aws_config_load(conf->profile))) {
-		*err = xstrdup("cannot load the AWS configuration files");
+	if (aws_conn_open(&c->conn, "S3", conf->profile, conf->max_in_flight, conf->max_attempts, err) < 0)
 		goto fail;
-	}
-	/* aws_config_region reports the absence itself; say it once, here */
-	if (!aws_config_has_region(c->cfg) || !(c->region = aws_config_region(c->cfg))) {
-		*err = xstrdup("no AWS region: set AWS_REGION or a profile's region");
-		goto fail;
-	}
-	if (aws_endpoint_resolve(c->cfg, "S3", c->region, &c->ep) < 0) {
-		*err = xstrdup("cannot find the S3 endpoint");
-		goto fail;
-	}
-	hc.max_in_flight = conf->max_in_flight;
-	hc.max_attempts = conf->max_attempts ? conf->max_attempts : aws_config_max_attempts(c->cfg, err);
-	if (!hc.max_attempts)
-		goto fail;
-	if (!(c->http = http_engine_new(&hc))) {
-		*err = xstrdup("cannot start the HTTP engine");
-		goto fail;
-	}
-	c->creds = aws_creds_provider_new(c->cfg);
-	c->sigcache = sigv4_cache_new();
 	c->threshold = conf->multipart_threshold ? conf->multipart_threshold : DEFAULT_THRESHOLD;
 	c->part_size = conf->part_size ? conf->part_size : DEFAULT_PART_SIZE;
 	return c;
@@ -350,18 +324,13 @@ void s3_client_free(struct s3_client *c)
 {
 	if (!c)
 		return;
-	http_engine_free(c->http);
-	sigv4_cache_free(c->sigcache);
-	aws_creds_provider_free(c->creds);
-	aws_endpoint_free(&c->ep);
-	free(c->region);
-	aws_config_free(c->cfg);
+	aws_conn_close(&c->conn);
 	free(c);
 }
 
 struct http_engine *s3_client_engine(struct s3_client *c)
 {
-	return c->http;
+	return c->conn.http;
 }
 
 void s3_client_stats(const struct s3_client *c, struct s3_stats *out)
@@ -391,14 +360,14 @@ static void req_init(struct s3_req *r, struct s3_client *c, struct job *j, enum 
 	r->http.method = methods[kind];
 	r->http.prepare = prepare;
 	r->http.arg = r;
-	if (aws_s3_url(&c->ep, bucket, key, &u) < 0)
+	if (aws_s3_url(&c->conn.ep, bucket, key, &u) < 0)
 		return;
 	uri_encode_path(&path, u.path, strlen(u.path));
 	r->host = u.host;
 	u.host = NULL;
 	aws_s3_url_free(&u);
 	r->path = buf_detach(&path);
-	r->http.url = xasprintf("%s://%s%s%s%s", c->ep.scheme, r->host, r->path, query ? "?" : "",
+	r->http.url = xasprintf("%s://%s%s%s%s", c->conn.ep.scheme, r->host, r->path, query ? "?" : "",
 	                        query ? query : "");
 }
 
@@ -549,15 +518,15 @@ static int prepare(struct http_request *h, void *arg)
 	}
 	if (!r->payload[0] && hash_body(r) < 0)
 		return -1;
-	if (c->creds_failed || aws_creds_provider_get(c->creds, &cr) < 0) {
+	if (c->creds_failed || aws_creds_provider_get(c->conn.creds, &cr) < 0) {
 		c->creds_failed = 1;
 		http_request_fail(h, "no valid AWS credentials");
 		return -1;
 	}
 	struct sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
 	struct sigv4_config cfg = {
-		.service = "s3", .region = c->region, .creds = &sc, .time = now_ns() / 1000000000,
-		.flags = SIGV4_S3, .cache = c->sigcache,
+		.service = "s3", .region = c->conn.region, .creds = &sc, .time = now_ns() / 1000000000,
+		.flags = SIGV4_S3, .cache = c->conn.sigcache,
 	};
 	struct sigv4_request sr = {
 		.method = h->method, .path = r->path, .query = r->query, .headers = &h->headers,
@@ -612,7 +581,7 @@ static void job_request(struct job *j, enum rkind kind, char *query)
 
 static void job_send(struct job *j)
 {
-	http_submit(j->c->http, &j->req.http);
+	http_submit(j->c->conn.http, &j->req.http);
 }
 
 static void job_release(struct job *j)
@@ -764,7 +733,7 @@ static void start_parts(struct job *j)
 		r->http.done = on_done;
 	}
 	for (unsigned i = 0; i < j->nparts; i++)
-		http_submit(j->c->http, &j->parts[i].http);
+		http_submit(j->c->conn.http, &j->parts[i].http);
 }
 
 static void initiate_done(struct job *j)
@@ -969,7 +938,7 @@ int s3_run(struct s3_client *c, struct s3_op *ops, size_t n)
 		job_start(c, &ops[i], &jobs[i]);
 	/* Every failure is in its op's error; http_run's own verdict counts
 	 * 404s and 412s, which are answers here. */
-	http_run(c->http);
+	http_run(c->conn.http);
 	for (size_t i = 0; i < n; i++) {
 		job_free(&jobs[i]);
 		if (ops[i].error)
@@ -1009,7 +978,7 @@ int s3_bucket_region(struct s3_client *c, const char *bucket, char **region, cha
 	}
 	c->creds_failed = 0;
 	req_init(&r, c, NULL, R_HEAD, bucket, NULL, NULL);
-	int failed = http_do(c->http, &r.http) < 0;
+	int failed = http_do(c->conn.http, &r.http) < 0;
 	/* S3 names the bucket's region on 200, and on the 301 and 403 it
 	 * answers from another region's endpoint. */
 	const char *v = r.http.status ? http_response_header(&r.http, "x-amz-bucket-region") : NULL;
@@ -1067,7 +1036,7 @@ int s3_list(struct s3_client *c, const char *bucket, const struct s3_list_opts *
 		 * error (retried when its code says so). */
 		r.http.flags |= HTTP_ERROR_IN_200;
 		pages++;
-		if (http_do(c->http, &r.http) < 0) {
+		if (http_do(c->conn.http, &r.http) < 0) {
 			*err = s3_request_error("list", bucket, prefix, &r.http);
 			req_free(&r);
 			break;
@@ -1124,7 +1093,7 @@ static int list_uploads(struct s3_client *c, const char *bucket, const char *pre
 			uri_query_add(&q, "upload-id-marker", id_marker);
 		uri_query_add(&q, "uploads", NULL);
 		req_init(&r, c, NULL, R_UPLOADS, bucket, NULL, buf_detach(&q));
-		if (http_do(c->http, &r.http) < 0) {
+		if (http_do(c->conn.http, &r.http) < 0) {
 			*err = s3_request_error("abort uploads under", bucket, prefix, &r.http);
 			req_free(&r);
 			break;
@@ -1183,9 +1152,9 @@ int s3_abort_uploads(struct s3_client *c, const char *bucket, const char *prefix
 		struct buf q = {0};
 		uri_query_add(&q, "uploadId", ups[i].upload_id);
 		req_init(&reqs[i], c, NULL, R_ABORT, bucket, ups[i].key, buf_detach(&q));
-		http_submit(c->http, &reqs[i].http);
+		http_submit(c->conn.http, &reqs[i].http);
 	}
-	http_run(c->http);
+	http_run(c->conn.http);
 	for (size_t i = 0; i < n; i++) {
 		/* NoSuchUpload: it ended meanwhile */
 		if (!reqs[i].http.error)

@@ -1,6 +1,6 @@
 /* service.c - Query and JSON 1.1 calls to AWS services other than S3. */
 #include "aws/service.h"
-#include "aws/config.h"
+#include "aws/conn.h"
 #include "aws/creds.h"
 #include "aws/http.h"
 #include "aws/sigv4.h"
@@ -11,12 +11,7 @@
 
 struct aws_service {
 	char *signing_name;
-	struct aws_config *cfg;
-	char *region;
-	struct aws_endpoint ep;
-	struct aws_creds_provider *creds;
-	struct sigv4_cache *sigcache;
-	struct http_engine *http;
+	struct aws_conn conn;
 	unsigned requests;
 };
 
@@ -32,52 +27,26 @@ struct aws_service *aws_service_new(const char *service_id, const char *signing_
 				    char **err)
 {
 	struct aws_service *s = xcalloc(1, sizeof(*s));
-	struct http_config hc = {0};
-	*err = NULL;
 	s->signing_name = xstrdup(signing_name);
-	if (!(s->cfg = aws_config_load(profile))) {
-		*err = xstrdup("cannot load the AWS configuration files");
-		goto fail;
+	if (aws_conn_open(&s->conn, service_id, profile, 0, 0, err) < 0) {
+		aws_service_free(s);
+		return NULL;
 	}
-	if (!aws_config_has_region(s->cfg) || !(s->region = aws_config_region(s->cfg))) {
-		*err = xstrdup("no AWS region: set AWS_REGION or a profile's region");
-		goto fail;
-	}
-	if (aws_endpoint_resolve(s->cfg, service_id, s->region, &s->ep) < 0) {
-		*err = xasprintf("cannot find the %s endpoint", service_id);
-		goto fail;
-	}
-	if (!(hc.max_attempts = aws_config_max_attempts(s->cfg, err)))
-		goto fail;
-	if (!(s->http = http_engine_new(&hc))) {
-		*err = xstrdup("cannot start the HTTP engine");
-		goto fail;
-	}
-	s->creds = aws_creds_provider_new(s->cfg);
-	s->sigcache = sigv4_cache_new();
 	return s;
-fail:
-	aws_service_free(s);
-	return NULL;
 }
 
 void aws_service_free(struct aws_service *s)
 {
 	if (!s)
 		return;
-	http_engine_free(s->http);
-	sigv4_cache_free(s->sigcache);
-	aws_creds_provider_free(s->creds);
-	aws_endpoint_free(&s->ep);
-	free(s->region);
-	aws_config_free(s->cfg);
+	aws_conn_close(&s->conn);
 	free(s->signing_name);
 	free(s);
 }
 
 const char *aws_service_region(const struct aws_service *s)
 {
-	return s->region;
+	return s->conn.region;
 }
 
 unsigned aws_service_requests(const struct aws_service *s)
@@ -91,21 +60,21 @@ static int prepare(struct http_request *h, void *arg)
 	struct call *c = arg;
 	struct aws_service *s = c->svc;
 	struct aws_creds cr = {0};
-	if (aws_creds_provider_get(s->creds, &cr) < 0) {
+	if (aws_creds_provider_get(s->conn.creds, &cr) < 0) {
 		http_request_fail(h, "no valid AWS credentials");
 		return -1;
 	}
 	struct sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
 	struct sigv4_config cfg = {
-		.service = s->signing_name, .region = s->region, .creds = &sc,
-		.time = now_ns() / 1000000000, .flags = 0, .cache = s->sigcache,
+		.service = s->signing_name, .region = s->conn.region, .creds = &sc,
+		.time = now_ns() / 1000000000, .flags = 0, .cache = s->conn.sigcache,
 	};
 	struct sigv4_request sr = {
 		.method = "POST", .path = c->path, .headers = &h->headers,
 		.body = h->body, .body_len = h->body_len,
 	};
 	sigv4_headers_free(&h->headers);
-	sigv4_headers_add(&h->headers, "Host", s->ep.host);
+	sigv4_headers_add(&h->headers, "Host", s->conn.ep.host);
 	sigv4_headers_add(&h->headers, "Content-Type", c->content_type);
 	if (c->target)
 		sigv4_headers_add(&h->headers, "X-Amz-Target", c->target);
@@ -124,15 +93,15 @@ static int post(struct aws_service *s, struct call *c, const char *body, const c
 		struct http_request *req, char **err)
 {
 	c->svc = s;
-	c->path = xstrdup(s->ep.path[0] ? s->ep.path : "/");
+	c->path = xstrdup(s->conn.ep.path[0] ? s->conn.ep.path : "/");
 	http_request_init(req);
 	req->method = "POST";
-	req->url = xasprintf("%s%s", s->ep.url, s->ep.path[0] ? "" : "/");
+	req->url = xasprintf("%s%s", s->conn.ep.url, s->conn.ep.path[0] ? "" : "/");
 	req->body = body;
 	req->body_len = strlen(body);
 	req->prepare = prepare;
 	req->arg = c;
-	int r = http_do(s->http, req);
+	int r = http_do(s->conn.http, req);
 	if (r < 0)
 		*err = xasprintf("cannot %s: %s", what, req->error ? req->error : "request failed");
 	free(c->path);
