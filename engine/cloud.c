@@ -1,19 +1,24 @@
 /* cloud.c - the process's one S3 client. */
 #include "engine/cloud.h"
 #include "aws/s3.h"
-#include "engine/cmd.h"
 #include "lib/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 static struct s3_client *client;
+static const char *profile;
+
+void cloud_set_profile(const char *name)
+{
+	profile = name;
+}
 
 struct s3_client *cloud_s3(void)
 {
 	if (client)
 		return client;
-	struct s3_client_config cfg = {.profile = g_opts.profile};
+	struct s3_client_config cfg = {.profile = profile};
 	char *err = NULL;
 	client = s3_client_new(&cfg, &err);
 	if (!client) {

@@ -6,6 +6,10 @@
 
 struct s3_client;
 
+/* The AWS profile the client will use (--profile); NULL: AWS_PROFILE.
+ * Borrowed: the string outlives the client. */
+void cloud_set_profile(const char *name);
+
 /* The client (configured from the environment, the AWS config files and
  * --profile). NULL after printing why; asked again, it tries again. */
 struct s3_client *cloud_s3(void);

@@ -12,6 +12,7 @@
 #include "aws/s3.h"
 #include "engine/cloud.h"
 #include "engine/state.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -24,7 +25,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define CHUNK ((size_t)1 << 20)
 
 struct memo {
 	char *path; /* NULL: empty slot; an s3:// URI for S3 inputs */
@@ -39,28 +39,18 @@ struct fp_ctx {
 	bool refresh;
 	struct fp_stats stats;
 	XXH3_state_t *xs;
-	uint8_t *buf; /* CHUNK bytes, allocated on first hash */
+	uint8_t *buf; /* HASH_CHUNK bytes, allocated on first hash */
 	struct memo *memo;
 	size_t nmemo, capmemo; /* capmemo: 0 or a power of two */
 	size_t nwanted;        /* S3 URIs waiting for fp_s3_fetch */
 };
-
-static XXH3_state_t *xxh3_new(void)
-{
-	XXH3_state_t *xs = XXH3_createState();
-	if (!xs) {
-		fputs("rapid: out of memory\n", stderr);
-		exit(1);
-	}
-	return xs;
-}
 
 struct fp_ctx *fp_new(struct state *st, bool refresh)
 {
 	struct fp_ctx *c = xcalloc(1, sizeof(*c));
 	c->st = st;
 	c->refresh = refresh;
-	c->xs = xxh3_new();
+	c->xs = hash_state_new();
 	return c;
 }
 
@@ -158,48 +148,6 @@ static void format_fp(const struct fp_record *r, char out[FP_MAX])
 	memcpy(o, hex, 33);
 }
 
-/* Hash what fd holds from its current offset. 0, or -1 with errno. */
-static int hash_fd(int fd, XXH3_state_t *xs, uint8_t *buf, uint8_t out[16], uint64_t *n)
-{
-	XXH128_canonical_t c;
-	*n = 0;
-	if (XXH3_128bits_reset(xs) != XXH_OK)
-		return errno = EINVAL, -1;
-	for (;;) {
-		ssize_t r = read(fd, buf, CHUNK);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		if (XXH3_128bits_update(xs, buf, (size_t)r) != XXH_OK)
-			return errno = EINVAL, -1;
-		*n += (uint64_t)r;
-	}
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(xs));
-	memcpy(out, c.digest, 16);
-	return 0;
-}
-
-int fp_hash_file(const char *path, uint8_t out[16], uint64_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -1;
-	XXH3_state_t *xs = xxh3_new();
-	uint8_t *buf = xmalloc(CHUNK);
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	int ret = hash_fd(fd, xs, buf, out, size);
-	int e = errno;
-	free(buf);
-	XXH3_freeState(xs);
-	close(fd);
-	errno = e;
-	return ret;
-}
-
 static int same_stat(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
@@ -212,7 +160,7 @@ static int hash_path(struct fp_ctx *c, const char *path, struct fp_record *rec)
 {
 	struct stat a, b;
 	if (!c->buf)
-		c->buf = xmalloc(CHUNK);
+		c->buf = xmalloc(HASH_CHUNK);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		/* Before the read: a write during it must look racy next time. */
 		int64_t checked = now_ns();

@@ -61,7 +61,4 @@ void fp_s3_want(struct fp_ctx *, const char *uri);
 int fp_s3_fetch(struct fp_ctx *);
 int fp_s3(struct fp_ctx *, const char *uri, char out[FP_MAX]);
 
-/* XXH3-128 of a whole file, streamed. 0, or -1 with errno. */
-int fp_hash_file(const char *path, uint8_t out[16], uint64_t *size);
-
 #endif

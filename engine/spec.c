@@ -1,6 +1,6 @@
 /* spec.c - write the JSON spec of one instance for the runner. */
 #include "engine/spec.h"
-#include "engine/sentinel.h"
+#include "runner/sentinel.h"
 #include "engine/store.h"
 #include "lib/util.h"
 

@@ -2,7 +2,7 @@
  * costs one stat() of its ok sentinel; only instances without one have
  * their sentinel folder listed. */
 #include "engine/store.h"
-#include "engine/sentinel.h"
+#include "runner/sentinel.h"
 #include "lib/util.h"
 
 #include <errno.h>

@@ -7,7 +7,7 @@
 #include "engine/store.h"
 #include "aws/s3.h"
 #include "engine/cloud.h"
-#include "engine/sentinel.h"
+#include "runner/sentinel.h"
 #include "lib/util.h"
 
 #include <stdbool.h>

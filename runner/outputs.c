@@ -2,7 +2,7 @@
  * local mode: check, hash, rename into place. The container mode will
  * upload instead of renaming; checking and hashing stay the same. */
 #include "runner/outputs.h"
-#include "engine/fingerprint.h"
+#include "lib/hash.h"
 #include "runner/spec.h"
 #include "lib/util.h"
 
@@ -18,7 +18,7 @@
 int outputs_hash_file(const char *path, char hex[33], uint64_t *size)
 {
 	uint8_t h[16];
-	if (fp_hash_file(path, h, size) < 0)
+	if (hash_file(path, h, size) < 0)
 		return -1;
 	hex_encode(h, sizeof h, hex);
 	return 0;

@@ -9,7 +9,7 @@
  * released. Outputs move into place only after the recipe exited 0, and
  * the ok sentinel is written only after all of them are in place. */
 #include "runner/runner.h"
-#include "engine/sentinel.h"
+#include "runner/sentinel.h"
 #include "lib/util.h"
 #include "runner/exec.h"
 #include "runner/outputs.h"
@@ -46,18 +46,6 @@ struct run {
 	struct out_files files;
 	struct buf tail;
 };
-
-static void usage(FILE *f)
-{
-	fputs("usage: rapid runner --spec FILE|-\n", f);
-}
-
-static char *read_spec(const char *arg, size_t *len)
-{
-	if (strcmp(arg, "-"))
-		return read_file(arg, len);
-	return read_file("/dev/stdin", len);
-}
 
 /* ---- sentinel bodies (schema 1; fields listed in runner.h) ---- */
 
@@ -472,41 +460,6 @@ static void ensure_std_fds(void)
 			if (n >= 0 && n != fd)
 				close(n);
 		}
-}
-
-int cmd_runner(int argc, char **argv)
-{
-	const char *spec_arg = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--spec") && i + 1 < argc) {
-			spec_arg = argv[++i];
-		} else if (!strncmp(a, "--spec=", 7)) {
-			spec_arg = a + 7;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			warn(!strcmp(a, "--spec") ? "runner: option '%s' needs an argument"
-						  : "runner: unknown argument '%s'", a);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!spec_arg) {
-		warn("runner: --spec FILE is required");
-		usage(stderr);
-		return 2;
-	}
-	size_t len;
-	char *text = read_spec(spec_arg, &len);
-	if (!text) {
-		warn("cannot read spec '%s': %s", spec_arg, strerror(errno));
-		return 2;
-	}
-	int ret = runner_run_spec(text, len, spec_arg);
-	free(text);
-	return ret;
 }
 
 int runner_run_spec(const char *text, size_t len, const char *what)

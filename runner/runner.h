@@ -70,8 +70,6 @@
 
 #define RUNNER_EXIT_BUSY 75
 
-int cmd_runner(int argc, char **argv);
-
 /* Run the instance described by the spec text (what names it in messages).
  * The exit status above. The local executor calls it in a forked child, so
  * a runner costs a fork, not a new process image. */

@@ -4,6 +4,7 @@
  * refresh, missing files, directories, and records of the wrong size. */
 #include "engine/fingerprint.h"
 #include "engine/state.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 #include "tests/unit/tap.h"
 #include "tests/unit/capture.h"
@@ -115,13 +116,13 @@ static void test_cache(struct state *st)
 	uint8_t h[16];
 	uint64_t size = 0;
 	char hex[33];
-	TAP_IS_INT(fp_hash_file(f, h, &size), 0, "fp_hash_file");
+	TAP_IS_INT(hash_file(f, h, &size), 0, "hash_file");
 	hex_encode(h, 16, hex);
 	char *s = xasprintf("size=%llu xxh3=%s", (unsigned long long)size, hex);
-	TAP_IS_STR(s, want, "fp_hash_file agrees with fp_local");
+	TAP_IS_STR(s, want, "hash_file agrees with fp_local");
 	free(s);
 	errno = 0;
-	TAP_IS_INT(fp_hash_file("/no/such/file", h, &size), -1, "fp_hash_file on a missing file is -1");
+	TAP_IS_INT(hash_file("/no/such/file", h, &size), -1, "hash_file on a missing file is -1");
 	TAP_IS_INT(errno, ENOENT, "with errno ENOENT");
 
 	/* touch: same bytes, new mtime. */

@@ -1,6 +1,6 @@
 /* sentinel_test.c - sentinel paths, listing, claims (busy, stale takeover,
  * races between processes), prune. */
-#include "engine/sentinel.h"
+#include "runner/sentinel.h"
 #include "lib/util.h"
 #include "tests/unit/tap.h"
 

@@ -1,8 +1,8 @@
 /* session.c - load a Rapidfile and its state for a subcommand. */
-#include "engine/session.h"
+#include "cli/session.h"
 #include "aws/s3.h"
 #include "engine/cloud.h"
-#include "engine/cmd.h"
+#include "cli/cmd.h"
 #include "engine/plan.h"
 #include "engine/state.h"
 #include "lib/util.h"

@@ -1,6 +1,6 @@
 /* cmd_graph.c - `rapid graph`: targets and their edges in DOT, offline. */
-#include "engine/cmd.h"
-#include "engine/session.h"
+#include "cli/cmd.h"
+#include "cli/session.h"
 #include "lib/util.h"
 
 #include <stdio.h>

@@ -10,7 +10,7 @@
  * get that lock backs off as busy. Every lock is re-checked against the
  * path's current inode, because the file may have been replaced between
  * open and flock. */
-#include "engine/sentinel.h"
+#include "runner/sentinel.h"
 #include "lib/util.h"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* main.c - parse global options and dispatch to a subcommand. The command
  * table below is also what `rapid help` prints. */
-#include "engine/cmd.h"
+#include "cli/cmd.h"
 #include "engine/cloud.h"
 #include "lib/util.h"
 #include "runner/runner.h"
@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	cloud_set_profile(g_opts.profile);
 	if (g_opts.dir && chdir(g_opts.dir) < 0) {
 		warn("cannot change to '%s': %s", g_opts.dir, strerror(errno));
 		return 2;

@@ -1,5 +1,5 @@
 /* stack.c - the remembered AWS stack (one JSON file). */
-#include "engine/stack.h"
+#include "cfn/stack.h"
 #include "lib/util.h"
 
 #include <cjson/cJSON.h>

@@ -1,8 +1,8 @@
 /* cmd_build.c - `rapid build`: plan, then run what is stale. */
-#include "engine/cmd.h"
+#include "cli/cmd.h"
 #include "engine/exec.h"
 #include "engine/plan.h"
-#include "engine/session.h"
+#include "cli/session.h"
 #include "engine/state.h"
 #include "lib/util.h"
 

@@ -1,9 +1,9 @@
 /* cmd_plan.c - `rapid plan`: what is missing or out of date, and why,
  * without running anything. */
 #include "engine/cloud.h"
-#include "engine/cmd.h"
+#include "cli/cmd.h"
 #include "engine/plan.h"
-#include "engine/session.h"
+#include "cli/session.h"
 #include "lib/util.h"
 
 #include <stdio.h>

@@ -10,10 +10,10 @@
 #include "aws/uri.h"
 #include "aws/xml.h"
 #include "aws/crypto.h"
-#include "engine/cmd.h"
+#include "cli/cmd.h"
 #include "engine/cloud.h"
-#include "engine/session.h"
-#include "engine/stack.h"
+#include "cli/session.h"
+#include "cfn/stack.h"
 #include "lib/util.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* cmd_check.c - `rapid check [VAR=value...]`: load the Rapidfile offline
  * (no hooks: nothing touches the network or the inputs) and summarise
  * each target, or print every error found. */
-#include "engine/cmd.h"
+#include "cli/cmd.h"
 #include "lib/util.h"
 #include "rules/rules.h"
 

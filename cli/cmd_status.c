@@ -1,10 +1,10 @@
 /* cmd_status.c - `rapid status`: what the sentinels say, per target:
  * instances by state, and each failure with its reason and log. It reads
  * only the store (no inputs, no keys): `rapid plan` says what is stale. */
-#include "engine/cmd.h"
+#include "cli/cmd.h"
 #include "engine/graph.h"
-#include "engine/sentinel.h"
-#include "engine/session.h"
+#include "runner/sentinel.h"
+#include "cli/session.h"
 #include "lib/util.h"
 
 #include <cjson/cJSON.h>
