@@ -308,11 +308,13 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
+	if (fsync(fd) < 0)
 		goto out;
-	}
+	/* close() releases the descriptor even when it fails. */
+	int c = close(fd);
 	fd = -1;
+	if (c < 0)
+		goto out;
 	if (rename(tmp, path) < 0)
 		goto out;
 	ret = 0;

@@ -1,0 +1,83 @@
+/* util_test.c - lib/util.c's file helpers under failure: write_file_atomic
+ * when fsync fails (EIO, as on a full or failing disk) leaves no descriptor
+ * open and no temporary file behind. fsync is replaced below: this program's
+ * definition wins over libc's for lib/util.o's calls. */
+#include "lib/util.h"
+#include "tests/unit/tap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fsync_fails;
+
+int fsync(int fd)
+{
+	(void)fd;
+	if (fsync_fails) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* How many entries a directory has (besides . and ..); -1 if unreadable. */
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = -1; /* the descriptor opendir itself holds, for /proc/self/fd */
+	if (strcmp(dir, "/proc/self/fd"))
+		n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void test_fsync_failure(void)
+{
+	char tmpl[] = "/tmp/rapid-util-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	TAP_OK(dir != NULL, "a scratch folder");
+	if (!dir)
+		return;
+	char *path = path_join(dir, "f.txt");
+
+	TAP_IS_INT(write_file_atomic(path, "one\n", 4), 0, "write_file_atomic succeeds when fsync does");
+	int fds = count_entries("/proc/self/fd");
+	TAP_OK(fds > 0, "open descriptors can be counted (%d)", fds);
+
+	fsync_fails = 1;
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		int r = write_file_atomic(path, "two\n", 4);
+		int e = errno;
+		TAP_IS_INT(r, -1, "fsync fails: write_file_atomic fails (try %d)", i + 1);
+		TAP_IS_INT(e, EIO, "... with fsync's errno");
+	}
+	fsync_fails = 0;
+	TAP_IS_INT(count_entries("/proc/self/fd"), fds, "fsync_failure_leaks_no_fd: as many descriptors open as before");
+	TAP_IS_INT(count_entries(dir), 1, "... no temporary file left beside the target");
+	size_t len = 0;
+	char *back = read_file(path, &len);
+	TAP_IS_STR(back, "one\n", "... the previous contents are intact");
+	free(back);
+
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
+int main(void)
+{
+	test_fsync_failure();
+	return tap_done();
+}
