@@ -699,9 +699,7 @@ static void XMLCALL on_entity(void *ud, const XML_Char *name, int param, const X
 static int run(struct px *px, const char *body, size_t len)
 {
 	int ret = -1;
-	px->xp = XML_ParserCreateNS("UTF-8", NS_SEP);
-	if (!px->xp)
-		fatal("out of memory");
+	px->xp = xnonnull(XML_ParserCreateNS("UTF-8", NS_SEP));
 	XML_SetUserData(px->xp, px);
 	XML_SetElementHandler(px->xp, on_start, on_end);
 	XML_SetCharacterDataHandler(px->xp, on_text);

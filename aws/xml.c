@@ -122,11 +122,7 @@ struct xml_doc *xml_parse(const char *body, size_t len, const char *what, char *
 	struct builder b = {.what = what};
 	b.doc = xcalloc(1, sizeof(*b.doc));
 	b.doc->arena = arena_new();
-	b.xp = XML_ParserCreateNS("UTF-8", NS_SEP);
-	if (!b.xp) {
-		fputs("rapid: out of memory\n", stderr);
-		exit(1);
-	}
+	b.xp = xnonnull(XML_ParserCreateNS("UTF-8", NS_SEP));
 	XML_SetUserData(b.xp, &b);
 	XML_SetElementHandler(b.xp, on_start, on_end);
 	XML_SetCharacterDataHandler(b.xp, on_text);

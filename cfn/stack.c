@@ -77,14 +77,14 @@ int stack_load(struct stack_info *out)
 
 int stack_save(const struct stack_info *s)
 {
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "schema", STACK_SCHEMA);
+	cJSON *j = xnonnull(cJSON_CreateObject());
+	xnonnull(cJSON_AddNumberToObject(j, "schema", STACK_SCHEMA));
 	for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
 		char *v = *field((struct stack_info *)s, i);
 		if (v)
-			cJSON_AddStringToObject(j, fields[i].name, v);
+			xnonnull(cJSON_AddStringToObject(j, fields[i].name, v));
 	}
-	char *text = cJSON_Print(j);
+	char *text = xnonnull(cJSON_Print(j));
 	cJSON_Delete(j);
 	char *path = stack_file();
 	struct buf b = {0};

@@ -1,6 +1,7 @@
 /* key.c - canonical key encoding (format documented in key.h) and the
  * old → new explanations of what changed between two keys. */
 #include "engine/key.h"
+#include "lib/hash.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -118,11 +119,7 @@ void key_compute(const char *target, const char *const *wnames,
 		 const char *const *wvalues, size_t nw, const struct comps *c,
 		 uint8_t out[16])
 {
-	XXH3_state_t *st = XXH3_createState();
-	if (!st) {
-		fputs("rapid: out of memory\n", stderr);
-		exit(1);
-	}
+	XXH3_state_t *st = hash_state_new();
 	XXH3_128bits_reset(st);
 	XXH3_128bits_update(st, "rapid-key\0" KEY_VERSION "\0", sizeof("rapid-key\0" KEY_VERSION));
 	XXH3_128bits_update(st, target, strlen(target) + 1);

@@ -36,6 +36,13 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
+void *xnonnull(void *p)
+{
+	if (!p)
+		oom();
+	return p;
+}
+
 void *xreallocarray(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)

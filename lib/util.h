@@ -18,6 +18,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* printf into a fresh string; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* p, or exit with the out-of-memory message when p is NULL: for what the
+ * Debian libraries allocate (XML_ParserCreate, cJSON_CreateObject, ...). */
+void *xnonnull(void *p);
 
 /* Grow *p (holding *cap elements of size) so that it holds at least need. */
 void grow(void **p, size_t *cap, size_t need, size_t size);
