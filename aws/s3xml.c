@@ -489,10 +489,11 @@ static void uploads_leaf(struct px *px, int parent, int id, const char *v)
 	struct s3_uploads_page *pg = px->up;
 	char tmp[48];
 	if (parent == E_Upload) {
-		struct s3_upload *u = &pg->uploads[pg->n_uploads - 1];
-		char **f = id == E_Key ? &u->key : &u->upload_id;
+		/* an <Upload> elsewhere than under the root opened no upload */
 		if (!px->in_upload)
 			return;
+		struct s3_upload *u = &pg->uploads[pg->n_uploads - 1];
+		char **f = id == E_Key ? &u->key : &u->upload_id;
 		free(*f);
 		*f = xstrdup(v);
 		return;

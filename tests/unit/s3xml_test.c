@@ -515,6 +515,30 @@ static void test_uploads(void)
 	}
 }
 
+/* The fuzz finding: an <Upload> below another element opens no upload,
+ * and its <Key> was stored through &uploads[-1] of a NULL array. */
+static void test_uploads_nested_upload(void)
+{
+	struct s3_uploads_page pg;
+	char *err = NULL;
+	const char *found = "<ListMultipartUploadsResult><t><Upload><Key></Key>n";
+	TAP_IS_INT(s3xml_uploads_parse(found, strlen(found), &pg, &err), -1,
+		   "uploads_nested_upload_null: the fuzzer's input is refused");
+	TAP_IS_STR(err, "malformed ListMultipartUploads response: truncated document (no closing tag for "
+		   "<ListMultipartUploadsResult>) at line 1 column 52", "... as truncated");
+	TAP_IS_INT(pg.n_uploads, 0, "... with no upload");
+	free(err);
+	s3xml_uploads_free(&pg);
+
+	const char *nested = "<ListMultipartUploadsResult><t><Upload><Key>k</Key><UploadId>u</UploadId></Upload></t>"
+			     "<IsTruncated>false</IsTruncated></ListMultipartUploadsResult>";
+	err = NULL;
+	TAP_IS_INT(s3xml_uploads_parse(nested, strlen(nested), &pg, &err), 0, "a nested <Upload> is ignored");
+	TAP_IS_INT(pg.n_uploads, 0, "... it is not an upload of the page");
+	free(err);
+	s3xml_uploads_free(&pg);
+}
+
 static void test_time(void)
 {
 	int64_t ns;
@@ -547,6 +571,7 @@ int main(void)
 	test_error_docs();
 	test_multipart();
 	test_uploads();
+	test_uploads_nested_upload();
 	test_time();
 	return tap_done();
 }
