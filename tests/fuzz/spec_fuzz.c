@@ -1,0 +1,51 @@
+/* spec_fuzz.c - libFuzzer harness for runner/spec.c: parse a runner
+ * instance spec, check what the parser promises (indexes in range, each
+ * directory ending with '/'), and label it. */
+#include "runner/spec.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static size_t sink;
+
+static int ends_with_slash(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n && s[n - 1] == '/';
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *err = NULL;
+	struct spec *s = spec_parse((const char *)data, size, &err);
+	if (!s) {
+		if (!err)
+			abort(); /* a failure always says why */
+		free(err);
+		return 0;
+	}
+	if (!ends_with_slash(s->root) || !ends_with_slash(s->sentinel_dir) || !ends_with_slash(s->log_dir) ||
+	    strlen(s->key) != 32)
+		abort();
+	for (size_t i = 0; i < s->nargv; i++)
+		for (size_t k = 0; k < s->argv[i].nsegs; k++) {
+			const struct spec_seg *g = &s->argv[i].segs[k];
+			if ((g->kind == SEG_INPUT && g->index >= s->ninputs) ||
+			    (g->kind == SEG_OUTPUT && g->index >= s->noutputs))
+				abort();
+			if (g->kind == SEG_TEXT)
+				sink += strlen(g->text);
+		}
+	for (size_t i = 0; i < s->ninputs; i++)
+		sink += strlen(s->inputs[i].name) + strlen(s->inputs[i].path);
+	for (size_t i = 0; i < s->noutputs; i++)
+		sink += strlen(s->outputs[i].path);
+	char *label = spec_label(s);
+	sink += strlen(label);
+	free(label);
+	spec_free(s);
+	return 0;
+}
