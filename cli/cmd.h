@@ -3,6 +3,8 @@
 #ifndef RAPID_CMD_H
 #define RAPID_CMD_H
 
+#include "cli/args.h"
+
 /* Options that come before the subcommand (-f FILE, -C DIR, --profile NAME). */
 struct global_opts {
 	const char *file; /* NULL: "Rapidfile" */
@@ -10,6 +12,11 @@ struct global_opts {
 	const char *profile; /* --profile NAME: the AWS profile; NULL: AWS_PROFILE */
 };
 extern struct global_opts g_opts;
+
+/* Each command's options (cli/args.h), in the cmd_*.c that parses them;
+ * the table of commands in cli/main.c points to them. */
+extern const struct cli_option plan_options[], build_options[], status_options[], graph_options[],
+	check_options[], runner_options[], stack_create_options[], stack_info_options[], stack_delete_options[];
 
 int cmd_plan(int argc, char **argv);
 int cmd_build(int argc, char **argv);

@@ -1,5 +1,7 @@
 /* cmd_build.c - `rapid build`: plan, then run what is stale. */
+#include "cli/args.h"
 #include "cli/cmd.h"
+#include "engine/cloud.h"
 #include "engine/exec.h"
 #include "engine/plan.h"
 #include "cli/session.h"
@@ -10,55 +12,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void build_usage(void)
-{
-	fputs("usage: rapid build [TARGET...] [-n] [-j N] [-k] [--backend local] [--force] [--refresh] [VAR=value...]\n",
-	      stderr);
-}
+enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE };
+
+const struct cli_option build_options[] = {
+	{O_DRY_RUN, 'n', "dry-run", NULL, "print the plan and run nothing"},
+	{O_JOBS, 'j', "jobs", "N", "run at most N instances at once (default 1)"},
+	{O_KEEP_GOING, 'k', "keep-going", NULL, "after a failure, go on with what does not depend on it"},
+	{O_BACKEND, 0, "backend", "local", "where instances run: local (this machine)"},
+	{O_FORCE, 0, "force", NULL, "rebuild the up-to-date instances of the selected targets too"},
+	{O_REFRESH, 0, "refresh", NULL, "re-read every input instead of trusting cached fingerprints"},
+	{O_VERBOSE, 'v', "verbose", NULL, "also say on stderr which S3 requests the build made"},
+	{0},
+};
 
 int cmd_build(int argc, char **argv)
 {
 	struct session s = {0};
 	struct plan_opts po = {0};
 	struct build_opts bo = {.jobs = 1};
+	struct cli_args a;
 	bool dry = false;
-	const char *backend = "local";
 	int ret = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-n") || !strcmp(a, "--dry-run"))
-			dry = true;
-		else if (!strcmp(a, "-k") || !strcmp(a, "--keep-going"))
-			bo.keep_going = true;
-		else if (!strcmp(a, "--force"))
-			po.force = bo.force = true;
-		else if (!strcmp(a, "--refresh"))
-			po.refresh = true;
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			bo.verbose = true;
-		else if (!strcmp(a, "-j") || !strcmp(a, "--jobs") || !strncmp(a, "-j", 2)) {
-			const char *v = a[1] == 'j' && a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
-			if ((bo.jobs = session_parse_count("-j", v)) < 0)
-				goto usage;
-		} else if (!strcmp(a, "--backend") || !strncmp(a, "--backend=", 10)) {
-			backend = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : "");
-			if (strcmp(backend, "local")) {
-				if (!strcmp(backend, "batch"))
+	cli_args_init(&a, "build", argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		switch (o) {
+		case O_DRY_RUN: dry = true; break;
+		case O_KEEP_GOING: bo.keep_going = true; break;
+		case O_FORCE: po.force = bo.force = true; break;
+		case O_REFRESH: po.refresh = true; break;
+		case O_VERBOSE: bo.verbose = true; break;
+		case O_JOBS:
+			if ((bo.jobs = session_parse_count("-j", a.value)) < 0) {
+				ret = 2;
+				goto out;
+			}
+			break;
+		case O_BACKEND:
+			if (strcmp(a.value, "local")) {
+				if (!strcmp(a.value, "batch"))
 					warn("build: the batch backend needs the AWS layer, which this build of rapid lacks");
 				else
-					warn("build: unknown backend '%s' (expected local or batch)", backend);
-				goto usage;
+					warn("build: unknown backend '%s' (expected local or batch)", a.value);
+				cli_usage_lines(stderr, a.cmd);
+				ret = 2;
+				goto out;
 			}
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			build_usage();
-			free(s.targets);
-			free(s.overrides);
-			return 0;
-		} else if (a[0] == '-') {
-			warn("build: unknown option '%s'", a);
-			goto usage;
-		} else
-			session_arg(&s, argv[i]);
+			break;
+		case CLI_WORD: session_arg(&s, a.value); break;
+		default:
+			ret = o == CLI_HELP ? 0 : 2;
+			goto out;
+		}
 	}
 	struct plan *p = session_plan(&s, &po);
 	if (!p)
@@ -86,13 +90,10 @@ int cmd_build(int argc, char **argv)
 			r = r ? r : 1;
 		ret = r == 0 ? 0 : 1;
 	}
+	if (bo.verbose)
+		cloud_report();
 	plan_free(p);
 out:
 	session_close(&s);
 	return ret;
-usage:
-	build_usage();
-	free(s.targets);
-	free(s.overrides);
-	return 2;
 }

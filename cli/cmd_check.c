@@ -1,6 +1,7 @@
 /* cmd_check.c - `rapid check [VAR=value...]`: load the Rapidfile offline
  * (no hooks: nothing touches the network or the inputs) and summarise
  * each target, or print every error found. */
+#include "cli/args.h"
 #include "cli/cmd.h"
 #include "lib/util.h"
 #include "rules/rules.h"
@@ -12,11 +13,7 @@
 
 #define SHOW_VALUES 4
 
-static void usage(FILE *f)
-{
-	fputs("usage: rapid [-f FILE] check [VAR=value...]\n"
-	      "Validate the Rapidfile without touching inputs or the network.\n", f);
-}
+const struct cli_option check_options[] = {{0}};
 
 /* 1234567 -> "1,234,567" into out. */
 static void commas(size_t n, char out[32])
@@ -110,20 +107,16 @@ static void print_target(const struct target *t)
 int cmd_check(int argc, char **argv)
 {
 	struct rules_opts opts = {0};
+	struct cli_args a;
 	char **ov = xcalloc((size_t)argc, sizeof(char *));
 	int ret = 2;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			ret = 0;
+	cli_args_init(&a, "check", argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		if (o != CLI_WORD) {
+			ret = o == CLI_HELP ? 0 : 2;
 			goto out;
 		}
-		if (argv[i][0] == '-') {
-			warn("check: unknown option '%s'", argv[i]);
-			usage(stderr);
-			goto out;
-		}
-		ov[opts.noverrides++] = argv[i];
+		ov[opts.noverrides++] = a.value;
 	}
 	opts.overrides = ov;
 	const char *path = g_opts.file ? g_opts.file : "Rapidfile";

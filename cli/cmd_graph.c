@@ -1,4 +1,5 @@
 /* cmd_graph.c - `rapid graph`: targets and their edges in DOT, offline. */
+#include "cli/args.h"
 #include "cli/cmd.h"
 #include "cli/session.h"
 #include "lib/util.h"
@@ -18,20 +19,21 @@ static void dot_id(const char *s)
 	putchar('"');
 }
 
+const struct cli_option graph_options[] = {{0}};
+
 int cmd_graph(int argc, char **argv)
 {
 	struct session s = {0};
-	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] == '-') {
-			warn("graph: unknown option '%s'", argv[i]);
-			fputs("usage: rapid graph [VAR=value...]\n", stderr);
-			free(s.overrides);
-			free(s.targets);
-			return 2;
-		}
-		session_arg(&s, argv[i]);
-	}
+	struct cli_args a;
 	int ret = 1;
+	cli_args_init(&a, "graph", argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		if (o != CLI_WORD) {
+			ret = o == CLI_HELP ? 0 : 2;
+			goto out;
+		}
+		session_arg(&s, a.value);
+	}
 	if (session_open(&s, false, false) < 0)
 		goto out;
 	printf("digraph rapid {\n  rankdir=LR;\n  node [shape=box];\n");

@@ -1,7 +1,8 @@
 /* cmd_plan.c - `rapid plan`: what is missing or out of date, and why,
  * without running anything. */
-#include "engine/cloud.h"
+#include "cli/args.h"
 #include "cli/cmd.h"
+#include "engine/cloud.h"
 #include "engine/plan.h"
 #include "cli/session.h"
 #include "lib/util.h"
@@ -10,40 +11,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void plan_usage(void)
-{
-	fputs("usage: rapid plan [TARGET...] [--explain] [--json] [--refresh] [--exit-code] [-v] [VAR=value...]\n", stderr);
-}
+enum { O_EXPLAIN = 1, O_JSON, O_REFRESH, O_EXIT_CODE, O_VERBOSE };
+
+const struct cli_option plan_options[] = {
+	{O_EXPLAIN, 0, "explain", NULL, "list every instance with its key and each changed component, old -> new"},
+	{O_JSON, 0, "json", NULL, "print the plan as JSON (schema 1, docs/cli.md)"},
+	{O_REFRESH, 0, "refresh", NULL, "re-read every input instead of trusting cached fingerprints"},
+	{O_EXIT_CODE, 0, "exit-code", NULL, "exit 1 when anything is stale or running"},
+	{O_VERBOSE, 'v', "verbose", NULL, "also say on stderr what fingerprinting and S3 requests cost"},
+	{0},
+};
 
 int cmd_plan(int argc, char **argv)
 {
 	struct session s = {0};
 	struct plan_opts po = {0};
+	struct cli_args a;
 	bool explain = false, json = false, exit_code = false, verbose = false;
 	int ret = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--explain"))
-			explain = true;
-		else if (!strcmp(a, "--json"))
-			json = true;
-		else if (!strcmp(a, "--refresh"))
-			po.refresh = true;
-		else if (!strcmp(a, "--exit-code"))
-			exit_code = true;
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			verbose = true;
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			plan_usage();
-			return 0;
-		} else if (a[0] == '-') {
-			warn("plan: unknown option '%s'", a);
-			plan_usage();
-			free(s.targets);
-			free(s.overrides);
-			return 2;
-		} else
-			session_arg(&s, argv[i]);
+	cli_args_init(&a, "plan", argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		switch (o) {
+		case O_EXPLAIN: explain = true; break;
+		case O_JSON: json = true; break;
+		case O_REFRESH: po.refresh = true; break;
+		case O_EXIT_CODE: exit_code = true; break;
+		case O_VERBOSE: verbose = true; break;
+		case CLI_WORD: session_arg(&s, a.value); break;
+		default:
+			ret = o == CLI_HELP ? 0 : 2;
+			goto out;
+		}
 	}
 	struct plan *p = session_plan(&s, &po);
 	if (!p)

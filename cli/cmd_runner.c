@@ -1,5 +1,6 @@
 /* cmd_runner.c - `rapid runner --spec FILE|-`: read an instance spec and
  * run it (runner/runner.h says what that does). */
+#include "cli/args.h"
 #include "cli/cmd.h"
 #include "lib/util.h"
 #include "runner/runner.h"
@@ -9,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-	fputs("usage: rapid runner --spec FILE|-\n", f);
-}
+enum { O_SPEC = 1 };
+
+const struct cli_option runner_options[] = {
+	{O_SPEC, 0, "spec", "FILE|-", "the instance spec (JSON, runner/runner.h); - reads standard input"},
+	{0},
+};
 
 static char *read_spec(const char *arg, size_t *len)
 {
@@ -24,27 +27,18 @@ static char *read_spec(const char *arg, size_t *len)
 int cmd_runner(int argc, char **argv)
 {
 	const char *spec_arg = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--spec") && i + 1 < argc) {
-			spec_arg = argv[++i];
-		} else if (!strncmp(a, "--spec=", 7)) {
-			spec_arg = a + 7;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			warn(!strcmp(a, "--spec") ? "runner: option '%s' needs an argument"
-						  : "runner: unknown argument '%s'", a);
-			usage(stderr);
-			return 2;
-		}
+	struct cli_args a;
+	cli_args_init(&a, "runner", argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		if (o == O_SPEC)
+			spec_arg = a.value;
+		else if (o == CLI_WORD)
+			return cli_usage(a.cmd, "unexpected argument '%s'", a.value);
+		else
+			return o == CLI_HELP ? 0 : 2;
 	}
-	if (!spec_arg) {
-		warn("runner: --spec FILE is required");
-		usage(stderr);
-		return 2;
-	}
+	if (!spec_arg)
+		return cli_usage(a.cmd, "--spec FILE is required");
 	size_t len;
 	char *text = read_spec(spec_arg, &len);
 	if (!text) {

@@ -10,6 +10,7 @@
 #include "aws/uri.h"
 #include "aws/xml.h"
 #include "aws/crypto.h"
+#include "cli/args.h"
 #include "cli/cmd.h"
 #include "engine/cloud.h"
 #include "cli/session.h"
@@ -30,14 +31,33 @@ extern const char rapid_cfn_template[];
 
 #define CFN_VERSION "2010-05-15"
 
-static void stack_usage(FILE *f)
-{
-	fputs("usage: rapid stack create [--name NAME] [--output-bucket BUCKET] [--input-bucket BUCKET]\n"
-	      "                          [--input-key-id ID] [--input-secret-stdin] [--image IMAGE]\n"
-	      "                          [--batch-type EC2|SPOT] [--max-vcpus N] [--s3fs-mount] [--template FILE]\n"
-	      "       rapid stack info [--name NAME] [--cli-args]\n"
-	      "       rapid stack delete [--name NAME]\n", f);
-}
+enum { O_NAME = 1, O_OUTPUT_BUCKET, O_INPUT_BUCKET, O_INPUT_KEY_ID, O_INPUT_SECRET_STDIN, O_IMAGE,
+       O_BATCH_TYPE, O_MAX_VCPUS, O_S3FS_MOUNT, O_TEMPLATE, O_CLI_ARGS };
+
+const struct cli_option stack_create_options[] = {
+	{O_NAME, 0, "name", "NAME", "the stack's name (default rapid)"},
+	{O_OUTPUT_BUCKET, 0, "output-bucket", "BUCKET", "the bucket the outputs and sentinels go to"},
+	{O_INPUT_BUCKET, 0, "input-bucket", "BUCKET", "the dataset's bucket (default hcp-openaccess)"},
+	{O_INPUT_KEY_ID, 0, "input-key-id", "ID", "the access key id for the input bucket"},
+	{O_INPUT_SECRET_STDIN, 0, "input-secret-stdin", NULL, "read its secret access key from standard input"},
+	{O_IMAGE, 0, "image", "IMAGE", "the container image of the job definition"},
+	{O_BATCH_TYPE, 0, "batch-type", "EC2|SPOT", "on-demand or spot instances"},
+	{O_MAX_VCPUS, 0, "max-vcpus", "N", "the compute environment's maximum vCPUs"},
+	{O_S3FS_MOUNT, 0, "s3fs-mount", NULL, "let jobs mount buckets with s3fs (privileged containers)"},
+	{O_TEMPLATE, 0, "template", "FILE", "use this CloudFormation template instead of the built-in one"},
+	{0},
+};
+
+const struct cli_option stack_info_options[] = {
+	{O_NAME, 0, "name", "NAME", "the stack (default: the remembered one)"},
+	{O_CLI_ARGS, 0, "cli-args", NULL, "print --job-queue ARN --job-definition ARN for aws batch submit-job"},
+	{0},
+};
+
+const struct cli_option stack_delete_options[] = {
+	{O_NAME, 0, "name", "NAME", "the stack (default: the remembered one)"},
+	{0},
+};
 
 /* ---- talking to CloudFormation ---- */
 
@@ -442,48 +462,40 @@ static int delete_and_wait(struct cfn *c, const char *name)
 static int stack_create(int argc, char **argv)
 {
 	struct create_opts o = {.batch_type = NULL};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+	struct cli_args a;
+	int opt;
+	cli_args_init(&a, "stack create", argc, argv);
+	while ((opt = cli_next(&a)) != CLI_DONE) {
 		char **dst = NULL;
 		const char **cdst = NULL;
-		if (!strcmp(a, "--name"))
-			dst = &o.name;
-		else if (!strcmp(a, "--output-bucket"))
-			dst = &o.output_bucket;
-		else if (!strcmp(a, "--input-bucket"))
-			dst = &o.input_bucket;
-		else if (!strcmp(a, "--input-key-id"))
-			dst = &o.key_id;
-		else if (!strcmp(a, "--image"))
-			cdst = &o.image;
-		else if (!strcmp(a, "--batch-type"))
-			cdst = &o.batch_type;
-		else if (!strcmp(a, "--max-vcpus"))
-			cdst = &o.max_vcpus;
-		else if (!strcmp(a, "--template"))
-			cdst = &o.template_path;
-		else if (!strcmp(a, "--s3fs-mount")) {
-			o.s3fs = true;
-			continue;
-		} else if (!strcmp(a, "--input-secret-stdin")) {
-			o.secret_stdin = true;
-			continue;
-		} else {
-			warn("stack create: unknown option '%s'", a);
-			stack_usage(stderr);
-			return 2;
+		switch (opt) {
+		case O_NAME: dst = &o.name; break;
+		case O_OUTPUT_BUCKET: dst = &o.output_bucket; break;
+		case O_INPUT_BUCKET: dst = &o.input_bucket; break;
+		case O_INPUT_KEY_ID: dst = &o.key_id; break;
+		case O_IMAGE: cdst = &o.image; break;
+		case O_BATCH_TYPE: cdst = &o.batch_type; break;
+		case O_MAX_VCPUS: cdst = &o.max_vcpus; break;
+		case O_TEMPLATE: cdst = &o.template_path; break;
+		case O_S3FS_MOUNT: o.s3fs = true; break;
+		case O_INPUT_SECRET_STDIN: o.secret_stdin = true; break;
+		case CLI_WORD:
+			cli_usage(a.cmd, "unexpected argument '%s'", a.value);
+			opt = CLI_USAGE;
+			break;
 		}
-		if (!v) {
-			warn("stack create: %s needs a value", a);
-			return 2;
+		if (opt < 0) {
+			free(o.name);
+			free(o.output_bucket);
+			free(o.input_bucket);
+			free(o.key_id);
+			return opt == CLI_HELP ? 0 : 2;
 		}
 		if (dst) {
 			free(*dst);
-			*dst = xstrdup(v);
-		} else
-			*cdst = v;
-		i++;
+			*dst = xstrdup(a.value);
+		} else if (cdst)
+			*cdst = a.value;
 	}
 	if (o.batch_type && strcmp(o.batch_type, "EC2") && strcmp(o.batch_type, "SPOT")) {
 		warn("stack create: --batch-type is EC2 or SPOT, not '%s'", o.batch_type);
@@ -641,20 +653,23 @@ static char *stack_name(const char *given)
 
 /* Options of info and delete (--name NAME, and --cli-args when cli_args
  * is not NULL), the stack's name and a CloudFormation client. 0, or the
- * exit status after printing why. */
+ * exit status after printing why, or -1 after printing the help. */
 static int open_named(int argc, char **argv, const char *cmd, bool *cli_args, char **name, struct cfn *c)
 {
 	const char *given = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--name") && i + 1 < argc)
-			given = argv[++i];
-		else if (cli_args && !strcmp(argv[i], "--cli-args"))
+	struct cli_args a;
+	char full[32];
+	snprintf(full, sizeof full, "stack %s", cmd);
+	cli_args_init(&a, full, argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		if (o == O_NAME)
+			given = a.value;
+		else if (o == O_CLI_ARGS && cli_args)
 			*cli_args = true;
-		else {
-			warn("stack %s: unknown option '%s'", cmd, argv[i]);
-			stack_usage(stderr);
-			return 2;
-		}
+		else if (o == CLI_WORD)
+			return cli_usage(a.cmd, "unexpected argument '%s'", a.value);
+		else
+			return o == CLI_HELP ? -1 : 2;
 	}
 	if (!(*name = stack_name(given)))
 		return 1;
@@ -672,7 +687,7 @@ static int stack_info_cmd(int argc, char **argv)
 	struct cfn c;
 	int ret = open_named(argc, argv, "info", &cli_args, &name, &c);
 	if (ret)
-		return ret;
+		return ret < 0 ? 0 : ret;
 	ret = 1;
 	struct xml_doc *d = NULL;
 	const struct xml_node *st = NULL;
@@ -712,7 +727,7 @@ static int stack_delete(int argc, char **argv)
 	struct cfn c;
 	int ret = open_named(argc, argv, "delete", NULL, &name, &c);
 	if (ret)
-		return ret;
+		return ret < 0 ? 0 : ret;
 	ret = 1;
 	struct xml_doc *d = NULL;
 	const struct xml_node *st = NULL;
@@ -736,8 +751,9 @@ static int stack_delete(int argc, char **argv)
 
 int cmd_stack(int argc, char **argv)
 {
+	const struct cli_command *self = cli_command_find("stack");
 	if (argc < 2) {
-		stack_usage(stderr);
+		cli_usage_lines(stderr, self);
 		return 2;
 	}
 	if (!strcmp(argv[1], "create"))
@@ -747,9 +763,10 @@ int cmd_stack(int argc, char **argv)
 	if (!strcmp(argv[1], "delete"))
 		return stack_delete(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		stack_usage(stdout);
+		cli_help(stdout, self);
 		return 0;
 	}
 	warn("stack: unknown subcommand '%s' (create, info or delete)", argv[1]);
+	cli_usage_lines(stderr, self);
 	return 2;
 }

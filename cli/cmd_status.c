@@ -1,6 +1,7 @@
 /* cmd_status.c - `rapid status`: what the sentinels say, per target:
  * instances by state, and each failure with its reason and log. It reads
  * only the store (no inputs, no keys): `rapid plan` says what is stale. */
+#include "cli/args.h"
 #include "cli/cmd.h"
 #include "engine/graph.h"
 #include "runner/sentinel.h"
@@ -182,25 +183,31 @@ static int status_once(struct session *s, bool json, size_t *running)
 	return ret;
 }
 
+enum { O_WATCH = 1, O_JSON };
+
+const struct cli_option status_options[] = {
+	{O_WATCH, 0, "watch", NULL, "repeat every 2 s while anything runs"},
+	{O_JSON, 0, "json", NULL, "print the counts and failures as JSON (schema 1, docs/cli.md)"},
+	{0},
+};
+
 int cmd_status(int argc, char **argv)
 {
 	struct session s = {0};
+	struct cli_args a;
 	bool json = false, watch = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "--watch"))
-			watch = true;
-		else if (argv[i][0] == '-') {
-			warn("status: unknown option '%s'", argv[i]);
-			fputs("usage: rapid status [--watch] [--json] [VAR=value...]\n", stderr);
-			free(s.overrides);
-			free(s.targets);
-			return 2;
-		} else
-			session_arg(&s, argv[i]);
-	}
 	int ret = 1;
+	cli_args_init(&a, "status", argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		switch (o) {
+		case O_JSON: json = true; break;
+		case O_WATCH: watch = true; break;
+		case CLI_WORD: session_arg(&s, a.value); break;
+		default:
+			ret = o == CLI_HELP ? 0 : 2;
+			goto out;
+		}
+	}
 	if (session_open(&s, false, false) < 0)
 		goto out;
 	for (;;) {

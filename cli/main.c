@@ -1,5 +1,8 @@
-/* main.c - parse global options and dispatch to a subcommand. The command
- * table below is also what `rapid help` prints. */
+/* main.c - the table of commands, the global options, and dispatch. The
+ * table is also what `rapid help`, `rapid help COMMAND` and every
+ * `rapid COMMAND --help` print (cli/args.c formats it); each command's
+ * options are in its own table, in its cmd_*.c. */
+#include "cli/args.h"
 #include "cli/cmd.h"
 #include "engine/cloud.h"
 #include "lib/util.h"
@@ -10,113 +13,200 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct command {
-	const char *name;
-	int (*fn)(int, char **);
-	const char *usage;
-	const char *summary;
-} commands[] = {
-	{"plan", cmd_plan,
-	 "plan [TARGET...] [--explain] [--json] [--refresh] [--exit-code] [VAR=value...]",
-	 "say which instances are missing or out of date, and why"},
-	{"build", cmd_build,
-	 "build [TARGET...] [-n] [-j N] [-k] [--backend local] [--force] [VAR=value...]",
-	 "run the stale instances"},
-	{"status", cmd_status, "status [--watch] [--json]",
-	 "instances by state from the sentinels; failures with reasons"},
-	{"graph", cmd_graph, "graph [VAR=value...]", "the target graph in DOT"},
-	{"check", cmd_check, "check [VAR=value...]",
-	 "validate the Rapidfile without touching inputs or the network"},
-	{"runner", cmd_runner, "runner --spec FILE|-", "run one instance (used by executors)"},
-	{"stack", cmd_stack, "stack create|info|delete [--name NAME] [--cli-args]",
-	 "create, show or delete the AWS Batch stack (CloudFormation)"},
-	{"version", cmd_version, "version", "print the version"},
-	{"help", cmd_help, "help", "this text"},
+enum { G_FILE = 1, G_DIR, G_PROFILE, G_VERSION };
+
+static const struct cli_option global_options[] = {
+	{G_FILE, 'f', NULL, "FILE", "read the Rapidfile FILE (default: Rapidfile)"},
+	{G_DIR, 'C', NULL, "DIR", "change to DIR first"},
+	{G_PROFILE, 0, "profile", "NAME", "the AWS profile (default: AWS_PROFILE, else default)"},
+	{G_VERSION, 0, "version", NULL, "print the version"},
+	{0},
 };
+
+static const struct cli_option version_options[] = {{0}};
+
+static const struct cli_command commands[] = {
+	{"rapid", NULL, "COMMAND [ARGS...]",
+	 "Run the stale instances of a Rapidfile's targets, on this machine or on AWS Batch.", global_options},
+	{"plan", cmd_plan, "[TARGET...] [VAR=value...]",
+	 "Say which instances are missing or out of date, and why, without running anything.", plan_options},
+	{"build", cmd_build, "[TARGET...] [VAR=value...]",
+	 "Plan, then run the stale instances (upstream before downstream).", build_options},
+	{"status", cmd_status, "[VAR=value...]",
+	 "Count instances by state from the sentinels, and list each failure with its reason.", status_options},
+	{"graph", cmd_graph, "[VAR=value...]", "Print the targets and their edges in DOT.", graph_options},
+	{"check", cmd_check, "[VAR=value...]",
+	 "Validate the Rapidfile without touching inputs or the network.", check_options},
+	{"runner", cmd_runner, NULL, "Run one instance from its spec (what the executors start).", runner_options},
+	{"stack", cmd_stack, NULL, "Create, show or delete the AWS Batch stack (CloudFormation).", NULL},
+	{"stack create", NULL, NULL,
+	 "Create the stack, asking on a terminal for what no option gave, and remember it.", stack_create_options},
+	{"stack info", NULL, NULL, "Show the stack's status and outputs.", stack_info_options},
+	{"stack delete", NULL, NULL, "Delete the stack and wait until it is gone.", stack_delete_options},
+	{"version", cmd_version, NULL, "Print the version.", version_options},
+	{"help", cmd_help, "[COMMAND [SUBCOMMAND]]", "Print the help of rapid or of a command.", NULL},
+};
+
+const struct cli_command *cli_command_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+const struct cli_command *cli_command_at(size_t i)
+{
+	/* commands[0] is rapid itself */
+	return i + 1 < ARRAY_LEN(commands) ? &commands[i + 1] : NULL;
+}
 
 int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	struct cli_args a;
+	cli_args_init(&a, "version", argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		if (o == CLI_HELP)
+			return 0;
+		if (o == CLI_USAGE)
+			return 2;
+		return cli_usage(a.cmd, "unexpected argument '%s'", a.value);
+	}
 	printf("rapid %s\n", RAPID_VERSION);
 	return 0;
 }
 
+/* rapid's own help: its options, then every command. */
 static void usage(FILE *f)
 {
-	fputs("usage: rapid [-f FILE] [-C DIR] [--profile NAME] COMMAND [ARGS...]\n\ncommands:\n", f);
-	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fputs("\n", f);
-	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
-		fprintf(f, "  rapid %s\n", commands[i].usage);
-	fputs("\nExit status: 0 success, 1 failure, 2 usage error.\n", f);
+	cli_help(f, &commands[0]);
+}
+
+/* "unknown command 'buidl' (did you mean 'build'?)"; returns 2. */
+static int unknown_command(const char *name)
+{
+	const char *names[ARRAY_LEN(commands)];
+	size_t n = 0;
+	for (size_t c = 1; c < ARRAY_LEN(commands); c++)
+		names[n++] = commands[c].name;
+	const char *hint = closest_word(name, names, n);
+	if (hint)
+		warn("unknown command '%s' (did you mean '%s'?)", name, hint);
+	else
+		warn("unknown command '%s'; see 'rapid help'", name);
+	return 2;
 }
 
 int cmd_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	usage(stdout);
-	return 0;
+	struct cli_args a;
+	struct buf name = {0};
+	int ret = 2;
+	cli_args_init(&a, "help", argc, argv);
+	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
+		if (o == CLI_HELP || o == CLI_USAGE) {
+			ret = o == CLI_HELP ? 0 : 2;
+			goto out;
+		}
+		if (name.len)
+			buf_putc(&name, ' ');
+		buf_puts(&name, a.value);
+	}
+	if (!name.len) {
+		usage(stdout);
+		ret = 0;
+	} else if (!cli_command_find(name.data) || !strcmp(name.data, "rapid")) {
+		unknown_command(name.data);
+	} else {
+		cli_help(stdout, cli_command_find(name.data));
+		ret = 0;
+	}
+out:
+	buf_free(&name);
+	return ret;
 }
 
-int main(int argc, char **argv)
+/* Results go to stdout: a write error there (a full disk, > /dev/full),
+ * now or earlier in the run, fails the command with one message. stdout
+ * writes through stdout_write so that the first error's errno is kept even
+ * when a command flushes stdout itself and carries on. */
+static int stdout_errno;
+
+static ssize_t stdout_write(void *cookie, const char *buf, size_t n)
 {
-	int i = 1;
-	while (i < argc && argv[i][0] == '-') {
-		const char *a = argv[i];
-		if ((!strcmp(a, "-f") || !strcmp(a, "-C")) && i + 1 < argc) {
-			if (a[1] == 'f')
-				g_opts.file = argv[i + 1];
-			else
-				g_opts.dir = argv[i + 1];
-			i += 2;
-		} else if (!strcmp(a, "--profile") && i + 1 < argc) {
-			g_opts.profile = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(a, "--profile=", 10)) {
-			g_opts.profile = a + 10;
-			i++;
-		} else if (!strncmp(a, "-f", 2) && a[2]) {
-			g_opts.file = a + 2;
-			i++;
-		} else if (!strncmp(a, "-C", 2) && a[2]) {
-			g_opts.dir = a + 2;
-			i++;
-		} else if (!strcmp(a, "--version")) {
-			return cmd_version(0, NULL);
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			warn("unknown option '%s'", a);
-			usage(stderr);
-			return 2;
+	(void)cookie;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			if (!stdout_errno)
+				stdout_errno = errno;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+static void stdout_open(void)
+{
+	cookie_io_functions_t io = {.write = stdout_write};
+	FILE *f = fopencookie(NULL, "w", io);
+	if (!f)
+		return; /* the plain stdout still reports errors, if not their errno */
+	setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+	stdout = f;
+}
+
+static int stdout_close(int rc)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return rc;
+	int e = stdout_errno ? stdout_errno : errno ? errno : EIO;
+	warn("cannot write to standard output: %s", strerror(e));
+	return rc ? rc : 1;
+}
+
+/* The global options, then the command; its exit status. */
+static int dispatch(int argc, char **argv)
+{
+	struct cli_args a;
+	const char *word = NULL;
+	cli_args_init(&a, "rapid", argc, argv);
+	for (int o; !word && (o = cli_next(&a)) != CLI_DONE;) {
+		switch (o) {
+		case G_FILE: g_opts.file = a.value; break;
+		case G_DIR: g_opts.dir = a.value; break;
+		case G_PROFILE: g_opts.profile = a.value; break;
+		case G_VERSION: return cmd_version(1, argv);
+		case CLI_WORD: word = a.value; break;
+		case CLI_HELP: return 0;
+		default: return 2;
 		}
 	}
-	if (i >= argc) {
+	if (!word) {
 		usage(stderr);
 		return 2;
 	}
+	int i = a.i - 1; /* the command word */
 	cloud_set_profile(g_opts.profile);
 	if (g_opts.dir && chdir(g_opts.dir) < 0) {
 		warn("cannot change to '%s': %s", g_opts.dir, strerror(errno));
 		return 2;
 	}
-	for (size_t c = 0; c < ARRAY_LEN(commands); c++)
-		if (!strcmp(commands[c].name, argv[i])) {
-			int rc = commands[c].fn(argc - i, argv + i);
-			cloud_close();
-			return rc;
-		}
-	const char *names[ARRAY_LEN(commands)];
-	for (size_t c = 0; c < ARRAY_LEN(commands); c++)
-		names[c] = commands[c].name;
-	const char *hint = closest_word(argv[i], names, ARRAY_LEN(commands));
-	if (hint)
-		warn("unknown command '%s' (did you mean '%s'?)", argv[i], hint);
-	else
-		warn("unknown command '%s'; see 'rapid help'", argv[i]);
-	return 2;
+	const struct cli_command *c = cli_command_find(word);
+	if (!c || !c->fn)
+		return unknown_command(word);
+	int rc = c->fn(argc - i, argv + i);
+	cloud_close();
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	stdout_open();
+	return stdout_close(dispatch(argc, argv));
 }
