@@ -38,19 +38,40 @@ static size_t noptions(const struct cli_command *c)
 	return n;
 }
 
+/* Whether o is one of rapid's global options that take a value (-f FILE,
+ * -C DIR, --profile NAME): those may also follow the command word. */
+static bool is_global(const struct cli_option *o)
+{
+	const struct cli_command *r = cli_command_find("rapid");
+	return o >= r->options && o < r->options + noptions(r) && o->arg;
+}
+
 static const struct cli_option *by_letter(const struct cli_command *c, char l)
 {
+	const struct cli_command *r = cli_command_find("rapid");
 	for (size_t k = 0; k < noptions(c); k++)
 		if (c->options[k].letter == l)
 			return &c->options[k];
+	for (size_t k = 0; c != r && k < noptions(r); k++)
+		if (r->options[k].letter == l && is_global(&r->options[k]))
+			return &r->options[k];
 	return l == 'h' ? &help_option : NULL;
+}
+
+static bool named(const struct cli_option *o, const char *name, size_t len)
+{
+	return o->name && strlen(o->name) == len && !strncmp(o->name, name, len);
 }
 
 static const struct cli_option *by_name(const struct cli_command *c, const char *name, size_t len)
 {
+	const struct cli_command *r = cli_command_find("rapid");
 	for (size_t k = 0; k < noptions(c); k++)
-		if (c->options[k].name && strlen(c->options[k].name) == len && !strncmp(c->options[k].name, name, len))
+		if (named(&c->options[k], name, len))
 			return &c->options[k];
+	for (size_t k = 0; c != r && k < noptions(r); k++)
+		if (named(&r->options[k], name, len) && is_global(&r->options[k]))
+			return &r->options[k];
 	return len == 4 && !strncmp(name, "help", 4) ? &help_option : NULL;
 }
 
@@ -81,6 +102,8 @@ static int found(struct cli_args *a, const struct cli_option *o)
 		cli_help(stdout, a->cmd);
 		return CLI_HELP;
 	}
+	if (!is_root(a->cmd) && is_global(o))
+		return cli_global(o->id, a->value) < 0 ? CLI_USAGE : cli_next(a);
 	return o->id;
 }
 
@@ -277,8 +300,19 @@ void cli_help(FILE *f, const struct cli_command *c)
 		fputs("\noptions:\n", f);
 		option_list(f, c);
 	}
-	if (!root)
+	if (!root) {
+		const struct cli_command *r = cli_command_find("rapid");
+		struct buf g = {0};
+		for (size_t k = 0; k < noptions(r); k++)
+			if (is_global(&r->options[k])) {
+				buf_puts(&g, g.len ? ", " : "");
+				option_words(&r->options[k], false, &g);
+			}
+		fprintf(f, "\nThe global options (%s) may also follow\nthe command word: see 'rapid help'.\n",
+			g.data);
+		buf_free(&g);
 		return;
+	}
 	fputs("\ncommands:\n", f);
 	for (size_t i = 0; cli_command_at(i); i++)
 		if (!strchr(cli_command_at(i)->name, ' '))

@@ -34,6 +34,9 @@ struct cli_command {
 const struct cli_command *cli_command_find(const char *name);
 /* The i-th command of the table, in help order; NULL past the last. */
 const struct cli_command *cli_command_at(size_t i);
+/* Apply a global option that followed the command word (rapid plan -C
+ * DIR): 0, or -1 after printing why. Defined in cli/main.c. */
+int cli_global(int id, const char *value);
 /* The full help of a command on f: usage line, its sentence, its options
  * (and a parent's subcommands with theirs). */
 void cli_help(FILE *f, const struct cli_command *);

@@ -170,6 +170,26 @@ static int stdout_close(int rc)
 	return rc ? rc : 1;
 }
 
+int cli_global(int id, const char *value)
+{
+	switch (id) {
+	case G_FILE:
+		g_opts.file = value;
+		break;
+	case G_DIR:
+		if (chdir(value) < 0) {
+			warn("cannot change to '%s': %s", value, strerror(errno));
+			return -1;
+		}
+		break;
+	case G_PROFILE:
+		g_opts.profile = value;
+		cloud_set_profile(value);
+		break;
+	}
+	return 0;
+}
+
 /* The global options, then the command; its exit status. */
 static int dispatch(int argc, char **argv)
 {

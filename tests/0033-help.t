@@ -141,6 +141,25 @@ run "$RAPID" build -kn -j4 --jobs=2 --backend=local
 is "$RC" 0 "build -kn -j4 --jobs=2 --backend=local parses"
 like "$OUT" "^pending: 1 instance" "... and -n ran nothing"
 ok "$([ ! -e out ]; echo $?)" "... nothing built"
+# The global options that take a value may also follow the command word.
+mkdir -p "$T_TMP/other"
+printf 'target u\n    output o = out/y.txt\n    run true {o}\n' > "$T_TMP/other/Other.rf"
+run "$RAPID" -C "$T_TMP/other" -f Other.rf check
+BEFORE=$OUT
+like "$BEFORE" "^target u: 1 instance" "rapid -C DIR -f FILE check"
+run "$RAPID" check -C "$T_TMP/other" -f Other.rf
+is "$RC:$OUT" "0:$BEFORE" "rapid check -C DIR -f FILE: the same"
+run "$RAPID" check -fOther.rf -C"$T_TMP/other"
+is "$RC:$OUT" "0:$BEFORE" "rapid check -fFILE -CDIR: the same"
+run "$RAPID" build -n --profile=nobody -C "$T_TMP/other" -f Other.rf
+is "$RC" 0 "--profile=NAME after the command word"
+run "$RAPID" check -C "$T_TMP/no-such-dir"
+is "$RC:$ERR" "2:rapid: cannot change to '$T_TMP/no-such-dir': No such file or directory" "-C after the command: a missing folder"
+run "$RAPID" plan --version
+like "$RC:$ERR" "^2:rapid: plan: unknown option '--version'" "--version is not one of them"
+run "$RAPID" help plan
+like "$OUT" "global options \(-f FILE, -C DIR, --profile NAME\) may also follow" "each command's help says so"
+
 run "$RAPID" build -- -x
 is "$RC" 1 "after --, a word that looks like an option is a target"
 like "$ERR" "no target '-x'" "... named"
