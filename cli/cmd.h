@@ -5,10 +5,9 @@
 
 #include "cli/args.h"
 
-/* Options that come before the subcommand (-f FILE, -C DIR, --profile NAME). */
+/* The global options (-f FILE, --profile NAME; -C DIR changes folder at once). */
 struct global_opts {
 	const char *file; /* NULL: "Rapidfile" */
-	const char *dir;  /* NULL: stay */
 	const char *profile; /* --profile NAME: the AWS profile; NULL: AWS_PROFILE */
 };
 extern struct global_opts g_opts;

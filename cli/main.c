@@ -170,6 +170,8 @@ static int stdout_close(int rc)
 	return rc ? rc : 1;
 }
 
+/* Each global option takes effect where it is read, before or after the
+ * command word: -C DIR at once, so that several apply in order. */
 int cli_global(int id, const char *value)
 {
 	switch (id) {
@@ -198,9 +200,12 @@ static int dispatch(int argc, char **argv)
 	cli_args_init(&a, "rapid", argc, argv);
 	for (int o; !word && (o = cli_next(&a)) != CLI_DONE;) {
 		switch (o) {
-		case G_FILE: g_opts.file = a.value; break;
-		case G_DIR: g_opts.dir = a.value; break;
-		case G_PROFILE: g_opts.profile = a.value; break;
+		case G_FILE:
+		case G_DIR:
+		case G_PROFILE:
+			if (cli_global(o, a.value) < 0)
+				return 2;
+			break;
 		case G_VERSION: return cmd_version(1, argv);
 		case CLI_WORD: word = a.value; break;
 		case CLI_HELP: return 0;
@@ -212,11 +217,6 @@ static int dispatch(int argc, char **argv)
 		return 2;
 	}
 	int i = a.i - 1; /* the command word */
-	cloud_set_profile(g_opts.profile);
-	if (g_opts.dir && chdir(g_opts.dir) < 0) {
-		warn("cannot change to '%s': %s", g_opts.dir, strerror(errno));
-		return 2;
-	}
 	const struct cli_command *c = cli_command_find(word);
 	if (!c || !c->fn)
 		return unknown_command(word);

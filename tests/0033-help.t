@@ -155,6 +155,11 @@ run "$RAPID" build -n --profile=nobody -C "$T_TMP/other" -f Other.rf
 is "$RC" 0 "--profile=NAME after the command word"
 run "$RAPID" check -C "$T_TMP/no-such-dir"
 is "$RC:$ERR" "2:rapid: cannot change to '$T_TMP/no-such-dir': No such file or directory" "-C after the command: a missing folder"
+mkdir -p "$T_TMP/a/b"; cp "$T_TMP/other/Other.rf" "$T_TMP/a/b/"
+run "$RAPID" -C "$T_TMP/a" -C b -f Other.rf check
+is "$RC:$OUT" "0:$BEFORE" "rapid -C A -C B: B is relative to A"
+run "$RAPID" -C "$T_TMP/a" check -C b -f Other.rf
+is "$RC:$OUT" "0:$BEFORE" "rapid -C A check -C B: the same"
 run "$RAPID" plan --version
 like "$RC:$ERR" "^2:rapid: plan: unknown option '--version'" "--version is not one of them"
 run "$RAPID" help plan
