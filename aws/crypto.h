@@ -1,6 +1,6 @@
 /* crypto.h - SHA-256 and HMAC-SHA-256 through OpenSSL's EVP interface, for
- * SigV4 and payload hashes. Every function reports an OpenSSL failure once
- * (without the data) and returns -1; 0 on success. */
+ * SigV4 and payload hashes. Every function returns 0, or -1 when OpenSSL
+ * fails (nothing printed: the caller reports what it was computing). */
 #ifndef RAPID_AWS_CRYPTO_H
 #define RAPID_AWS_CRYPTO_H
 
