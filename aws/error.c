@@ -120,6 +120,18 @@ void aws_error_free(struct aws_error *e)
 	free(e);
 }
 
+char *aws_error_oneline(const char *msg)
+{
+	size_t n = strcspn(msg, "\r\n");
+	char *s = xstrndup(msg, n);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)
+			s[i] = ' ';
+	while (n > 0 && s[n - 1] == ' ')
+		s[--n] = 0;
+	return s;
+}
+
 bool aws_error_is(const struct aws_error *e, long status, const char *code)
 {
 	if (!aws_error_isset(e) || e->kind != AWS_ERR_SERVICE)

@@ -63,6 +63,12 @@ struct aws_error *aws_error_dup(const struct aws_error *src);
 /* Clear and free a heap error; NULL is a no-op. */
 void aws_error_free(struct aws_error *e);
 
+/* A service's message as one line of a report: up to its first line break
+ * (CloudFormation follows a SignatureDoesNotMatch with the canonical
+ * request), other control characters as spaces, trailing spaces dropped.
+ * The caller frees. */
+char *aws_error_oneline(const char *msg);
+
 /* Whether e is an answer of HTTP status (0: any) with code (NULL: any). */
 bool aws_error_is(const struct aws_error *e, long status, const char *code);
 

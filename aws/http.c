@@ -574,14 +574,26 @@ static void set_error(struct http_request *req, CURLcode c, const char *extra)
 {
 	struct aws_error *e = fresh_error(req);
 	if (c != CURLE_OK) {
+		long oserr = 0;
+		const char *host = strstr(req->url, "://");
 		e->kind = AWS_ERR_TRANSPORT;
 		e->curl_code = (int)c;
-		e->message = xstrdup(req->errbuf_[0] ? req->errbuf_ : curl_easy_strerror(c));
+		/* curl's words without its "after N ms", so that a report is
+		 * the same each time; the URL's host and port only, never its
+		 * path or query */
+		if (c == CURLE_COULDNT_CONNECT && host &&
+		    curl_easy_getinfo(req->curl_, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr) {
+			host += 3;
+			e->message = xasprintf("cannot connect to %.*s: %s", (int)strcspn(host, "/?#"), host,
+			                       strerror((int)oserr));
+		} else {
+			e->message = xstrdup(req->errbuf_[0] ? req->errbuf_ : curl_easy_strerror(c));
+		}
 	} else {
 		e->kind = AWS_ERR_SERVICE;
 		e->status = req->status;
 		e->code = req->code_ ? xstrdup(req->code_) : NULL;
-		e->message = req->message_ ? xstrdup(req->message_) : NULL;
+		e->message = req->message_ ? aws_error_oneline(req->message_) : NULL;
 		if (req->code_ && !strcmp(req->code_, "RequestTimeTooSkewed"))
 			skew_note(req, e);
 	}

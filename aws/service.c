@@ -150,7 +150,7 @@ int aws_json_call(struct aws_service *s, const char *target, const char *body, c
 			code = code ? code + 1 : t->valuestring;
 			err->code = xstrdup(code);
 			free(err->message);
-			err->message = cJSON_IsString(m) ? xstrdup(m->valuestring) : NULL;
+			err->message = cJSON_IsString(m) ? aws_error_oneline(m->valuestring) : NULL;
 		}
 		cJSON_Delete(j);
 	}
