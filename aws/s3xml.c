@@ -641,8 +641,11 @@ static int run(struct px *px, const char *body, size_t len)
 {
 	int ret = -1;
 	px->xp = XML_ParserCreateNS("UTF-8", NS_SEP);
-	if (!px->xp)
-		fatal("out of memory");
+	if (!px->xp) {
+		/* not fail(): it asks the parser where it is */
+		px->err = xstrdup("out of memory (XML parser)");
+		return -1;
+	}
 	XML_SetUserData(px->xp, px);
 	XML_SetElementHandler(px->xp, on_start, on_end);
 	XML_SetCharacterDataHandler(px->xp, on_text);

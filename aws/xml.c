@@ -124,8 +124,10 @@ struct xml_doc *xml_parse(const char *body, size_t len, const char *what, char *
 	b.doc->arena = arena_new();
 	b.xp = XML_ParserCreateNS("UTF-8", NS_SEP);
 	if (!b.xp) {
-		fputs("rapid: out of memory\n", stderr);
-		exit(1);
+		(void)what;
+		*err = xstrdup("out of memory (XML parser)");
+		xml_free(b.doc);
+		return NULL;
 	}
 	XML_SetUserData(b.xp, &b);
 	XML_SetElementHandler(b.xp, on_start, on_end);
