@@ -303,8 +303,7 @@ static int http_call(struct chain *ch, const char *method, const char *url, cons
 	memset(&r.resp_body, 0, sizeof(r.resp_body));
 	ret = 0;
 out:
-	for (size_t i = 0; i < r.headers.n; i++)
-		OPENSSL_cleanse(r.headers.v[i].value, strlen(r.headers.v[i].value));
+	/* the headers are zeroed by http_request_free (sigv4_headers_free) */
 	body_free(&r.resp_body);
 	http_request_free(&r);
 	return ret;

@@ -72,6 +72,9 @@ static void close_attempt(struct http_request *req)
 		close(req->body_fd_);
 	req->body_fd_ = -1;
 	req->own_fd_ = 0;
+	/* the lines hold the Authorization header and any token */
+	for (struct curl_slist *l = req->slist_; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(req->slist_);
 	req->slist_ = NULL;
 }

@@ -124,7 +124,6 @@ struct xml_doc *xml_parse(const char *body, size_t len, const char *what, char *
 	b.doc->arena = arena_new();
 	b.xp = XML_ParserCreateNS("UTF-8", NS_SEP);
 	if (!b.xp) {
-		(void)what;
 		*err = xstrdup("out of memory (XML parser)");
 		xml_free(b.doc);
 		return NULL;
