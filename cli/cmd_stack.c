@@ -389,9 +389,12 @@ static int finish_stack(struct stackops *c, const struct create_opts *o)
 	stack_desc_free(&d);
 	/* Remember it even when the secret cannot be stored: info and delete
 	 * then work on it without a name. */
-	int saved = stack_save(&si);
-	struct stackops_config cfg = ops_config();
 	struct aws_error err = {0};
+	int saved = stack_save(&si, &err);
+	if (saved < 0)
+		say(&err);
+	aws_error_clear(&err);
+	struct stackops_config cfg = ops_config();
 	if (!si.input_secret) {
 		warn("stack '%s' has no InputSecret output: is the template rapid's?", o->name);
 	} else if (stackops_put_secret(&cfg, si.input_secret, o->key_id, o->secret, &err) < 0) {
@@ -442,7 +445,11 @@ static char *stack_name(const char *given)
 	if (given)
 		return xstrdup(given);
 	struct stack_info s;
-	int r = stack_load(&s);
+	struct aws_error err = {0};
+	int r = stack_load(&s, &err);
+	if (r < 0)
+		say(&err);
+	aws_error_clear(&err);
 	if (r == 0)
 		warn("no stack is remembered: name one with --name, or create one with 'rapid stack create'");
 	if (r <= 0)
@@ -515,6 +522,15 @@ static int stack_info_cmd(int argc, char **argv)
 	return ret;
 }
 
+/* Forget the remembered stack if it is name, saying why not if that fails. */
+static void forget(const char *name)
+{
+	struct aws_error err = {0};
+	if (stack_forget(name, &err) < 0)
+		say(&err);
+	aws_error_clear(&err);
+}
+
 static int stack_delete(int argc, char **argv)
 {
 	char *name = NULL;
@@ -528,12 +544,12 @@ static int stack_delete(int argc, char **argv)
 	stack_desc_free(&d);
 	if (r == 0) {
 		warn("there is no stack '%s' in %s: nothing to delete", name, stackops_region(c));
-		stack_forget(name);
+		forget(name);
 	} else if (r > 0) {
 		fprintf(stderr, "rapid: deleting stack '%s' in %s\n", name, stackops_region(c));
 		if (delete_and_wait(c, name) == 0) {
 			printf("stack '%s' is deleted\n", name);
-			stack_forget(name);
+			forget(name);
 			ret = 0;
 		}
 	}
