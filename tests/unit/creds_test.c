@@ -476,6 +476,17 @@ static void test_container(void)
 	TAP_IS_INT(sh->bad_auth, 0, "... with the right Authorization header");
 	aws_creds_free(&c);
 
+	/* Metadata services are link-local: a configured proxy is never
+	 * used for them, whose token it would see (through the HTTP engine:
+	 * http_config.no_proxy). */
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+	TAP_IS_INT(resolve(NULL, &c), 0, "container credentials with a proxy configured: not through it");
+	TAP_IS_INT(sh->cred_gets - before, 2, "... straight to the agent");
+	aws_creds_free(&c);
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
+
 	put("token-file", AUTH_FILE_TOKEN "\n");
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "token-file", 1);
 	snprintf(sh->auth, sizeof sh->auth, "%s", AUTH_FILE_TOKEN);
