@@ -82,9 +82,16 @@ static void say_error(const struct aws_error *e)
 	free(m);
 }
 
+static void on_notice(const struct aws_error *e, void *arg)
+{
+	(void)arg;
+	say_error(e);
+}
+
 static struct s3_client *get_client(void)
 {
 	struct aws_error err = {0};
+	conf.notice = on_notice;
 	if (!client && !(client = s3_client_new(&conf, &err))) {
 		char *m = aws_error_format(&err);
 		fail("%s", m);
