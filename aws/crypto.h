@@ -18,7 +18,7 @@ int crypto_sha256_hex(const void *data, size_t n, char out[CRYPTO_SHA256_HEX_LEN
 
 /* Incremental SHA-256, for bodies read in pieces (files, upload parts). */
 struct crypto_sha256;
-/* A fresh context; NULL (reported) if OpenSSL cannot make one. */
+/* A fresh context; NULL if OpenSSL cannot make one. */
 struct crypto_sha256 *crypto_sha256_new(void);
 int crypto_sha256_update(struct crypto_sha256 *, const void *data, size_t n);
 /* Finish into out; the context may not be updated again, only freed. */

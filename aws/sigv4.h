@@ -12,8 +12,8 @@
  * Nothing here sends anything: sigv4_sign_headers fills a header list and
  * sigv4_presign returns a query string, which the caller sends byte for byte
  * (with CURLOPT_PATH_AS_IS). Sign right before sending, again on each retry.
- * Nothing here prints a secret key, a session token or a signature; errors
- * are reported once with warn() and return -1. */
+ * Nothing here prints; errors fill a struct aws_error (never with a secret
+ * key, a session token or a signature) and return -1. */
 #ifndef RAPID_AWS_SIGV4_H
 #define RAPID_AWS_SIGV4_H
 
@@ -175,7 +175,7 @@ void sigv4_canonical_path(struct buf *out, const char *path, unsigned flags);
 void sigv4_canonical_query(struct buf *out, const char *query);
 /* The signing key for secret on date ("20150830"), region and service:
  * HMAC chain from "AWS4" + secret. The caller zeroes key after use. 0, or
- * -1 (reported). */
+ * -1 if OpenSSL fails. */
 int sigv4_signing_key(const char *secret, const char *date, const char *region, const char *service,
                       uint8_t key[32]);
 
