@@ -13,6 +13,8 @@ bool aws_error_isset(const struct aws_error *e)
 
 void aws_error_clear(struct aws_error *e)
 {
+	if (!e)
+		return;
 	free(e->what);
 	free(e->object);
 	free(e->code);
@@ -31,6 +33,8 @@ static char *vfmt(const char *fmt, va_list ap)
 void aws_error_set(struct aws_error *e, enum aws_error_kind kind, const char *fmt, ...)
 {
 	va_list ap;
+	if (!e)
+		return;
 	char *what = e->what, *object = e->object;
 	e->what = e->object = NULL;
 	aws_error_clear(e);
@@ -44,6 +48,8 @@ void aws_error_set(struct aws_error *e, enum aws_error_kind kind, const char *fm
 
 void aws_error_what(struct aws_error *e, const char *verb, const char *object)
 {
+	if (!e)
+		return;
 	free(e->what);
 	free(e->object);
 	e->what = object ? xasprintf("%s '%s'", verb, object) : xstrdup(verb);
@@ -53,6 +59,8 @@ void aws_error_what(struct aws_error *e, const char *verb, const char *object)
 void aws_error_whatf(struct aws_error *e, const char *object, const char *fmt, ...)
 {
 	va_list ap;
+	if (!e)
+		return;
 	free(e->what);
 	free(e->object);
 	va_start(ap, fmt);
@@ -65,6 +73,8 @@ void aws_error_notef(struct aws_error *e, const char *fmt, ...)
 {
 	struct buf b = {0};
 	va_list ap;
+	if (!e)
+		return;
 	if (e->note)
 		buf_puts(&b, e->note);
 	va_start(ap, fmt);

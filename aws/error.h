@@ -24,7 +24,8 @@ enum aws_error_kind {
 	AWS_ERR_LOCAL,       /* this machine: a file, memory, OpenSSL, curl */
 };
 
-/* Every string owned; a zeroed struct is "no error". */
+/* Every string owned; a zeroed struct is "no error". The setters below
+ * take a NULL error and do nothing (a caller that does not want it). */
 struct aws_error {
 	enum aws_error_kind kind;
 	char *what;        /* after "cannot ": "get 's3://b/k'"; NULL: not known yet */
