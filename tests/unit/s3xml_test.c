@@ -289,6 +289,11 @@ static const struct bad bad_lists[] = {
 	 "<IsTruncated> is not true or false: 'yes' at line 1 column 35"},
 	{"bad time", "<ListBucketResult><Contents><Key>k</Key><LastModified>yesterday</LastModified></Contents></ListBucketResult>",
 	 "<LastModified> is not an ISO 8601 time: 'yesterday' at line 1 column 64"},
+	/* regression: years from 2263 overflowed the ns count (UBSan) */
+	{"year 2263", "<ListBucketResult><Contents><Key>k</Key><LastModified>2263-01-01T00:00:00Z</LastModified></Contents></ListBucketResult>",
+	 "<LastModified> is not an ISO 8601 time: '2263-01-01T00:00:00Z' at line 1 column 75"},
+	{"garbage year", "<ListBucketResult><Contents><Key>k</Key><LastModified>2x23-01-01T00:00:00Z</LastModified></Contents></ListBucketResult>",
+	 "<LastModified> is not an ISO 8601 time: '2x23-01-01T00:00:00Z' at line 1 column 75"},
 	{"Contents without Key", "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>",
 	 "<Contents> without <Key> at line 1 column 43"},
 	{"empty Key", "<ListBucketResult><Contents><Key></Key></Contents></ListBucketResult>",
