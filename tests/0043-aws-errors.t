@@ -3,9 +3,9 @@
 # missing credentials, an endpoint where nothing listens, a 403 (a wrong
 # secret key: SignatureDoesNotMatch; an unknown key id: InvalidAccessKeyId),
 # no region and a malformed endpoint, for `rapid plan` on an S3 Rapidfile
-# and for `rapid stack info`. aws/ prints nothing: each of these used to
-# come with a second line from the library (or the caller), and now stderr
-# is exactly the one line pinned here.
+# and for `rapid stack info`. aws/ prints nothing and the caller reports
+# once, so stderr is exactly the one line pinned here (a regression test
+# for the second line the library used to add).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emu.sh"
 emu_start hcp-in rapid-out
