@@ -78,6 +78,9 @@ is "$RC $ERR" "1 rapid: cannot use S3: no AWS region: set AWS_REGION or a profil
 run env AWS_ENDPOINT_URL=ftp://x "$RAPID" plan
 is "$RC $ERR" "1 rapid: cannot use endpoint 'ftp://x' (from AWS_ENDPOINT_URL): the scheme must be http or https" \
 	"plan with a malformed endpoint: one line"
+run env AWS_MAX_ATTEMPTS=many "$RAPID" plan
+is "$RC $ERR" "1 rapid: cannot use AWS_MAX_ATTEMPTS 'many': not a number of attempts from 1 to 100" \
+	"plan with a malformed AWS_MAX_ATTEMPTS: one line"
 run env AWS_ENDPOINT_URL=ftp://x "$RAPID" stack info --name rapid
 is "$RC $ERR" "1 rapid: cannot use endpoint 'ftp://x' (from AWS_ENDPOINT_URL): the scheme must be http or https" \
 	"stack info with a malformed endpoint: one line"
