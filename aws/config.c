@@ -276,7 +276,7 @@ static char *shared_path(const char *var, const char *name, const char *home)
 
 /* Read and parse path into *out; a missing file leaves *out NULL. The raw
  * text is zeroed before it is freed: it holds secret keys. */
-static int load_ini(const char *path, struct aws_ini **out)
+static int load_ini(const char *path, struct aws_ini **out, struct aws_error *err)
 {
 	int ret = -1, fd = -1;
 	char *data = NULL;
@@ -290,11 +290,13 @@ static int load_ini(const char *path, struct aws_ini **out)
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		warn("cannot read '%s': %s", path, strerror(errno));
+		aws_error_set(err, AWS_ERR_CONFIG, "%s", strerror(errno));
+		aws_error_what(err, "read", path);
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		warn("cannot read '%s': %s", path, S_ISDIR(st.st_mode) ? "it is a folder" : strerror(errno));
+		aws_error_set(err, AWS_ERR_CONFIG, "%s", S_ISDIR(st.st_mode) ? "it is a folder" : strerror(errno));
+		aws_error_what(err, "read", path);
 		goto out;
 	}
 	cap = st.st_size > 0 && (size_t)st.st_size < MAX_FILE_SIZE ? (size_t)st.st_size + 1 : 4096;
@@ -302,7 +304,8 @@ static int load_ini(const char *path, struct aws_ini **out)
 	for (;;) {
 		if (len + 1 >= cap) {
 			if (cap >= MAX_FILE_SIZE) {
-				warn("cannot read '%s': larger than %u MiB", path, MAX_FILE_SIZE >> 20);
+				aws_error_set(err, AWS_ERR_CONFIG, "larger than %u MiB", MAX_FILE_SIZE >> 20);
+				aws_error_what(err, "read", path);
 				goto out;
 			}
 			char *bigger = xmalloc(cap * 2);
@@ -316,7 +319,8 @@ static int load_ini(const char *path, struct aws_ini **out)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			warn("cannot read '%s': %s", path, strerror(errno));
+			aws_error_set(err, AWS_ERR_CONFIG, "%s", strerror(errno));
+			aws_error_what(err, "read", path);
 			goto out;
 		}
 		if (n == 0)
@@ -358,7 +362,7 @@ static int profile_exists(const struct aws_config *c)
 	return found;
 }
 
-struct aws_config *aws_config_load(const char *profile)
+struct aws_config *aws_config_load(const char *profile, struct aws_error *err)
 {
 	struct aws_config *c = xcalloc(1, sizeof *c);
 	char *home = home_dir();
@@ -376,12 +380,13 @@ struct aws_config *aws_config_load(const char *profile)
 	c->path[AWS_FILE_CREDENTIALS] = shared_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", home);
 	c->path[AWS_FILE_CONFIG] = shared_path("AWS_CONFIG_FILE", "config", home);
 	free(home);
-	if (load_ini(c->path[AWS_FILE_CREDENTIALS], &c->ini[AWS_FILE_CREDENTIALS]) < 0 ||
-	    load_ini(c->path[AWS_FILE_CONFIG], &c->ini[AWS_FILE_CONFIG]) < 0)
+	if (load_ini(c->path[AWS_FILE_CREDENTIALS], &c->ini[AWS_FILE_CREDENTIALS], err) < 0 ||
+	    load_ini(c->path[AWS_FILE_CONFIG], &c->ini[AWS_FILE_CONFIG], err) < 0)
 		goto fail;
 	if (from && !profile_exists(c)) {
-		warn("cannot use profile '%s' (from %s): it is in neither '%s' nor '%s'", c->profile, from,
-		     c->path[0] ? c->path[0] : "~/.aws/credentials", c->path[1] ? c->path[1] : "~/.aws/config");
+		aws_error_set(err, AWS_ERR_CONFIG, "it is in neither '%s' nor '%s'",
+		              c->path[0] ? c->path[0] : "~/.aws/credentials", c->path[1] ? c->path[1] : "~/.aws/config");
+		aws_error_whatf(err, c->profile, "use profile '%s' (from %s)", c->profile, from);
 		goto fail;
 	}
 	return c;
@@ -438,7 +443,7 @@ static int is_region(const char *s)
 	return 1;
 }
 
-char *aws_config_region(const struct aws_config *c)
+char *aws_config_region(const struct aws_config *c, struct aws_error *err)
 {
 	const char *v, *from;
 	char *profile_from = NULL, *ret = NULL;
@@ -452,13 +457,15 @@ char *aws_config_region(const struct aws_config *c)
 	} else {
 		const char *prof = c ? c->profile : "default";
 		const char *path = c && c->path[AWS_FILE_CONFIG] ? c->path[AWS_FILE_CONFIG] : "~/.aws/config";
-		warn("cannot find the AWS region of profile '%s': set AWS_REGION, or add 'region = …' to [%s%s] in '%s'",
-		     prof, strcmp(prof, "default") ? "profile " : "", prof, path);
+		aws_error_set(err, AWS_ERR_CONFIG, "set AWS_REGION, or add 'region = …' to [%s%s] in '%s'",
+		              strcmp(prof, "default") ? "profile " : "", prof, path);
+		aws_error_whatf(err, prof, "find the AWS region of profile '%s'", prof);
 		return NULL;
 	}
-	if (!is_region(v))
-		warn("cannot use region '%s' (from %s): not a region name like 'eu-west-1'", v, from);
-	else
+	if (!is_region(v)) {
+		aws_error_set(err, AWS_ERR_CONFIG, "not a region name like 'eu-west-1'");
+		aws_error_whatf(err, v, "use region '%s' (from %s)", v, from);
+	} else
 		ret = xstrdup(v);
 	free(profile_from);
 	return ret;
@@ -552,7 +559,7 @@ static int parse_url(const char *url, struct aws_endpoint *out, const char **why
 }
 
 int aws_endpoint_resolve(const struct aws_config *c, const char *service_id, const char *region,
-                         struct aws_endpoint *out)
+                         struct aws_endpoint *out, struct aws_error *err)
 {
 	char *upper = service_key(service_id, 1), *lower = service_key(service_id, 0);
 	char *var = xasprintf("AWS_ENDPOINT_URL_%s", upper);
@@ -586,13 +593,14 @@ int aws_endpoint_resolve(const struct aws_config *c, const char *service_id, con
 	if (url) {
 		out->custom = 1;
 		if (parse_url(url, out, &why) < 0) {
-			warn("cannot use endpoint '%s' (from %s): %s", url, origin, why);
+			aws_error_set(err, AWS_ERR_CONFIG, "%s", why);
+			aws_error_whatf(err, url, "use endpoint '%s' (from %s)", url, origin);
 			goto out;
 		}
 	} else {
 		if (!region || !is_region(region)) {
-			warn("cannot find the %s endpoint: %s", service_id,
-			     region ? "the region is not a region name" : "no region is set");
+			aws_error_set(err, AWS_ERR_CONFIG, "%s", region ? "the region is not a region name" : "no region is set");
+			aws_error_whatf(err, NULL, "find the %s endpoint", service_id);
 			goto out;
 		}
 		char *prefix = endpoint_prefix(service_id);
@@ -664,11 +672,13 @@ static int is_dns_bucket(const char *b)
 	return 1;
 }
 
-int aws_s3_url(const struct aws_endpoint *e, const char *bucket, const char *key, struct aws_s3_url *out)
+int aws_s3_url(const struct aws_endpoint *e, const char *bucket, const char *key, struct aws_s3_url *out,
+               struct aws_error *err)
 {
 	memset(out, 0, sizeof *out);
 	if (!is_bucket_name(bucket)) {
-		warn("cannot address bucket '%s': not a bucket name", bucket);
+		aws_error_set(err, AWS_ERR_CONFIG, "not a bucket name");
+		aws_error_what(err, "address bucket", bucket);
 		return -1;
 	}
 	int path_style;
@@ -698,7 +708,7 @@ void aws_s3_url_free(struct aws_s3_url *u)
 	memset(u, 0, sizeof *u);
 }
 
-unsigned aws_config_max_attempts(const struct aws_config *cfg, char **err)
+unsigned aws_config_max_attempts(const struct aws_config *cfg, struct aws_error *err)
 {
 	const char *v = getenv("AWS_MAX_ATTEMPTS"), *from = "AWS_MAX_ATTEMPTS";
 	char *end;
@@ -711,7 +721,8 @@ unsigned aws_config_max_attempts(const struct aws_config *cfg, char **err)
 	errno = 0;
 	unsigned long n = strtoul(v, &end, 10);
 	if (errno || *end || end == v || n < 1 || n > 100) {
-		*err = xasprintf("cannot use %s '%s': not a number of attempts from 1 to 100", from, v);
+		aws_error_set(err, AWS_ERR_CONFIG, "not a number of attempts from 1 to 100");
+		aws_error_whatf(err, v, "use %s '%s'", from, v);
 		return 0;
 	}
 	return (unsigned)n;

@@ -1,10 +1,13 @@
 /* config.h - the AWS CLI's shared files (~/.aws/credentials, ~/.aws/config),
  * profile selection, region and endpoint resolution, S3 addressing.
- * Errors are reported once with warn(); nothing here exits. */
+ * Nothing here prints: a failure fills a struct aws_error (kind
+ * AWS_ERR_CONFIG) for the caller to report once. */
 #ifndef RAPID_AWS_CONFIG_H
 #define RAPID_AWS_CONFIG_H
 
 #include <stddef.h>
+
+#include "aws/error.h"
 
 /* A parsed INI file. Keys are lowercased; a key with an empty value followed
  * by more-indented "sub = value" lines (the config file's nested form, as in
@@ -30,8 +33,8 @@ struct aws_config;
  * AWS_CONFIG_FILE, else ~/.aws/credentials and ~/.aws/config ($HOME, else
  * the password database). A missing file is not an error; an unreadable one
  * is, and so is a profile named by --profile or AWS_PROFILE that is in
- * neither file. NULL on error (reported). */
-struct aws_config *aws_config_load(const char *profile);
+ * neither file. NULL with *err. */
+struct aws_config *aws_config_load(const char *profile, struct aws_error *err);
 void aws_config_free(struct aws_config *);
 
 /* The selected profile's name. Borrowed. */
@@ -48,18 +51,18 @@ enum aws_file { AWS_FILE_CREDENTIALS, AWS_FILE_CONFIG };
 const char *aws_config_path(const struct aws_config *, enum aws_file);
 
 /* The region: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's
- * "region". The caller frees. NULL when there is none or it is not a region
- * name (reported). */
-char *aws_config_region(const struct aws_config *);
+ * "region". The caller frees. NULL with *err when there is none or it is
+ * not a region name. */
+char *aws_config_region(const struct aws_config *, struct aws_error *err);
 
 /* Whether a region is configured at all (AWS_REGION, AWS_DEFAULT_REGION
  * or the profile's region), without reporting anything. */
 int aws_config_has_region(const struct aws_config *);
 
 /* Attempts per request: AWS_MAX_ATTEMPTS, else the profile's max_attempts,
- * else 3 (the AWS CLI's order). 0 with *err (the caller frees) when the
- * value is not a number from 1 to 100. */
-unsigned aws_config_max_attempts(const struct aws_config *, char **err);
+ * else 3 (the AWS CLI's order). 0 with *err when the value is not a number
+ * from 1 to 100. */
+unsigned aws_config_max_attempts(const struct aws_config *, struct aws_error *err);
 
 /* S3 addressing preference (the profile's "s3 = addressing_style = …"). */
 enum aws_addressing { AWS_ADDRESSING_AUTO, AWS_ADDRESSING_PATH, AWS_ADDRESSING_VIRTUAL };
@@ -86,9 +89,9 @@ struct aws_endpoint {
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true (or the profile's
  * ignore_configured_endpoint_urls) keeps the default. region may be NULL
  * when a custom endpoint is configured. cfg may be NULL (environment only).
- * 0, or -1 (reported) on a malformed URL or a missing region. */
+ * 0, or -1 with *err on a malformed URL or a missing region. */
 int aws_endpoint_resolve(const struct aws_config *cfg, const char *service_id, const char *region,
-                         struct aws_endpoint *out);
+                         struct aws_endpoint *out, struct aws_error *err);
 void aws_endpoint_free(struct aws_endpoint *);
 
 /* Host and path of an S3 bucket or object. */
@@ -102,9 +105,10 @@ struct aws_s3_url {
 /* Address bucket (and key, which may be NULL or "" for bucket-level requests
  * such as ListObjectsV2) on an S3 endpoint. Path style when the endpoint is
  * custom, the profile asks for it, or the bucket name is not a DNS label
- * (dots, uppercase, '_'); else virtual-hosted. -1 (reported) when bucket is
+ * (dots, uppercase, '_'); else virtual-hosted. -1 with *err when bucket is
  * not a bucket name. The caller frees with aws_s3_url_free. */
-int aws_s3_url(const struct aws_endpoint *, const char *bucket, const char *key, struct aws_s3_url *out);
+int aws_s3_url(const struct aws_endpoint *, const char *bucket, const char *key, struct aws_s3_url *out,
+               struct aws_error *err);
 void aws_s3_url_free(struct aws_s3_url *);
 
 #endif

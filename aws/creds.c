@@ -3,23 +3,28 @@
  * (assume-role, SSO, credential_process, web identity: a profile that asks
  * for those is an error with a hint rather than a silent fall-through).
  *
- * Every source writes its failure into a buffer and the caller reports it
- * once. No message carries a secret key, a session token, a container
- * authorization token or an IMDS token: values are only ever described by
- * the name of the variable, field or file they came from. */
+ * Every source writes its failure into a struct aws_error and the caller
+ * reports it once. No message carries a secret key, a session token, a
+ * container authorization token or an IMDS token: values are only ever
+ * described by the name of the variable, field or file they came from.
+ *
+ * Container credentials and IMDS go through the HTTP engine (aws/http.h),
+ * one engine per resolution: the caller's engine may be in the middle of
+ * running the request that needs the credentials. */
 #include "aws/creds.h"
 #include "aws/config.h"
+#include "aws/date.h"
+#include "aws/http.h"
 #include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <curl/curl.h>
-#include "aws/curl_lazy.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,6 +46,28 @@ enum source { SRC_NONE, SRC_ENV, SRC_PROFILE, SRC_CONTAINER, SRC_IMDS };
 
 /* What one source did. */
 enum { FOUND, ABSENT, FAILED };
+
+/* One walk of the chain: its configuration and, once a metadata service
+ * is asked, its HTTP engine. */
+struct chain {
+	const struct aws_config *cfg;
+	struct http_engine *http;
+};
+
+/* err := "cannot <what>: <why>" (what formatted, naming object). */
+static void fail_with(struct aws_error *err, const char *object, const char *why, const char *what, ...)
+	__attribute__((format(printf, 4, 5)));
+static void fail_with(struct aws_error *err, const char *object, const char *why, const char *what, ...)
+{
+	struct buf b = {0};
+	va_list ap;
+	aws_error_set(err, AWS_ERR_CREDENTIALS, "%s", why);
+	va_start(ap, what);
+	buf_vprintf(&b, what, ap);
+	va_end(ap);
+	aws_error_whatf(err, object, "%s", b.data);
+	buf_free(&b);
+}
 
 static const char *env(const char *name)
 {
@@ -84,75 +111,15 @@ char *aws_creds_describe(const struct aws_creds *c)
 
 /* ---- time ---- */
 
-static int digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (!isdigit((unsigned char)**p))
-			return -1;
-		*v = *v * 10 + (**p - '0');
-	}
-	return 0;
-}
+/* 2201-01-01T00:00:00Z: later expirations are taken as garbage. */
+#define LATEST_EXPIRATION (INT64_C(7289654400) * NS_PER_S)
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int aws_creds_parse_expiration(const char *s, int64_t *ns)
 {
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-int aws_parse_time(const char *s, int64_t *ns)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	int64_t frac = 0;
-	const char *p = s;
-
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
+	int64_t t;
+	if (aws_date_parse(s, AWS_DATE_ISO | AWS_DATE_ISO_SPACE, &t) < 0 || t < 0 || t >= LATEST_EXPIRATION)
 		return -1;
-	if (*p != 'T' && *p != 't' && *p != ' ')
-		return -1;
-	p++;
-	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
-		return -1;
-	if (*p == '.' || *p == ',') {
-		int64_t scale = NS_PER_S / 10;
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		for (; isdigit((unsigned char)*p); p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (digits(&p, 2, &oh))
-			return -1;
-		if (*p == ':')
-			p++;
-		if (digits(&p, 2, &om))
-			return -1;
-	} else {
-		return -1; /* a time without a zone is ambiguous */
-	}
-	if (*p)
-		return -1;
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	/* int64 ns since 1970 end in 2262 */
-	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
-		return -1;
-	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-	t -= sign * (oh * 3600 + om * 60);
-	if (t < 0)
-		return -1;
-	*ns = t * NS_PER_S + frac;
+	*ns = t;
 	return 0;
 }
 
@@ -203,7 +170,7 @@ static int make_creds(const char *id, const char *secret, const char *token, con
 
 /* ---- environment ---- */
 
-static int from_env(struct aws_creds *out, struct buf *err)
+static int from_env(struct aws_creds *out, struct aws_error *err)
 {
 	static const char *const names[3] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"};
 	const char *id = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
@@ -217,7 +184,7 @@ static int from_env(struct aws_creds *out, struct buf *err)
 		token = env("AWS_SECURITY_TOKEN"); /* the older name */
 	if (!id || !secret)
 		buf_printf(&why, "%s is set but %s is not", id ? names[0] : names[1], id ? names[1] : names[0]);
-	else if (exp && aws_parse_time(exp, &out->expiration) < 0)
+	else if (exp && aws_creds_parse_expiration(exp, &out->expiration) < 0)
 		buf_printf(&why, "AWS_CREDENTIAL_EXPIRATION '%.64s' is not an ISO 8601 time like 2024-05-01T12:00:00Z",
 		           exp);
 	else
@@ -225,14 +192,14 @@ static int from_env(struct aws_creds *out, struct buf *err)
 	if (ret == FOUND)
 		out->source = xstrdup("environment");
 	else
-		buf_printf(err, "use AWS credentials from the environment: %s", why.data);
+		fail_with(err, NULL, why.data, "use AWS credentials from the environment");
 	buf_free(&why);
 	return ret;
 }
 
 /* ---- profile files ---- */
 
-static int from_profile(const struct aws_config *cfg, struct aws_creds *out, struct buf *err)
+static int from_profile(const struct aws_config *cfg, struct aws_creds *out, struct aws_error *err)
 {
 	static const char *const names[3] = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token"};
 	static const char *const unsupported[] = {"role_arn", "credential_process", "sso_session", "sso_start_url",
@@ -254,10 +221,11 @@ static int from_profile(const struct aws_config *cfg, struct aws_creds *out, str
 	for (size_t i = 0; i < ARRAY_LEN(unsupported); i++) {
 		const char *v = aws_config_get(cfg, unsupported[i]);
 		if (v && *v) {
-			buf_printf(err,
-			           "use profile '%s': rapid does not support %s yet; export credentials with "
-			           "'aws configure export-credentials --profile %s --format env'",
-			           prof, unsupported[i], prof);
+			char *why = xasprintf("rapid does not support %s yet; export credentials with "
+			                      "'aws configure export-credentials --profile %s --format env'",
+			                      unsupported[i], prof);
+			fail_with(err, prof, why, "use profile '%s'", prof);
+			free(why);
 			return FAILED;
 		}
 	}
@@ -272,107 +240,73 @@ static int from_profile(const struct aws_config *cfg, struct aws_creds *out, str
 	if (ret == FOUND)
 		out->source = xasprintf("profile %s", prof);
 	else
-		buf_printf(err, "use AWS credentials of profile '%s': %s", prof, why.data);
+		fail_with(err, prof, why.data, "use AWS credentials of profile '%s'", prof);
 	buf_free(&why);
 	return ret;
 }
 
-/* ---- HTTP (one easy handle per request: these are rare) ---- */
+/* ---- HTTP, through the engine ---- */
 
-struct body {
-	char *data;
-	size_t len;
-	int too_big;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
+/* Free a response body, zeroing it first: it holds a secret. */
+static void body_free(struct buf *b)
 {
-	struct body *b = arg;
-	size_t len = size * n;
-	if (len > MAX_BODY - b->len) {
-		b->too_big = 1;
-		return 0;
-	}
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
+	if (b->data)
+		OPENSSL_cleanse(b->data, b->cap);
+	buf_free(b);
 }
 
-static void body_free(struct body *b)
+/* method url with headers (name, value pairs, NULL-ended; borrowed). 0
+ * with *status and the body (any status), or -1 with why written when no
+ * HTTP response came (*status 0). One attempt, short timeouts, never
+ * through a proxy: the services are link-local or loopback, and an
+ * unreachable IMDS means "not on EC2". */
+static int http_call(struct chain *ch, const char *method, const char *url, const char *const *headers,
+                     long *status, struct buf *body, struct buf *why)
 {
-	if (b->data) {
-		OPENSSL_cleanse(b->data, MAX_BODY + 1);
-		free(b->data);
-	}
-	memset(b, 0, sizeof *b);
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* method url with headers (borrowed). 0 with *status and the body, or -1
- * with why written when no HTTP response came (*status 0). Metadata
- * services are link-local: never through a proxy. */
-static int http_call(const char *method, const char *url, struct curl_slist *headers, long *status,
-                     struct body *b, struct buf *why)
-{
-	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *h = NULL;
-	CURLcode rc;
+	struct http_request r;
 	int ret = -1;
 
 	*status = 0;
-	memset(b, 0, sizeof *b);
-	b->data = xmalloc(MAX_BODY + 1);
-	b->data[0] = '\0';
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK || !(h = curl_easy_init())) {
-		buf_puts(why, "cannot start libcurl");
-		return -1;
+	memset(body, 0, sizeof(*body));
+	if (!ch->http) {
+		struct http_config hc = {.max_attempts = 1, .connect_timeout_ms = 1000, .timeout_ms = 5000,
+		                         .no_proxy = 1};
+		struct aws_error e = {0};
+		if (!(ch->http = http_engine_new(&hc, &e))) {
+			char *m = aws_error_format(&e);
+			buf_puts(why, m);
+			free(m);
+			aws_error_clear(&e);
+			return -1;
+		}
 	}
-	if ((rc = curl_easy_setopt(h, CURLOPT_URL, url)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_NOPROXY, "*")) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "rapid/" RAPID_VERSION)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, b)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf)) != CURLE_OK) {
-		buf_puts(why, curl_easy_strerror(rc));
+	http_request_init(&r);
+	r.method = method;
+	r.url = xstrdup(url);
+	r.max_body = MAX_BODY;
+	/* room for the whole body up front: no copy of it is left behind
+	 * by a realloc */
+	grow((void **)&r.resp_body.data, &r.resp_body.cap, MAX_BODY + 1, 1);
+	r.resp_body.data[0] = '\0';
+	sigv4_headers_add(&r.headers, "User-Agent", "rapid/" RAPID_VERSION);
+	for (size_t i = 0; headers && headers[i]; i += 2)
+		sigv4_headers_add(&r.headers, headers[i], headers[i + 1]);
+	if (http_do(ch->http, &r) < 0 && r.error->kind != AWS_ERR_SERVICE) {
+		if (r.error->kind == AWS_ERR_RESPONSE)
+			buf_printf(why, "the response is larger than %d bytes", MAX_BODY);
+		else
+			buf_puts(why, r.error->message ? r.error->message : "no answer");
 		goto out;
 	}
-	rc = curl_easy_perform(h);
-	if (b->too_big) {
-		buf_printf(why, "the response is larger than %d bytes", MAX_BODY);
-		goto out;
-	}
-	if (rc != CURLE_OK) {
-		buf_puts(why, *errbuf ? errbuf : curl_easy_strerror(rc));
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	*status = r.status;
+	*body = r.resp_body;
+	memset(&r.resp_body, 0, sizeof(r.resp_body));
 	ret = 0;
 out:
-	curl_easy_cleanup(h);
+	/* the headers are zeroed by http_request_free (sigv4_headers_free) */
+	body_free(&r.resp_body);
+	http_request_free(&r);
 	return ret;
-}
-
-/* Free a header list, zeroing it first: it may hold a token. */
-static void headers_free(struct curl_slist *h)
-{
-	for (struct curl_slist *p = h; p; p = p->next)
-		OPENSSL_cleanse(p->data, strlen(p->data));
-	curl_slist_free_all(h);
 }
 
 /* Zero every string of a parsed document before it is freed. */
@@ -403,10 +337,10 @@ static const char *json_str(const cJSON *obj, const char *name, struct buf *why)
 
 /* Credentials from a container or IMDS JSON document. FOUND, or FAILED with
  * why written. */
-static int parse_creds_json(const struct body *b, int imds, struct aws_creds *out, struct buf *why)
+static int parse_creds_json(const struct buf *b, int imds, struct aws_creds *out, struct buf *why)
 {
 	static const char *const names[3] = {"AccessKeyId", "SecretAccessKey", "Token"};
-	cJSON *j = cJSON_ParseWithLength(b->data, b->len);
+	cJSON *j = cJSON_ParseWithLength(b->data ? b->data : "", b->len);
 	const char *id, *secret, *token, *exp;
 	int ret = FAILED;
 
@@ -428,7 +362,7 @@ static int parse_creds_json(const struct body *b, int imds, struct aws_creds *ou
 	if (!(id = json_str(j, names[0], why)) || !(secret = json_str(j, names[1], why)) ||
 	    !(token = json_str(j, names[2], why)) || !(exp = json_str(j, "Expiration", why)))
 		goto out;
-	if (aws_parse_time(exp, &out->expiration) < 0) {
+	if (aws_creds_parse_expiration(exp, &out->expiration) < 0) {
 		buf_printf(why, "Expiration '%.64s' is not an ISO 8601 time between 1970 and 2200", exp);
 		goto out;
 	}
@@ -441,22 +375,24 @@ out:
 
 /* GET a credentials document from url and decode it into out. FOUND, or
  * FAILED with err written. b and why are the caller's scratch. */
-static int fetch_creds(const char *url, struct curl_slist *headers, int imds,
-		       const char *source, struct body *b, struct buf *why,
-		       struct aws_creds *out, struct buf *err)
+static int fetch_creds(struct chain *ch, const char *url, const char *const *headers, int imds,
+		       const char *source, struct buf *b, struct buf *why,
+		       struct aws_creds *out, struct aws_error *err)
 {
 	long status;
-	if (http_call("GET", url, headers, &status, b, why) < 0) {
-		buf_printf(err, "get AWS credentials from '%s': %s", url, why->data);
+	if (http_call(ch, "GET", url, headers, &status, b, why) < 0) {
+		fail_with(err, url, why->data, "get AWS credentials from '%s'", url);
 		return FAILED;
 	}
 	if (status != 200) {
-		buf_printf(err, "get AWS credentials from '%s': HTTP %ld", url, status);
+		char *m = xasprintf("HTTP %ld", status);
+		fail_with(err, url, m, "get AWS credentials from '%s'", url);
+		free(m);
 		return FAILED;
 	}
 	if (parse_creds_json(b, imds, out, why) != FOUND) {
 		aws_creds_free(out);
-		buf_printf(err, "get AWS credentials from '%s': %s", url, why->data);
+		fail_with(err, url, why->data, "get AWS credentials from '%s'", url);
 		return FAILED;
 	}
 	out->source = xstrdup(source);
@@ -558,13 +494,13 @@ static int check_auth_token(const char *t, struct buf *why)
 	return 0;
 }
 
-static int from_container(struct aws_creds *out, struct buf *err)
+static int from_container(struct chain *ch, struct aws_creds *out, struct aws_error *err)
 {
 	const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 	const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	char *url = NULL, *token = NULL, *auth = NULL;
-	struct curl_slist *headers = NULL, *more;
-	struct body b = {0};
+	char *url = NULL, *token = NULL;
+	const char *headers[5] = {"Accept", "application/json"};
+	struct buf b = {0};
 	struct buf why = {0};
 	int ret = FAILED;
 
@@ -573,49 +509,38 @@ static int from_container(struct aws_creds *out, struct buf *err)
 	if (rel) {
 		url = xasprintf(CONTAINER_HOST "%s", rel);
 		if (rel[0] != '/') {
-			buf_printf(err, "use AWS_CONTAINER_CREDENTIALS_RELATIVE_URI '%.200s': it must start with '/'", rel);
+			fail_with(err, rel, "it must start with '/'", "use AWS_CONTAINER_CREDENTIALS_RELATIVE_URI '%.200s'",
+			          rel);
 			goto out;
 		}
 	} else {
 		url = xstrdup(full);
 		if (!strncasecmp(full, "http://", 7) ? !allowed_http_host(full) : strncasecmp(full, "https://", 8)) {
-			buf_printf(err,
-			           "use AWS_CONTAINER_CREDENTIALS_FULL_URI '%.200s': it must be https, or http on "
-			           "loopback or the ECS/EKS agent address",
-			           full);
+			fail_with(err, full, "it must be https, or http on loopback or the ECS/EKS agent address",
+			          "use AWS_CONTAINER_CREDENTIALS_FULL_URI '%.200s'", full);
 			goto out;
 		}
 		const char *file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 		if (file) {
 			if (!(token = read_token_file(file, &why))) {
-				buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
+				fail_with(err, url, why.data, "get AWS credentials from '%s'", url);
 				goto out;
 			}
 		} else if (env("AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
 			token = xstrdup(env("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
 		}
 		if (token && check_auth_token(token, &why) < 0) {
-			buf_printf(err, "get AWS credentials from '%s': %s", url, why.data);
+			fail_with(err, url, why.data, "get AWS credentials from '%s'", url);
 			goto out;
 		}
 		if (token) {
-			auth = xasprintf("Authorization: %s", token);
-			if (!(more = curl_slist_append(headers, auth)))
-				goto oom;
-			headers = more;
+			headers[2] = "Authorization";
+			headers[3] = token;
 		}
 	}
-	if (!(more = curl_slist_append(headers, "Accept: application/json")))
-		goto oom;
-	headers = more;
-	ret = fetch_creds(url, headers, 0, "container", &b, &why, out, err);
-	goto out;
-oom:
-	buf_printf(err, "get AWS credentials from '%s': out of memory", url);
+	ret = fetch_creds(ch, url, headers, 0, "container", &b, &why, out, err);
 out:
-	headers_free(headers);
 	body_free(&b);
-	cleanse_free(auth);
 	cleanse_free(token);
 	buf_free(&why);
 	free(url);
@@ -659,11 +584,11 @@ static int is_role_name(const char *s)
 
 /* ABSENT when the service does not answer (not on EC2) or the instance has
  * no role; the reason goes to note for the final message. */
-static int from_imds(const struct aws_config *cfg, struct aws_creds *out, struct buf *err, struct buf *note)
+static int from_imds(struct chain *ch, struct aws_creds *out, struct aws_error *err, struct buf *note)
 {
-	char *base = NULL, *url = NULL, *tokhdr = NULL, *role = NULL;
-	struct curl_slist *headers = NULL;
-	struct body b = {0};
+	char *base = NULL, *url = NULL, *token = NULL, *role = NULL, *status_why = NULL;
+	const char *headers[3] = {"X-aws-ec2-metadata-token-ttl-seconds", "21600"};
+	struct buf b = {0};
 	struct buf why = {0};
 	long status;
 	int ret = FAILED;
@@ -672,33 +597,31 @@ static int from_imds(const struct aws_config *cfg, struct aws_creds *out, struct
 		buf_puts(note, "IMDS (disabled by AWS_EC2_METADATA_DISABLED)");
 		return ABSENT;
 	}
-	base = imds_base(cfg);
+	base = imds_base(ch->cfg);
 	url = xasprintf("%s/latest/api/token", base);
-	if (!(headers = curl_slist_append(NULL, "X-aws-ec2-metadata-token-ttl-seconds: 21600")))
-		goto oom;
-	if (http_call("PUT", url, headers, &status, &b, &why) < 0) {
+	if (http_call(ch, "PUT", url, headers, &status, &b, &why) < 0) {
 		buf_printf(note, "IMDS ('%s': %s)", base, why.data);
 		ret = ABSENT;
 		goto out;
 	}
 	if (status != 200) {
-		buf_printf(err, "get an IMDSv2 token from '%s': HTTP %ld", url, status);
+		status_why = xasprintf("HTTP %ld", status);
+		fail_with(err, url, status_why, "get an IMDSv2 token from '%s'", url);
 		goto out;
 	}
 	if (check_value("the IMDSv2 token", b.data, 4096, &why) < 0) {
-		buf_printf(err, "get an IMDSv2 token from '%s': %s", url, why.data);
+		fail_with(err, url, why.data, "get an IMDSv2 token from '%s'", url);
 		goto out;
 	}
-	tokhdr = xasprintf("X-aws-ec2-metadata-token: %s", b.data);
+	token = xstrdup(b.data);
 	body_free(&b);
-	headers_free(headers);
-	if (!(headers = curl_slist_append(NULL, tokhdr)))
-		goto oom;
+	headers[0] = "X-aws-ec2-metadata-token";
+	headers[1] = token;
 
 	free(url);
 	url = xasprintf("%s" IMDS_CREDS_PATH, base);
-	if (http_call("GET", url, headers, &status, &b, &why) < 0) {
-		buf_printf(err, "get the instance's role from '%s': %s", url, why.data);
+	if (http_call(ch, "GET", url, headers, &status, &b, &why) < 0) {
+		fail_with(err, url, why.data, "get the instance's role from '%s'", url);
 		goto out;
 	}
 	if (status == 404) {
@@ -707,27 +630,25 @@ static int from_imds(const struct aws_config *cfg, struct aws_creds *out, struct
 		goto out;
 	}
 	if (status != 200) {
-		buf_printf(err, "get the instance's role from '%s': HTTP %ld", url, status);
+		status_why = xasprintf("HTTP %ld", status);
+		fail_with(err, url, status_why, "get the instance's role from '%s'", url);
 		goto out;
 	}
 	role = xstrndup(b.data, strcspn(b.data, "\r\n"));
 	body_free(&b);
 	if (!is_role_name(role)) {
-		buf_printf(err, "get the instance's role from '%s': the response is not a role name", url);
+		fail_with(err, url, "the response is not a role name", "get the instance's role from '%s'", url);
 		goto out;
 	}
 
 	free(url);
 	url = xasprintf("%s" IMDS_CREDS_PATH "%s", base, role);
-	ret = fetch_creds(url, headers, 1, "imds", &b, &why, out, err);
-	goto out;
-oom:
-	buf_printf(err, "get AWS credentials from '%s': out of memory", url);
+	ret = fetch_creds(ch, url, headers, 1, "imds", &b, &why, out, err);
 out:
-	headers_free(headers);
 	body_free(&b);
-	cleanse_free(tokhdr);
+	cleanse_free(token);
 	buf_free(&why);
+	free(status_why);
 	free(role);
 	free(url);
 	free(base);
@@ -737,7 +658,7 @@ out:
 /* ---- the chain ---- */
 
 /* One source. FOUND, ABSENT (a fragment in note) or FAILED (err). */
-static int try_source(enum source s, const struct aws_config *cfg, struct aws_creds *out, struct buf *err,
+static int try_source(enum source s, struct chain *ch, struct aws_creds *out, struct aws_error *err,
                       struct buf *note)
 {
 	int r = ABSENT;
@@ -747,15 +668,15 @@ static int try_source(enum source s, const struct aws_config *cfg, struct aws_cr
 			buf_puts(note, "the environment");
 		break;
 	case SRC_PROFILE:
-		if ((r = from_profile(cfg, out, err)) == ABSENT && cfg)
-			buf_printf(note, "profile '%s'", aws_config_profile(cfg));
+		if ((r = from_profile(ch->cfg, out, err)) == ABSENT && ch->cfg)
+			buf_printf(note, "profile '%s'", aws_config_profile(ch->cfg));
 		break;
 	case SRC_CONTAINER:
-		if ((r = from_container(out, err)) == ABSENT)
+		if ((r = from_container(ch, out, err)) == ABSENT)
 			buf_puts(note, "container credentials");
 		break;
 	case SRC_IMDS:
-		r = from_imds(cfg, out, err, note);
+		r = from_imds(ch, out, err, note);
 		break;
 	case SRC_NONE:
 		break;
@@ -766,23 +687,24 @@ static int try_source(enum source s, const struct aws_config *cfg, struct aws_cr
 }
 
 /* Walk the chain, or only source `only` if it is not SRC_NONE. 0 with
- * *got set, or -1 with the message (after "cannot ") in err. */
+ * *got set, or -1 with err. */
 static int resolve(const struct aws_config *cfg, int64_t now, enum source only, struct aws_creds *out,
-                   enum source *got, struct buf *err)
+                   enum source *got, struct aws_error *err)
 {
-	static const enum source chain[] = {SRC_ENV, SRC_PROFILE, SRC_CONTAINER, SRC_IMDS};
+	static const enum source order[] = {SRC_ENV, SRC_PROFILE, SRC_CONTAINER, SRC_IMDS};
+	struct chain ch = {.cfg = cfg};
 	struct buf note = {0};
 	int ret = -1;
 
 	memset(out, 0, sizeof *out);
-	for (size_t i = 0; i < ARRAY_LEN(chain); i++) {
-		enum source s = chain[i];
+	for (size_t i = 0; i < ARRAY_LEN(order); i++) {
+		enum source s = order[i];
 		if (only != SRC_NONE ? s != only : s == SRC_ENV && cfg && aws_config_profile_explicit(cfg))
 			continue;
 		size_t mark = note.len;
 		if (mark)
 			buf_puts(&note, ", ");
-		int r = try_source(s, cfg, out, err, &note);
+		int r = try_source(s, &ch, out, err, &note);
 		if (r == ABSENT) {
 			if (note.len == mark + 2) /* nothing said: drop the comma */
 				note.len = mark, note.data[mark] = '\0';
@@ -792,9 +714,12 @@ static int resolve(const struct aws_config *cfg, int64_t now, enum source only, 
 			goto out;
 		if (out->expiration && out->expiration <= now) {
 			char *d = aws_creds_describe(out);
-			buf_printf(err, "use AWS credentials from %s: they expired at ", d);
+			struct buf why = {0};
+			buf_puts(&why, "they expired at ");
+			put_time(&why, out->expiration);
+			fail_with(err, NULL, why.data, "use AWS credentials from %s", d);
+			buf_free(&why);
 			free(d);
-			put_time(err, out->expiration);
 			aws_creds_free(out);
 			goto out;
 		}
@@ -802,24 +727,25 @@ static int resolve(const struct aws_config *cfg, int64_t now, enum source only, 
 		ret = 0;
 		goto out;
 	}
-	if (only != SRC_NONE)
-		buf_printf(err, "refresh AWS credentials: they are no longer in %s", note.data);
-	else
-		buf_printf(err, "find AWS credentials: none in %s", note.len ? note.data : "any source");
+	if (only != SRC_NONE) {
+		char *why = xasprintf("they are no longer in %s", note.data ? note.data : "any source");
+		fail_with(err, NULL, why, "refresh AWS credentials");
+		free(why);
+	} else {
+		char *why = xasprintf("none in %s", note.len ? note.data : "any source");
+		fail_with(err, NULL, why, "find AWS credentials");
+		free(why);
+	}
 out:
+	http_engine_free(ch.http);
 	buf_free(&note);
 	return ret;
 }
 
-int aws_creds_resolve(const struct aws_config *cfg, int64_t now, struct aws_creds *out)
+int aws_creds_resolve(const struct aws_config *cfg, int64_t now, struct aws_creds *out, struct aws_error *err)
 {
-	struct buf err = {0};
 	enum source got;
-	int ret = resolve(cfg, now, SRC_NONE, out, &got, &err);
-	if (ret < 0)
-		warn("cannot %s", err.data);
-	buf_free(&err);
-	return ret;
+	return resolve(cfg, now, SRC_NONE, out, &got, err);
 }
 
 /* ---- the caching provider ---- */
@@ -858,10 +784,9 @@ void aws_creds_provider_set_clock(struct aws_creds_provider *p, int64_t (*now)(v
 	pthread_mutex_unlock(&p->mu);
 }
 
-int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out)
+int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out, struct aws_error *err)
 {
 	struct aws_creds fresh;
-	struct buf err = {0};
 	enum source got = SRC_NONE;
 	int ret = -1;
 
@@ -875,7 +800,7 @@ int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out)
 		goto out;
 	}
 	__atomic_add_fetch(&p->fetches, 1, __ATOMIC_RELAXED);
-	if (resolve(p->cfg, now, p->src, &fresh, &got, &err) == 0) {
+	if (resolve(p->cfg, now, p->src, &fresh, &got, err) == 0) {
 		aws_creds_free(&p->cur);
 		p->cur = fresh;
 		p->src = got;
@@ -885,18 +810,17 @@ int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out)
 		aws_creds_copy(out, &p->cur);
 		ret = 0;
 	} else if (valid) {
-		buf_puts(&err, "; using the current ones until they expire at ");
-		put_time(&err, p->cur.expiration);
-		warn("cannot %s", err.data);
+		struct buf until = {0};
+		buf_puts(&until, "; using the current ones until they expire at ");
+		put_time(&until, p->cur.expiration);
+		aws_error_notef(err, "%s", until.data);
+		buf_free(&until);
 		p->retry_at = now + RETRY_NS;
 		aws_creds_copy(out, &p->cur);
 		ret = 0;
-	} else {
-		warn("cannot %s", err.data);
 	}
 out:
 	pthread_mutex_unlock(&p->mu);
-	buf_free(&err);
 	return ret;
 }
 

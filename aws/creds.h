@@ -1,12 +1,16 @@
 /* creds.h - AWS credentials in the AWS CLI's order: environment, shared
  * profile files, container credentials, EC2 instance metadata (IMDSv2);
  * and a provider that caches them and refreshes them before they expire.
- * Nothing here prints a secret key or a session token; errors are reported
- * once with warn() and nothing exits. */
+ * Nothing here prints: errors are a struct aws_error (kind
+ * AWS_ERR_CREDENTIALS) for the caller to report once, and none holds a
+ * secret key or a session token. Container credentials and IMDS are asked
+ * through the HTTP engine (aws/http.h). */
 #ifndef RAPID_AWS_CREDS_H
 #define RAPID_AWS_CREDS_H
 
 #include <stdint.h>
+
+#include "aws/error.h"
 
 struct aws_config;
 
@@ -24,17 +28,16 @@ struct aws_creds {
 };
 
 void aws_creds_free(struct aws_creds *);
+/* An expiration as AWS prints it ("2024-05-01T12:00:00Z", a fraction, an
+ * offset, a space for the 'T': aws_date_parse), from 1970 to 2200, into ns
+ * since the epoch. 0, or -1 (not reported). */
+int aws_creds_parse_expiration(const char *s, int64_t *ns);
 /* A deep copy of src into dst. */
 void aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src);
 /* For messages: the source and the access key id's last 4 characters, as
  * "profile dev (access key ****MPLE)". Never the secret or the token. The
  * caller frees. */
 char *aws_creds_describe(const struct aws_creds *);
-
-/* Parse an ISO 8601 time as AWS prints it ("2024-05-01T12:00:00Z",
- * "2024-05-01T12:00:00.123Z", "2024-05-01T13:00:00+01:00") into ns since
- * the epoch. 0, or -1 (not reported) if s is not such a time. */
-int aws_parse_time(const char *s, int64_t *ns);
 
 /* Resolve credentials once, without caching, walking the chain: the
  * environment (skipped when the profile was given with --profile), the
@@ -43,8 +46,8 @@ int aws_parse_time(const char *s, int64_t *ns);
  * (unless AWS_EC2_METADATA_DISABLED=true). A source that is configured but
  * fails stops the chain with its error; an unreachable IMDS does not. cfg may
  * be NULL (no profile files); it is borrowed. now (ns since the epoch) judges
- * expiration. 0, or -1 (reported) when none gives valid credentials. */
-int aws_creds_resolve(const struct aws_config *cfg, int64_t now, struct aws_creds *out);
+ * expiration. 0, or -1 with *err when none gives valid credentials. */
+int aws_creds_resolve(const struct aws_config *cfg, int64_t now, struct aws_creds *out, struct aws_error *err);
 
 /* A cache in front of aws_creds_resolve, safe to share between threads. */
 struct aws_creds_provider;
@@ -58,10 +61,12 @@ void aws_creds_provider_set_clock(struct aws_creds_provider *, int64_t (*now)(vo
  * call resolves the chain; later calls return the cached credentials until
  * they are within AWS_CREDS_REFRESH_NS of expiring, then fetch them again
  * from the same source. If that fetch fails while the old credentials have
- * not expired yet, they are used (the failure is reported once) and the
- * fetch is retried at most every 30 s. -1 (reported) when there are no valid
- * credentials. */
-int aws_creds_provider_get(struct aws_creds_provider *, struct aws_creds *out);
+ * not expired yet, they are used: 0 with the failure in *err all the same
+ * (a warning for the caller to report once; "; using the current ones
+ * until they expire at …" in its note), and the fetch is retried at most
+ * every 30 s. *err is not set on any other success.
+ * -1 with *err when there are no valid credentials. */
+int aws_creds_provider_get(struct aws_creds_provider *, struct aws_creds *out, struct aws_error *err);
 /* How many times credentials were fetched (resolved or refreshed). */
 unsigned aws_creds_provider_fetches(const struct aws_creds_provider *);
 void aws_creds_provider_free(struct aws_creds_provider *);

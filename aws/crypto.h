@@ -1,6 +1,6 @@
 /* crypto.h - SHA-256 and HMAC-SHA-256 through OpenSSL's EVP interface, for
- * SigV4 and payload hashes. Every function reports an OpenSSL failure once
- * (without the data) and returns -1; 0 on success. */
+ * SigV4 and payload hashes. Every function returns 0, or -1 when OpenSSL
+ * fails (nothing printed: the caller reports what it was computing). */
 #ifndef RAPID_AWS_CRYPTO_H
 #define RAPID_AWS_CRYPTO_H
 
@@ -18,7 +18,7 @@ int crypto_sha256_hex(const void *data, size_t n, char out[CRYPTO_SHA256_HEX_LEN
 
 /* Incremental SHA-256, for bodies read in pieces (files, upload parts). */
 struct crypto_sha256;
-/* A fresh context; NULL (reported) if OpenSSL cannot make one. */
+/* A fresh context; NULL if OpenSSL cannot make one. */
 struct crypto_sha256 *crypto_sha256_new(void);
 int crypto_sha256_update(struct crypto_sha256 *, const void *data, size_t n);
 /* Finish into out; the context may not be updated again, only freed. */

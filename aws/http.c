@@ -5,6 +5,7 @@
  * (retryable statuses and codes, full-jitter backoff, a token bucket). A
  * request waiting out its backoff holds no transfer slot. */
 #include "aws/http.h"
+#include "aws/date.h"
 
 #include <curl/curl.h>
 #include "aws/curl_lazy.h"
@@ -34,6 +35,10 @@ struct http_engine {
 	unsigned tokens;
 	uint64_t rng;
 	int any_failed;
+	int fail_next_wait; /* a test's injected fatal error */
+	/* Requests added to the multi handle, so that a fatal error can
+	 * fail each of them. */
+	struct http_request *live;
 	/* curl's sockets are watched with epoll (curl's socket interface):
 	 * a response wakes only its own transfer, not a walk over all. */
 	int epfd;
@@ -54,9 +59,9 @@ static void reset_results(struct http_request *req)
 	req->status = 0;
 	buf_reset(&req->resp_body);
 	sigv4_headers_free(&req->resp_headers);
-	free(req->error_code);
-	free(req->error_message);
-	req->error_code = req->error_message = NULL;
+	free(req->code_);
+	free(req->message_);
+	req->code_ = req->message_ = NULL;
 	req->bytes_out = 0;
 	req->cap_hit_ = 0;
 }
@@ -67,6 +72,9 @@ static void close_attempt(struct http_request *req)
 		close(req->body_fd_);
 	req->body_fd_ = -1;
 	req->own_fd_ = 0;
+	/* the lines hold the Authorization header and any token */
+	for (struct curl_slist *l = req->slist_; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(req->slist_);
 	req->slist_ = NULL;
 }
@@ -79,22 +87,58 @@ void http_request_free(struct http_request *req)
 	req->curl_ = NULL;
 	reset_results(req);
 	buf_free(&req->resp_body);
-	free(req->error);
+	aws_error_free(req->error);
 	req->error = NULL;
 	free(req->url);
 	req->url = NULL;
 	sigv4_headers_free(&req->headers);
 }
 
-void http_request_fail(struct http_request *req, const char *fmt, ...)
+/* req->error, made empty if there was none. */
+static struct aws_error *fresh_error(struct http_request *req)
 {
+	if (!req->error)
+		req->error = xcalloc(1, sizeof(*req->error));
+	aws_error_clear(req->error);
+	return req->error;
+}
+
+void http_request_fail(struct http_request *req, enum aws_error_kind kind, const char *fmt, ...)
+{
+	struct aws_error *e = fresh_error(req);
 	struct buf b = {0};
 	va_list ap;
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	free(req->error);
-	req->error = buf_detach(&b);
+	e->kind = kind;
+	e->message = buf_detach(&b);
+}
+
+void http_request_fail_with(struct http_request *req, const struct aws_error *src)
+{
+	aws_error_copy(fresh_error(req), src);
+}
+
+/* Keep req on the engine's list of requests in flight, or take it off. */
+static void live_add(struct http_engine *eng, struct http_request *req)
+{
+	req->live_next_ = eng->live;
+	req->live_prev_ = &eng->live;
+	if (eng->live)
+		eng->live->live_prev_ = &req->live_next_;
+	eng->live = req;
+}
+
+static void live_del(struct http_request *req)
+{
+	if (!req->live_prev_)
+		return;
+	*req->live_prev_ = req->live_next_;
+	if (req->live_next_)
+		req->live_next_->live_prev_ = req->live_prev_;
+	req->live_next_ = NULL;
+	req->live_prev_ = NULL;
 }
 
 const char *http_response_header(const struct http_request *req, const char *name)
@@ -134,14 +178,15 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-struct http_engine *http_engine_new(const struct http_config *cfg)
+struct http_engine *http_engine_new(const struct http_config *cfg, struct aws_error *err)
 {
 	struct http_engine *eng;
 	CURLMcode mc;
 	if (!curl_inited) {
 		CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT);
 		if (c != CURLE_OK) {
-			warn("cannot start libcurl: %s", curl_easy_strerror(c));
+			aws_error_set(err, AWS_ERR_LOCAL, "%s", curl_easy_strerror(c));
+			aws_error_what(err, "start libcurl", NULL);
 			return NULL;
 		}
 		curl_inited = 1;
@@ -168,13 +213,15 @@ struct http_engine *http_engine_new(const struct http_config *cfg)
 	eng->rng = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)eng;
 	eng->multi = curl_multi_init();
 	if (!eng->multi) {
-		warn("cannot start libcurl: curl_multi_init failed");
+		aws_error_set(err, AWS_ERR_LOCAL, "curl_multi_init failed");
+		aws_error_what(err, "start libcurl", NULL);
 		free(eng);
 		return NULL;
 	}
 	eng->timer_due_ns = -1;
 	if ((eng->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		warn("cannot start the HTTP engine: epoll: %s", strerror(errno));
+		aws_error_set(err, AWS_ERR_LOCAL, "epoll: %s", strerror(errno));
+		aws_error_what(err, "start the HTTP engine", NULL);
 		curl_multi_cleanup(eng->multi);
 		free(eng);
 		return NULL;
@@ -185,7 +232,8 @@ struct http_engine *http_engine_new(const struct http_config *cfg)
 	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng)) != CURLM_OK ||
 	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, on_timer)) != CURLM_OK ||
 	    (mc = curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng)) != CURLM_OK) {
-		warn("cannot configure libcurl: %s", curl_multi_strerror(mc));
+		aws_error_set(err, AWS_ERR_LOCAL, "%s", curl_multi_strerror(mc));
+		aws_error_what(err, "configure libcurl", NULL);
 		curl_multi_cleanup(eng->multi);
 		close(eng->epfd);
 		free(eng);
@@ -206,6 +254,11 @@ void http_engine_free(struct http_engine *eng)
 unsigned http_engine_quota(const struct http_engine *eng)
 {
 	return eng->tokens;
+}
+
+void http_engine_fail_next_wait(struct http_engine *eng)
+{
+	eng->fail_next_wait = 1;
 }
 
 /* xorshift64*: jitter needs no cryptographic quality. Uniform in [0, 1). */
@@ -333,17 +386,17 @@ static int start_attempt(struct http_engine *eng, struct http_request *req)
 	req->attempts++;
 	if (req->prepare && req->prepare(req, req->arg) < 0) {
 		if (!req->error)
-			http_request_fail(req, "cannot prepare request");
+			http_request_fail(req, AWS_ERR_LOCAL, "cannot prepare request");
 		return -1;
 	}
 	if (!req->url || !req->method) {
-		http_request_fail(req, "request has no method or URL");
+		http_request_fail(req, AWS_ERR_LOCAL, "request has no method or URL");
 		return -1;
 	}
 	if (req->body_path) {
 		req->body_fd_ = open(req->body_path, O_RDONLY | O_CLOEXEC);
 		if (req->body_fd_ < 0) {
-			http_request_fail(req, "cannot open '%s': %s", req->body_path, strerror(errno));
+			http_request_fail(req, AWS_ERR_LOCAL, "cannot open '%s': %s", req->body_path, strerror(errno));
 			return -1;
 		}
 		req->own_fd_ = 1;
@@ -354,21 +407,22 @@ static int start_attempt(struct http_engine *eng, struct http_request *req)
 			close(req->out_fd);
 		req->out_fd = open(req->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 		if (req->out_fd < 0) {
-			http_request_fail(req, "cannot open '%s': %s", req->out_path, strerror(errno));
+			http_request_fail(req, AWS_ERR_LOCAL, "cannot open '%s': %s", req->out_path, strerror(errno));
 			return -1;
 		}
 	} else if (req->out_fd >= 0) {
 		if (req->attempts == 1) {
 			req->out_start_ = lseek(req->out_fd, 0, SEEK_CUR);
 		} else if (lseek(req->out_fd, req->out_start_, SEEK_SET) < 0 || ftruncate(req->out_fd, req->out_start_) < 0) {
-			http_request_fail(req, "cannot rewind the output file for a retry: %s", strerror(errno));
+			http_request_fail(req, AWS_ERR_LOCAL, "cannot rewind the output file for a retry: %s",
+			                  strerror(errno));
 			return -1;
 		}
 	}
 
 	if (!req->curl_) {
 		if (!(req->curl_ = curl_easy_init())) {
-			http_request_fail(req, "cannot start a transfer: curl_easy_init failed");
+			http_request_fail(req, AWS_ERR_LOCAL, "cannot start a transfer: curl_easy_init failed");
 			return -1;
 		}
 	} else {
@@ -396,6 +450,8 @@ static int start_attempt(struct http_engine *eng, struct http_request *req)
 	SETOPT(CURLOPT_WRITEDATA, req);
 	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
 	SETOPT(CURLOPT_HEADERDATA, req);
+	if (eng->cfg.no_proxy)
+		SETOPT(CURLOPT_NOPROXY, "*");
 	if (req->body || req->body_path || !strcmp(req->method, "PUT") || !strcmp(req->method, "POST")) {
 		SETOPT(CURLOPT_UPLOAD, 1L);
 		SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
@@ -414,7 +470,7 @@ static int start_attempt(struct http_engine *eng, struct http_request *req)
 		explicit_bzero(line, strlen(line));
 		free(line);
 		if (!s) {
-			http_request_fail(req, "cannot build the request headers");
+			http_request_fail(req, AWS_ERR_LOCAL, "cannot build the request headers");
 			return -1;
 		}
 		req->slist_ = s;
@@ -423,20 +479,21 @@ static int start_attempt(struct http_engine *eng, struct http_request *req)
 	{
 		struct curl_slist *s = curl_slist_append(req->slist_, "Expect:");
 		if (!s) {
-			http_request_fail(req, "cannot build the request headers");
+			http_request_fail(req, AWS_ERR_LOCAL, "cannot build the request headers");
 			return -1;
 		}
 		req->slist_ = s;
 	}
 	SETOPT(CURLOPT_HTTPHEADER, req->slist_);
 	if ((mc = curl_multi_add_handle(eng->multi, h)) != CURLM_OK) {
-		http_request_fail(req, "cannot start a transfer: %s", curl_multi_strerror(mc));
+		http_request_fail(req, AWS_ERR_LOCAL, "cannot start a transfer: %s", curl_multi_strerror(mc));
 		return -1;
 	}
 	eng->in_flight++;
+	live_add(eng, req);
 	return 0;
 curl_fail:
-	http_request_fail(req, "cannot configure a transfer: %s", curl_easy_strerror(c));
+	http_request_fail(req, AWS_ERR_LOCAL, "cannot configure a transfer: %s", curl_easy_strerror(c));
 	return -1;
 }
 
@@ -460,13 +517,13 @@ static char *xml_text(const char *body, const char *tag)
 static void parse_error_body(struct http_request *req)
 {
 	const char *type;
-	if (!req->error_code)
-		req->error_code = xml_text(req->resp_body.data ? req->resp_body.data : "", "Code");
-	if (!req->error_message)
-		req->error_message = xml_text(req->resp_body.data ? req->resp_body.data : "", "Message");
+	if (!req->code_)
+		req->code_ = xml_text(req->resp_body.data ? req->resp_body.data : "", "Code");
+	if (!req->message_)
+		req->message_ = xml_text(req->resp_body.data ? req->resp_body.data : "", "Message");
 	/* JSON protocols name the error in a header: "Code:http://…". */
-	if (!req->error_code && (type = http_response_header(req, "x-amzn-ErrorType")))
-		req->error_code = xstrndup(type, strcspn(type, ":"));
+	if (!req->code_ && (type = http_response_header(req, "x-amzn-ErrorType")))
+		req->code_ = xstrndup(type, strcspn(type, ":"));
 }
 
 static int retryable_code(const char *code)
@@ -505,42 +562,47 @@ static int retryable_curl(CURLcode c)
 }
 
 /* " (local clock N s behind/ahead of the server)" from the Date header. */
-static void skew_note(const struct http_request *req, struct buf *out)
+static void skew_note(const struct http_request *req, struct aws_error *e)
 {
 	const char *date = http_response_header(req, "Date");
-	struct tm tm;
-	const char *end;
-	if (!date)
+	int64_t ns;
+	if (!date || aws_date_parse(date, AWS_DATE_HTTP, &ns) < 0)
 		return;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(date, "%a, %d %b %Y %H:%M:%S", &tm);
-	if (!end)
-		return;
-	long long skew = (long long)timegm(&tm) - (long long)(now_ns() / 1000000000);
-	buf_printf(out, " (local clock is %lld s %s the server's Date)", skew < 0 ? -skew : skew,
-	           skew >= 0 ? "behind" : "ahead of");
+	long long skew = (long long)(ns / 1000000000) - (long long)(now_ns() / 1000000000);
+	aws_error_notef(e, " (local clock is %lld s %s the server's Date)", skew < 0 ? -skew : skew,
+	                skew >= 0 ? "behind" : "ahead of");
 }
 
 static void set_error(struct http_request *req, CURLcode c, const char *extra)
 {
-	struct buf b = {0};
+	struct aws_error *e = fresh_error(req);
 	if (c != CURLE_OK) {
-		buf_puts(&b, req->errbuf_[0] ? req->errbuf_ : curl_easy_strerror(c));
+		long oserr = 0;
+		const char *host = strstr(req->url, "://");
+		e->kind = AWS_ERR_TRANSPORT;
+		e->curl_code = (int)c;
+		/* curl's words without its "after N ms", so that a report is
+		 * the same each time; the URL's host and port only, never its
+		 * path or query */
+		if (c == CURLE_COULDNT_CONNECT && host &&
+		    curl_easy_getinfo(req->curl_, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr) {
+			host += 3;
+			e->message = xasprintf("cannot connect to %.*s: %s", (int)strcspn(host, "/?#"), host,
+			                       strerror((int)oserr));
+		} else {
+			e->message = xstrdup(req->errbuf_[0] ? req->errbuf_ : curl_easy_strerror(c));
+		}
 	} else {
-		buf_printf(&b, "%ld", req->status);
-		if (req->error_code)
-			buf_printf(&b, " %s", req->error_code);
-		if (req->error_message && *req->error_message)
-			buf_printf(&b, ": %s", req->error_message);
-		if (req->error_code && !strcmp(req->error_code, "RequestTimeTooSkewed"))
-			skew_note(req, &b);
+		e->kind = AWS_ERR_SERVICE;
+		e->status = req->status;
+		e->code = req->code_ ? xstrdup(req->code_) : NULL;
+		e->message = req->message_ ? aws_error_oneline(req->message_) : NULL;
+		if (req->code_ && !strcmp(req->code_, "RequestTimeTooSkewed"))
+			skew_note(req, e);
 	}
 	if (extra)
-		buf_puts(&b, extra);
-	if (req->attempts > 1)
-		buf_printf(&b, " (after %u attempts)", req->attempts);
-	free(req->error);
-	req->error = buf_detach(&b);
+		aws_error_notef(e, "%s", extra);
+	e->attempts = req->attempts;
 }
 
 static void finish(struct http_engine *eng, struct http_request *req)
@@ -548,11 +610,14 @@ static void finish(struct http_engine *eng, struct http_request *req)
 	close_attempt(req);
 	if (req->out_path && req->out_fd >= 0) {
 		if (close(req->out_fd) < 0 && !req->error)
-			http_request_fail(req, "cannot write '%s': %s", req->out_path, strerror(errno));
+			http_request_fail(req, AWS_ERR_LOCAL, "cannot write '%s': %s", req->out_path, strerror(errno));
 		req->out_fd = -1;
 	}
-	if (req->error)
+	if (req->error) {
 		eng->any_failed = 1;
+		if (!req->error->attempts)
+			req->error->attempts = req->attempts;
+	}
 	if (req->done)
 		req->done(req, req->arg);
 }
@@ -586,7 +651,9 @@ static void attempt_done(struct http_engine *eng, struct http_request *req, CURL
 	const char *extra = NULL;
 
 	if (c == CURLE_WRITE_ERROR && req->cap_hit_) {
-		http_request_fail(req, "response larger than %zu bytes", req->max_body ? req->max_body : DEFAULT_MAX_BODY);
+		http_request_fail(req, AWS_ERR_RESPONSE, "response larger than %zu bytes",
+		                  req->max_body ? req->max_body : DEFAULT_MAX_BODY);
+		req->error->status = req->status;
 		finish(eng, req);
 		return;
 	}
@@ -600,14 +667,14 @@ static void attempt_done(struct http_engine *eng, struct http_request *req, CURL
 		if (!is_err && (req->flags & HTTP_ERROR_IN_200) && req->resp_body.data &&
 		    strstr(req->resp_body.data, "<Error>"))
 			is_err = 1;
-		if (!is_err && req->classify && req->classify(req, req->arg))
+		if (!is_err && req->classify && req->classify(req, req->arg, &req->code_, &req->message_))
 			is_err = 1;
 		if (is_err) {
 			failed = 1;
 			parse_error_body(req);
 			retry = req->status == 500 || req->status == 502 || req->status == 503 || req->status == 504 ||
-			        retryable_code(req->error_code);
-			if (req->error_code && !strcmp(req->error_code, "RequestTimeTooSkewed"))
+			        retryable_code(req->code_);
+			if (req->code_ && !strcmp(req->code_, "RequestTimeTooSkewed"))
 				retry = 0;
 		}
 	}
@@ -615,7 +682,7 @@ static void attempt_done(struct http_engine *eng, struct http_request *req, CURL
 		eng->tokens += req->last_cost_ ? req->last_cost_ : 1;
 		if (eng->tokens > eng->cfg.retry_quota)
 			eng->tokens = eng->cfg.retry_quota;
-		free(req->error);
+		aws_error_free(req->error);
 		req->error = NULL;
 		finish(eng, req);
 		return;
@@ -643,7 +710,7 @@ static void attempt_done(struct http_engine *eng, struct http_request *req, CURL
 void http_submit(struct http_engine *eng, struct http_request *req)
 {
 	reset_results(req);
-	free(req->error);
+	aws_error_free(req->error);
 	req->error = NULL;
 	req->attempts = 0;
 	req->last_cost_ = 0;
@@ -683,7 +750,8 @@ static int64_t start_due(struct http_engine *eng)
 int http_run(struct http_engine *eng)
 {
 	CURLMcode mc = CURLM_OK;
-	int running = 0, fatal_ = 0;
+	int running = 0;
+	struct aws_error fatal_ = {0};
 	struct epoll_event evs[64];
 	eng->any_failed = 0;
 	for (;;) {
@@ -702,9 +770,14 @@ int http_run(struct http_engine *eng)
 		int n = 0;
 		if (eng->in_flight) {
 			n = epoll_wait(eng->epfd, evs, (int)ARRAY_LEN(evs), (int)((sleep_ns + 999999) / 1000000));
+			if (eng->fail_next_wait) {
+				eng->fail_next_wait = 0;
+				n = -1;
+				errno = EBADF;
+			}
 			if (n < 0 && errno != EINTR) {
-				warn("cannot wait for transfers: %s", strerror(errno));
-				fatal_ = 1;
+				aws_error_set(&fatal_, AWS_ERR_LOCAL, "transfer engine failed: cannot wait for transfers: %s",
+				              strerror(errno));
 				break;
 			}
 		} else if (sleep_ns > 0) {
@@ -726,8 +799,8 @@ int http_run(struct http_engine *eng)
 			mc = curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 		}
 		if (mc != CURLM_OK) {
-			warn("cannot run transfers: %s", curl_multi_strerror(mc));
-			fatal_ = 1;
+			aws_error_set(&fatal_, AWS_ERR_LOCAL, "transfer engine failed: cannot run transfers: %s",
+			              curl_multi_strerror(mc));
 			break;
 		}
 		CURLMsg *msg;
@@ -740,21 +813,34 @@ int http_run(struct http_engine *eng)
 				continue;
 			if (curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&req) != CURLE_OK)
 				req = NULL;
-			if ((mc = curl_multi_remove_handle(eng->multi, h)) != CURLM_OK)
-				warn("cannot end a transfer: %s", curl_multi_strerror(mc));
+			/* a handle that cannot be removed is reused by
+			 * curl_easy_reset or freed with the request anyway */
+			curl_multi_remove_handle(eng->multi, h);
 			mc = CURLM_OK;
 			eng->in_flight--;
-			if (req)
+			if (req) {
+				live_del(req);
 				attempt_done(eng, req, res);
+			}
 		}
 	}
-	if (fatal_) {
-		/* Abandon everything: each request gets an error. */
-		while (eng->queue) {
-			struct http_request *req = unlink_at(eng, &eng->queue);
-			http_request_fail(req, "transfer engine failed");
+	if (aws_error_isset(&fatal_)) {
+		/* Abandon everything: each request in flight or waiting gets
+		 * the error (done callbacks may submit more: they fail too). */
+		while (eng->live || eng->queue) {
+			struct http_request *req;
+			if (eng->live) {
+				req = eng->live;
+				live_del(req);
+				curl_multi_remove_handle(eng->multi, req->curl_);
+				eng->in_flight--;
+			} else {
+				req = unlink_at(eng, &eng->queue);
+			}
+			http_request_fail_with(req, &fatal_);
 			finish(eng, req);
 		}
+		aws_error_clear(&fatal_);
 		return -1;
 	}
 	return eng->any_failed ? -1 : 0;

@@ -8,11 +8,11 @@
  * http_request_free. prepare is called right before every attempt (rebuild
  * and sign the headers there: the date is then fresh on each retry).
  *
- * Nothing here prints anything: a failed request gets a message in
- * req->error (status, AWS error code and message, attempts), for the caller
- * to report as "cannot <verb> '<object>': <error>". Header values and URLs
- * never enter that message, so no signature, credential or token can. TLS
- * verification is always on. */
+ * Nothing here prints anything: a failed request gets a structured error
+ * in req->error (kind, HTTP status, AWS error code and message, CURLcode,
+ * attempts; aws/error.h) whose what the caller sets before reporting it
+ * once. Header values and URLs never enter it, so no signature, credential
+ * or token can. TLS verification is always on. */
 #ifndef RAPID_AWS_HTTP_H
 #define RAPID_AWS_HTTP_H
 
@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "aws/error.h"
 #include "aws/sigv4.h"
 #include "lib/util.h"
 
@@ -32,6 +33,8 @@ struct http_config {
 	unsigned max_attempts;     /* per request, first included: 3 */
 	long connect_timeout_ms;   /* 10000 */
 	long timeout_ms;           /* whole attempt; 0: none */
+	int no_proxy;              /* 1: never through a proxy (link-local
+	                              metadata services) */
 	long low_speed_time_s;     /* abort when under 1 byte/s this long: 30 */
 	double backoff_base_s;     /* backoff before retry n (1, 2…): up to
 	                              base * 2^n seconds, drawn uniformly: 0.1 */
@@ -43,12 +46,13 @@ struct http_config {
 /* Attempt callbacks; arg is req->arg. */
 /* Before every attempt: set req->headers (and URL) afresh and sign. 0, or
  * -1 to fail the request without sending (put the cause in req->error with
- * http_request_fail; otherwise "cannot prepare request"). */
+ * http_request_fail or http_request_fail_with; otherwise "cannot prepare
+ * request"). */
 typedef int (*http_prepare_fn)(struct http_request *, void *arg);
 /* After an attempt that got a response: return 1 if it is an error even
- * though the status is 2xx (it may fill error_code and error_message, which
+ * though the status is 2xx (it may set *code and *message, owned, which
  * decide whether it is retried), 0 if not. */
-typedef int (*http_classify_fn)(struct http_request *, void *arg);
+typedef int (*http_classify_fn)(struct http_request *, void *arg, char **code, char **message);
 /* When the request is finished, successful or not (http_run only). */
 typedef void (*http_done_fn)(struct http_request *, void *arg);
 
@@ -87,9 +91,8 @@ struct http_request {
 	long status;               /* last HTTP status; 0 if none came */
 	struct buf resp_body;
 	struct sigv4_headers resp_headers; /* of the last attempt */
-	char *error_code;          /* "SlowDown"; NULL if none */
-	char *error_message;       /* AWS's <Message>; NULL if none */
-	char *error;               /* NULL on success, else a full message */
+	struct aws_error *error;   /* NULL on success; owned. Its what is not
+	                              set: the caller names the action */
 	unsigned attempts;
 	uint64_t bytes_out;        /* response body bytes written to the file */
 
@@ -97,7 +100,8 @@ struct http_request {
 	struct http_engine *eng_;
 	void *curl_;
 	struct curl_slist *slist_;
-	struct http_request *next_;
+	struct http_request *next_, *live_next_, **live_prev_;
+	char *code_, *message_;
 	int64_t due_ns_;
 	int body_fd_, own_fd_, cap_hit_;
 	off_t out_start_;
@@ -111,18 +115,24 @@ void http_request_init(struct http_request *);
 /* Frees what the request owns (url, headers, results) and the curl handle;
  * the struct may be initialised again. */
 void http_request_free(struct http_request *);
-/* Set req->error to the formatted message (for prepare and classify). */
-void http_request_fail(struct http_request *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Set req->error to kind with the formatted message (for prepare). */
+void http_request_fail(struct http_request *, enum aws_error_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Set req->error to a copy of e (for prepare: a credentials error). */
+void http_request_fail_with(struct http_request *, const struct aws_error *e);
 /* The first response header called name (any case); NULL if absent.
  * Borrowed. */
 const char *http_response_header(const struct http_request *, const char *name);
 
-/* NULL config: all defaults. NULL, reported, if curl cannot start. */
-struct http_engine *http_engine_new(const struct http_config *);
+/* NULL config: all defaults. NULL with *err if curl cannot start. */
+struct http_engine *http_engine_new(const struct http_config *, struct aws_error *err);
 /* Closes the pool. Requests still submitted are abandoned, not freed. */
 void http_engine_free(struct http_engine *);
 /* Retry tokens left, for tests. */
 unsigned http_engine_quota(const struct http_engine *);
+/* For tests: the engine's next wait for its sockets fails as if epoll_wait
+ * had (the engine's fatal path). */
+void http_engine_fail_next_wait(struct http_engine *);
 
 /* Queue req (a request not already queued; results reset). It starts
  * during http_run. Borrowed until its done callback or the end of
@@ -130,7 +140,9 @@ unsigned http_engine_quota(const struct http_engine *);
 void http_submit(struct http_engine *, struct http_request *);
 /* Run until every submitted request has finished, starting new transfers
  * as others end. 0 if every request succeeded, -1 if any failed (each
- * failure is in its req->error; nothing is printed). */
+ * failure is in its req->error; nothing is printed). When the engine
+ * itself fails (curl's multi interface, epoll), every request not finished
+ * yet, in flight or queued, fails with that cause and gets its done call. */
 int http_run(struct http_engine *);
 /* Submit req and run: 0 on success, -1 with req->error set. */
 int http_do(struct http_engine *, struct http_request *);

@@ -21,6 +21,7 @@
 #include "aws/config.h"
 #include "aws/creds.h"
 #include "aws/crypto.h"
+#include "aws/date.h"
 #include "aws/http.h"
 #include "aws/sigv4.h"
 #include "aws/uri.h"
@@ -52,9 +53,6 @@ struct s3_client {
 	struct aws_conn conn;
 	uint64_t threshold, part_size;
 	struct s3_stats stats;
-	/* The provider failed during this run: later requests fail at once
-	 * instead of walking the credential chain (and reporting) again. */
-	int creds_failed;
 	unsigned tmp_seq;
 };
 
@@ -98,7 +96,7 @@ struct job {
 	unsigned nparts, parts_left;
 	struct buf xml;       /* the CompleteMultipartUpload body */
 	int failed;           /* a part failed: send no more, then abort */
-	char *error;          /* the first failure, while aborting */
+	struct aws_error *error; /* the first failure, while aborting */
 };
 
 static const char empty_sha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -149,101 +147,6 @@ uint64_t s3_part_size(uint64_t size, uint64_t want)
 	return ps;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Read n (1..4) digits, or with pad a space then n-1 digits. */
-static int read_num(const char **s, int n, int pad, int *out)
-{
-	int v = 0, i = 0;
-	if (pad && **s == ' ')
-		(*s)++, i++;
-	for (; i < n; i++, (*s)++) {
-		if (**s < '0' || **s > '9')
-			return -1;
-		v = v * 10 + (**s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int read_month(const char **s, int *out)
-{
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	for (int i = 0; i < 12; i++) {
-		if (!strncmp(*s, months + 3 * i, 3)) {
-			*s += 3;
-			*out = i + 1;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int read_lit(const char **s, const char *lit)
-{
-	size_t n = strlen(lit);
-	if (strncmp(*s, lit, n))
-		return -1;
-	*s += n;
-	return 0;
-}
-
-/* "HH:MM:SS" */
-static int read_clock(const char **s, int *h, int *m, int *sec)
-{
-	return read_num(s, 2, 0, h) || read_lit(s, ":") || read_num(s, 2, 0, m) || read_lit(s, ":") ||
-	       read_num(s, 2, 0, sec) ? -1 : 0;
-}
-
-int s3_parse_http_date(const char *s, int64_t *ns)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec;
-	const char *p = s;
-	while (isalpha((unsigned char)*p))
-		p++;
-	if (p - s < 3)
-		return -1;
-	if (!strncmp(p, ", ", 2) && p - s == 3) {
-		/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-		p += 2;
-		if (read_num(&p, 2, 0, &d) || read_lit(&p, " ") || read_month(&p, &mo) || read_lit(&p, " ") ||
-		    read_num(&p, 4, 0, &y) || read_lit(&p, " ") || read_clock(&p, &h, &mi, &sec) ||
-		    read_lit(&p, " GMT"))
-			return -1;
-	} else if (!strncmp(p, ", ", 2)) {
-		/* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT (two-digit years
-		 * from 70 are 19xx, as RFC 7231 suggests for HTTP dates) */
-		p += 2;
-		if (read_num(&p, 2, 0, &d) || read_lit(&p, "-") || read_month(&p, &mo) || read_lit(&p, "-") ||
-		    read_num(&p, 2, 0, &y) || read_lit(&p, " ") || read_clock(&p, &h, &mi, &sec) ||
-		    read_lit(&p, " GMT"))
-			return -1;
-		y += y >= 70 ? 1900 : 2000;
-	} else if (*p == ' ' && p - s == 3) {
-		/* asctime: Sun Nov  6 08:49:37 1994 */
-		p++;
-		if (read_month(&p, &mo) || read_lit(&p, " ") || read_num(&p, 2, 1, &d) || read_lit(&p, " ") ||
-		    read_clock(&p, &h, &mi, &sec) || read_lit(&p, " ") || read_num(&p, 4, 0, &y))
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	*ns = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * INT64_C(1000000000);
-	return 0;
-}
-
 /* A name for an HTTP status, for errors S3 sent without a body (HEAD
  * requests never get one); NULL if none fits. */
 static const char *status_code(long status)
@@ -265,34 +168,28 @@ static const char *status_code(long status)
 	}
 }
 
-/* Append why req failed: its error, with the status named when S3 sent
- * no code. */
-static void put_reason(struct buf *b, const struct http_request *req)
+void s3_request_error(const char *verb, const char *bucket, const char *key, const struct http_request *req,
+                      struct aws_error *out)
 {
-	const char *e = req->error ? req->error : "failed";
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%ld", req->status);
-	/* http's message for an HTTP error starts with the status and then
-	 * the code, when the body had one. */
-	if (req->status >= 300 && !req->error_code && status_code(req->status) && !strncmp(e, num, (size_t)n) &&
-	    (e[n] == 0 || e[n] == ' ')) {
-		buf_printf(b, "%s %s", num, status_code(req->status));
-		e += n;
-	}
-	buf_puts(b, e);
-	if (req->status == 301) {
+	if (req->error)
+		aws_error_copy(out, req->error);
+	else
+		aws_error_set(out, AWS_ERR_LOCAL, "failed");
+	/* credentials are not about the object: their error says it all */
+	if (out->kind == AWS_ERR_CREDENTIALS && out->what)
+		return;
+	char *uri = xasprintf("s3://%s/%s", bucket, key ? key : "");
+	aws_error_what(out, verb, uri);
+	free(uri);
+	/* S3 sends no body with some errors (HEAD never gets one): name the
+	 * status */
+	if (out->kind == AWS_ERR_SERVICE && out->status >= 300 && !out->code && status_code(out->status))
+		out->code = xstrdup(status_code(out->status));
+	if (out->kind == AWS_ERR_SERVICE && out->status == 301) {
 		const char *region = http_response_header(req, "x-amz-bucket-region");
 		if (region)
-			buf_printf(b, " (the bucket is in %s)", region);
+			aws_error_notef(out, " (the bucket is in %s)", region);
 	}
-}
-
-char *s3_request_error(const char *verb, const char *bucket, const char *key, const struct http_request *req)
-{
-	struct buf b = {0};
-	buf_printf(&b, "cannot %s 's3://%s/%s': ", verb, bucket, key ? key : "");
-	put_reason(&b, req);
-	return buf_detach(&b);
 }
 
 static void base64(const uint8_t *in, size_t n, char *out)
@@ -302,16 +199,17 @@ static void base64(const uint8_t *in, size_t n, char *out)
 
 /* ---- the client ---- */
 
-struct s3_client *s3_client_new(const struct s3_client_config *conf, char **err)
+struct s3_client *s3_client_new(const struct s3_client_config *conf, struct aws_error *err)
 {
 	static const struct s3_client_config defaults = {0};
 	struct s3_client *c = xcalloc(1, sizeof(*c));
 
-	*err = NULL;
 	if (!conf)
 		conf = &defaults;
 	if (aws_conn_open(&c->conn, "S3", conf->profile, conf->max_in_flight, conf->max_attempts, err) < 0)
 		goto fail;
+	c->conn.notice = conf->notice;
+	c->conn.notice_arg = conf->notice_arg;
 	c->threshold = conf->multipart_threshold ? conf->multipart_threshold : DEFAULT_THRESHOLD;
 	c->part_size = conf->part_size ? conf->part_size : DEFAULT_PART_SIZE;
 	return c;
@@ -350,6 +248,7 @@ static void req_init(struct s3_req *r, struct s3_client *c, struct job *j, enum 
                     const char *key, char *query)
 {
 	struct aws_s3_url u;
+	struct aws_error e = {0};
 	struct buf path = {0};
 	memset(r, 0, sizeof(*r));
 	http_request_init(&r->http);
@@ -360,8 +259,10 @@ static void req_init(struct s3_req *r, struct s3_client *c, struct job *j, enum 
 	r->http.method = methods[kind];
 	r->http.prepare = prepare;
 	r->http.arg = r;
-	if (aws_s3_url(&c->conn.ep, bucket, key, &u) < 0)
+	if (aws_s3_url(&c->conn.ep, bucket, key, &u, &e) < 0) {
+		aws_error_clear(&e);
 		return;
+	}
 	uri_encode_path(&path, u.path, strlen(u.path));
 	r->host = u.host;
 	u.host = NULL;
@@ -454,7 +355,7 @@ static int hash_body(struct s3_req *r)
 	}
 	if (digest(h->body, h->body_path, (uint64_t)h->body_offset, h->body_len, want_md5 ? md5 : NULL,
 	           want_sha ? sha : NULL, &why) < 0) {
-		http_request_fail(h, "%s", why);
+		http_request_fail(h, AWS_ERR_LOCAL, "%s", why);
 		free(why);
 		return -1;
 	}
@@ -509,25 +410,13 @@ static int prepare(struct http_request *h, void *arg)
 {
 	struct s3_req *r = arg;
 	struct s3_client *c = r->c;
-	struct aws_creds cr = {0};
-	int ret = -1;
 
 	if (r->kind == R_PART && r->job->failed) {
-		http_request_fail(h, "not sent: another part failed");
+		http_request_fail(h, AWS_ERR_LOCAL, "not sent: another part failed");
 		return -1;
 	}
 	if (!r->payload[0] && hash_body(r) < 0)
 		return -1;
-	if (c->creds_failed || aws_creds_provider_get(c->conn.creds, &cr) < 0) {
-		c->creds_failed = 1;
-		http_request_fail(h, "no valid AWS credentials");
-		return -1;
-	}
-	struct sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
-	struct sigv4_config cfg = {
-		.service = "s3", .region = c->conn.region, .creds = &sc, .time = now_ns() / 1000000000,
-		.flags = SIGV4_S3, .cache = c->conn.sigcache,
-	};
 	struct sigv4_request sr = {
 		.method = h->method, .path = r->path, .query = r->query, .headers = &h->headers,
 		.payload_hash = r->payload,
@@ -535,37 +424,52 @@ static int prepare(struct http_request *h, void *arg)
 	sigv4_headers_free(&h->headers);
 	sigv4_headers_add(&h->headers, "Host", r->host);
 	add_headers(r);
-	if (sigv4_sign_headers(&cfg, &sr, NULL) < 0) {
-		http_request_fail(h, "cannot sign the request");
-		goto out;
-	}
+	if (aws_conn_sign(&c->conn, h, "s3", SIGV4_S3, &sr) < 0)
+		return -1;
 	count_request(c, r->kind);
-	ret = 0;
-out:
-	aws_creds_free(&cr);
-	return ret;
+	return 0;
 }
 
 /* ---- jobs: one per s3_op ---- */
 
-static void job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void job_fail(struct job *j, const char *fmt, ...)
+/* A new error about j's object: "cannot <verb> 's3://b/k': …". */
+static struct aws_error *job_error(struct job *j, enum aws_error_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static struct aws_error *job_error(struct job *j, enum aws_error_kind kind, const char *fmt, ...)
 {
+	struct aws_error *e = xcalloc(1, sizeof(*e));
 	struct buf b = {0};
 	va_list ap;
-	buf_printf(&b, "cannot %s 's3://%s/%s': ", j->verb, j->op->bucket ? j->op->bucket : "",
-	           j->op->key ? j->op->key : "");
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	free(j->op->error);
-	j->op->error = buf_detach(&b);
+	aws_error_set(e, kind, "%s", b.data);
+	buf_free(&b);
+	char *uri = xasprintf("s3://%s/%s", j->op->bucket ? j->op->bucket : "", j->op->key ? j->op->key : "");
+	aws_error_what(e, j->verb, uri);
+	free(uri);
+	return e;
+}
+
+static void set_op_error(struct job *j, struct aws_error *e)
+{
+	aws_error_free(j->op->error);
+	j->op->error = e;
+}
+
+#define job_fail(j, kind, ...) set_op_error((j), job_error((j), (kind), __VA_ARGS__))
+
+/* The error of a failed request h about j's object. */
+static struct aws_error *req_error(struct job *j, const struct http_request *h)
+{
+	struct aws_error *e = xcalloc(1, sizeof(*e));
+	s3_request_error(j->verb, j->op->bucket, j->op->key, h, e);
+	return e;
 }
 
 static void job_fail_req(struct job *j, const struct http_request *h)
 {
-	free(j->op->error);
-	j->op->error = s3_request_error(j->verb, j->op->bucket, j->op->key, h);
+	set_op_error(j, req_error(j, h));
 }
 
 static void on_done(struct http_request *, void *);
@@ -608,7 +512,7 @@ static void read_meta(struct s3_op *op, const struct http_request *h)
 	const char *v;
 	if ((v = http_response_header(h, "ETag")))
 		strip_quotes(v, op->etag, sizeof(op->etag));
-	if ((v = http_response_header(h, "Last-Modified")) && s3_parse_http_date(v, &op->mtime_ns) < 0)
+	if ((v = http_response_header(h, "Last-Modified")) && aws_date_parse(v, AWS_DATE_HTTP, &op->mtime_ns) < 0)
 		op->mtime_ns = 0;
 	/* "bytes 0-99/1234": the object's size is the total */
 	if (h->status == 206 && (v = http_response_header(h, "Content-Range")) && (v = strchr(v, '/')) &&
@@ -620,7 +524,7 @@ static void read_meta(struct s3_op *op, const struct http_request *h)
 
 static int is_code(const struct http_request *h, const char *code)
 {
-	return h->error_code && !strcmp(h->error_code, code);
+	return h->error && h->error->code && !strcmp(h->error->code, code);
 }
 
 static void single_done(struct job *j)
@@ -643,7 +547,7 @@ static void single_done(struct job *j)
 		if (op->kind == S3_GET && j->tmp_path) {
 			c->stats.bytes_down += h->bytes_out;
 			if (rename(j->tmp_path, op->out_path) < 0)
-				job_fail(j, "cannot rename '%s' to '%s': %s", j->tmp_path, op->out_path,
+				job_fail(j, AWS_ERR_LOCAL, "cannot rename '%s' to '%s': %s", j->tmp_path, op->out_path,
 				         strerror(errno));
 		} else if (op->kind == S3_GET) {
 			c->stats.bytes_down += h->resp_body.len;
@@ -672,13 +576,14 @@ static void abort_upload(struct job *j)
 	job_send(j);
 }
 
-/* The first failure of an upload: kept in j->error until the abort ends. */
-static void upload_failed(struct job *j, char *msg)
+/* The first failure of an upload (taken): kept in j->error until the
+ * abort ends. */
+static void upload_failed(struct job *j, struct aws_error *e)
 {
 	if (j->error)
-		free(msg);
+		aws_error_free(e);
 	else
-		j->error = msg;
+		j->error = e;
 	j->failed = 1;
 }
 
@@ -743,7 +648,7 @@ static void initiate_done(struct job *j)
 	if (h->error) {
 		job_fail_req(j, h);
 	} else if (!(j->upload_id = s3xml_initiate_parse(h->resp_body.data, h->resp_body.len, &err))) {
-		job_fail(j, "%s", err);
+		job_fail(j, AWS_ERR_RESPONSE, "%s", err);
 		free(err);
 	}
 	job_release(j);
@@ -756,10 +661,9 @@ static void part_done(struct job *j, struct s3_req *r)
 	struct http_request *h = &r->http;
 	const char *etag = http_response_header(h, "ETag");
 	if (h->error) {
-		upload_failed(j, s3_request_error(j->verb, j->op->bucket, j->op->key, h));
+		upload_failed(j, req_error(j, h));
 	} else if (!etag || !*etag) {
-		upload_failed(j, xasprintf("cannot %s 's3://%s/%s': part %u came back without an ETag", j->verb,
-		                           j->op->bucket, j->op->key, r->part + 1));
+		upload_failed(j, job_error(j, AWS_ERR_RESPONSE, "part %u came back without an ETag", r->part + 1));
 	} else {
 		char tag[sizeof(j->op->etag)];
 		strip_quotes(etag, tag, sizeof(tag));
@@ -787,18 +691,23 @@ static void complete_done(struct job *j)
 		if (h->status == 412 && j->op->if_none_match)
 			j->op->found = 0;
 		else
-			upload_failed(j, s3_request_error(j->verb, j->op->bucket, j->op->key, h));
+			upload_failed(j, req_error(j, h));
 	} else if ((rc = s3xml_complete_parse(h->resp_body.data, h->resp_body.len, &res, &e, &err)) == 0) {
 		strip_quotes(res.etag, j->op->etag, sizeof(j->op->etag));
 		j->op->size = j->size;
 		s3xml_complete_free(&res);
 	} else if (rc == 1) {
-		upload_failed(j, xasprintf("cannot %s 's3://%s/%s': %ld %s%s%s", j->verb, j->op->bucket, j->op->key,
-		                           h->status, e.code ? e.code : "Error", e.message ? ": " : "",
-		                           e.message ? e.message : ""));
+		struct aws_error *ae = job_error(j, AWS_ERR_SERVICE, "%s", e.message ? e.message : "");
+		ae->status = h->status;
+		ae->code = xstrdup(e.code ? e.code : "Error");
+		if (!e.message) {
+			free(ae->message);
+			ae->message = NULL;
+		}
+		upload_failed(j, ae);
 		s3xml_error_free(&e);
 	} else {
-		upload_failed(j, xasprintf("cannot %s 's3://%s/%s': %s", j->verb, j->op->bucket, j->op->key, err));
+		upload_failed(j, job_error(j, AWS_ERR_RESPONSE, "%s", err));
 		free(err);
 	}
 	job_release(j);
@@ -810,15 +719,15 @@ static void abort_done(struct job *j)
 {
 	struct http_request *h = &j->req.http;
 	if (j->error) {
-		struct buf b = {0};
-		buf_puts(&b, j->error);
 		if (h->error && h->status != 404) {
-			buf_puts(&b, "; the upload could not be aborted either: ");
-			put_reason(&b, h);
+			struct aws_error ae = {0};
+			s3_request_error(j->verb, j->op->bucket, j->op->key, h, &ae);
+			char *why = aws_error_reason(&ae);
+			aws_error_notef(j->error, "; the upload could not be aborted either: %s", why);
+			free(why);
+			aws_error_clear(&ae);
 		}
-		free(j->op->error);
-		j->op->error = buf_detach(&b);
-		free(j->error);
+		set_op_error(j, j->error);
 		j->error = NULL;
 	}
 	job_release(j);
@@ -854,7 +763,7 @@ static void job_start(struct s3_client *c, struct s3_op *op, struct job *j)
 	                                   [S3_DELETE] = R_DELETE};
 	struct stat st;
 
-	free(op->error);
+	aws_error_free(op->error);
 	buf_free(&op->body_out);
 	op->error = NULL;
 	op->found = 1;
@@ -865,27 +774,27 @@ static void job_start(struct s3_client *c, struct s3_op *op, struct job *j)
 	j->op = op;
 	j->verb = verbs[op->kind];
 	if (!op->bucket || !is_bucket_name(op->bucket)) {
-		job_fail(j, "not a bucket name");
+		job_fail(j, AWS_ERR_CONFIG, "not a bucket name");
 		return;
 	}
 	if (!op->key || !*op->key) {
-		job_fail(j, "no object key");
+		job_fail(j, AWS_ERR_CONFIG, "no object key");
 		return;
 	}
 	if (op->kind == S3_PUT && op->in_path) {
 		if (stat(op->in_path, &st) < 0) {
-			job_fail(j, "cannot read '%s': %s", op->in_path, strerror(errno));
+			job_fail(j, AWS_ERR_LOCAL, "cannot read '%s': %s", op->in_path, strerror(errno));
 			return;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			job_fail(j, "cannot read '%s': not a regular file", op->in_path);
+			job_fail(j, AWS_ERR_LOCAL, "cannot read '%s': not a regular file", op->in_path);
 			return;
 		}
 		j->size = (uint64_t)st.st_size;
 		if (j->size >= c->threshold) {
 			j->verb = "upload";
 			if (!(j->part_size = s3_part_size(j->size, c->part_size))) {
-				job_fail(j, "'%s' is larger than 5 TiB, the most S3 stores", op->in_path);
+				job_fail(j, AWS_ERR_LOCAL, "'%s' is larger than 5 TiB, the most S3 stores", op->in_path);
 				return;
 			}
 			j->nparts = (unsigned)((j->size + j->part_size - 1) / j->part_size);
@@ -925,7 +834,7 @@ static void job_free(struct job *j)
 	free(j->parts);
 	free(j->upload_id);
 	free(j->tmp_path);
-	free(j->error);
+	aws_error_free(j->error);
 	buf_free(&j->xml);
 }
 
@@ -933,7 +842,7 @@ int s3_run(struct s3_client *c, struct s3_op *ops, size_t n)
 {
 	struct job *jobs = xcalloc(n, sizeof(*jobs));
 	int ret = 0;
-	c->creds_failed = 0;
+	aws_conn_begin(&c->conn);
 	for (size_t i = 0; i < n; i++)
 		job_start(c, &ops[i], &jobs[i]);
 	/* Every failure is in its op's error; http_run's own verdict counts
@@ -951,7 +860,7 @@ int s3_run(struct s3_client *c, struct s3_op *ops, size_t n)
 void s3_op_free(struct s3_op *op)
 {
 	buf_free(&op->body_out);
-	free(op->error);
+	aws_error_free(op->error);
 	op->error = NULL;
 	op->found = 0;
 	op->etag[0] = 0;
@@ -967,16 +876,25 @@ static int skip_object(void *ctx, const struct s3_object *o)
 	return 0;
 }
 
-int s3_bucket_region(struct s3_client *c, const char *bucket, char **region, char **err)
+/* err := "cannot <verb> 's3://bucket/prefix': <fmt>" of kind. */
+static void list_error(struct aws_error *err, enum aws_error_kind kind, const char *verb, const char *bucket,
+                       const char *prefix, const char *why)
+{
+	char *uri = xasprintf("s3://%s/%s", bucket, prefix);
+	aws_error_set(err, kind, "%s", why);
+	aws_error_what(err, verb, uri);
+	free(uri);
+}
+
+int s3_bucket_region(struct s3_client *c, const char *bucket, char **region, struct aws_error *err)
 {
 	struct s3_req r;
 	*region = NULL;
-	*err = NULL;
 	if (!is_bucket_name(bucket)) {
-		*err = xasprintf("cannot head 's3://%s/': not a bucket name", bucket);
+		list_error(err, AWS_ERR_CONFIG, "head", bucket, "", "not a bucket name");
 		return -1;
 	}
-	c->creds_failed = 0;
+	aws_conn_begin(&c->conn);
 	req_init(&r, c, NULL, R_HEAD, bucket, NULL, NULL);
 	int failed = http_do(c->conn.http, &r.http) < 0;
 	/* S3 names the bucket's region on 200, and on the 301 and 403 it
@@ -984,18 +902,21 @@ int s3_bucket_region(struct s3_client *c, const char *bucket, char **region, cha
 	const char *v = r.http.status ? http_response_header(&r.http, "x-amz-bucket-region") : NULL;
 	if (v && *v && (!failed || r.http.status == 301 || r.http.status == 403))
 		*region = xstrdup(v);
-	else if (failed && r.http.status == 404)
-		*err = xasprintf("cannot head 's3://%s/': no such bucket", bucket);
-	else if (failed)
-		*err = s3_request_error("head", bucket, "", &r.http);
+	else if (failed && r.http.status == 404) {
+		s3_request_error("head", bucket, "", &r.http, err);
+		free(err->message);
+		err->message = xstrdup("no such bucket");
+		err->brief = true;
+	} else if (failed)
+		s3_request_error("head", bucket, "", &r.http, err);
 	else
-		*err = xasprintf("cannot head 's3://%s/': the answer names no region", bucket);
+		list_error(err, AWS_ERR_RESPONSE, "head", bucket, "", "the answer names no region");
 	req_free(&r);
 	return *region ? 0 : -1;
 }
 
 int s3_list(struct s3_client *c, const char *bucket, const struct s3_list_opts *opts, s3xml_object_fn on_object,
-            s3_prefix_fn on_prefix, void *ctx, unsigned *requests, char **err)
+            s3_prefix_fn on_prefix, void *ctx, unsigned *requests, struct aws_error *err)
 {
 	static const struct s3_list_opts none = {0};
 	const char *prefix;
@@ -1003,16 +924,15 @@ int s3_list(struct s3_client *c, const char *bucket, const struct s3_list_opts *
 	unsigned pages = 0;
 	int ret = -1;
 
-	*err = NULL;
 	if (!opts)
 		opts = &none;
 	prefix = opts->prefix ? opts->prefix : "";
 	snprintf(num, sizeof(num), "%u", opts->max_keys && opts->max_keys < 1000 ? opts->max_keys : 1000);
 	if (!is_bucket_name(bucket)) {
-		*err = xasprintf("cannot list 's3://%s/%s': not a bucket name", bucket, prefix);
+		list_error(err, AWS_ERR_CONFIG, "list", bucket, prefix, "not a bucket name");
 		goto out;
 	}
-	c->creds_failed = 0;
+	aws_conn_begin(&c->conn);
 	for (;;) {
 		struct buf q = {0};
 		struct s3_req r;
@@ -1037,7 +957,7 @@ int s3_list(struct s3_client *c, const char *bucket, const struct s3_list_opts *
 		r.http.flags |= HTTP_ERROR_IN_200;
 		pages++;
 		if (http_do(c->conn.http, &r.http) < 0) {
-			*err = s3_request_error("list", bucket, prefix, &r.http);
+			s3_request_error("list", bucket, prefix, &r.http, err);
 			req_free(&r);
 			break;
 		}
@@ -1045,7 +965,7 @@ int s3_list(struct s3_client *c, const char *bucket, const struct s3_list_opts *
 		if (s3xml_list_parse(r.http.resp_body.data, r.http.resp_body.len, on_object ? on_object : skip_object,
 		                     ctx, &pg, &perr) < 0) {
 			if (perr)
-				*err = xasprintf("cannot list 's3://%s/%s': %s", bucket, prefix, perr);
+				list_error(err, AWS_ERR_RESPONSE, "list", bucket, prefix, perr);
 			free(perr);
 			stop = 1;
 		}
@@ -1073,7 +993,7 @@ out:
 /* Every upload in progress under bucket/prefix, into *ups (*n of them).
  * 0, or -1 with *err. */
 static int list_uploads(struct s3_client *c, const char *bucket, const char *prefix, struct s3_upload **ups,
-                        size_t *n, char **err)
+                        size_t *n, struct aws_error *err)
 {
 	char *key_marker = NULL, *id_marker = NULL;
 	size_t cap = 0;
@@ -1094,12 +1014,12 @@ static int list_uploads(struct s3_client *c, const char *bucket, const char *pre
 		uri_query_add(&q, "uploads", NULL);
 		req_init(&r, c, NULL, R_UPLOADS, bucket, NULL, buf_detach(&q));
 		if (http_do(c->conn.http, &r.http) < 0) {
-			*err = s3_request_error("abort uploads under", bucket, prefix, &r.http);
+			s3_request_error("abort uploads under", bucket, prefix, &r.http, err);
 			req_free(&r);
 			break;
 		}
 		if (s3xml_uploads_parse(r.http.resp_body.data, r.http.resp_body.len, &pg, &perr) < 0) {
-			*err = xasprintf("cannot abort uploads under 's3://%s/%s': %s", bucket, prefix, perr);
+			list_error(err, AWS_ERR_RESPONSE, "abort uploads under", bucket, prefix, perr);
 			free(perr);
 			s3xml_uploads_free(&pg);
 			req_free(&r);
@@ -1128,21 +1048,20 @@ static int list_uploads(struct s3_client *c, const char *bucket, const char *pre
 	return ret;
 }
 
-int s3_abort_uploads(struct s3_client *c, const char *bucket, const char *prefix, char **err)
+int s3_abort_uploads(struct s3_client *c, const char *bucket, const char *prefix, struct aws_error *err)
 {
 	struct s3_upload *ups = NULL;
 	struct s3_req *reqs = NULL;
 	size_t n = 0;
 	int aborted = 0;
 
-	*err = NULL;
 	if (!prefix)
 		prefix = "";
 	if (!is_bucket_name(bucket)) {
-		*err = xasprintf("cannot abort uploads under 's3://%s/%s': not a bucket name", bucket, prefix);
+		list_error(err, AWS_ERR_CONFIG, "abort uploads under", bucket, prefix, "not a bucket name");
 		return -1;
 	}
-	c->creds_failed = 0;
+	aws_conn_begin(&c->conn);
 	if (list_uploads(c, bucket, prefix, &ups, &n, err) < 0) {
 		aborted = -1;
 		goto out;
@@ -1159,11 +1078,11 @@ int s3_abort_uploads(struct s3_client *c, const char *bucket, const char *prefix
 		/* NoSuchUpload: it ended meanwhile */
 		if (!reqs[i].http.error)
 			aborted++;
-		else if (reqs[i].http.status != 404 && !*err)
-			*err = s3_request_error("abort the upload of", bucket, ups[i].key, &reqs[i].http);
+		else if (reqs[i].http.status != 404 && !aws_error_isset(err))
+			s3_request_error("abort the upload of", bucket, ups[i].key, &reqs[i].http, err);
 		req_free(&reqs[i]);
 	}
-	if (*err)
+	if (aws_error_isset(err))
 		aborted = -1;
 out:
 	for (size_t i = 0; i < n; i++) {

@@ -9,16 +9,21 @@
  * concurrently by s3_run (bounded by the engine's max_in_flight); the
  * single-object helpers are s3_run of one op.
  *
- * Nothing here prints. A failed operation carries one message in its error
- * string, "cannot <verb> 's3://bucket/key': <HTTP status> <Code>[: <AWS
- * message>]" (or the transport cause instead of the status), which never
- * holds a header value, a signature, a credential or a token. */
+ * Nothing here prints. A failed operation carries a struct aws_error
+ * (aws/error.h) formatted "cannot <verb> 's3://bucket/key': <HTTP status>
+ * <Code>[: <AWS message>]" (or the transport cause instead of the status),
+ * which never holds a header value, a signature, a credential or a token.
+ * When credentials cannot be had, the error is theirs ("cannot find AWS
+ * credentials: …", kind AWS_ERR_CREDENTIALS), the same for every request
+ * of the run. */
 #ifndef RAPID_AWS_S3_H
 #define RAPID_AWS_S3_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aws/conn.h"
+#include "aws/error.h"
 #include "aws/s3xml.h"
 #include "lib/util.h"
 
@@ -35,14 +40,17 @@ struct s3_client_config {
 	                                 many bytes goes multipart: 16 MiB */
 	uint64_t part_size;           /* 8 MiB (at least 5 MiB, at most 10,000
 	                                 parts: grown to fit) */
+	aws_notice_fn notice;         /* warnings that fail nothing; NULL: none */
+	void *notice_arg;
 };
 
 /* A client for S3 as configured by the environment and the AWS config
  * files. NULL with *err (the caller frees) when there is no region or
- * endpoint, AWS_MAX_ATTEMPTS is malformed or curl cannot start.
- * Credentials are resolved on the first request, so making a client never
- * fails for their lack. */
-struct s3_client *s3_client_new(const struct s3_client_config *, char **err);
+ * endpoint, AWS_MAX_ATTEMPTS is malformed or curl cannot start (its what
+ * is not set when nothing but the service is to blame: the caller says
+ * "use S3"). Credentials are resolved on the first request, so making a
+ * client never fails for their lack. */
+struct s3_client *s3_client_new(const struct s3_client_config *, struct aws_error *err);
 void s3_client_free(struct s3_client *);
 /* The HTTP engine (for its retry quota in tests). Borrowed. */
 struct http_engine *s3_client_engine(struct s3_client *);
@@ -72,23 +80,23 @@ struct s3_list_opts {
 
 /* Called per common prefix (with a delimiter); valid during the call.
  * Return 0 to go on, -1 to stop the listing (s3_list then returns -1 with
- * *err NULL). */
+ * *err not set). */
 typedef int (*s3_prefix_fn)(void *ctx, const char *prefix);
 
 /* List bucket under opts (NULL: all keys), following continuation tokens
  * until the listing ends: on_object for every object and on_prefix for
  * every common prefix, in S3's order; either may be NULL. Keys are asked
  * for with encoding-type=url and handed over decoded. *requests, if not
- * NULL, receives the number of pages fetched. 0, or -1 with *err (the
- * caller frees; NULL if a callback stopped it). */
+ * NULL, receives the number of pages fetched. 0, or -1 with *err (not set
+ * if a callback stopped it). */
 int s3_list(struct s3_client *, const char *bucket, const struct s3_list_opts *opts, s3xml_object_fn on_object,
-            s3_prefix_fn on_prefix, void *ctx, unsigned *requests, char **err);
+            s3_prefix_fn on_prefix, void *ctx, unsigned *requests, struct aws_error *err);
 
 /* The region bucket is in, from HeadBucket's x-amz-bucket-region (also
  * given when the bucket is in another region than the client's). 0 and
  * *region (the caller frees), or -1 with *err: "cannot head 's3://b/': no
- * such bucket", or the status and code. */
-int s3_bucket_region(struct s3_client *, const char *bucket, char **region, char **err);
+ * such bucket" (status 404), or the status and code. */
+int s3_bucket_region(struct s3_client *, const char *bucket, char **region, struct aws_error *err);
 
 /* ---- object operations ---- */
 
@@ -133,7 +141,7 @@ struct s3_op {
 	                        total of Content-Range); PUT: bytes sent */
 	int64_t mtime_ns;    /* HEAD/GET: Last-Modified; 0 when absent */
 	struct buf body_out; /* GET without out_path */
-	char *error;         /* NULL on success; else the message above */
+	struct aws_error *error; /* NULL on success; owned */
 
 	/* --- private to s3.c --- */
 	void *priv_;
@@ -149,7 +157,7 @@ void s3_op_free(struct s3_op *);
 
 /* Abort every multipart upload in progress under bucket/prefix (for
  * cleaning after a crash). Number aborted, or -1 with *err. */
-int s3_abort_uploads(struct s3_client *, const char *bucket, const char *prefix, char **err);
+int s3_abort_uploads(struct s3_client *, const char *bucket, const char *prefix, struct aws_error *err);
 
 /* ---- building blocks, exposed for tests ---- */
 
@@ -158,17 +166,13 @@ int s3_abort_uploads(struct s3_client *, const char *bucket, const char *prefix,
  * takes at most 10,000 parts. 0 when size is over S3's 5 TiB limit. */
 uint64_t s3_part_size(uint64_t size, uint64_t want);
 
-/* Parse an HTTP date (RFC 7231's "Sun, 06 Nov 1994 08:49:37 GMT", and the
- * obsolete RFC 850 and asctime forms a recipient must accept) into ns since
- * the epoch. 0, or -1 if s is none of them. */
-int s3_parse_http_date(const char *s, int64_t *ns);
-
 struct http_request;
-/* The message of a failed request (req->error set) made for operation verb
- * ("get") on s3://bucket/key: "cannot get 's3://b/k': " then the status and
- * AWS error code (named after the status when S3 sent no body, as for
+/* The error of a failed request (req->error set) made for operation verb
+ * ("get") on s3://bucket/key, into *out: what "get 's3://b/k'", the status
+ * and AWS error code (named after the status when S3 sent no body, as for
  * HEAD: "404 NotFound", "403 Forbidden"), AWS's message, the attempts; or
- * the transport's cause. The caller frees. */
-char *s3_request_error(const char *verb, const char *bucket, const char *key, const struct http_request *req);
+ * the transport's cause. A credentials error is kept as it is. */
+void s3_request_error(const char *verb, const char *bucket, const char *key, const struct http_request *req,
+                      struct aws_error *out);
 
 #endif

@@ -9,6 +9,7 @@
  * malloc per field; a 100,000-key page is one objects array plus arena
  * blocks. */
 #include "aws/s3xml.h"
+#include "aws/date.h"
 
 #include "lib/util.h"
 
@@ -202,66 +203,6 @@ int s3xml_url_decode(char *s)
 	return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int digits(const char **s, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if ((*s)[i] < '0' || (*s)[i] > '9')
-			return -1;
-		v = v * 10 + ((*s)[i] - '0');
-	}
-	*s += n;
-	*out = v;
-	return 0;
-}
-
-int s3xml_parse_time(const char *s, int64_t *ns)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, frac = 0, fdig = 0, off = 0;
-	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' || digits(&s, 2, &d) ||
-	    (*s != 'T' && *s != 't') || (s++, digits(&s, 2, &h)) || *s++ != ':' || digits(&s, 2, &mi) ||
-	    *s++ != ':' || digits(&s, 2, &sec))
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	if (*s == '.') {
-		if (*++s < '0' || *s > '9')
-			return -1;
-		for (; *s >= '0' && *s <= '9'; s++)
-			if (fdig < 9)
-				frac = frac * 10 + (*s - '0'), fdig++;
-		for (; fdig < 9; fdig++)
-			frac *= 10;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		int sign = *s++ == '-' ? -1 : 1, oh, om;
-		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om) || oh > 23 || om > 59)
-			return -1;
-		off = sign * (oh * 3600 + om * 60);
-	} else {
-		return -1;
-	}
-	if (*s)
-		return -1;
-	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
-	*ns = t * 1000000000 + frac;
-	return 0;
-}
-
 /* Whether the document wants the text of element id under parent. */
 static int is_leaf(const struct px *px, int parent, int id)
 {
@@ -368,7 +309,7 @@ static void list_leaf(struct px *px, int parent, int id, char *v)
 			px->have_key = 1;
 			break;
 		case E_LastModified:
-			if (s3xml_parse_time(v, &px->cur.mtime_ns) < 0)
+			if (aws_date_parse(v, AWS_DATE_ISO, &px->cur.mtime_ns) < 0)
 				fail(px, "<LastModified> is not an ISO 8601 time: '%s'", shown(v, tmp));
 			break;
 		case E_ETag:
@@ -700,7 +641,12 @@ static void XMLCALL on_entity(void *ud, const XML_Char *name, int param, const X
 static int run(struct px *px, const char *body, size_t len)
 {
 	int ret = -1;
-	px->xp = xnonnull(XML_ParserCreateNS("UTF-8", NS_SEP));
+	px->xp = XML_ParserCreateNS("UTF-8", NS_SEP);
+	if (!px->xp) {
+		/* not fail(): it asks the parser where it is */
+		px->err = xstrdup("out of memory (XML parser)");
+		return -1;
+	}
 	XML_SetUserData(px->xp, px);
 	XML_SetElementHandler(px->xp, on_start, on_end);
 	XML_SetCharacterDataHandler(px->xp, on_text);

@@ -103,8 +103,4 @@ void s3xml_uploads_free(struct s3_uploads_page *);
  * a decoded NUL byte. */
 int s3xml_url_decode(char *s);
 
-/* Parse ISO 8601 "YYYY-MM-DDTHH:MM:SS[.fff][Z|+hh:mm]" into ns since the
- * epoch; -1 if s is not that. */
-int s3xml_parse_time(const char *s, int64_t *ns);
-
 #endif

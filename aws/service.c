@@ -24,7 +24,7 @@ struct call {
 };
 
 struct aws_service *aws_service_new(const char *service_id, const char *signing_name, const char *profile,
-				    char **err)
+				    struct aws_error *err)
 {
 	struct aws_service *s = xcalloc(1, sizeof(*s));
 	s->signing_name = xstrdup(signing_name);
@@ -54,21 +54,17 @@ unsigned aws_service_requests(const struct aws_service *s)
 	return s->requests;
 }
 
+void aws_service_set_notice(struct aws_service *s, aws_notice_fn fn, void *arg)
+{
+	s->conn.notice = fn;
+	s->conn.notice_arg = arg;
+}
+
 /* Before each attempt: headers afresh, signed now. */
 static int prepare(struct http_request *h, void *arg)
 {
 	struct call *c = arg;
 	struct aws_service *s = c->svc;
-	struct aws_creds cr = {0};
-	if (aws_creds_provider_get(s->conn.creds, &cr) < 0) {
-		http_request_fail(h, "no valid AWS credentials");
-		return -1;
-	}
-	struct sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
-	struct sigv4_config cfg = {
-		.service = s->signing_name, .region = s->conn.region, .creds = &sc,
-		.time = now_ns() / 1000000000, .flags = 0, .cache = s->conn.sigcache,
-	};
 	struct sigv4_request sr = {
 		.method = "POST", .path = c->path, .headers = &h->headers,
 		.body = h->body, .body_len = h->body_len,
@@ -78,20 +74,17 @@ static int prepare(struct http_request *h, void *arg)
 	sigv4_headers_add(&h->headers, "Content-Type", c->content_type);
 	if (c->target)
 		sigv4_headers_add(&h->headers, "X-Amz-Target", c->target);
-	int ret = sigv4_sign_headers(&cfg, &sr, NULL);
-	aws_creds_free(&cr);
-	if (ret < 0) {
-		http_request_fail(h, "cannot sign the request");
+	if (aws_conn_sign(&s->conn, h, s->signing_name, 0, &sr) < 0)
 		return -1;
-	}
 	s->requests++;
 	return 0;
 }
 
 /* POST body; 0 with the answer in *resp, or -1 with *err. */
 static int post(struct aws_service *s, struct call *c, const char *body, const char *what,
-		struct http_request *req, char **err)
+		struct http_request *req, struct aws_error *err)
 {
+	aws_conn_begin(&s->conn);
 	c->svc = s;
 	c->path = xstrdup(s->conn.ep.path[0] ? s->conn.ep.path : "/");
 	http_request_init(req);
@@ -102,20 +95,23 @@ static int post(struct aws_service *s, struct call *c, const char *body, const c
 	req->prepare = prepare;
 	req->arg = c;
 	int r = http_do(s->conn.http, req);
-	if (r < 0)
-		*err = xasprintf("cannot %s: %s", what, req->error ? req->error : "request failed");
+	if (r < 0) {
+		aws_error_copy(err, req->error);
+		/* a credentials error is not about this call */
+		if (err->kind != AWS_ERR_CREDENTIALS || !err->what)
+			aws_error_what(err, what, NULL);
+	}
 	free(c->path);
 	return r;
 }
 
 int aws_query_call(struct aws_service *s, const char *action, const char *version, const char *params,
-		   const char *what, struct xml_doc **out, char **err)
+		   const char *what, struct xml_doc **out, struct aws_error *err)
 {
 	struct call c = {.content_type = "application/x-www-form-urlencoded; charset=utf-8"};
 	struct http_request req;
 	struct buf body = {0};
 	*out = NULL;
-	*err = NULL;
 	buf_printf(&body, "Action=%s&Version=%s", action, version);
 	if (params && *params)
 		buf_printf(&body, "&%s", params);
@@ -124,7 +120,8 @@ int aws_query_call(struct aws_service *s, const char *action, const char *versio
 		char *perr = NULL;
 		*out = xml_parse(req.resp_body.data ? req.resp_body.data : "", req.resp_body.len, action, &perr);
 		if (!*out) {
-			*err = xasprintf("cannot %s: %s", what, perr);
+			aws_error_set(err, AWS_ERR_RESPONSE, "%s", perr);
+			aws_error_what(err, what, NULL);
 			free(perr);
 			r = -1;
 		}
@@ -135,14 +132,13 @@ int aws_query_call(struct aws_service *s, const char *action, const char *versio
 }
 
 int aws_json_call(struct aws_service *s, const char *target, const char *body, const char *what, cJSON **out,
-		  char **err)
+		  struct aws_error *err)
 {
 	struct call c = {.content_type = "application/x-amz-json-1.1", .target = target};
 	struct http_request req;
 	*out = NULL;
-	*err = NULL;
 	int r = post(s, &c, body, what, &req, err);
-	if (r < 0 && req.status >= 400 && !req.error_code && req.resp_body.data) {
+	if (r < 0 && err->kind == AWS_ERR_SERVICE && req.status >= 400 && !err->code && req.resp_body.data) {
 		/* The code is in the body's __type ("namespace#Code"). */
 		cJSON *j = cJSON_ParseWithLength(req.resp_body.data, req.resp_body.len);
 		cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "__type");
@@ -152,9 +148,9 @@ int aws_json_call(struct aws_service *s, const char *target, const char *body, c
 		if (cJSON_IsString(t)) {
 			const char *code = strrchr(t->valuestring, '#');
 			code = code ? code + 1 : t->valuestring;
-			free(*err);
-			*err = xasprintf("cannot %s: %ld %s%s%s", what, req.status, code,
-					 cJSON_IsString(m) ? ": " : "", cJSON_IsString(m) ? m->valuestring : "");
+			err->code = xstrdup(code);
+			free(err->message);
+			err->message = cJSON_IsString(m) ? aws_error_oneline(m->valuestring) : NULL;
 		}
 		cJSON_Delete(j);
 	}
@@ -162,7 +158,8 @@ int aws_json_call(struct aws_service *s, const char *target, const char *body, c
 		*out = cJSON_ParseWithLength(req.resp_body.data ? req.resp_body.data : "{}",
 					     req.resp_body.data ? req.resp_body.len : 2);
 		if (!*out) {
-			*err = xasprintf("cannot %s: malformed %s response: not JSON", what, target);
+			aws_error_set(err, AWS_ERR_RESPONSE, "malformed %s response: not JSON", target);
+			aws_error_what(err, what, NULL);
 			r = -1;
 		}
 	}

@@ -3,14 +3,17 @@
  * CloudFormation) and JSON 1.1 (X-Amz-Target, JSON answers: Secrets
  * Manager, Batch's JSON is REST but signed the same way).
  *
- * Nothing here prints. A failed call has one message, "cannot <what>:
- * <HTTP status> <Code>: <Message>" (or the transport's cause), without
- * any header value, credential or signature. */
+ * Nothing here prints. A failed call fills a struct aws_error (HTTP
+ * status, the AWS error code, its message; or the transport's cause) whose
+ * what is the call's what, formatted "cannot <what>: <status> <Code>:
+ * <Message>", without any header value, credential or signature. */
 #ifndef RAPID_AWS_SERVICE_H
 #define RAPID_AWS_SERVICE_H
 
 #include <cjson/cJSON.h>
 
+#include "aws/conn.h"
+#include "aws/error.h"
 #include "lib/util.h"
 
 struct aws_service;
@@ -18,29 +21,31 @@ struct aws_service;
 /* A client of one service: service_id as the AWS CLI names it for its
  * endpoint ("CloudFormation", "Secrets Manager"), signing_name as SigV4
  * wants it ("cloudformation", "secretsmanager"). profile NULL: AWS_PROFILE
- * or "default". NULL with *err (the caller frees) without a region or an
- * endpoint. Credentials are resolved on the first call. */
+ * or "default". NULL with *err without a region or an endpoint.
+ * Credentials are resolved on the first call. */
 struct aws_service *aws_service_new(const char *service_id, const char *signing_name, const char *profile,
-				    char **err);
+				    struct aws_error *err);
 void aws_service_free(struct aws_service *);
 /* The region calls go to. Borrowed. */
 const char *aws_service_region(const struct aws_service *);
 /* Calls made (attempts included). */
 unsigned aws_service_requests(const struct aws_service *);
+/* Where warnings that fail nothing go (none by default). */
+void aws_service_set_notice(struct aws_service *, aws_notice_fn fn, void *arg);
 
 /* Query protocol: POST "Action=<action>&Version=<version>" and params (a
  * query string built with uri_query_add, or NULL). 0 and the parsed answer
  * in *out (free with xml_free), or -1 with *err. what names the call for
- * messages: "create stack 'rapid'". */
+ * messages: "create stack 'rapid'" (a credentials error keeps its own). */
 struct xml_doc;
 int aws_query_call(struct aws_service *, const char *action, const char *version, const char *params,
-		   const char *what, struct xml_doc **out, char **err);
+		   const char *what, struct xml_doc **out, struct aws_error *err);
 
 /* JSON 1.1: POST body (a JSON text) with X-Amz-Target: target
  * ("secretsmanager.PutSecretValue"). 0 and the parsed answer in *out (free
  * with cJSON_Delete), or -1 with *err. A JSON error's __type (without its
  * "namespace#") is the code. */
 int aws_json_call(struct aws_service *, const char *target, const char *body, const char *what, cJSON **out,
-		  char **err);
+		  struct aws_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "aws/sigv4.h"
 
 #include "aws/crypto.h"
+#include "aws/date.h"
 #include "aws/uri.h"
 #include "lib/util.h"
 
@@ -151,32 +152,10 @@ int sigv4_amz_date(int64_t t, char out[SIGV4_DATE_LEN])
 
 int sigv4_parse_time(const char *s, int64_t *t)
 {
-	int y, mo, d, h, mi, sec, n = 0;
-	struct tm tm = {0};
-	time_t tt;
-	if (!s)
+	int64_t ns;
+	if (aws_date_parse(s, AWS_DATE_ISO_BASIC | AWS_DATE_ISO, &ns) < 0 || ns < 0 || ns % 1000000000)
 		return -1;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 20 || s[n]) {
-		n = 0;
-		if (sscanf(s, "%4d%2d%2dT%2d%2d%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 16 || s[n])
-			return -1;
-	}
-	for (const char *p = s; *p; p++) /* sscanf allows signs and spaces */
-		if (!((*p >= '0' && *p <= '9') || *p == '-' || *p == ':' || *p == 'T' || *p == 'Z'))
-			return -1;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || h < 0 ||
-	    mi < 0 || sec < 0)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	tt = timegm(&tm);
-	if (tt == (time_t)-1 || tm.tm_mday != d) /* timegm normalises Feb 31 */
-		return -1;
-	*t = (int64_t)tt;
+	*t = ns / 1000000000;
 	return 0;
 }
 
@@ -526,10 +505,11 @@ struct ctx {
 	const char *token;      /* NULL when none */
 };
 
-static int fail(const struct sigv4_request *req, const char *why)
+static int fail(struct aws_error *err, const struct sigv4_request *req, const char *why)
 {
-	warn("cannot sign '%s %s': %s", req->method && *req->method ? req->method : "?",
-	     req->path && *req->path ? req->path : "/", why);
+	aws_error_set(err, AWS_ERR_LOCAL, "%s", why);
+	aws_error_whatf(err, NULL, "sign '%s %s'", req->method && *req->method ? req->method : "?",
+	                req->path && *req->path ? req->path : "/");
 	return -1;
 }
 
@@ -543,29 +523,30 @@ static int payload_ok(const char *h)
 	return 1;
 }
 
-static int prepare(const struct sigv4_config *cfg, const struct sigv4_request *req, struct ctx *c)
+static int prepare(const struct sigv4_config *cfg, const struct sigv4_request *req, struct ctx *c,
+                   struct aws_error *err)
 {
 	const struct sigv4_credentials *cr = cfg->creds;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
 	if (!req->method || !is_token(req->method))
-		return fail(req, "the method is not an HTTP token");
+		return fail(err, req, "the method is not an HTTP token");
 	if (!cr || !is_scope_part(cr->access_key_id))
-		return fail(req, "the access key id is missing or malformed");
+		return fail(err, req, "the access key id is missing or malformed");
 	if (!cr->secret_access_key || !*cr->secret_access_key)
-		return fail(req, "the secret access key is missing");
+		return fail(err, req, "the secret access key is missing");
 	if (!is_scope_part(cfg->region))
-		return fail(req, "the region is missing or malformed");
+		return fail(err, req, "the region is missing or malformed");
 	if (!is_scope_part(cfg->service))
-		return fail(req, "the service name is missing or malformed");
+		return fail(err, req, "the service name is missing or malformed");
 	if (!req->headers)
-		return fail(req, "no header list");
+		return fail(err, req, "no header list");
 	for (i = 0; i < req->headers->n; i++) {
 		const struct sigv4_header *h = &req->headers->v[i];
 		if (!h->name || !is_token(h->name) || !h->value) {
 			char *m = xasprintf("header %zu has no value or a name that is not an HTTP token", i + 1);
-			fail(req, m);
+			fail(err, req, m);
 			free(m);
 			return -1;
 		}
@@ -573,19 +554,19 @@ static int prepare(const struct sigv4_config *cfg, const struct sigv4_request *r
 	{
 		const char *host = sigv4_headers_get(req->headers, "host");
 		if (!host || !*host)
-			return fail(req, "no Host header");
+			return fail(err, req, "no Host header");
 	}
 	if (sigv4_amz_date(cfg->time, c->amz_date) < 0)
-		return fail(req, "the signing time is out of range");
+		return fail(err, req, "the signing time is out of range");
 	if (req->payload_hash) {
 		if (!payload_ok(req->payload_hash))
-			return fail(req, "the payload hash is not a hex digest or UNSIGNED-PAYLOAD");
+			return fail(err, req, "the payload hash is not a hex digest or UNSIGNED-PAYLOAD");
 		c->payload = req->payload_hash;
 	} else {
 		if (req->body_len && !req->body)
-			return fail(req, "a body length without a body");
+			return fail(err, req, "a body length without a body");
 		if (crypto_sha256_hex(req->body ? req->body : "", req->body_len, c->payload_buf) < 0)
-			return -1;
+			return fail(err, req, "cannot compute SHA-256 (OpenSSL)");
 		c->payload = c->payload_buf;
 	}
 	memcpy(c->date, c->amz_date, 8);
@@ -597,7 +578,7 @@ static int prepare(const struct sigv4_config *cfg, const struct sigv4_request *r
 
 /* From the canonical request to the signature. Takes creq. */
 static int finish(const struct sigv4_config *cfg, struct ctx *c, struct buf *creq, char *signed_names,
-                  char sig[SIGV4_SIGNATURE_LEN], struct sigv4_result *out)
+                  char sig[SIGV4_SIGNATURE_LEN], struct sigv4_result *out, struct aws_error *err)
 {
 	char crhash[CRYPTO_SHA256_HEX_LEN];
 	uint8_t key[KEY_LEN], mac[KEY_LEN];
@@ -620,6 +601,10 @@ static int finish(const struct sigv4_config *cfg, struct ctx *c, struct buf *cre
 	}
 	ret = 0;
 out:
+	if (ret < 0) {
+		aws_error_set(err, AWS_ERR_LOCAL, "cannot compute a signature (OpenSSL)");
+		aws_error_whatf(err, NULL, "sign a request");
+	}
 	crypto_cleanse(key, sizeof(key));
 	crypto_cleanse(mac, sizeof(mac));
 	buf_wipe(creq);
@@ -636,7 +621,8 @@ void sigv4_result_free(struct sigv4_result *r)
 	r->canonical_request = r->string_to_sign = r->signed_headers = NULL;
 }
 
-int sigv4_sign_headers(const struct sigv4_config *cfg, const struct sigv4_request *req, struct sigv4_result *out)
+int sigv4_sign_headers(const struct sigv4_config *cfg, const struct sigv4_request *req, struct sigv4_result *out,
+                       struct aws_error *err)
 {
 	struct sigv4_headers *h = req->headers;
 	struct buf creq = {0}, names = {0}, auth = {0};
@@ -646,7 +632,7 @@ int sigv4_sign_headers(const struct sigv4_config *cfg, const struct sigv4_reques
 
 	if (out)
 		memset(out, 0, sizeof(*out));
-	if (prepare(cfg, req, &c) < 0)
+	if (prepare(cfg, req, &c, err) < 0)
 		return -1;
 	sigv4_headers_remove(h, "authorization");
 	sigv4_headers_remove(h, "x-amz-security-token");
@@ -663,7 +649,7 @@ int sigv4_sign_headers(const struct sigv4_config *cfg, const struct sigv4_reques
 	buf_putc(&creq, '\n');
 	canonical_headers(h, !!(cfg->flags & SIGV4_UNSIGNED_TOKEN), &creq, &names);
 	buf_printf(&creq, "\n%s\n%s", names.data, c.payload);
-	if (finish(cfg, &c, &creq, names.data, sig, out) < 0)
+	if (finish(cfg, &c, &creq, names.data, sig, out, err) < 0)
 		goto out;
 	buf_printf(&auth, SIGV4_ALGORITHM " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
 	           cfg->creds->access_key_id, c.scope, names.data, sig);
@@ -678,7 +664,7 @@ out:
 }
 
 int sigv4_presign(const struct sigv4_config *cfg, const struct sigv4_request *req, unsigned expires, char **query,
-                  struct sigv4_result *out)
+                  struct sigv4_result *out, struct aws_error *err)
 {
 	struct buf creq = {0}, names = {0}, hdrs = {0}, q = {0};
 	struct qlist ql = {0};
@@ -690,10 +676,10 @@ int sigv4_presign(const struct sigv4_config *cfg, const struct sigv4_request *re
 	*query = NULL;
 	if (out)
 		memset(out, 0, sizeof(*out));
-	if (prepare(cfg, req, &c) < 0)
+	if (prepare(cfg, req, &c, err) < 0)
 		return -1;
 	if (expires < 1 || expires > SIGV4_MAX_EXPIRES) {
-		fail(req, "a presigned URL must expire in 1 s to 7 days");
+		fail(err, req, "a presigned URL must expire in 1 s to 7 days");
 		goto out;
 	}
 	snprintf(exp, sizeof(exp), "%u", expires);
@@ -715,7 +701,7 @@ int sigv4_presign(const struct sigv4_config *cfg, const struct sigv4_request *re
 	buf_putc(&creq, '\n');
 	qlist_put(&creq, &ql);
 	buf_printf(&creq, "\n%s\n%s\n%s", hdrs.data, names.data, c.payload);
-	if (finish(cfg, &c, &creq, names.data, sig, out) < 0)
+	if (finish(cfg, &c, &creq, names.data, sig, out, err) < 0)
 		goto out;
 
 	if (req->query)

@@ -12,13 +12,15 @@
  * Nothing here sends anything: sigv4_sign_headers fills a header list and
  * sigv4_presign returns a query string, which the caller sends byte for byte
  * (with CURLOPT_PATH_AS_IS). Sign right before sending, again on each retry.
- * Nothing here prints a secret key, a session token or a signature; errors
- * are reported once with warn() and return -1. */
+ * Nothing here prints; errors fill a struct aws_error (never with a secret
+ * key, a session token or a signature) and return -1. */
 #ifndef RAPID_AWS_SIGV4_H
 #define RAPID_AWS_SIGV4_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "aws/error.h"
 
 struct buf;
 
@@ -139,9 +141,10 @@ void sigv4_result_free(struct sigv4_result *);
  * Expect and the hop-by-hop ones (Connection, Keep-Alive, TE, Trailer,
  * Transfer-Encoding, Upgrade, Proxy-*) and X-Amzn-Trace-Id, which proxies
  * and curl may change. out, if not NULL, receives what was computed (free it
- * with sigv4_result_free). 0, or -1 (reported; headers unchanged unless
+ * with sigv4_result_free). 0, or -1 with *err (headers unchanged unless
  * OpenSSL itself failed). */
-int sigv4_sign_headers(const struct sigv4_config *, const struct sigv4_request *, struct sigv4_result *out);
+int sigv4_sign_headers(const struct sigv4_config *, const struct sigv4_request *, struct sigv4_result *out,
+                       struct aws_error *err);
 
 /* Presign req: *query receives the whole query string of the URL (no '?'):
  * req's query as given, then X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
@@ -150,18 +153,19 @@ int sigv4_sign_headers(const struct sigv4_config *, const struct sigv4_request *
  * SIGV4_MAX_EXPIRES. The headers of req (Host, and any the URL's user must
  * send) are signed; none is added. For S3 pass payload_hash
  * "UNSIGNED-PAYLOAD". The caller frees *query (it holds the signature and
- * the token). out as for sigv4_sign_headers. 0, or -1 (reported; *query is
+ * the token). out as for sigv4_sign_headers. 0, or -1 with *err (*query is
  * then NULL). */
 int sigv4_presign(const struct sigv4_config *, const struct sigv4_request *, unsigned expires, char **query,
-                  struct sigv4_result *out);
+                  struct sigv4_result *out, struct aws_error *err);
 
 /* Building blocks, exposed for tests and for callers that need one part. */
 
 /* Format t (seconds since the epoch) as "20150830T123600Z". 0, or -1 (not
  * reported) when t is before 1970 or after 9999. */
 int sigv4_amz_date(int64_t t, char out[SIGV4_DATE_LEN]);
-/* Parse "2015-08-30T12:36:00Z" or "20150830T123600Z" into seconds since the
- * epoch. 0, or -1 (not reported) if s is neither. */
+/* Parse "2015-08-30T12:36:00Z" or "20150830T123600Z" (aws_date_parse, no
+ * fraction) into seconds since the epoch. 0, or -1 (not reported) if s is
+ * neither. */
 int sigv4_parse_time(const char *s, int64_t *t);
 /* Append the canonical URI of path under flags (SIGV4_SINGLE_ENCODE,
  * SIGV4_NO_NORMALIZE) to out. */
@@ -171,7 +175,7 @@ void sigv4_canonical_path(struct buf *out, const char *path, unsigned flags);
 void sigv4_canonical_query(struct buf *out, const char *query);
 /* The signing key for secret on date ("20150830"), region and service:
  * HMAC chain from "AWS4" + secret. The caller zeroes key after use. 0, or
- * -1 (reported). */
+ * -1 if OpenSSL fails. */
 int sigv4_signing_key(const char *secret, const char *date, const char *region, const char *service,
                       uint8_t key[32]);
 

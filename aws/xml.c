@@ -122,7 +122,12 @@ struct xml_doc *xml_parse(const char *body, size_t len, const char *what, char *
 	struct builder b = {.what = what};
 	b.doc = xcalloc(1, sizeof(*b.doc));
 	b.doc->arena = arena_new();
-	b.xp = xnonnull(XML_ParserCreateNS("UTF-8", NS_SEP));
+	b.xp = XML_ParserCreateNS("UTF-8", NS_SEP);
+	if (!b.xp) {
+		*err = xstrdup("out of memory (XML parser)");
+		xml_free(b.doc);
+		return NULL;
+	}
 	XML_SetUserData(b.xp, &b);
 	XML_SetElementHandler(b.xp, on_start, on_end);
 	XML_SetCharacterDataHandler(b.xp, on_text);

@@ -1,5 +1,6 @@
 /* stack.c - the remembered AWS stack (one JSON file). */
 #include "cfn/stack.h"
+#include "aws/error.h"
 #include "lib/util.h"
 
 #include <cjson/cJSON.h>
@@ -34,7 +35,14 @@ char *stack_file(void)
 	return xasprintf("%s/.config/rapid/stack.json", v && *v ? v : ".");
 }
 
-int stack_load(struct stack_info *out)
+/* err := "cannot <verb> '<path>': <why>". */
+static void file_error(struct aws_error *err, const char *verb, const char *path, const char *why)
+{
+	aws_error_set(err, AWS_ERR_LOCAL, "%s", why);
+	aws_error_what(err, verb, path);
+}
+
+int stack_load(struct stack_info *out, struct aws_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	char *path = stack_file();
@@ -46,7 +54,7 @@ int stack_load(struct stack_info *out)
 			free(path);
 			return 0;
 		}
-		warn("cannot read '%s': %s", path, strerror(e));
+		file_error(err, "read", path, strerror(e));
 		free(path);
 		return -1;
 	}
@@ -54,8 +62,10 @@ int stack_load(struct stack_info *out)
 	cJSON *schema = cJSON_GetObjectItemCaseSensitive(j, "schema");
 	int ret = 1;
 	if (!cJSON_IsObject(j) || !cJSON_IsNumber(schema) || schema->valueint != STACK_SCHEMA) {
-		warn("cannot read '%s': not a remembered stack (schema %d); delete it or run 'rapid stack create'",
-		     path, STACK_SCHEMA);
+		char *why = xasprintf("not a remembered stack (schema %d); delete it or run 'rapid stack create'",
+		                      STACK_SCHEMA);
+		file_error(err, "read", path, why);
+		free(why);
 		ret = -1;
 	} else {
 		for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
@@ -64,7 +74,7 @@ int stack_load(struct stack_info *out)
 				*field(out, i) = xstrdup(v->valuestring);
 		}
 		if (!out->name) {
-			warn("cannot read '%s': it names no stack", path);
+			file_error(err, "read", path, "it names no stack");
 			stack_info_free(out);
 			ret = -1;
 		}
@@ -75,7 +85,7 @@ int stack_load(struct stack_info *out)
 	return ret;
 }
 
-int stack_save(const struct stack_info *s)
+int stack_save(const struct stack_info *s, struct aws_error *err)
 {
 	cJSON *j = xnonnull(cJSON_CreateObject());
 	xnonnull(cJSON_AddNumberToObject(j, "schema", STACK_SCHEMA));
@@ -92,7 +102,7 @@ int stack_save(const struct stack_info *s)
 	buf_putc(&b, '\n');
 	int ret = 0;
 	if (write_file_atomic(path, b.data, b.len) < 0) {
-		warn("cannot write '%s': %s", path, strerror(errno));
+		file_error(err, "write", path, strerror(errno));
 		ret = -1;
 	}
 	buf_free(&b);
@@ -101,18 +111,22 @@ int stack_save(const struct stack_info *s)
 	return ret;
 }
 
-void stack_forget(const char *name)
+int stack_forget(const char *name, struct aws_error *err)
 {
 	struct stack_info s;
-	if (stack_load(&s) != 1)
-		return;
+	int r = stack_load(&s, err), ret = 0;
+	if (r <= 0)
+		return r;
 	if (!name || !strcmp(s.name, name)) {
 		char *path = stack_file();
-		if (unlink(path) < 0 && errno != ENOENT)
-			warn("cannot remove '%s': %s", path, strerror(errno));
+		if (unlink(path) < 0 && errno != ENOENT) {
+			file_error(err, "remove", path, strerror(errno));
+			ret = -1;
+		}
 		free(path);
 	}
 	stack_info_free(&s);
+	return ret;
 }
 
 void stack_info_free(struct stack_info *s)

@@ -10,9 +10,12 @@
  *    "job_definition": "arn:…", "compute_environment": "arn:…",
  *    "input_secret": "arn:…", "output_bucket": "…", "input_bucket": "…"}
  *
- * It holds ARNs and names only: never a secret. */
+ * It holds ARNs and names only: never a secret. Nothing here prints: a
+ * failure is a struct aws_error (kind AWS_ERR_LOCAL) for the caller. */
 #ifndef RAPID_STACK_H
 #define RAPID_STACK_H
+
+struct aws_error;
 
 /* Every string owned; NULL when unknown. */
 struct stack_info {
@@ -24,12 +27,13 @@ struct stack_info {
 /* The file's path. The caller frees. */
 char *stack_file(void);
 /* Read the remembered stack: 1 and *out filled, 0 when none is
- * remembered, -1 after printing why (unreadable or malformed file). */
-int stack_load(struct stack_info *out);
-/* Remember s (replacing any other), atomically. 0, or -1 after printing. */
-int stack_save(const struct stack_info *s);
-/* Forget the remembered stack if it is called name (any if NULL). */
-void stack_forget(const char *name);
+ * remembered, -1 with *err (unreadable or malformed file). */
+int stack_load(struct stack_info *out, struct aws_error *err);
+/* Remember s (replacing any other), atomically. 0, or -1 with *err. */
+int stack_save(const struct stack_info *s, struct aws_error *err);
+/* Forget the remembered stack if it is called name (any if NULL). 0, or
+ * -1 with *err. */
+int stack_forget(const char *name, struct aws_error *err);
 void stack_info_free(struct stack_info *);
 
 #endif

@@ -1,20 +1,19 @@
-/* cmd_stack.c - `rapid stack create | info | delete`: the AWS Batch stack
- * from the CloudFormation template in cfn/ (built into rapid), driven
- * through the CloudFormation API, with its events shown as they happen.
+/* cmd_stack.c - `rapid stack create | info | delete`: the arguments, the
+ * prompts and what is printed; the operations themselves (CloudFormation,
+ * Secrets Manager) are cfn/stackops.h, with the stack's events shown here
+ * as they happen.
  *
  * The input bucket's key and secret go into the stack's Secrets Manager
  * secret with PutSecretValue after the stack exists: they are never a
  * stack parameter, an argument or a line of output. */
-#include "aws/s3.h"
-#include "aws/service.h"
-#include "aws/uri.h"
-#include "aws/xml.h"
 #include "aws/crypto.h"
+#include "aws/s3.h"
 #include "cli/args.h"
 #include "cli/cmd.h"
 #include "engine/cloud.h"
 #include "cli/session.h"
 #include "cfn/stack.h"
+#include "cfn/stackops.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -23,13 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The template, built from cfn/rapid-batch.yaml (see GNUmakefile). */
 extern const char rapid_cfn_template[];
-
-#define CFN_VERSION "2010-05-15"
 
 enum { O_NAME = 1, O_OUTPUT_BUCKET, O_INPUT_BUCKET, O_INPUT_KEY_ID, O_INPUT_SECRET_STDIN, O_IMAGE,
        O_BATCH_TYPE, O_MAX_VCPUS, O_S3FS_MOUNT, O_TEMPLATE, O_CLI_ARGS };
@@ -58,219 +54,6 @@ const struct cli_option stack_delete_options[] = {
 	{O_NAME, 0, "name", "NAME", "the stack (default: the remembered one)"},
 	{0},
 };
-
-/* ---- talking to CloudFormation ---- */
-
-struct cfn {
-	struct aws_service *svc;
-	unsigned poll_ms;
-	/* events already shown */
-	char **seen;
-	size_t nseen;
-};
-
-static int cfn_open(struct cfn *c)
-{
-	char *err = NULL;
-	memset(c, 0, sizeof(*c));
-	c->svc = aws_service_new("CloudFormation", "cloudformation", g_opts.profile, &err);
-	if (!c->svc) {
-		warn("cannot use CloudFormation: %s", err);
-		free(err);
-		return -1;
-	}
-	const char *v = getenv("RAPID_STACK_POLL_SECONDS");
-	double s = v && *v ? atof(v) : 5.0;
-	c->poll_ms = s > 0 && s < 3600 ? (unsigned)(s * 1000) : 5000;
-	return 0;
-}
-
-static void cfn_close(struct cfn *c)
-{
-	for (size_t i = 0; i < c->nseen; i++)
-		free(c->seen[i]);
-	free(c->seen);
-	aws_service_free(c->svc);
-}
-
-/* One call; 0 and *doc, or -1 after printing. */
-static int cfn_call(struct cfn *c, const char *action, struct buf *params, const char *what,
-		    struct xml_doc **doc)
-{
-	char *err = NULL;
-	int r = aws_query_call(c->svc, action, CFN_VERSION, params ? params->data : NULL, what, doc, &err);
-	if (r < 0) {
-		warn("%s", err);
-		free(err);
-	}
-	return r;
-}
-
-/* Whether a call's error says the stack does not exist (CloudFormation
- * says so with a ValidationError). */
-static bool is_missing(const char *err)
-{
-	return err && strstr(err, "ValidationError") && strstr(err, "does not exist");
-}
-
-/* The stack's description: 1 and *doc (its Stacks/member in *stack), 0
- * when there is no such stack, -1 after printing. */
-static int describe(struct cfn *c, const char *name, struct xml_doc **doc, const struct xml_node **stack)
-{
-	struct buf p = {0};
-	char *err = NULL;
-	uri_query_add(&p, "StackName", name);
-	char *what = xasprintf("describe stack '%s'", name);
-	int r = aws_query_call(c->svc, "DescribeStacks", CFN_VERSION, p.data, what, doc, &err);
-	buf_free(&p);
-	free(what);
-	if (r < 0) {
-		int missing = is_missing(err);
-		if (!missing)
-			warn("%s", err);
-		free(err);
-		return missing ? 0 : -1;
-	}
-	*stack = xml_path(xml_root(*doc), "DescribeStacksResult/Stacks/member");
-	if (!*stack) {
-		xml_free(*doc);
-		*doc = NULL;
-		return 0;
-	}
-	return 1;
-}
-
-static bool seen(struct cfn *c, const char *id)
-{
-	for (size_t i = 0; i < c->nseen; i++)
-		if (!strcmp(c->seen[i], id))
-			return true;
-	return false;
-}
-
-/* Print the stack's events not shown yet, oldest first. With failed, keep
- * the failure reasons in it ("LogicalId: reason" lines). 0; 1 when the
- * stack is gone; -1 after printing. */
-static int show_events(struct cfn *c, const char *name, struct buf *failed)
-{
-	struct xml_doc *docs[64];
-	size_t ndocs = 0;
-	const struct xml_node *fresh[4096];
-	size_t nfresh = 0;
-	char *token = NULL;
-	int ret = 0;
-	/* Newest first, 100 a page: read pages until an event already seen. */
-	for (bool more = true; more && ndocs < ARRAY_LEN(docs);) {
-		struct buf p = {0};
-		uri_query_add(&p, "StackName", name);
-		if (token)
-			uri_query_add(&p, "NextToken", token);
-		free(token);
-		token = NULL;
-		char *what = xasprintf("read the events of stack '%s'", name);
-		struct xml_doc *d = NULL;
-		char *err = NULL;
-		int r = aws_query_call(c->svc, "DescribeStackEvents", CFN_VERSION, p.data, what, &d, &err);
-		free(what);
-		buf_free(&p);
-		if (r < 0) {
-			/* a stack deleted meanwhile has no events any more */
-			if (!is_missing(err))
-				warn("%s", err);
-			ret = is_missing(err) ? 1 : -1;
-			free(err);
-			break;
-		}
-		docs[ndocs++] = d;
-		const struct xml_node *res = xml_path(xml_root(d), "DescribeStackEventsResult");
-		const struct xml_node *e = xml_path(res, "StackEvents/member");
-		for (; e; e = xml_next_same(e)) {
-			const char *id = xml_text(e, "EventId");
-			if (!id || seen(c, id)) {
-				more = false;
-				break;
-			}
-			if (nfresh < ARRAY_LEN(fresh))
-				fresh[nfresh++] = e;
-		}
-		const char *next = xml_text(res, "NextToken");
-		if (more && next && *next)
-			token = xstrdup(next);
-		else
-			more = false;
-	}
-	free(token);
-	for (size_t i = nfresh; i-- > 0;) {
-		const struct xml_node *e = fresh[i];
-		const char *ts = xml_text(e, "Timestamp"), *status = xml_text(e, "ResourceStatus");
-		const char *lid = xml_text(e, "LogicalResourceId"), *type = xml_text(e, "ResourceType");
-		const char *why = xml_text(e, "ResourceStatusReason");
-		/* "2024-05-01T12:00:01.123Z" → "12:00:01" */
-		char hms[9] = "--:--:--";
-		if (ts && strlen(ts) >= 19)
-			memcpy(hms, ts + 11, 8);
-		fprintf(stderr, "  %s  %-20s %-28s %s%s%s\n", hms, status ? status : "?", lid ? lid : "?", type ? type : "",
-		       why && *why ? "  " : "", why && *why ? why : "");
-		if (failed && status && strstr(status, "_FAILED") && why && *why)
-			buf_printf(failed, "  %s: %s\n", lid ? lid : "?", why);
-		c->seen = xreallocarray(c->seen, c->nseen + 1, sizeof(char *));
-		c->seen[c->nseen++] = xstrdup(xml_text(e, "EventId"));
-	}
-	for (size_t i = 0; i < ndocs; i++)
-		xml_free(docs[i]);
-	return ret;
-}
-
-static void pause_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
-/* Follow the stack until it leaves the *_IN_PROGRESS states, showing its
- * events. 1 and *status (the caller frees; NULL when the stack is gone),
- * or -1 after printing. */
-static int wait_stack(struct cfn *c, const char *name, char **status, struct buf *failed)
-{
-	*status = NULL;
-	for (;;) {
-		int e = show_events(c, name, failed);
-		if (e != 0)
-			return e > 0 ? 1 : -1;
-		struct xml_doc *d = NULL;
-		const struct xml_node *st = NULL;
-		int r = describe(c, name, &d, &st);
-		if (r <= 0)
-			return r == 0 ? 1 : -1;
-		const char *s = xml_text(st, "StackStatus");
-		if (s && !ends_with(s, "_IN_PROGRESS")) {
-			*status = xstrdup(s);
-			xml_free(d);
-			show_events(c, name, failed);
-			return 1;
-		}
-		xml_free(d);
-		pause_ms(c->poll_ms);
-	}
-}
-
-/* The value of output key in a described stack; NULL if absent. */
-static const char *output(const struct xml_node *stack, const char *key)
-{
-	for (const struct xml_node *o = xml_path(stack, "Outputs/member"); o; o = xml_next_same(o)) {
-		const char *k = xml_text(o, "OutputKey");
-		if (k && !strcmp(k, key))
-			return xml_text(o, "OutputValue");
-	}
-	return NULL;
-}
 
 /* ---- answers: flags, else prompts on a terminal ---- */
 
@@ -352,116 +135,106 @@ static void wipe(char *s)
 	}
 }
 
+/* ---- the operations, reported ---- */
+
+/* Report e once: "rapid: cannot <what>: <reason>". */
+static void say(const struct aws_error *e)
+{
+	cloud_warn(e);
+}
+
+static void on_notice(const struct aws_error *e, void *arg)
+{
+	(void)arg;
+	say(e);
+}
+
+/* The profile, poll interval and notices of every stack operation. */
+static struct stackops_config ops_config(void)
+{
+	const char *v = getenv("RAPID_STACK_POLL_SECONDS");
+	double s = v && *v ? atof(v) : 5.0;
+	struct stackops_config cfg = {
+		.profile = g_opts.profile,
+		.poll_ms = s > 0 && s < 3600 ? (unsigned)(s * 1000) : 5000,
+		.notice = on_notice,
+	};
+	return cfg;
+}
+
+/* A CloudFormation client; NULL after printing why. */
+static struct stackops *ops_open(void)
+{
+	struct stackops_config cfg = ops_config();
+	struct aws_error err = {0};
+	struct stackops *c = stackops_open(&cfg, &err);
+	if (!c) {
+		if (!err.what)
+			aws_error_what(&err, "use CloudFormation", NULL);
+		say(&err);
+	}
+	aws_error_clear(&err);
+	return c;
+}
+
+/* stackops_describe, reporting a failure: 1, 0 (no such stack) or -1. */
+static int describe(struct stackops *c, const char *name, struct stack_desc *d)
+{
+	struct aws_error err = {0};
+	int r = stackops_describe(c, name, d, &err);
+	if (r < 0)
+		say(&err);
+	aws_error_clear(&err);
+	return r;
+}
+
+/* Events on stderr as they happen; with failed (a struct buf), the
+ * failure reasons are kept there too ("  LogicalId: reason" lines). */
+static void show_event(const struct stack_event *e, void *arg)
+{
+	struct buf *failed = arg;
+	fprintf(stderr, "  %s  %-20s %-28s %s%s%s\n", e->time, e->status, e->logical_id, e->type,
+		*e->reason ? "  " : "", e->reason);
+	if (failed && strstr(e->status, "_FAILED") && *e->reason)
+		buf_printf(failed, "  %s: %s\n", e->logical_id, e->reason);
+}
+
+/* Delete the stack and follow it until gone. 0, or -1 after printing. */
+static int delete_and_wait(struct stackops *c, const char *name)
+{
+	struct aws_error err = {0};
+	char *status = NULL;
+	int ret = -1;
+	if (stackops_delete(c, name, show_event, NULL, &status, &err) < 0)
+		say(&err);
+	else if (status && strcmp(status, "DELETE_COMPLETE"))
+		warn("stack '%s' was not deleted: it is %s", name, status);
+	else
+		ret = 0;
+	aws_error_clear(&err);
+	free(status);
+	return ret;
+}
+
 struct create_opts {
 	char *name, *output_bucket, *input_bucket, *key_id, *secret;
 	const char *image, *batch_type, *max_vcpus, *template_path;
 	bool s3fs, secret_stdin;
 };
 
-/* The output bucket exists and is in the stack's region (Batch jobs and
- * their bucket in one region: no transfer charges, no redirects). */
-static int check_bucket(const char *bucket, const char *region)
+static void create_opts_free(struct create_opts *o)
 {
-	struct s3_client *s3 = cloud_s3();
-	if (!s3)
-		return -1;
-	char *where = NULL, *err = NULL;
-	int r = s3_bucket_region(s3, bucket, &where, &err);
-	if (r < 0)
-		warn("the output bucket cannot be used: %s", err);
-	else if (strcmp(where, region)) {
-		warn("the output bucket 's3://%s/' is in %s, not %s: create the stack in its region "
-		     "(AWS_REGION=%s)", bucket, where, region, where);
-		r = -1;
-	}
-	free(where);
-	free(err);
-	return r;
+	free(o->name);
+	free(o->output_bucket);
+	free(o->input_bucket);
+	free(o->key_id);
+	wipe(o->secret);
 }
 
-static void add_param(struct buf *p, int *n, const char *key, const char *value)
+/* create's options into *o. 0, the exit status after printing why, or -1
+ * after printing the help. */
+static int create_parse(int argc, char **argv, struct create_opts *o)
 {
-	char name[64];
-	++*n;
-	snprintf(name, sizeof(name), "Parameters.member.%d.ParameterKey", *n);
-	uri_query_add(p, name, key);
-	snprintf(name, sizeof(name), "Parameters.member.%d.ParameterValue", *n);
-	uri_query_add(p, name, value);
-}
-
-/* Store the input bucket's key in the stack's secret. 0, or -1 after
- * printing (without the secret). */
-static int put_secret(const char *arn, const char *key_id, const char *secret)
-{
-	char *err = NULL;
-	struct aws_service *sm = aws_service_new("Secrets Manager", "secretsmanager", g_opts.profile, &err);
-	if (!sm) {
-		warn("cannot use Secrets Manager: %s", err);
-		free(err);
-		return -1;
-	}
-	/* rapidtide-cloud's shape: {"IBS3SECRET":"KEY:SECRET"} */
-	char *pair = xasprintf("%s:%s", key_id, secret);
-	cJSON *v = cJSON_CreateObject();
-	cJSON_AddStringToObject(v, "IBS3SECRET", pair);
-	char *value = cJSON_PrintUnformatted(v);
-	cJSON *req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "SecretId", arn);
-	cJSON_AddStringToObject(req, "SecretString", value);
-	char *body = cJSON_PrintUnformatted(req);
-	cJSON *out = NULL;
-	char *what = xasprintf("store the input bucket's key in secret '%s'", arn);
-	int r = aws_json_call(sm, "secretsmanager.PutSecretValue", body, what, &out, &err);
-	if (r < 0) {
-		warn("%s", err);
-		free(err);
-	}
-	cJSON_Delete(out);
-	free(what);
-	crypto_cleanse(body, strlen(body));
-	cJSON_free(body);
-	crypto_cleanse(value, strlen(value));
-	cJSON_free(value);
-	/* the cJSON trees hold copies too */
-	cJSON *it = cJSON_GetObjectItemCaseSensitive(v, "IBS3SECRET");
-	crypto_cleanse(it->valuestring, strlen(it->valuestring));
-	it = cJSON_GetObjectItemCaseSensitive(req, "SecretString");
-	crypto_cleanse(it->valuestring, strlen(it->valuestring));
-	cJSON_Delete(v);
-	cJSON_Delete(req);
-	wipe(pair);
-	aws_service_free(sm);
-	return r;
-}
-
-/* Delete the stack and follow it until gone. 0, or -1 after printing. */
-static int delete_and_wait(struct cfn *c, const char *name)
-{
-	struct buf p = {0};
-	struct xml_doc *d = NULL;
-	uri_query_add(&p, "StackName", name);
-	char *what = xasprintf("delete stack '%s'", name);
-	int r = cfn_call(c, "DeleteStack", &p, what, &d);
-	free(what);
-	buf_free(&p);
-	xml_free(d);
-	if (r < 0)
-		return -1;
-	char *status = NULL;
-	if (wait_stack(c, name, &status, NULL) < 0)
-		return -1;
-	if (status && strcmp(status, "DELETE_COMPLETE")) {
-		warn("stack '%s' was not deleted: it is %s", name, status);
-		free(status);
-		return -1;
-	}
-	free(status);
-	return 0;
-}
-
-static int stack_create(int argc, char **argv)
-{
-	struct create_opts o = {.batch_type = NULL};
 	struct cli_args a;
 	int opt;
 	cli_args_init(&a, "stack create", argc, argv);
@@ -469,169 +242,210 @@ static int stack_create(int argc, char **argv)
 		char **dst = NULL;
 		const char **cdst = NULL;
 		switch (opt) {
-		case O_NAME: dst = &o.name; break;
-		case O_OUTPUT_BUCKET: dst = &o.output_bucket; break;
-		case O_INPUT_BUCKET: dst = &o.input_bucket; break;
-		case O_INPUT_KEY_ID: dst = &o.key_id; break;
-		case O_IMAGE: cdst = &o.image; break;
-		case O_BATCH_TYPE: cdst = &o.batch_type; break;
-		case O_MAX_VCPUS: cdst = &o.max_vcpus; break;
-		case O_TEMPLATE: cdst = &o.template_path; break;
-		case O_S3FS_MOUNT: o.s3fs = true; break;
-		case O_INPUT_SECRET_STDIN: o.secret_stdin = true; break;
+		case O_NAME: dst = &o->name; break;
+		case O_OUTPUT_BUCKET: dst = &o->output_bucket; break;
+		case O_INPUT_BUCKET: dst = &o->input_bucket; break;
+		case O_INPUT_KEY_ID: dst = &o->key_id; break;
+		case O_IMAGE: cdst = &o->image; break;
+		case O_BATCH_TYPE: cdst = &o->batch_type; break;
+		case O_MAX_VCPUS: cdst = &o->max_vcpus; break;
+		case O_TEMPLATE: cdst = &o->template_path; break;
+		case O_S3FS_MOUNT: o->s3fs = true; break;
+		case O_INPUT_SECRET_STDIN: o->secret_stdin = true; break;
 		case CLI_WORD:
 			cli_usage(a.cmd, "unexpected argument '%s'", a.value);
 			opt = CLI_USAGE;
 			break;
 		}
-		if (opt < 0) {
-			free(o.name);
-			free(o.output_bucket);
-			free(o.input_bucket);
-			free(o.key_id);
-			return opt == CLI_HELP ? 0 : 2;
-		}
+		if (opt < 0)
+			return opt == CLI_HELP ? -1 : 2;
 		if (dst) {
 			free(*dst);
 			*dst = xstrdup(a.value);
 		} else if (cdst)
 			*cdst = a.value;
 	}
-	if (o.batch_type && strcmp(o.batch_type, "EC2") && strcmp(o.batch_type, "SPOT")) {
-		warn("stack create: --batch-type is EC2 or SPOT, not '%s'", o.batch_type);
+	if (o->batch_type && strcmp(o->batch_type, "EC2") && strcmp(o->batch_type, "SPOT")) {
+		warn("stack create: --batch-type is EC2 or SPOT, not '%s'", o->batch_type);
 		return 2;
 	}
-	if (o.max_vcpus && session_parse_count("--max-vcpus", o.max_vcpus) < 0)
+	if (o->max_vcpus && session_parse_count("--max-vcpus", o->max_vcpus) < 0)
 		return 2;
-	int ret = 1;
-	bool interactive = isatty(0) && !o.secret_stdin;
-	struct cfn c = {0};
-	char *template = NULL, *status = NULL;
-	struct buf failed = {0};
-	if (o.secret_stdin) {
-		o.secret = read_line(NULL, false);
-		if (!o.secret || !*o.secret) {
+	return 0;
+}
+
+/* Every answer, from the options or asked on the terminal. 0, or -1
+ * after printing. */
+static int create_ask(struct create_opts *o)
+{
+	bool interactive = isatty(0) && !o->secret_stdin;
+	if (o->secret_stdin) {
+		o->secret = read_line(NULL, false);
+		if (!o->secret || !*o->secret) {
 			warn("stack create: --input-secret-stdin: no secret on standard input");
-			goto out;
+			return -1;
 		}
 	}
-	if (answer(&o.name, interactive, "Stack name", "rapid", "--name", false) < 0 ||
-	    answer(&o.output_bucket, interactive, "Output bucket (results and sentinels)", NULL,
+	if (answer(&o->name, interactive, "Stack name", "rapid", "--name", false) < 0 ||
+	    answer(&o->output_bucket, interactive, "Output bucket (results and sentinels)", NULL,
 		   "--output-bucket", false) < 0 ||
-	    answer(&o.input_bucket, interactive, "Input bucket", "hcp-openaccess", "--input-bucket", false) < 0 ||
-	    answer(&o.key_id, interactive, "Input bucket access key id", NULL, "--input-key-id", false) < 0 ||
-	    answer(&o.secret, interactive, "Input bucket secret access key (not shown)", NULL,
+	    answer(&o->input_bucket, interactive, "Input bucket", "hcp-openaccess", "--input-bucket", false) < 0 ||
+	    answer(&o->key_id, interactive, "Input bucket access key id", NULL, "--input-key-id", false) < 0 ||
+	    answer(&o->secret, interactive, "Input bucket secret access key (not shown)", NULL,
 		   "--input-secret-stdin", true) < 0)
-		goto out;
-	if (o.template_path) {
-		size_t len;
-		if (!(template = read_file(o.template_path, &len))) {
-			warn("cannot read '%s': %s", o.template_path, strerror(errno));
-			goto out;
-		}
-	} else
-		template = xstrdup(rapid_cfn_template);
-	if (cfn_open(&c) < 0)
-		goto out;
-	fprintf(stderr, "rapid: creating stack '%s' in %s: output bucket s3://%s/, input bucket s3://%s/\n",
-		o.name, aws_service_region(c.svc), o.output_bucket, o.input_bucket);
-	if (check_bucket(o.output_bucket, aws_service_region(c.svc)) < 0)
-		goto out;
-	struct xml_doc *d = NULL;
-	const struct xml_node *st;
-	int r = describe(&c, o.name, &d, &st);
-	if (r != 0) {
-		if (r > 0)
-			warn("stack '%s' already exists (%s): see 'rapid stack info --name %s', or delete it with "
-			     "'rapid stack delete --name %s'", o.name, xml_text(st, "StackStatus"), o.name, o.name);
-		xml_free(d);
-		goto out;
+		return -1;
+	return 0;
+}
+
+/* The template: --template FILE, else the one built into rapid. NULL
+ * after printing. */
+static char *create_template(const struct create_opts *o)
+{
+	size_t len;
+	char *t;
+	if (!o->template_path)
+		return xstrdup(rapid_cfn_template);
+	if (!(t = read_file(o->template_path, &len)))
+		warn("cannot read '%s': %s", o->template_path, strerror(errno));
+	return t;
+}
+
+/* The output bucket exists and is in the stack's region (Batch jobs and
+ * their bucket in one region: no transfer charges, no redirects). 0, or
+ * -1 after printing. */
+static int check_bucket(const char *bucket, const char *region)
+{
+	struct s3_client *s3 = cloud_s3();
+	if (!s3)
+		return -1;
+	char *where = NULL;
+	struct aws_error err = {0};
+	int r = s3_bucket_region(s3, bucket, &where, &err);
+	if (r < 0) {
+		char *m = aws_error_format(&err);
+		warn("the output bucket cannot be used: %s", m);
+		free(m);
+	} else if (strcmp(where, region)) {
+		warn("the output bucket 's3://%s/' is in %s, not %s: create the stack in its region "
+		     "(AWS_REGION=%s)", bucket, where, region, where);
+		r = -1;
 	}
-	struct buf p = {0};
-	int np = 0;
-	uri_query_add(&p, "StackName", o.name);
-	uri_query_add(&p, "TemplateBody", template);
-	uri_query_add(&p, "Capabilities.member.1", "CAPABILITY_NAMED_IAM");
-	add_param(&p, &np, "OutputBucket", o.output_bucket);
-	add_param(&p, &np, "InputBucket", o.input_bucket);
-	if (o.image)
-		add_param(&p, &np, "Image", o.image);
-	if (o.batch_type)
-		add_param(&p, &np, "BatchType", o.batch_type);
-	if (o.max_vcpus)
-		add_param(&p, &np, "MaxvCpus", o.max_vcpus);
-	if (o.s3fs)
-		add_param(&p, &np, "S3fsMount", "true");
-	char *what = xasprintf("create stack '%s'", o.name);
-	r = cfn_call(&c, "CreateStack", &p, what, &d);
-	free(what);
-	buf_free(&p);
-	xml_free(d);
-	if (r < 0)
-		goto out;
-	if (wait_stack(&c, o.name, &status, &failed) < 0)
-		goto out;
-	if (!status || strcmp(status, "CREATE_COMPLETE")) {
-		warn("stack '%s' was not created (%s)%s", o.name, status ? status : "gone",
+	aws_error_clear(&err);
+	free(where);
+	return r;
+}
+
+/* No stack of that name exists yet. 0, or -1 after printing. */
+static int check_new(struct stackops *c, const char *name)
+{
+	struct stack_desc d;
+	int r = describe(c, name, &d);
+	if (r > 0)
+		warn("stack '%s' already exists (%s): see 'rapid stack info --name %s', or delete it with "
+		     "'rapid stack delete --name %s'", name, d.status, name, name);
+	stack_desc_free(&d);
+	return r == 0 ? 0 : -1;
+}
+
+/* Create the stack and follow it to CREATE_COMPLETE; a stack that ends in
+ * another state is summed up and what was left of it deleted. 0, or -1
+ * after printing. */
+static int create_stack(struct stackops *c, const struct create_opts *o, const char *template)
+{
+	struct stack_params sp = {
+		.name = o->name, .template_body = template, .output_bucket = o->output_bucket,
+		.input_bucket = o->input_bucket, .image = o->image, .batch_type = o->batch_type,
+		.max_vcpus = o->max_vcpus, .s3fs = o->s3fs,
+	};
+	struct aws_error err = {0};
+	struct buf failed = {0};
+	char *status = NULL;
+	int ret = -1;
+	if (stackops_create(c, &sp, show_event, &failed, &status, &err) < 0) {
+		say(&err);
+	} else if (!status || strcmp(status, "CREATE_COMPLETE")) {
+		warn("stack '%s' was not created (%s)%s", o->name, status ? status : "gone",
 		     failed.len ? "; what failed:" : "");
 		if (failed.len)
 			fputs(failed.data, stderr);
 		if (status) {
-			warn("deleting what was left of stack '%s'", o.name);
-			delete_and_wait(&c, o.name);
+			warn("deleting what was left of stack '%s'", o->name);
+			delete_and_wait(c, o->name);
 		}
-		goto out;
+	} else {
+		ret = 0;
 	}
-	d = NULL;
-	if (describe(&c, o.name, &d, &st) <= 0) {
-		warn("stack '%s' was created but cannot be read back", o.name);
-		goto out;
+	aws_error_clear(&err);
+	buf_free(&failed);
+	free(status);
+	return ret;
+}
+
+/* Remember the created stack and store the input bucket's key in its
+ * secret. 0, or -1 after printing. */
+static int finish_stack(struct stackops *c, const struct create_opts *o)
+{
+	struct stack_desc d;
+	struct stack_info si;
+	int ret = -1;
+	if (describe(c, o->name, &d) <= 0) {
+		warn("stack '%s' was created but cannot be read back", o->name);
+		stack_desc_free(&d);
+		return -1;
 	}
-	struct stack_info si = {
-		.name = xstrdup(o.name),
-		.region = xstrdup(aws_service_region(c.svc)),
-		.stack_id = xstrdup(xml_text(st, "StackId") ? xml_text(st, "StackId") : ""),
-		.output_bucket = xstrdup(o.output_bucket),
-		.input_bucket = xstrdup(o.input_bucket),
-	};
-	static const struct { const char *key; size_t off; } outs[] = {
-		{"JobQueue", offsetof(struct stack_info, job_queue)},
-		{"JobDefinition", offsetof(struct stack_info, job_definition)},
-		{"ComputeEnvironment", offsetof(struct stack_info, compute_environment)},
-		{"InputSecret", offsetof(struct stack_info, input_secret)},
-	};
-	for (size_t i = 0; i < ARRAY_LEN(outs); i++) {
-		const char *v = output(st, outs[i].key);
-		*(char **)((char *)&si + outs[i].off) = v ? xstrdup(v) : NULL;
-	}
-	xml_free(d);
+	stackops_remember(c, &d, o->output_bucket, o->input_bucket, &si);
+	stack_desc_free(&d);
 	/* Remember it even when the secret cannot be stored: info and delete
 	 * then work on it without a name. */
-	int saved = stack_save(&si);
+	struct aws_error err = {0};
+	int saved = stack_save(&si, &err);
+	if (saved < 0)
+		say(&err);
+	aws_error_clear(&err);
+	struct stackops_config cfg = ops_config();
 	if (!si.input_secret) {
-		warn("stack '%s' has no InputSecret output: is the template rapid's?", o.name);
-	} else if (put_secret(si.input_secret, o.key_id, o.secret) < 0) {
+		warn("stack '%s' has no InputSecret output: is the template rapid's?", o->name);
+	} else if (stackops_put_secret(&cfg, si.input_secret, o->key_id, o->secret, &err) < 0) {
+		if (!err.what)
+			aws_error_what(&err, "use Secrets Manager", NULL);
+		say(&err);
 		warn("stack '%s' is created but its input secret is empty: delete it ('rapid stack delete') "
-		     "and create it again", o.name);
+		     "and create it again", o->name);
 	} else if (saved == 0) {
 		char *f = stack_file();
 		fprintf(stderr, "rapid: the input bucket's key is stored in %s\n", si.input_secret);
-		printf("stack '%s' is ready (remembered in %s)\n", o.name, f);
+		printf("stack '%s' is ready (remembered in %s)\n", o->name, f);
 		free(f);
 		ret = 0;
 	}
+	aws_error_clear(&err);
 	stack_info_free(&si);
+	return ret;
+}
+
+static int stack_create(int argc, char **argv)
+{
+	struct create_opts o = {0};
+	struct stackops *c = NULL;
+	char *template = NULL;
+	int ret = create_parse(argc, argv, &o);
+	if (ret) {
+		ret = ret < 0 ? 0 : ret;
+		goto out;
+	}
+	ret = 1;
+	if (create_ask(&o) < 0 || !(template = create_template(&o)) || !(c = ops_open()))
+		goto out;
+	fprintf(stderr, "rapid: creating stack '%s' in %s: output bucket s3://%s/, input bucket s3://%s/\n",
+		o.name, stackops_region(c), o.output_bucket, o.input_bucket);
+	if (check_bucket(o.output_bucket, stackops_region(c)) < 0 || check_new(c, o.name) < 0 ||
+	    create_stack(c, &o, template) < 0 || finish_stack(c, &o) < 0)
+		goto out;
+	ret = 0;
 out:
-	if (c.svc)
-		cfn_close(&c);
-	free(status);
-	buf_free(&failed);
+	stackops_close(c);
 	free(template);
-	free(o.name);
-	free(o.output_bucket);
-	free(o.input_bucket);
-	free(o.key_id);
-	wipe(o.secret);
+	create_opts_free(&o);
 	return ret;
 }
 
@@ -641,7 +455,11 @@ static char *stack_name(const char *given)
 	if (given)
 		return xstrdup(given);
 	struct stack_info s;
-	int r = stack_load(&s);
+	struct aws_error err = {0};
+	int r = stack_load(&s, &err);
+	if (r < 0)
+		say(&err);
+	aws_error_clear(&err);
 	if (r == 0)
 		warn("no stack is remembered: name one with --name, or create one with 'rapid stack create'");
 	if (r <= 0)
@@ -654,7 +472,7 @@ static char *stack_name(const char *given)
 /* Options of info and delete (--name NAME, and --cli-args when cli_args
  * is not NULL), the stack's name and a CloudFormation client. 0, or the
  * exit status after printing why, or -1 after printing the help. */
-static int open_named(int argc, char **argv, const char *cmd, bool *cli_args, char **name, struct cfn *c)
+static int open_named(int argc, char **argv, const char *cmd, bool *cli_args, char **name, struct stackops **c)
 {
 	const char *given = NULL;
 	struct cli_args a;
@@ -673,7 +491,7 @@ static int open_named(int argc, char **argv, const char *cmd, bool *cli_args, ch
 	}
 	if (!(*name = stack_name(given)))
 		return 1;
-	if (cfn_open(c) < 0) {
+	if (!(*c = ops_open())) {
 		free(*name);
 		return 1;
 	}
@@ -684,67 +502,71 @@ static int stack_info_cmd(int argc, char **argv)
 {
 	bool cli_args = false;
 	char *name = NULL;
-	struct cfn c;
+	struct stackops *c;
 	int ret = open_named(argc, argv, "info", &cli_args, &name, &c);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	ret = 1;
-	struct xml_doc *d = NULL;
-	const struct xml_node *st = NULL;
-	int r = describe(&c, name, &d, &st);
+	struct stack_desc d;
+	int r = describe(c, name, &d);
 	if (r == 0)
-		warn("there is no stack '%s' in %s", name, aws_service_region(c.svc));
+		warn("there is no stack '%s' in %s", name, stackops_region(c));
 	if (r > 0 && cli_args) {
-		const char *q = output(st, "JobQueue"), *jd = output(st, "JobDefinition");
+		const char *q = stack_desc_output(&d, "JobQueue"), *jd = stack_desc_output(&d, "JobDefinition");
 		if (!q || !jd)
-			warn("stack '%s' (%s) has no JobQueue and JobDefinition outputs", name,
-			     xml_text(st, "StackStatus"));
+			warn("stack '%s' (%s) has no JobQueue and JobDefinition outputs", name, d.status);
 		else {
 			printf("--job-queue %s --job-definition %s\n", q, jd);
 			ret = 0;
 		}
 	} else if (r > 0) {
-		const char *why = xml_text(st, "StackStatusReason");
-		printf("stack:   %s (%s)\n", name, aws_service_region(c.svc));
-		printf("status:  %s%s%s\n", xml_text(st, "StackStatus"), why && *why ? ": " : "", why ? why : "");
-		printf("created: %s\n", xml_text(st, "CreationTime") ? xml_text(st, "CreationTime") : "?");
-		const struct xml_node *o = xml_path(st, "Outputs/member");
-		if (o)
+		printf("stack:   %s (%s)\n", name, stackops_region(c));
+		printf("status:  %s%s%s\n", d.status, *d.reason ? ": " : "", d.reason);
+		printf("created: %s\n", *d.created ? d.created : "?");
+		if (d.noutputs)
 			printf("outputs:\n");
-		for (; o; o = xml_next_same(o))
-			printf("  %-20s %s\n", xml_text(o, "OutputKey"), xml_text(o, "OutputValue"));
+		for (size_t i = 0; i < d.noutputs; i++)
+			printf("  %-20s %s\n", d.outputs[i].key, d.outputs[i].value);
 		ret = 0;
 	}
-	xml_free(d);
-	cfn_close(&c);
+	stack_desc_free(&d);
+	stackops_close(c);
 	free(name);
 	return ret;
+}
+
+/* Forget the remembered stack if it is name, saying why not if that fails. */
+static void forget(const char *name)
+{
+	struct aws_error err = {0};
+	if (stack_forget(name, &err) < 0)
+		say(&err);
+	aws_error_clear(&err);
 }
 
 static int stack_delete(int argc, char **argv)
 {
 	char *name = NULL;
-	struct cfn c;
+	struct stackops *c;
 	int ret = open_named(argc, argv, "delete", NULL, &name, &c);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	ret = 1;
-	struct xml_doc *d = NULL;
-	const struct xml_node *st = NULL;
-	int r = describe(&c, name, &d, &st);
-	xml_free(d);
+	struct stack_desc d;
+	int r = describe(c, name, &d);
+	stack_desc_free(&d);
 	if (r == 0) {
-		warn("there is no stack '%s' in %s: nothing to delete", name, aws_service_region(c.svc));
-		stack_forget(name);
+		warn("there is no stack '%s' in %s: nothing to delete", name, stackops_region(c));
+		forget(name);
 	} else if (r > 0) {
-		fprintf(stderr, "rapid: deleting stack '%s' in %s\n", name, aws_service_region(c.svc));
-		if (delete_and_wait(&c, name) == 0) {
+		fprintf(stderr, "rapid: deleting stack '%s' in %s\n", name, stackops_region(c));
+		if (delete_and_wait(c, name) == 0) {
 			printf("stack '%s' is deleted\n", name);
-			stack_forget(name);
+			forget(name);
 			ret = 0;
 		}
 	}
-	cfn_close(&c);
+	stackops_close(c);
 	free(name);
 	return ret;
 }

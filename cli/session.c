@@ -46,7 +46,8 @@ static int hook_list(void *ctx, const char *uri, char ***words, size_t *n)
 {
 	(void)ctx;
 	struct s3_client *c = cloud_s3();
-	char *bucket = NULL, *prefix = NULL, *err = NULL;
+	char *bucket = NULL, *prefix = NULL;
+	struct aws_error err = {0};
 	if (!c)
 		return -1;
 	if (s3_uri_split(uri, &bucket, &prefix) < 0) {
@@ -57,7 +58,10 @@ static int hook_list(void *ctx, const char *uri, char ***words, size_t *n)
 	struct s3_list_opts lo = {.prefix = prefix, .delimiter = "/"};
 	int r = s3_list(c, bucket, &lo, NULL, on_folder, &f, NULL, &err);
 	if (r < 0) {
-		warn("%s", err ? err : "listing stopped");
+		if (aws_error_isset(&err))
+			cloud_warn(&err);
+		else
+			warn("cannot list '%s': listing stopped", uri);
 		for (size_t i = 0; i < f.n; i++)
 			free(f.v[i]);
 		free(f.v);
@@ -65,7 +69,7 @@ static int hook_list(void *ctx, const char *uri, char ***words, size_t *n)
 		*words = f.v;
 		*n = f.n;
 	}
-	free(err);
+	aws_error_clear(&err);
 	free(bucket);
 	free(prefix);
 	return r;
@@ -88,7 +92,7 @@ static int hook_fetch(void *ctx, const char *uri, char **data, size_t *len)
 	struct s3_op op = {.kind = S3_GET, .bucket = bucket, .key = key};
 	int r = -1;
 	if (s3_run(c, &op, 1) < 0)
-		warn("%s", op.error);
+		cloud_warn(op.error);
 	else if (!op.found)
 		warn("cannot read '%s': no such object", uri);
 	else {

@@ -14,17 +14,32 @@ void cloud_set_profile(const char *name)
 	profile = name;
 }
 
+void cloud_warn(const struct aws_error *e)
+{
+	char *m = aws_error_format(e);
+	warn("%s", m);
+	free(m);
+}
+
+static void on_notice(const struct aws_error *e, void *arg)
+{
+	(void)arg;
+	cloud_warn(e);
+}
+
 struct s3_client *cloud_s3(void)
 {
 	if (client)
 		return client;
-	struct s3_client_config cfg = {.profile = profile};
-	char *err = NULL;
+	struct s3_client_config cfg = {.profile = profile, .notice = on_notice};
+	struct aws_error err = {0};
 	client = s3_client_new(&cfg, &err);
 	if (!client) {
-		warn("cannot use S3: %s", err ? err : "unknown error");
-		free(err);
+		if (!err.what)
+			aws_error_what(&err, "use S3", NULL);
+		cloud_warn(&err);
 	}
+	aws_error_clear(&err);
 	return client;
 }
 

@@ -5,6 +5,7 @@
 #define RAPID_CLOUD_H
 
 struct s3_client;
+struct aws_error;
 
 /* The AWS profile the client will use (--profile); NULL: AWS_PROFILE.
  * Borrowed: the string outlives the client. */
@@ -16,6 +17,8 @@ struct s3_client *cloud_s3(void);
 /* If a client was made: its requests by operation, one line on stderr
  * ("rapid: S3 requests: 3 list, 2000 head, 0 get, 0 put"). */
 void cloud_report(void);
+/* Report e once on stderr: "rapid: cannot <what>: <reason>". */
+void cloud_warn(const struct aws_error *e);
 /* Free the client if one was made. */
 void cloud_close(void);
 

@@ -349,10 +349,19 @@ int fp_s3_fetch(struct fp_ctx *c)
 	if (ret == 0 && s3_run(cl, ops, n) < 0)
 		ret = -1;
 	size_t failed = 0;
+	bool said_shared = false;
 	for (size_t i = 0; i < n; i++) {
 		if (ops[i].error) {
-			if (failed++ < 5)
-				warn("%s", ops[i].error);
+			/* no credentials or no connection: the same cause for
+			 * every input, said once */
+			enum aws_error_kind k = ops[i].error->kind;
+			if (k == AWS_ERR_CREDENTIALS || k == AWS_ERR_TRANSPORT) {
+				if (!said_shared)
+					cloud_warn(ops[i].error);
+				said_shared = true;
+			} else if (failed++ < 5) {
+				cloud_warn(ops[i].error);
+			}
 			continue;
 		}
 		if (ret < 0)

@@ -123,10 +123,13 @@ static int s3s_prepare(struct store *st, const char *target)
 	buf_printf(&s->tmp, "%s.rapid/sentinels/%s/", s->prefix, target);
 	s->list_from = s->tmp.len;
 	struct s3_list_opts lo = {.prefix = s->tmp.data};
-	char *err = NULL;
+	struct aws_error err = {0};
 	if (s3_list(c, s->bucket, &lo, on_object, NULL, s, NULL, &err) < 0) {
-		warn("%s", err ? err : "listing stopped");
-		free(err);
+		if (aws_error_isset(&err))
+			cloud_warn(&err);
+		else
+			warn("cannot list 's3://%s/%s': listing stopped", s->bucket, lo.prefix);
+		aws_error_clear(&err);
 		free(s->target);
 		s->target = NULL;
 		return -1;
@@ -193,7 +196,7 @@ static char *s3s_read(struct store *st, const char *target, const char *const *v
 	struct s3_op op = {.kind = S3_GET, .bucket = s->bucket, .key = k.data};
 	char *body = NULL;
 	if (s3_run(c, &op, 1) < 0)
-		warn("%s", op.error);
+		cloud_warn(op.error);
 	else if (!op.found)
 		warn("cannot read 's3://%s/%s': it is gone", s->bucket, k.data);
 	else {

@@ -74,11 +74,28 @@ static uint64_t parse_size(const char *s)
 	return v << shift;
 }
 
+/* "s3tool: cannot <what>: <reason>" on stderr. */
+static void say_error(const struct aws_error *e)
+{
+	char *m = aws_error_format(e);
+	fprintf(stderr, "s3tool: %s\n", m);
+	free(m);
+}
+
+static void on_notice(const struct aws_error *e, void *arg)
+{
+	(void)arg;
+	say_error(e);
+}
+
 static struct s3_client *get_client(void)
 {
-	char *err;
-	if (!client && !(client = s3_client_new(&conf, &err)))
-		fail("%s", err);
+	struct aws_error err = {0};
+	conf.notice = on_notice;
+	if (!client && !(client = s3_client_new(&conf, &err))) {
+		char *m = aws_error_format(&err);
+		fail("%s", m);
+	}
 	return client;
 }
 
@@ -149,7 +166,7 @@ static int run_ops(struct s3_op *ops, size_t n)
 	int ret = s3_run(get_client(), ops, n);
 	for (size_t i = 0; i < n; i++)
 		if (ops[i].error)
-			fprintf(stderr, "s3tool: %s\n", ops[i].error);
+			say_error(ops[i].error);
 	return ret;
 }
 
@@ -172,7 +189,8 @@ static int print_prefix(void *ctx, const char *prefix)
 static int cmd_ls(struct args *a)
 {
 	struct s3_list_opts lo = {0};
-	char *bucket, *prefix, *err;
+	char *bucket, *prefix;
+	struct aws_error err = {0};
 	unsigned requests = 0;
 	if (a->npos != 1)
 		usage("ls takes one s3:// URI");
@@ -184,9 +202,9 @@ static int cmd_ls(struct args *a)
 		lo.max_keys = (unsigned)parse_size(opt(a, "--max-keys"));
 	int rc = s3_list(get_client(), bucket, &lo, print_object, print_prefix, NULL, &requests, &err);
 	fprintf(stderr, "requests: %u\n", requests);
-	if (rc < 0 && err)
-		fprintf(stderr, "s3tool: %s\n", err);
-	free(err);
+	if (rc < 0 && aws_error_isset(&err))
+		say_error(&err);
+	aws_error_clear(&err);
 	free(bucket);
 	free(prefix);
 	return rc < 0 ? 1 : 0;
@@ -416,16 +434,17 @@ static int cmd_rm(struct args *a)
 
 static int cmd_abort_uploads(struct args *a)
 {
-	char *b, *prefix, *err;
+	char *b, *prefix;
+	struct aws_error err = {0};
 	if (a->npos != 1)
 		usage("abort-uploads takes one s3:// URI");
 	split(a->pos[0], &b, &prefix);
 	int n = s3_abort_uploads(get_client(), b, prefix, &err);
 	if (n < 0)
-		fprintf(stderr, "s3tool: %s\n", err);
+		say_error(&err);
 	else
 		printf("aborted %d\n", n);
-	free(err);
+	aws_error_clear(&err);
 	free(b);
 	free(prefix);
 	return n < 0 ? 1 : 0;

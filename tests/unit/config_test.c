@@ -14,6 +14,48 @@ extern char **environ;
 
 static char *home;
 
+/* aws/ reports nothing: each failure is said here as the CLI says it, so
+ * that the checks of stderr see exactly the user's message. */
+static struct aws_error E;
+
+static void said(void)
+{
+	if (aws_error_isset(&E)) {
+		char *m = aws_error_format(&E);
+		warn("%s", m);
+		free(m);
+	}
+	aws_error_clear(&E);
+}
+
+static struct aws_config *load(const char *profile)
+{
+	struct aws_config *c = aws_config_load(profile, &E);
+	said();
+	return c;
+}
+
+static char *region_of(const struct aws_config *c)
+{
+	char *r = aws_config_region(c, &E);
+	said();
+	return r;
+}
+
+static int endpoint_of(const struct aws_config *c, const char *svc, const char *region, struct aws_endpoint *e)
+{
+	int r = aws_endpoint_resolve(c, svc, region, e, &E);
+	said();
+	return r;
+}
+
+static int s3_url_of(const struct aws_endpoint *e, const char *bucket, const char *key, struct aws_s3_url *u)
+{
+	int r = aws_s3_url(e, bucket, key, u, &E);
+	said();
+	return r;
+}
+
 static void put(const char *path, const char *text)
 {
 	char *dir = path_dirname(path);
@@ -122,7 +164,7 @@ static void test_profiles(void)
 	struct aws_config *c;
 
 	clear_aws_env();
-	c = aws_config_load(NULL);
+	c = load(NULL);
 	TAP_OK(c != NULL, "no files at all: loads");
 	TAP_IS_STR(aws_config_profile(c), "default", "... the default profile");
 	TAP_IS_STR(aws_config_path(c, AWS_FILE_CREDENTIALS), cp, "... credentials path under HOME");
@@ -131,7 +173,7 @@ static void test_profiles(void)
 	aws_config_free(c);
 
 	setenv("AWS_PROFILE", "dev", 1);
-	TAP_OK(aws_config_load(NULL) == NULL, "AWS_PROFILE naming a missing profile fails");
+	TAP_OK(load(NULL) == NULL, "AWS_PROFILE naming a missing profile fails");
 	char *want = xasprintf("rapid: cannot use profile 'dev' (from AWS_PROFILE): it is in neither '%s' nor '%s'", cp,
 	                       fp);
 	is_stderr(want, "... with a message naming both files");
@@ -140,7 +182,7 @@ static void test_profiles(void)
 
 	put(cp, creds_text);
 	put(fp, config_text);
-	c = aws_config_load(NULL);
+	c = load(NULL);
 	TAP_IS_STR(aws_config_profile(c), "default", "default profile");
 	TAP_OK(!aws_config_profile_explicit(c), "... not explicit");
 	TAP_IS_STR(aws_config_get(c, "aws_access_key_id"), "AKIADEFAULT000000000", "... its key from the credentials file");
@@ -148,7 +190,7 @@ static void test_profiles(void)
 	aws_config_free(c);
 
 	setenv("AWS_PROFILE", "dev", 1);
-	c = aws_config_load(NULL);
+	c = load(NULL);
 	TAP_IS_STR(aws_config_profile(c), "dev", "AWS_PROFILE=dev");
 	TAP_OK(!aws_config_profile_explicit(c), "... not explicit");
 	TAP_IS_STR(aws_config_get(c, "aws_access_key_id"), "AKIADEV0000000000000", "... dev's key");
@@ -156,14 +198,14 @@ static void test_profiles(void)
 	TAP_IS_STR(aws_config_get(c, "output"), "text", "... credentials file wins for dev too");
 	aws_config_free(c);
 
-	c = aws_config_load("prod");
+	c = load("prod");
 	TAP_IS_STR(aws_config_profile(c), "prod", "an explicit profile beats AWS_PROFILE");
 	TAP_OK(aws_config_profile_explicit(c), "... and is explicit");
 	TAP_IS_STR(aws_config_get(c, "region"), "eu-north-1", "... '[prod]' in the config file is not profile prod");
 	TAP_IS_STR(aws_config_get(c, "aws_access_key_id"), NULL, "... prod has no key");
 	aws_config_free(c);
 
-	TAP_OK(aws_config_load("nosuch") == NULL, "an explicit missing profile fails");
+	TAP_OK(load("nosuch") == NULL, "an explicit missing profile fails");
 	want = xasprintf("rapid: cannot use profile 'nosuch' (from --profile): it is in neither '%s' nor '%s'", cp, fp);
 	is_stderr(want, "... with the message");
 	free(want);
@@ -174,7 +216,7 @@ static void test_profiles(void)
 	setenv("AWS_CONFIG_FILE", "alt/config", 1);
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "~/nowhere", 1);
 	setenv("AWS_PROFILE", "default", 1);
-	c = aws_config_load(NULL);
+	c = load(NULL);
 	TAP_OK(c != NULL, "AWS_CONFIG_FILE with [profile default]");
 	TAP_IS_STR(aws_config_path(c, AWS_FILE_CONFIG), "alt/config", "... its path");
 	want = path_join(home, "nowhere");
@@ -186,7 +228,7 @@ static void test_profiles(void)
 
 	mkdir_p("adir", 0700);
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "adir", 1);
-	TAP_OK(aws_config_load(NULL) == NULL, "a folder as credentials file fails");
+	TAP_OK(load(NULL) == NULL, "a folder as credentials file fails");
 	is_stderr("rapid: cannot read 'adir': it is a folder", "... with the message");
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	unsetenv("AWS_CONFIG_FILE");
@@ -200,24 +242,24 @@ static void test_region(void)
 	char *r;
 
 	clear_aws_env();
-	c = aws_config_load("prod");
-	r = aws_config_region(c);
+	c = load("prod");
+	r = region_of(c);
 	TAP_IS_STR(r, "eu-north-1", "region from the profile");
 	free(r);
 	setenv("AWS_DEFAULT_REGION", "us-east-1", 1);
-	r = aws_config_region(c);
+	r = region_of(c);
 	TAP_IS_STR(r, "us-east-1", "AWS_DEFAULT_REGION beats the profile");
 	free(r);
 	setenv("AWS_REGION", "ca-central-1", 1);
-	r = aws_config_region(c);
+	r = region_of(c);
 	TAP_IS_STR(r, "ca-central-1", "AWS_REGION beats AWS_DEFAULT_REGION");
 	free(r);
 	setenv("AWS_REGION", "", 1);
-	r = aws_config_region(c);
+	r = region_of(c);
 	TAP_IS_STR(r, "us-east-1", "an empty AWS_REGION counts as unset");
 	free(r);
 	setenv("AWS_REGION", "Eu West 1", 1);
-	TAP_OK(aws_config_region(c) == NULL, "a malformed region fails");
+	TAP_OK(region_of(c) == NULL, "a malformed region fails");
 	is_stderr("rapid: cannot use region 'Eu West 1' (from AWS_REGION): not a region name like 'eu-west-1'",
 	          "... with the message");
 	aws_config_free(c);
@@ -226,15 +268,15 @@ static void test_region(void)
 	setenv("AWS_CONFIG_FILE", "alt/empty", 1);
 	put("alt/empty", "[profile other]\nregion = us-east-1\n");
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "alt/none", 1);
-	c = aws_config_load(NULL);
-	TAP_OK(aws_config_region(c) == NULL, "no region anywhere fails");
+	c = load(NULL);
+	TAP_OK(region_of(c) == NULL, "no region anywhere fails");
 	is_stderr("rapid: cannot find the AWS region of profile 'default': set AWS_REGION, or add 'region = …' to "
 	          "[default] in 'alt/empty'",
 	          "... with the message");
 	aws_config_free(c);
 	put("alt/empty", "[profile other]\n");
-	c = aws_config_load("other");
-	TAP_OK(aws_config_region(c) == NULL, "no region in a named profile");
+	c = load("other");
+	TAP_OK(region_of(c) == NULL, "no region in a named profile");
 	is_stderr("rapid: cannot find the AWS region of profile 'other': set AWS_REGION, or add 'region = …' to "
 	          "[profile other] in 'alt/empty'",
 	          "... names [profile other]");
@@ -246,7 +288,7 @@ static void check_endpoint(const struct aws_config *c, const char *svc, const ch
                            const char *origin, int custom, const char *name)
 {
 	struct aws_endpoint e;
-	int rc = aws_endpoint_resolve(c, svc, region, &e);
+	int rc = endpoint_of(c, svc, region, &e);
 	TAP_IS_INT(rc, 0, "%s: resolves", name);
 	TAP_IS_STR(e.url, url, "%s: url", name);
 	TAP_IS_STR(e.origin, origin, "%s: origin", name);
@@ -260,7 +302,7 @@ static void test_endpoints(void)
 	struct aws_endpoint e;
 
 	clear_aws_env();
-	c = aws_config_load(NULL);
+	c = load(NULL);
 	check_endpoint(c, "S3", "eu-west-1", "https://s3.eu-west-1.amazonaws.com", "default", 0, "default S3");
 	check_endpoint(c, "Batch", "eu-west-1", "https://batch.eu-west-1.amazonaws.com", "default", 0, "default Batch");
 	check_endpoint(c, "Secrets Manager", "us-east-1", "https://secretsmanager.us-east-1.amazonaws.com", "default", 0,
@@ -272,20 +314,20 @@ static void test_endpoints(void)
 	check_endpoint(NULL, "Some New Service", "us-east-1", "https://somenewservice.us-east-1.amazonaws.com", "default", 0,
 	               "an unknown service, no config");
 
-	TAP_IS_INT(aws_endpoint_resolve(c, "S3", NULL, &e), -1, "no region, no custom endpoint fails");
+	TAP_IS_INT(endpoint_of(c, "S3", NULL, &e), -1, "no region, no custom endpoint fails");
 	is_stderr("rapid: cannot find the S3 endpoint: no region is set", "... with the message");
 	TAP_OK(e.url == NULL, "... and leaves nothing allocated");
 
-	dev = aws_config_load("dev");
+	dev = load("dev");
 	check_endpoint(dev, "S3", NULL, "http://127.0.0.1:9000", "profile dev", 1, "profile endpoint_url, slash dropped");
 	check_endpoint(dev, "Batch", "us-west-2", "http://127.0.0.1:9000", "profile dev", 1, "... for every service");
-	prod = aws_config_load("prod");
+	prod = load("prod");
 	check_endpoint(prod, "S3", "eu-north-1", "http://localhost:4566", "services local (s3)", 1, "services section");
 	check_endpoint(prod, "Secrets Manager", "eu-north-1", "https://sm.example.test/base",
 	               "services local (secrets_manager)", 1, "services section, spaces as '_'");
 	check_endpoint(prod, "Batch", "eu-north-1", "https://batch.eu-north-1.amazonaws.com", "default", 0,
 	               "services section without the service");
-	aws_endpoint_resolve(prod, "Secrets Manager", NULL, &e);
+	endpoint_of(prod, "Secrets Manager", NULL, &e);
 	TAP_IS_STR(e.scheme, "https", "scheme");
 	TAP_IS_STR(e.host, "sm.example.test", "host");
 	TAP_IS_STR(e.path, "/base", "base path without trailing slashes");
@@ -325,7 +367,7 @@ static void test_endpoints(void)
 	};
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		setenv("AWS_ENDPOINT_URL", bad[i].url, 1);
-		TAP_IS_INT(aws_endpoint_resolve(c, "S3", "us-east-1", &e), -1, "bad endpoint '%s' fails", bad[i].url);
+		TAP_IS_INT(endpoint_of(c, "S3", "us-east-1", &e), -1, "bad endpoint '%s' fails", bad[i].url);
 		is_stderr(bad[i].msg, "... with the message");
 	}
 	clear_aws_env();
@@ -338,7 +380,7 @@ static void check_s3(const struct aws_endpoint *e, const char *bucket, const cha
                      const char *path, int path_style, const char *name)
 {
 	struct aws_s3_url u;
-	TAP_IS_INT(aws_s3_url(e, bucket, key, &u), 0, "%s: addresses", name);
+	TAP_IS_INT(s3_url_of(e, bucket, key, &u), 0, "%s: addresses", name);
 	TAP_IS_STR(u.host, host, "%s: host", name);
 	TAP_IS_STR(u.path, path, "%s: path", name);
 	TAP_IS_INT(u.path_style, path_style, "%s: path style", name);
@@ -352,8 +394,8 @@ static void test_s3_url(void)
 	struct aws_s3_url u;
 
 	clear_aws_env();
-	c = aws_config_load(NULL);
-	aws_endpoint_resolve(c, "S3", "us-east-1", &e);
+	c = load(NULL);
+	endpoint_of(c, "S3", "us-east-1", &e);
 	check_s3(&e, "hcp-openaccess", "HCP_1200/100307/a b+c.nii.gz", "hcp-openaccess.s3.us-east-1.amazonaws.com",
 	         "/HCP_1200/100307/a b+c.nii.gz", 0, "AWS endpoint: virtual-hosted");
 	check_s3(&e, "my-bucket", NULL, "my-bucket.s3.us-east-1.amazonaws.com", "/", 0, "bucket-level, virtual");
@@ -365,20 +407,20 @@ static void test_s3_url(void)
 	         "uppercase and '_': path style");
 	check_s3(&e, "ab", "k", "s3.us-east-1.amazonaws.com", "/ab/k", 1, "too short for DNS: path style");
 	check_s3(&e, "-ab", "k", "s3.us-east-1.amazonaws.com", "/-ab/k", 1, "leading '-': path style");
-	TAP_IS_INT(aws_s3_url(&e, "a/b", "k", &u), -1, "a bucket with '/' fails");
+	TAP_IS_INT(s3_url_of(&e, "a/b", "k", &u), -1, "a bucket with '/' fails");
 	is_stderr("rapid: cannot address bucket 'a/b': not a bucket name", "... with the message");
-	TAP_IS_INT(aws_s3_url(&e, "", "k", &u), -1, "an empty bucket fails");
+	TAP_IS_INT(s3_url_of(&e, "", "k", &u), -1, "an empty bucket fails");
 	is_stderr("rapid: cannot address bucket '': not a bucket name", "... with the message");
 	aws_endpoint_free(&e);
 
 	setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:4569/prefix/", 1);
-	aws_endpoint_resolve(c, "S3", NULL, &e);
+	endpoint_of(c, "S3", NULL, &e);
 	check_s3(&e, "bucket", "dir/key", "127.0.0.1:4569", "/prefix/bucket/dir/key", 1, "custom endpoint: path style");
 	aws_endpoint_free(&e);
 	clear_aws_env();
 
-	prod = aws_config_load("prod"); /* addressing_style = virtual, endpoint localhost:4566 */
-	aws_endpoint_resolve(prod, "S3", NULL, &e);
+	prod = load("prod"); /* addressing_style = virtual, endpoint localhost:4566 */
+	endpoint_of(prod, "S3", NULL, &e);
 	TAP_IS_INT(e.addressing, AWS_ADDRESSING_VIRTUAL, "s3 addressing_style = virtual read");
 	check_s3(&e, "bucket", "k", "bucket.localhost:4566", "/k", 0, "virtual asked: virtual on a custom endpoint");
 	check_s3(&e, "b.c.d", "k", "localhost:4566", "/b.c.d/k", 1, "... but not for a dotted bucket");
@@ -387,8 +429,8 @@ static void test_s3_url(void)
 
 	put("alt/path", "[default]\ns3 =\n  addressing_style = path\n");
 	setenv("AWS_CONFIG_FILE", "alt/path", 1);
-	prod = aws_config_load(NULL);
-	aws_endpoint_resolve(prod, "S3", "eu-west-1", &e);
+	prod = load(NULL);
+	endpoint_of(prod, "S3", "eu-west-1", &e);
 	check_s3(&e, "bucket", "k", "s3.eu-west-1.amazonaws.com", "/bucket/k", 1, "path asked: path on AWS");
 	aws_endpoint_free(&e);
 	aws_config_free(prod);

@@ -249,19 +249,42 @@ static void set_url(const char *var, const char *path)
 	free(u);
 }
 
+/* aws/ reports nothing: each error is said here as the CLI says it, so
+ * that the checks of stderr see exactly the user's message. */
+static void said(struct aws_error *e)
+{
+	if (aws_error_isset(e)) {
+		char *m = aws_error_format(e);
+		warn("%s", m);
+		free(m);
+	}
+	aws_error_clear(e);
+}
+
 /* Resolve with cfg (NULL: load with profile); 0/-1 and the creds. */
 static int resolve(const char *profile, struct aws_creds *c)
 {
-	struct aws_config *cfg = aws_config_load(profile);
-	int rc = cfg ? aws_creds_resolve(cfg, now_ns(), c) : -1;
+	struct aws_error e = {0};
+	struct aws_config *cfg = aws_config_load(profile, &e);
+	int rc = cfg ? aws_creds_resolve(cfg, now_ns(), c, &e) : -1;
+	said(&e);
 	aws_config_free(cfg);
+	return rc;
+}
+
+/* aws_creds_provider_get, its warning or error said. */
+static int get(struct aws_creds_provider *p, struct aws_creds *c)
+{
+	struct aws_error e = {0};
+	int rc = aws_creds_provider_get(p, c, &e);
+	said(&e);
 	return rc;
 }
 
 static int64_t t(const char *iso)
 {
 	int64_t ns = -1;
-	aws_parse_time(iso, &ns);
+	aws_creds_parse_expiration(iso, &ns);
 	return ns;
 }
 
@@ -293,7 +316,7 @@ static void test_time(void)
 	                     "2024-1-01T00:00:00Z",
 	                     "1715000000"};
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
-		TAP_IS_INT(aws_parse_time(bad[i], &ns), -1, "'%s' is not a time", bad[i]);
+		TAP_IS_INT(aws_creds_parse_expiration(bad[i], &ns), -1, "'%s' is not a time", bad[i]);
 }
 
 static void test_env(void)
@@ -452,6 +475,17 @@ static void test_container(void)
 	TAP_IS_INT(sh->cred_gets - before, 1, "... one request");
 	TAP_IS_INT(sh->bad_auth, 0, "... with the right Authorization header");
 	aws_creds_free(&c);
+
+	/* Metadata services are link-local: a configured proxy is never
+	 * used for them, whose token it would see (through the HTTP engine:
+	 * http_config.no_proxy). */
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+	TAP_IS_INT(resolve(NULL, &c), 0, "container credentials with a proxy configured: not through it");
+	TAP_IS_INT(sh->cred_gets - before, 2, "... straight to the agent");
+	aws_creds_free(&c);
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
 
 	put("token-file", AUTH_FILE_TOKEN "\n");
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "token-file", 1);
@@ -727,20 +761,20 @@ static void test_refresh(void)
 	snprintf(sh->auth, sizeof sh->auth, "%s", AUTH_TOKEN);
 	serve_creds("ASIACONTAINER000CTR1", CT_SECRET, CT_TOKEN, "2030-01-01T01:00:00Z");
 
-	struct aws_config *cfg = aws_config_load(NULL);
+	struct aws_config *cfg = aws_config_load(NULL, NULL);
 	struct aws_creds_provider *p = aws_creds_provider_new(cfg);
 	aws_creds_provider_set_clock(p, clock_fn, NULL);
 	fake_now = t("2030-01-01T00:00:00Z");
 	int gets0 = sh->cred_gets;
 
-	TAP_IS_INT(aws_creds_provider_get(p, &c), 0, "provider: first get");
+	TAP_IS_INT(get(p, &c), 0, "provider: first get");
 	TAP_IS_STR(c.access_key_id, "ASIACONTAINER000CTR1", "... first credentials");
 	aws_creds_free(&c);
 	TAP_IS_INT(sh->cred_gets - gets0, 1, "... one fetch");
 	fake_now = t("2030-01-01T00:54:00Z");
-	aws_creds_provider_get(p, &c);
+	get(p, &c);
 	aws_creds_free(&c);
-	aws_creds_provider_get(p, &c);
+	get(p, &c);
 	TAP_IS_STR(c.access_key_id, "ASIACONTAINER000CTR1", "6 minutes before expiry: cached");
 	aws_creds_free(&c);
 	TAP_IS_INT(sh->cred_gets - gets0, 1, "... no second fetch");
@@ -748,7 +782,7 @@ static void test_refresh(void)
 
 	serve_creds("ASIACONTAINER000CTR2", CT2_SECRET, CT2_TOKEN, "2030-01-01T02:00:00Z");
 	fake_now = t("2030-01-01T00:56:00Z");
-	TAP_IS_INT(aws_creds_provider_get(p, &c), 0, "4 minutes before expiry: refreshed");
+	TAP_IS_INT(get(p, &c), 0, "4 minutes before expiry: refreshed");
 	TAP_IS_STR(c.access_key_id, "ASIACONTAINER000CTR2", "... new key id");
 	TAP_IS_STR(c.secret_access_key, CT2_SECRET, "... new secret");
 	TAP_IS_STR(c.session_token, CT2_TOKEN, "... new token");
@@ -759,7 +793,7 @@ static void test_refresh(void)
 
 	serve_raw(500, "{}");
 	fake_now = t("2030-01-01T01:56:00Z");
-	TAP_IS_INT(aws_creds_provider_get(p, &c), 0, "a failed refresh keeps unexpired credentials");
+	TAP_IS_INT(get(p, &c), 0, "a failed refresh keeps unexpired credentials");
 	TAP_IS_STR(c.access_key_id, "ASIACONTAINER000CTR2", "... the current ones");
 	aws_creds_free(&c);
 	char *u = url("/creds");
@@ -770,18 +804,18 @@ static void test_refresh(void)
 	free(want);
 	TAP_IS_INT(sh->cred_gets - gets0, 3, "... after one attempt");
 	fake_now += 10 * NS;
-	TAP_IS_INT(aws_creds_provider_get(p, &c), 0, "10 s later: still the current ones");
+	TAP_IS_INT(get(p, &c), 0, "10 s later: still the current ones");
 	aws_creds_free(&c);
 	TAP_IS_INT(sh->cred_gets - gets0, 3, "... without asking again");
 	is_stderr("", "... silently");
 	fake_now = t("2030-01-01T02:00:00Z");
-	TAP_IS_INT(aws_creds_provider_get(p, &c), -1, "once expired, a failed refresh fails");
+	TAP_IS_INT(get(p, &c), -1, "once expired, a failed refresh fails");
 	want = xasprintf("rapid: cannot get AWS credentials from '%s': HTTP 500", u);
 	is_stderr(want, "... with the message");
 	free(want);
 
 	serve_creds("ASIACONTAINER000CTR1", CT_SECRET, CT_TOKEN, "2030-01-01T03:00:00Z");
-	TAP_IS_INT(aws_creds_provider_get(p, &c), 0, "the source recovers: credentials again");
+	TAP_IS_INT(get(p, &c), 0, "the source recovers: credentials again");
 	TAP_IS_STR(c.access_key_id, "ASIACONTAINER000CTR1", "... fresh ones");
 	aws_creds_free(&c);
 	aws_creds_provider_free(p);
@@ -793,7 +827,7 @@ static void test_refresh(void)
 	setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET, 1);
 	p = aws_creds_provider_new(NULL);
 	for (int i = 0; i < 3; i++) {
-		aws_creds_provider_get(p, &c);
+		get(p, &c);
 		aws_creds_free(&c);
 	}
 	TAP_IS_INT(aws_creds_provider_fetches(p), 1, "credentials without expiration are fetched once");

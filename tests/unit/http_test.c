@@ -278,10 +278,24 @@ static struct http_engine *engine(unsigned max_attempts, long timeout_ms, unsign
 	cfg.retry_quota = quota;
 	cfg.backoff_base_s = 0.001;
 	cfg.connect_timeout_ms = 2000;
-	struct http_engine *e = http_engine_new(&cfg);
+	struct http_engine *e = http_engine_new(&cfg, NULL);
 	if (!e)
 		fatal("cannot make an engine");
 	return e;
+}
+
+/* The reason of r's error as messages give it; NULL if none. Kept until
+ * the end of the test (a few at once may be in use). */
+static char *whys[16];
+static unsigned nwhy;
+
+static const char *why(const struct http_request *r)
+{
+	if (!r->error)
+		return NULL;
+	unsigned i = nwhy++ % ARRAY_LEN(whys);
+	free(whys[i]);
+	return whys[i] = aws_error_reason(r->error);
 }
 
 static int no_secret(const char *s)
@@ -326,7 +340,7 @@ static void test_success(void)
 	req_for(&r, 4, "big");
 	r.max_body = 1000;
 	TAP_IS_INT(http_do(e, &r), -1, "body over the cap fails");
-	TAP_IS_STR(r.error, "response larger than 1000 bytes", "cap message");
+	TAP_IS_STR(why(&r), "response larger than 1000 bytes", "cap message");
 	TAP_IS_INT(r.attempts, 1, "cap is not retried");
 	http_request_free(&r);
 	http_engine_free(e);
@@ -357,10 +371,10 @@ static void test_retries(void)
 	TAP_IS_INT(http_do(e, &r), -1, "500 every time fails");
 	TAP_IS_INT(r.attempts, 3, "three attempts by default");
 	TAP_IS_INT(sh->per_id[11], 3, "server saw three requests");
-	TAP_IS_STR(r.error, "500 InternalError: InternalError happened (after 3 attempts)", "clear error");
-	TAP_IS_STR(r.error_code, "InternalError", "error code");
+	TAP_IS_STR(why(&r), "500 InternalError: InternalError happened (after 3 attempts)", "clear error");
+	TAP_IS_STR(r.error ? r.error->code : NULL, "InternalError", "error code");
 	TAP_IS_INT(r.status, 500, "status kept");
-	TAP_OK(no_secret(r.error), "no signature in the error");
+	TAP_OK(no_secret(why(&r)), "no signature in the error");
 	http_request_free(&r);
 
 	req_for(&r, 12, "reset,ok");
@@ -373,7 +387,7 @@ static void test_retries(void)
 	TAP_IS_INT(http_do(e, &r), -1, "404 fails");
 	TAP_IS_INT(r.attempts, 1, "404 is not retried");
 	TAP_IS_INT(r.status, 404, "status 404");
-	TAP_IS_STR(r.error, "404 NoSuchKey: NoSuchKey happened", "404 message");
+	TAP_IS_STR(why(&r), "404 NoSuchKey: NoSuchKey happened", "404 message");
 	http_request_free(&r);
 
 	req_for(&r, 14, "e200,ok");
@@ -389,16 +403,16 @@ static void test_retries(void)
 	req_for(&r, 16, "e200");
 	r.flags = HTTP_ERROR_IN_200;
 	TAP_IS_INT(http_do(e, &r), -1, "200 <Error> every time fails");
-	TAP_IS_STR(r.error, "200 InternalError: InternalError happened (after 3 attempts)", "message of a 200 <Error>");
+	TAP_IS_STR(why(&r), "200 InternalError: InternalError happened (after 3 attempts)", "message of a 200 <Error>");
 	http_request_free(&r);
 
 	req_for(&r, 17, "skew");
 	TAP_IS_INT(http_do(e, &r), -1, "RequestTimeTooSkewed fails");
 	TAP_IS_INT(r.attempts, 1, "skew is not retried");
-	TAP_OK(r.error && strstr(r.error, "403 RequestTimeTooSkewed") &&
-	       (strstr(r.error, "is 900 s behind") || strstr(r.error, "is 899 s behind") ||
-	        strstr(r.error, "is 901 s behind")),
-	       "skew in the message: %s", r.error ? r.error : "(null)");
+	TAP_OK(r.error && strstr(why(&r), "403 RequestTimeTooSkewed") &&
+	       (strstr(why(&r), "is 900 s behind") || strstr(why(&r), "is 899 s behind") ||
+	        strstr(why(&r), "is 901 s behind")),
+	       "skew in the message: %s", r.error ? why(&r) : "(null)");
 	http_request_free(&r);
 	http_engine_free(e);
 
@@ -419,7 +433,7 @@ static void test_timeout(void)
 	req_for(&r, 20, "slow");
 	TAP_IS_INT(http_do(e, &r), -1, "a slow answer times out");
 	TAP_IS_INT(r.attempts, 2, "the timeout was retried");
-	TAP_OK(r.error && strstr(r.error, "imed out"), "timeout message: %s", r.error ? r.error : "(null)");
+	TAP_OK(r.error && strstr(why(&r), "imed out"), "timeout message: %s", r.error ? why(&r) : "(null)");
 	TAP_OK(now_ns() - t0 < 900000000LL, "gave up before the server answered");
 	TAP_IS_INT(http_engine_quota(e), 490, "a timeout retry costs 10 tokens");
 	http_request_free(&r);
@@ -474,7 +488,7 @@ static void test_quota(void)
 	TAP_IS_INT(http_do(e, &r), -1, "503 forever fails");
 	TAP_IS_INT(r.attempts, 3, "quota allowed two retries");
 	TAP_IS_INT(http_engine_quota(e), 2, "two tokens left");
-	TAP_OK(r.error && strstr(r.error, "retry quota exhausted"), "quota in message: %s", r.error ? r.error : "(null)");
+	TAP_OK(r.error && strstr(why(&r), "retry quota exhausted"), "quota in message: %s", r.error ? why(&r) : "(null)");
 	http_request_free(&r);
 	req_for(&r, 31, "503,ok");
 	TAP_IS_INT(http_do(e, &r), -1, "no retry without quota");
@@ -522,7 +536,7 @@ static void test_files(void)
 	req_for(&r, 42, "404");
 	r.out_path = "err.out";
 	TAP_IS_INT(http_do(e, &r), -1, "404 to a file fails");
-	TAP_IS_STR(r.error_code, "NoSuchKey", "error body parsed, not written to the file");
+	TAP_IS_STR(r.error ? r.error->code : NULL, "NoSuchKey", "error body parsed, not written to the file");
 	http_request_free(&r);
 
 	/* Upload a range of a file, retried after a 503. */
@@ -543,7 +557,7 @@ static void test_files(void)
 	r.body_path = "missing.txt";
 	r.body_len = 6;
 	TAP_IS_INT(http_do(e, &r), -1, "missing upload file fails");
-	TAP_OK(r.error && strstr(r.error, "cannot open 'missing.txt'"), "names the file");
+	TAP_OK(r.error && strstr(why(&r), "cannot open 'missing.txt'"), "names the file");
 	http_request_free(&r);
 	http_engine_free(e);
 }
@@ -566,9 +580,45 @@ static void test_refused(void)
 	r.url = xasprintf("http://127.0.0.1:%d/x?X-Amz-Signature=abc&X-Amz-Credential=def", ntohs(sa.sin_port));
 	TAP_IS_INT(http_do(e, &r), -1, "refused connection fails");
 	TAP_IS_INT(r.attempts, 3, "refused connection retried");
-	TAP_OK(r.error && !strstr(r.error, "X-Amz-Signature") && !strstr(r.error, "def"),
-	       "no query string in the error: %s", r.error ? r.error : "(null)");
+	TAP_OK(r.error && !strstr(why(&r), "X-Amz-Signature") && !strstr(why(&r), "def"),
+	       "no query string in the error: %s", r.error ? why(&r) : "(null)");
 	TAP_IS_INT(http_engine_quota(e), 480, "connection errors cost 10 tokens");
+	http_request_free(&r);
+	http_engine_free(e);
+}
+
+/* Regression: when the engine itself fails (epoll_wait, curl's multi
+ * interface), the requests in flight used to end with no error, as if they
+ * had succeeded, and their done callbacks were never called. Every request
+ * not finished must fail with the engine's cause. */
+static void test_fatal(void)
+{
+	enum { N = 5 };
+	struct http_engine *e = engine(0, 0, 2, 0);
+	struct http_request rs[N];
+	int failed = 0, named = 0;
+	done_count = 0;
+	for (int i = 0; i < N; i++) {
+		/* 2 in flight (slow answers), 3 waiting for a slot */
+		req_for(&rs[i], 200 + i, "slow");
+		rs[i].done = count_done;
+		http_submit(e, &rs[i]);
+	}
+	http_engine_fail_next_wait(e);
+	TAP_IS_INT(http_run(e), -1, "fatal engine error: the run fails");
+	for (int i = 0; i < N; i++) {
+		failed += rs[i].error != NULL;
+		named += rs[i].error && rs[i].error->message &&
+			 strstr(rs[i].error->message, "transfer engine failed: cannot wait for transfers") != NULL;
+		http_request_free(&rs[i]);
+	}
+	TAP_IS_INT(failed, N, "every request in flight or queued is reported failed");
+	TAP_IS_INT(named, N, "... with the engine's cause");
+	TAP_IS_INT(done_count, N, "... and each gets its done call");
+	/* the engine still works afterwards */
+	struct http_request r;
+	req_for(&r, 250, "ok");
+	TAP_IS_INT(http_do(e, &r), 0, "the engine runs again after a fatal error");
 	http_request_free(&r);
 	http_engine_free(e);
 }
@@ -584,6 +634,9 @@ int main(void)
 	test_quota();
 	test_files();
 	test_refused();
+	test_fatal();
 	server_stop();
+	for (size_t i = 0; i < ARRAY_LEN(whys); i++)
+		free(whys[i]);
 	return tap_done();
 }

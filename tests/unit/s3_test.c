@@ -3,6 +3,7 @@
  * wording of request errors (status named when S3 sent no body, AWS's
  * code and message, attempts, transport causes). The requests themselves
  * are tested end to end against the emulator (tests/0041-s3.t). */
+#include "aws/date.h"
 #include "aws/http.h"
 #include "aws/s3.h"
 #include "lib/util.h"
@@ -12,6 +13,11 @@
 #include <string.h>
 
 #define MIB ((uint64_t)1 << 20)
+
+static int http_date(const char *s, int64_t *ns)
+{
+	return aws_date_parse(s, AWS_DATE_HTTP, ns);
+}
 
 static void test_uri_split(void)
 {
@@ -78,21 +84,42 @@ static void test_http_date(void)
 	int64_t ns;
 	for (size_t i = 0; i < ARRAY_LEN(good); i++) {
 		ns = -1;
-		TAP_IS_INT(s3_parse_http_date(good[i].s, &ns), 0, "parse '%s'", good[i].s);
+		TAP_IS_INT(http_date(good[i].s, &ns), 0, "parse '%s'", good[i].s);
 		TAP_IS_INT(ns, good[i].t * 1000000000, "its time");
 	}
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
-		TAP_IS_INT(s3_parse_http_date(bad[i], &ns), -1, "'%s' refused", bad[i]);
+		TAP_IS_INT(http_date(bad[i], &ns), -1, "'%s' refused", bad[i]);
 }
 
-/* A request as the HTTP engine leaves a failed one. */
-static void failed(struct http_request *r, long status, const char *code, const char *message, const char *error)
+/* A request as the HTTP engine leaves a failed one: an answer with status
+ * (and code, message), or else kind with cause. */
+static void failed(struct http_request *r, long status, const char *code, const char *message, unsigned attempts,
+		   enum aws_error_kind kind, const char *cause)
 {
 	http_request_init(r);
 	r->status = status;
-	r->error_code = code ? xstrdup(code) : NULL;
-	r->error_message = message ? xstrdup(message) : NULL;
-	r->error = xstrdup(error);
+	r->attempts = attempts;
+	r->error = xcalloc(1, sizeof(*r->error));
+	if (status) {
+		r->error->kind = AWS_ERR_SERVICE;
+		r->error->status = status;
+		r->error->code = code ? xstrdup(code) : NULL;
+		r->error->message = message ? xstrdup(message) : NULL;
+	} else {
+		r->error->kind = kind;
+		r->error->message = xstrdup(cause);
+	}
+	r->error->attempts = attempts;
+}
+
+/* The message s3_request_error makes; the caller frees. */
+static char *request_error(const char *verb, const char *bucket, const char *key, const struct http_request *r)
+{
+	struct aws_error e = {0};
+	s3_request_error(verb, bucket, key, r, &e);
+	char *m = aws_error_format(&e);
+	aws_error_clear(&e);
+	return m;
 }
 
 static void test_errors(void)
@@ -100,63 +127,61 @@ static void test_errors(void)
 	struct http_request r;
 	char *m;
 
-	failed(&r, 403, NULL, NULL, "403");
-	m = s3_request_error("head", "b", "a b/k", &r);
+	failed(&r, 403, NULL, NULL, 1, 0, NULL);
+	m = request_error("head", "b", "a b/k", &r);
 	TAP_IS_STR(m, "cannot head 's3://b/a b/k': 403 Forbidden", "HEAD 403 has no body: named after the status");
 	free(m);
 	http_request_free(&r);
 
-	failed(&r, 404, NULL, NULL, "404");
-	m = s3_request_error("head", "b", "k", &r);
+	failed(&r, 404, NULL, NULL, 1, 0, NULL);
+	m = request_error("head", "b", "k", &r);
 	TAP_IS_STR(m, "cannot head 's3://b/k': 404 NotFound", "HEAD 404: NotFound");
 	free(m);
 	http_request_free(&r);
 
-	failed(&r, 503, NULL, NULL, "503 (after 6 attempts)");
-	m = s3_request_error("head", "b", "k", &r);
+	failed(&r, 503, NULL, NULL, 6, 0, NULL);
+	m = request_error("head", "b", "k", &r);
 	TAP_IS_STR(m, "cannot head 's3://b/k': 503 ServiceUnavailable (after 6 attempts)", "attempts kept");
 	free(m);
 	http_request_free(&r);
 
-	failed(&r, 503, "SlowDown", "Please reduce your request rate.",
-	       "503 SlowDown: Please reduce your request rate. (after 3 attempts)");
-	m = s3_request_error("upload", "b", "big.bin", &r);
+	failed(&r, 503, "SlowDown", "Please reduce your request rate.", 3, 0, NULL);
+	m = request_error("upload", "b", "big.bin", &r);
 	TAP_IS_STR(m, "cannot upload 's3://b/big.bin': 503 SlowDown: Please reduce your request rate. (after 3 attempts)",
 	           "code and message as AWS gave them");
 	free(m);
 	http_request_free(&r);
 
-	failed(&r, 200, "InternalError", "We encountered an internal error.",
-	       "200 InternalError: We encountered an internal error.");
-	m = s3_request_error("upload", "b", "k", &r);
+	failed(&r, 200, "InternalError", "We encountered an internal error.", 1, 0, NULL);
+	m = request_error("upload", "b", "k", &r);
 	TAP_IS_STR(m, "cannot upload 's3://b/k': 200 InternalError: We encountered an internal error.",
 	           "an Error inside a 200");
 	free(m);
 	http_request_free(&r);
 
-	failed(&r, 418, NULL, NULL, "418");
-	m = s3_request_error("get", "b", "k", &r);
+	failed(&r, 418, NULL, NULL, 1, 0, NULL);
+	m = request_error("get", "b", "k", &r);
 	TAP_IS_STR(m, "cannot get 's3://b/k': 418", "a status without a known name stays a number");
 	free(m);
 	http_request_free(&r);
 
-	failed(&r, 0, NULL, NULL, "Recv failure: Connection reset by peer (after 3 attempts)");
-	m = s3_request_error("get", "b", "k", &r);
+	failed(&r, 0, NULL, NULL, 3, AWS_ERR_TRANSPORT, "Recv failure: Connection reset by peer");
+	m = request_error("get", "b", "k", &r);
 	TAP_IS_STR(m, "cannot get 's3://b/k': Recv failure: Connection reset by peer (after 3 attempts)",
 	           "transport error as curl words it");
 	free(m);
 	http_request_free(&r);
 
-	failed(&r, 301, NULL, NULL, "301");
+	failed(&r, 301, NULL, NULL, 1, 0, NULL);
 	sigv4_headers_add(&r.resp_headers, "x-amz-bucket-region", "eu-west-1");
-	m = s3_request_error("head", "b", "k", &r);
+	m = request_error("head", "b", "k", &r);
 	TAP_IS_STR(m, "cannot head 's3://b/k': 301 MovedPermanently (the bucket is in eu-west-1)",
 	           "wrong region: where the bucket is");
 	free(m);
 	http_request_free(&r);
 
-	failed(&r, 0, NULL, NULL, "no valid AWS credentials");
-	m = s3_request_error("list", "b", "p/", &r);
+	failed(&r, 0, NULL, NULL, 1, AWS_ERR_LOCAL, "no valid AWS credentials");
+	m = request_error("list", "b", "p/", &r);
 	TAP_IS_STR(m, "cannot list 's3://b/p/': no valid AWS credentials", "a failure before sending");
 	free(m);
 	http_request_free(&r);
