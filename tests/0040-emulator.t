@@ -1,5 +1,5 @@
 #!/bin/sh
-# The loopback AWS emulator (tests/emu/emu.py, through tests/emu.sh) itself,
+# The loopback AWS emulator (tests/emu/awsemu, through tests/emu.sh) itself,
 # driven by Debian's aws and by curl --aws-sigv4: what it accepts and what
 # it refuses, faults, counters, conditional writes, Secrets Manager,
 # seeding, listing order, loopback only, and no process left behind.

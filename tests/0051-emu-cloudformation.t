@@ -1,5 +1,5 @@
 #!/bin/sh
-# The loopback emulator's CloudFormation (tests/emu/emu.py), driven by
+# The loopback emulator's CloudFormation (tests/emu/awsemu/cloudformation.py), driven by
 # Debian's aws and by curl --aws-sigv4 (whose raw XML is what rapid's C
 # client parses): template checks, the simulated creation and its events in
 # dependency order, outputs from the template's intrinsics, the stack's

@@ -1,4 +1,4 @@
-# tests/emu.sh - the loopback AWS emulator (tests/emu/emu.py) for the .t
+# tests/emu.sh - the loopback AWS emulator (tests/emu/awsemu) for the .t
 # tests: every signature checked by botocore, S3 through s3rver, Secrets
 # Manager, faults and counters. Source it after lib.sh, then:
 #   emu_start [BUCKET...]  start it under $T_TMP/emu with those buckets and
@@ -29,7 +29,7 @@
 #   emu_requests_count TEXT  how many requests hold TEXT
 #   emu_bucket_region BUCKET REGION  S3 says BUCKET is in REGION (HeadBucket
 #                          301, GetBucketLocation REGION, other requests 400)
-# The JSON each takes is described at the top of tests/emu/emu.py.
+# The JSON each takes is described in tests/emu/awsemu/__init__.py.
 
 EMU_AKID=AKIDEMU0000000000001
 # A fixed, fake secret: tests grep rapid's output and logs for it.
