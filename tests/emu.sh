@@ -5,19 +5,29 @@
 #                          point AWS_* at it (stopped when the test exits)
 #   emu_stop               stop it and its s3rver
 #   emu_faults JSON        faults to inject, e.g. '{"next":["slowdown"]}'; '{}' clears
-#   emu_reset              zero the counters, clear the faults and the clock offset
+#   emu_reset              zero the counters and the in-flight peaks, clear the
+#                          faults, the clock offset, the request log and
+#                          CloudFormation's settings
 #   emu_clock OFFSET_S     run the emulator's clock that many seconds off
 #   emu_seed JSON          objects written straight into the store (prints
 #                          {"created": N, "seconds": S})
 #   emu_counters           the request counters, as JSON
 #   emu_count NAME         one counter as an integer (0 when absent)
 #   emu_aws ARGS...        Debian's aws against the emulator
-#   emu_cfn JSON           CloudFormation's pace and injected failures, e.g.
-#                          '{"step_ms": 10}' (per resource step; default 50),
+#   emu_cfn JSON           CloudFormation's pace, its held steps and injected
+#                          failures, e.g. '{"step_ms": 10}' (per resource step;
+#                          default 50), '{"hold": true}' (every stack waits
+#                          before its next step), '{"steps": 2}' (two more held
+#                          steps go), '{"hold": false}' (the steps go on),
 #                          '{"fail": "JobQueue", "reason": "..."}' (that resource's
 #                          next creation fails and the stack rolls back),
 #                          '{"fail_delete": "JobQueue"}', '{"fail": null}'
-#   emu_cfn_state          the stacks (name, id, status) and the settings, as JSON
+#   emu_cfn_state          the stacks (name, id, status), the settings, the steps
+#                          taken and the stacks waiting at the hold, as JSON
+#   emu_in_flight OP       the most OP requests (e.g. UploadPart) the emulator
+#                          served at once since start or emu_reset (0 if none)
+#   emu_in_flight_json     that for every operation and multipart upload:
+#                          {"ops": {OP: N}, "uploads": {UPLOAD_ID: N}}
 #   emu_requests [TEXT]    the AWS requests received since start or emu_reset, as
 #                          {"count": N, "dropped": N, "requests": [...]}: service,
 #                          op, method, path, query, headers, body, form (a form
@@ -118,6 +128,11 @@ emu_count() {
 emu_aws() { AWS_PAGER='' /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 emu_cfn() { _emu_call POST cfn "$1"; }
 emu_cfn_state() { _emu_call GET cfn; }
+emu_in_flight_json() { _emu_call GET in-flight; }
+emu_in_flight() {
+	_emu_n=$(emu_in_flight_json | sed -n "s/.*\"ops\": {[^}]*\"$1\": \([0-9]*\).*/\1/p")
+	echo "${_emu_n:-0}"
+}
 emu_bucket_region() { _emu_call POST bucket-region "{\"bucket\": \"$1\", \"region\": \"$2\"}" >/dev/null; }
 emu_requests() {
 	if [ $# -gt 0 ]; then

@@ -31,14 +31,20 @@ services rapid calls:
     AWS::SecretsManager::Secret resources really create their (empty)
     secret here, and deleting the stack deletes it. A failure can be
     injected into a resource, which then rolls the stack back.
-  * Each service is a Service subclass, registered in Emulator.services
-    under its signing name: a request goes to the service its credential
-    scope names.
+  * Each service is a module with a Service subclass (s3, secretsmanager,
+    cloudformation), listed in main.services(): a request goes to the
+    service its credential scope names, which answers it from its table of
+    operations (`actions`) and may add control endpoints
+    (control_routes()). Beside them: sigv4 (the signature check), faults,
+    audit (counters, requests in flight, the request log), credentials
+    (the container credentials endpoint), server (the HTTP server and the
+    control API), main (the process).
   * Faults are injected on request, requests are counted by operation, and
     every request is kept in a log a test can search (a secret written to
     Secrets Manager excepted), to prove where a secret did not go.
 
-Run it with Debian's /usr/bin/python3 (package python3-botocore):
+Run it with Debian's /usr/bin/python3 (package python3-botocore), through
+tests/emu/emu.py or as python3 -m awsemu with tests/emu on PYTHONPATH:
 
   /usr/bin/python3 tests/emu/emu.py --data DIR --port-file FILE [--log FILE]
       --cred AKID:SECRET[:TOKEN]... [--bucket NAME]... [--secret NAME=VALUE]...
@@ -55,9 +61,16 @@ Control API, on the same port, unsigned (JSON in and out):
                         faults injected; signatures that did not match (or
                         matched a request not encoded as SigV4 encodes); all
                         requests refused by the authentication checks
-  POST /__emu/reset     zero the counters; clear the faults, the clock offset,
-                        the request log, and CloudFormation's pace and injected
-                        failures (stacks and secrets stay)
+  POST /__emu/reset     zero the counters and the in-flight peaks; clear the
+                        faults, the clock offset, the request log, and
+                        CloudFormation's pace, hold and injected failures
+                        (stacks and secrets stay)
+  GET  /__emu/in-flight {"ops": {"UploadPart": 8, ...}, "uploads": {"<id>": 8}}:
+                        the most requests served at once since start or reset,
+                        by operation and by multipart upload (uploadId). A
+                        request is in flight from its body read to its answer
+                        sent (a delay fault included), so a test proves that a
+                        client overlapped its requests without timing it
   POST /__emu/faults    {"next": ["slowdown", "reset"]}: the next requests fail
                         {"rate": 0.2, "kinds": ["500"], "seed": 7}: each
                         request fails with that probability (kinds default
@@ -99,8 +112,14 @@ Control API, on the same port, unsigned (JSON in and out):
                         CREATE_FAILED / deleted with OnFailure DO_NOTHING /
                         DELETE). {"fail_delete": "LogicalId"}: its next deletion
                         fails (DELETE_FAILED). Each fires once; null disarms.
-  GET  /__emu/cfn       {"step_ms", "fail", "fail_delete", "reason", "stacks":
-                        [{"name", "id", "status"}]}
+                        {"hold": true}: every stack waits before its next step
+                        (one resource created or deleted) until {"steps": N}
+                        lets N more steps go, or {"hold": false}: a test sees a
+                        stack between two steps however slow the machine is.
+  GET  /__emu/cfn       {"step_ms", "fail", "fail_delete", "reason", "hold",
+                        "steps" (held steps let go, not yet taken),
+                        "steps_done" (since start), "waiting" (stacks waiting
+                        at the hold), "stacks": [{"name", "id", "status"}]}
   POST /__emu/bucket-region  {"bucket": "b", "region": "eu-west-1"}: the bucket
                         (which must exist) is said to be in that region:
                         HeadBucket answers 301 with x-amz-bucket-region,

@@ -1,13 +1,86 @@
-"""The record of what the emulator received: every AWS request (a secret's
-value excepted), for tests to search."""
+"""The record of what the emulator received, for tests to count and search
+instead of timing: requests counted by operation, the most requests of an
+operation served at once, and every AWS request (a secret's value
+excepted)."""
 
 import collections
+import contextlib
 import json
 import re
 import threading
 import urllib.parse
 
 from .common import redact
+
+
+class Counters:
+    """Requests by operation as AWS names it, and the emulator's own events
+    (faults, mismatches, rejected)."""
+    ALWAYS = ('faults', 'mismatches', 'rejected')
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = collections.Counter()
+
+    def add(self, *names):
+        with self.lock:
+            self.counts.update(names)
+
+    def clear(self):
+        with self.lock:
+            self.counts.clear()
+
+    def dump(self):
+        with self.lock:
+            counts = dict(self.counts)
+        for name in self.ALWAYS:
+            counts.setdefault(name, 0)
+        return counts
+
+
+class InFlight:
+    """How many requests were being served at once: the peak since start or
+    reset, by operation and by multipart upload (the uploadId of UploadPart,
+    ListParts, CompleteMultipartUpload...). A request is in flight from the
+    moment its body has been read until its answer has been sent, so a
+    delayed answer (the delay fault) keeps it there: a client that sends its
+    parts one after the other never has two in flight."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.clear()
+
+    def clear(self):
+        with self.lock:
+            self.now, self.peak = collections.Counter(), collections.Counter()
+
+    def _enter(self, keys):
+        with self.lock:
+            for key in keys:
+                self.now[key] += 1
+                self.peak[key] = max(self.peak[key], self.now[key])
+
+    def _leave(self, keys):
+        with self.lock:
+            for key in keys:
+                self.now[key] -= 1
+
+    @contextlib.contextmanager
+    def serving(self, op, upload_id=None):
+        keys = [('op', op)] + ([('upload', upload_id)] if upload_id else [])
+        self._enter(keys)
+        try:
+            yield
+        finally:
+            self._leave(keys)
+
+    def dump(self):
+        """{"ops": {op: peak}, "uploads": {upload id: peak}}."""
+        with self.lock:
+            out = {'ops': {}, 'uploads': {}}
+            for (kind, name), peak in self.peak.items():
+                out['ops' if kind == 'op' else 'uploads'][name] = peak
+        return out
 
 class RequestLog:
     """Every AWS request received (control requests aside), so that a test

@@ -50,6 +50,12 @@ class CloudFormation(QueryService):
     AWS::SecretsManager::Secret, which really creates that secret, empty,
     in the emulator's Secrets Manager and removes it with the stack. A
     failure injected through the control API rolls the creation back.
+
+    Each step (one resource created or deleted) takes step_ms. A test that
+    must see a stack between two steps holds them ({"hold": true}): every
+    stack then waits before its next step until the test lets steps go
+    ({"steps": N}, N more in all) or lifts the hold; so what it observes
+    does not depend on how fast the machine is.
     Deleted stacks stay visible by stack id, as in AWS."""
     name = 'cloudformation'
     namespace = CFN_NS
@@ -60,16 +66,25 @@ class CloudFormation(QueryService):
     def __init__(self, region, secrets, s3):
         self.region, self.secrets, self.s3 = region, secrets, s3
         self.lock = threading.Lock()
+        self.gate = threading.Condition(self.lock)     # held steps wait on it
+        self.waiting = 0        # stacks waiting at the gate
+        self.steps_done = 0     # steps taken since start
         self.stacks = []        # every stack, oldest first, deleted ones too
         self.reset()
 
     def reset(self):
-        """Back to the default pace, nothing injected (the stacks stay)."""
+        """Back to the default pace, not held, nothing injected (the stacks stay)."""
         with self.lock:
             self.step_ms, self.fail, self.fail_reason, self.fail_delete = self.STEP_MS, None, None, None
+            self.hold, self.permits = False, 0
+            self.gate.notify_all()
+
+    def control_routes(self):
+        return {('GET', 'cfn'): lambda req, spec: self.summary(),
+                ('POST', 'cfn'): lambda req, spec: self.configure(spec) or {}}
 
     def configure(self, spec):
-        unknown = set(spec) - {'step_ms', 'fail', 'reason', 'fail_delete'}
+        unknown = set(spec) - {'step_ms', 'fail', 'reason', 'fail_delete', 'hold', 'steps'}
         if unknown:
             raise ValueError('unknown cfn fields: %s' % ', '.join(sorted(unknown)))
         step = spec.get('step_ms', self.step_ms)
@@ -78,8 +93,22 @@ class CloudFormation(QueryService):
         for field in ('fail', 'reason', 'fail_delete'):
             if not isinstance(spec.get(field), (str, type(None))):
                 raise ValueError('"%s" must be a string (or null)' % field)
+        if not isinstance(spec.get('hold', False), bool):
+            raise ValueError('"hold" must be true or false')
+        steps = spec.get('steps', 0)
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+            raise ValueError('"steps" must be a whole number of steps')
+        if steps and not spec.get('hold', self.hold):
+            raise ValueError('"steps" lets held steps go: hold them first ("hold": true)')
         with self.lock:
             self.step_ms = step
+            if 'hold' in spec:
+                self.hold = spec['hold']
+                if not self.hold:
+                    self.permits = 0
+            if self.hold:
+                self.permits += steps
+            self.gate.notify_all()
             if 'fail' in spec:
                 self.fail = spec['fail']
                 self.fail_reason = spec.get('reason')
@@ -91,7 +120,8 @@ class CloudFormation(QueryService):
     def summary(self):
         with self.lock:
             return {'step_ms': self.step_ms, 'fail': self.fail, 'fail_delete': self.fail_delete,
-                    'reason': self.fail_reason,
+                    'reason': self.fail_reason, 'hold': self.hold, 'steps': self.permits,
+                    'waiting': self.waiting, 'steps_done': self.steps_done,
                     'stacks': [{'name': s.name, 'id': s.id, 'status': s.status} for s in self.stacks]}
 
     def export(self, name):
@@ -261,7 +291,16 @@ class CloudFormation(QueryService):
                              'ResourceProperties': json.dumps(res.props, separators=(',', ':')) if props else None})
 
     def _pace(self):
+        """One step: wait at the gate while held (until a step is let go),
+        then take step_ms."""
         with self.lock:
+            self.waiting += 1
+            while self.hold and self.permits == 0:
+                self.gate.wait()
+            if self.hold:
+                self.permits -= 1
+            self.waiting -= 1
+            self.steps_done += 1
             step = self.step_ms
         time.sleep(step / 1000)
 

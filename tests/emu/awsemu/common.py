@@ -66,6 +66,14 @@ class AuthFailure(Exception):
         self.kind, self.message, self.extra = kind, message, extra
 
 
+class ControlError(Exception):
+    """A control request refused with that HTTP status (a ValueError is a 400)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
 class Request:
     """One request as received: raw target split at '?', headers, body."""
 

@@ -10,7 +10,9 @@ import sys
 
 from botocore.credentials import Credentials
 
+from .cloudformation import CloudFormation
 from .common import log
+from .credentials import ContainerCredentials
 from .s3 import S3, Upstream, set_parent_death_signal, start_s3rver
 from .secretsmanager import SecretsManager
 from .server import Emulator
@@ -42,6 +44,20 @@ def parse_args(argv):
     return args
 
 
+def services(args, s3rver_port):
+    """Every emulated AWS service. This is where a service joins: a module
+    with a Service subclass (its operations in `actions`, its control
+    endpoints in control_routes()), constructed here."""
+    data = os.path.abspath(args.data)
+    s3 = S3(data, Upstream(s3rver_port), args.region)
+    secrets = SecretsManager(args.region)
+    for item in args.secret:
+        name, _, value = item.partition('=')
+        secrets.set(name, value)
+    cfn = CloudFormation(args.region, secrets, s3)
+    return [s3, secrets, cfn]
+
+
 def main(argv):
     args = parse_args(argv)
     logging.basicConfig(filename=args.log, level=logging.INFO, format='%(asctime)s %(message)s')
@@ -56,13 +72,8 @@ def main(argv):
     server = None
     try:
         proc, s3rver_port = start_s3rver(os.path.abspath(args.data), args.bucket)
-        secrets = SecretsManager(args.region)
-        for item in args.secret:
-            name, _, value = item.partition('=')
-            secrets.set(name, value)
-        server = Emulator(Verifier(args.creds, args.region),
-                          S3(os.path.abspath(args.data), Upstream(s3rver_port), args.region), secrets)
-        server.container_auth = args.container_auth
+        server = Emulator(Verifier(args.creds, args.region), services(args, s3rver_port),
+                          [ContainerCredentials(args.creds, args.container_auth)])
         port = server.server_address[1]
         tmp = '%s.%d.tmp' % (args.port_file, os.getpid())
         with open(tmp, 'w') as f:

@@ -300,6 +300,15 @@ class S3(Service):
                  '<LocationConstraint xmlns="%s">%s</LocationConstraint>' % (S3_NS, esc(home)))
         return Response(200, xml_doc(inner), [('Content-Type', 'application/xml')])
 
+    def control_routes(self):
+        return {('POST', 'bucket-region'): lambda req, spec: self.set_region(spec) or {},
+                ('POST', 'seed'): self.control_seed}
+
+    def control_seed(self, req, spec):
+        started = time.monotonic()
+        created = self.seed(spec)
+        return {'created': created, 'seconds': round(time.monotonic() - started, 3)}
+
     def set_region(self, spec):
         bucket, region = spec.get('bucket'), spec.get('region')
         if not isinstance(bucket, str) or not os.path.isdir(os.path.join(self.data, bucket)):

@@ -81,6 +81,17 @@ class SecretsManager(JsonService):
         self.secrets[name] = secret
         return secret, version_id
 
+    def control_routes(self):
+        return {('POST', 'secret'): self.control_secret}
+
+    def control_secret(self, req, spec):
+        """{"name": "rapid/test", "value": "..."}: create or update a secret."""
+        name, value = spec.get('name'), spec.get('value')
+        if not isinstance(name, str) or not name or not isinstance(value, str):
+            raise ValueError('"name" and "value" must be strings')
+        self.set(name, value)
+        return {}
+
     def set(self, name, value):
         """Create the secret or give it a new current value (the control API, --secret)."""
         with self.lock:

@@ -2,7 +2,6 @@
 each request to its service (by the signing name of its credential
 scope), after the signature check and the faults; and the control API."""
 
-import collections
 import http.server
 import json
 import os
@@ -10,17 +9,16 @@ import re
 import socket
 import struct
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
 
-from .audit import RequestLog
-from .cloudformation import CloudFormation
-from .common import AuthFailure, Request, Response, log, redact
+from .audit import Counters, InFlight, RequestLog
+from .common import AuthFailure, ControlError, Request, Response, log, redact
 from .faults import Faults
 from .s3 import S3
 from .service import JsonService
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
@@ -47,16 +45,29 @@ class Emulator(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, verifier, s3, secrets):
+    def __init__(self, verifier, services, helpers=()):
+        """services: the emulated AWS services (Service), each found by its
+        signing name; helpers: other providers of control endpoints (the
+        container credentials)."""
         super().__init__(('127.0.0.1', 0), Handler)
-        self.verifier, self.s3, self.secrets = verifier, s3, secrets
-        self.cfn = CloudFormation(verifier.region, secrets, s3)
-        self.container_auth = 'emu-container-auth'
-        self.services = {'s3': s3, 'secretsmanager': secrets, 'cloudformation': self.cfn}
+        self.verifier = verifier
+        self.services = {s.name: s for s in services}
         self.requests = RequestLog()
         self.faults = Faults()
-        self.counts_lock = threading.Lock()
-        self.counts = collections.Counter()
+        self.counters = Counters()
+        self.in_flight = InFlight()
+        self.resettable = list(services) + list(helpers)
+        self.routes = {('GET', 'counters'): lambda req, spec: self.counters.dump(),
+                       ('POST', 'reset'): self.control_reset,
+                       ('POST', 'faults'): lambda req, spec: self.faults.configure(spec) or {},
+                       ('POST', 'clock'): self.control_clock,
+                       ('GET', 'requests'): self.control_requests,
+                       ('GET', 'in-flight'): lambda req, spec: self.in_flight.dump()}
+        for provider in self.resettable:
+            for route, fn in provider.control_routes().items():
+                if route in self.routes:
+                    raise ValueError('two control endpoints %s /__emu/%s' % route)
+                self.routes[route] = fn
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]
@@ -64,10 +75,6 @@ class Emulator(http.server.ThreadingHTTPServer):
             log.info('connection from port %d ended: %s', client_address[1], error)
         else:
             log.exception('connection from port %d failed', client_address[1])
-
-    def count(self, *names):
-        with self.counts_lock:
-            self.counts.update(names)
 
     def service_for(self, headers, params):
         """The service a request is for: its credential scope says, else its X-Amz-Target, else S3."""
@@ -110,22 +117,29 @@ class Emulator(http.server.ThreadingHTTPServer):
         if control:
             return self.send(h, req, self.control(req), None, 'control', started)
         op = service.operation(req)
-        self.count(op)
+        self.counters.add(op)
         self.requests.add(service.name, op, req)
+        upload_id = req.params.get('uploadId') if isinstance(service, S3) else None
+        with self.in_flight.serving(op, upload_id):
+            return self.serve_aws(h, req, service, op, length, started)
+
+    def serve_aws(self, h, req, service, op, length, started):
+        """A request for an AWS service, its body read: the checks, the faults, the answer."""
+        target = req.target
         if length is None and req.method == 'PUT':
             response = service.error(req, 411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.')
             return self.send(h, req, response, service, op, started)
         try:
             self.verifier.verify(req, service)
         except AuthFailure as failure:
-            self.count('rejected', *(('mismatches',) if failure.kind in ('mismatch', 'noncanonical') else ()))
+            self.counters.add('rejected', *(('mismatches',) if failure.kind in ('mismatch', 'noncanonical') else ()))
             log.info('refused %s %s: %s %s%s', req.method, redact(target), failure.kind, failure.message or '',
                      ''.join('\n  %s:\n%s' % (k, v) for k, v in failure.extra.items()
                              if k in ('CanonicalRequest', 'StringToSign')))
             return self.send(h, req, service.auth_error(req, failure), service, op, started)
         kind = self.faults.draw(op)
         if kind:
-            self.count('faults')
+            self.counters.add('faults')
             log.info('fault %s on %s', kind, op)
             if kind == 'delay':
                 time.sleep(self.faults.delay_ms / 1000)
@@ -172,73 +186,44 @@ class Emulator(http.server.ThreadingHTTPServer):
                  'reset' if response.reset else response.status, op, len(response.body),
                  (time.monotonic() - started) * 1000)
 
-    # --- control API
+    # --- control API: /__emu/<name>, unsigned, JSON in and out
 
     def control(self, req):
         def reply(status, obj):
             return Response(status, json.dumps(obj, sort_keys=True).encode(), [('Content-Type', 'application/json')])
-        route = (req.method, req.path)
+        route = (req.method, req.path[len('/__emu/'):])
+        fn = self.routes.get(route)
+        if fn is None:
+            return reply(404, {'error': 'no control endpoint %s /__emu/%s' % route})
         try:
             spec = json.loads(req.body or b'{}')
             if not isinstance(spec, dict):
                 raise ValueError('the body must be a JSON object')
-            if route == ('GET', '/__emu/counters'):
-                with self.counts_lock:
-                    counts = dict(self.counts)
-                for name in ('faults', 'mismatches', 'rejected'):
-                    counts.setdefault(name, 0)
-                return reply(200, counts)
-            if route == ('POST', '/__emu/reset'):
-                with self.counts_lock:
-                    self.counts.clear()
-                self.faults.clear()
-                self.verifier.offset_s = 0.0
-                self.requests.clear()
-                self.cfn.reset()
-                return reply(200, {})
-            if route == ('POST', '/__emu/faults'):
-                self.faults.configure(spec)
-                return reply(200, {})
-            if route == ('POST', '/__emu/clock'):
-                offset = spec.get('offset_s')
-                if not isinstance(offset, (int, float)):
-                    raise ValueError('"offset_s" must be a number of seconds')
-                self.verifier.offset_s = float(offset)
-                return reply(200, {})
-            if route == ('POST', '/__emu/secret'):
-                name, value = spec.get('name'), spec.get('value')
-                if not isinstance(name, str) or not name or not isinstance(value, str):
-                    raise ValueError('"name" and "value" must be strings')
-                self.secrets.set(name, value)
-                return reply(200, {})
-            if route == ('GET', '/__emu/container-credentials'):
-                # The ECS container credentials endpoint
-                # (AWS_CONTAINER_CREDENTIALS_FULL_URI): the first credential
-                # that has a session token, valid for an hour, to a caller
-                # that sends the authorization token it was started with.
-                if req.headers.get('Authorization') != self.container_auth:
-                    return reply(401, {'error': 'bad or missing Authorization'})
-                cred = next((c for c in self.verifier.creds.values() if c.token), None)
-                if cred is None:
-                    return reply(404, {'error': 'no credential with a session token (--cred AKID:SECRET:TOKEN)'})
-                expires = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + 3600))
-                return reply(200, {'AccessKeyId': cred.access_key, 'SecretAccessKey': cred.secret_key,
-                                   'Token': cred.token, 'Expiration': expires})
-            if route == ('GET', '/__emu/requests'):
-                params = dict(urllib.parse.parse_qsl(req.query, keep_blank_values=True))
-                return reply(200, self.requests.dump(params.get('contains'), params.get('op')))
-            if route == ('GET', '/__emu/cfn'):
-                return reply(200, self.cfn.summary())
-            if route == ('POST', '/__emu/cfn'):
-                self.cfn.configure(spec)
-                return reply(200, {})
-            if route == ('POST', '/__emu/bucket-region'):
-                self.s3.set_region(spec)
-                return reply(200, {})
-            if route == ('POST', '/__emu/seed'):
-                started = time.monotonic()
-                created = self.s3.seed(spec)
-                return reply(200, {'created': created, 'seconds': round(time.monotonic() - started, 3)})
+            return reply(200, fn(req, spec))
+        except ControlError as e:
+            return reply(e.status, {'error': str(e)})
         except ValueError as e:
             return reply(400, {'error': str(e)})
-        return reply(404, {'error': 'no control endpoint %s %s' % route})
+
+    def control_reset(self, req, spec):
+        """Zero the counters and the in-flight peaks; clear the faults, the
+        clock offset, the request log, and each service's own settings."""
+        self.counters.clear()
+        self.in_flight.clear()
+        self.faults.clear()
+        self.verifier.offset_s = 0.0
+        self.requests.clear()
+        for provider in self.resettable:
+            provider.reset()
+        return {}
+
+    def control_clock(self, req, spec):
+        offset = spec.get('offset_s')
+        if not isinstance(offset, (int, float)):
+            raise ValueError('"offset_s" must be a number of seconds')
+        self.verifier.offset_s = float(offset)
+        return {}
+
+    def control_requests(self, req, spec):
+        params = dict(urllib.parse.parse_qsl(req.query, keep_blank_values=True))
+        return self.requests.dump(params.get('contains'), params.get('op'))

@@ -11,12 +11,27 @@ import urllib.parse
 from .common import ApiError, Response, esc
 from .sigv4 import AMZ_DATE
 
+
 class Service:
     """One emulated AWS service: its signing name, how it names a request's
-    operation, how it answers, and its error format. A new service (Batch,
-    CloudFormation) is a subclass registered in Emulator.services."""
+    operation, how it answers, and its error format. A new service (Batch)
+    is a module with a subclass, listed in main.services(); the server sends
+    it the requests whose credential scope names it.
+
+    Its operations: `actions` maps an operation name to the method that
+    answers it (JsonService and QueryService dispatch through it). Its
+    control endpoints: control_routes() maps (method, name) to a function
+    of (request, JSON body) served at /__emu/<name>; reset() is its part of
+    POST /__emu/reset."""
     name = ''
     max_skew_s = 300
+    actions = {}
+
+    def control_routes(self):
+        return {}
+
+    def reset(self):
+        pass
 
     def operation(self, req):
         raise NotImplementedError
