@@ -13,7 +13,7 @@ jf() {
 
 # alive PID: that child has not exited (kill -0 holds for a zombie too).
 alive() {
-	read -r _a _a _state _a <"/proc/$1/stat" 2>/dev/null && [ "$_state" != Z ]
+	read -r _a _a _state _a 2>/dev/null <"/proc/$1/stat" && [ "$_state" != Z ]
 }
 # wait_for FILE: until it exists (at most 60 s, so that a loaded machine is not a failure).
 wait_for() {

@@ -95,7 +95,7 @@ emu_start() {
 
 # The emulator has not exited (kill -0 holds for a zombie too).
 _emu_alive() {
-	read -r _emu_x _emu_x _emu_state _emu_x <"/proc/$EMU_PID/stat" 2>/dev/null && [ "$_emu_state" != Z ]
+	read -r _emu_x _emu_x _emu_state _emu_x 2>/dev/null <"/proc/$EMU_PID/stat" && [ "$_emu_state" != Z ]
 }
 
 emu_stop() {
