@@ -1,5 +1,5 @@
 #!/bin/sh
-# The loopback emulator's CloudFormation (tests/emu/emu.py), driven by
+# The loopback emulator's CloudFormation (tests/emu/awsemu/cloudformation.py), driven by
 # Debian's aws and by curl --aws-sigv4 (whose raw XML is what rapid's C
 # client parses): template checks, the simulated creation and its events in
 # dependency order, outputs from the template's intrinsics, the stack's
@@ -60,6 +60,17 @@ events() {
 		/<ResourceStatus>/ { sub(/.*<ResourceStatus>/, ""); sub(/<\/ResourceStatus>.*/, ""); st = $0 }
 		/<ResourceStatusReason>/ { sub(/.*<ResourceStatusReason>/, ""); sub(/<\/ResourceStatusReason>.*/, ""); why = $0 }
 		/<\/member>/ { print id " " st (why != "" ? ": " why : ""); id = st = why = "" }' | tac
+}
+# held_events STACK N: its events (as events prints them) once the steps
+# are held, N steps have been taken since the emulator started and a stack
+# waits for the next (20 s at most).
+held_events() {
+	_i=0
+	while ! emu_cfn_state | grep -q "\"steps_done\": $2, \"waiting\": [1-9]" && [ $_i -lt 400 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	events "$1"
 }
 # field XML TAG: the text of the first <TAG> element on a line of its own.
 field() { printf '%s\n' "$1" | sed -n "s:.*<$2>\(.*\)</$2>.*:\1:p" | head -n 1; }
@@ -181,8 +192,9 @@ run cfn ValidateTemplate "TemplateURL=https://bkt.s3.amazonaws.com/templates/t.y
 like "$OUT" '<member>CAPABILITY_NAMED_IAM</member>' "a TemplateURL is read from the emulated S3"
 is "$(status emu-stack)" GONE "nothing was created"
 
-# 2. Creation, played resource by resource.
-emu_cfn '{"step_ms": 60}' >/dev/null
+# 2. Creation, played resource by resource. The steps are held, so that
+# the stack is seen in progress however slow the machine.
+emu_cfn '{"step_ms": 60, "hold": true}' >/dev/null
 run emu_aws cloudformation create-stack --stack-name emu-stack --template-body file://t.yaml \
 	--parameters ParameterKey=OutputBucket,ParameterValue=bkt "ParameterKey=Canary,ParameterValue=$CANARY" \
 	--capabilities CAPABILITY_NAMED_IAM --tags Key=team,Value=rapid --query StackId --output text
@@ -191,7 +203,22 @@ STACK_ID=$OUT
 run cfn DescribeStacks StackName=emu-stack
 is "$(field "$OUT" StackStatus)" CREATE_IN_PROGRESS "right after, the stack is CREATE_IN_PROGRESS"
 unlike "$OUT" '<Outputs>' "without outputs yet"
-is "$(settle emu-stack)" CREATE_COMPLETE "then CREATE_COMPLETE"
+is "$(held_events emu-stack 0)" "emu-stack CREATE_IN_PROGRESS: User Initiated
+Secret CREATE_IN_PROGRESS
+Secret CREATE_IN_PROGRESS: Resource creation Initiated" "held: the first resource waits before its step"
+emu_cfn '{"steps": 1}' >/dev/null
+is "$(held_events emu-stack 1)" "emu-stack CREATE_IN_PROGRESS: User Initiated
+Secret CREATE_IN_PROGRESS
+Secret CREATE_IN_PROGRESS: Resource creation Initiated
+Secret CREATE_COMPLETE
+JobRole CREATE_IN_PROGRESS
+JobRole CREATE_IN_PROGRESS: Resource creation Initiated" "one step let go: one resource more, and the next waits"
+is "$(status emu-stack)" CREATE_IN_PROGRESS "still CREATE_IN_PROGRESS"
+like "$(emu_cfn_state)" '"hold": true, .*"steps": 0, "steps_done": 1, "waiting": 1}$' "the state shows the hold, the steps taken and the stack waiting"
+emu_cfn '{"hold": false}' >/dev/null
+run emu_cfn '{"steps": 1}'
+like "$RC $ERR" '^1 .*steps.* lets held steps go: hold them first' "steps without a hold: refused"
+is "$(settle emu-stack)" CREATE_COMPLETE "the hold lifted: then CREATE_COMPLETE"
 run emu_aws cloudformation wait stack-create-complete --stack-name emu-stack
 is "$RC" 0 "aws cloudformation wait stack-create-complete agrees"
 run emu_aws cloudformation describe-stacks --stack-name emu-stack --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text
@@ -274,10 +301,12 @@ ok "$(! grep -qF "$SECRET_PART" requests.json; echo $?)" "emu_requests prints no
 like "$(emu_requests "$CANARY")" '"op": "CreateStack"' "a value sent as a (NoEcho) CreateStack parameter is found there"
 is "$(emu_requests_count "$CANARY")" 1 "in exactly that request (sent percent-encoded, found decoded)"
 
-# 6. Deletion, dependents first.
+# 6. Deletion, dependents first (held, to be seen in progress).
+emu_cfn '{"hold": true}' >/dev/null
 run emu_aws cloudformation delete-stack --stack-name emu-stack
 is "$RC" 0 "delete-stack"
 is "$(status emu-stack)" DELETE_IN_PROGRESS "right after, DELETE_IN_PROGRESS"
+emu_cfn '{"hold": false}' >/dev/null
 is "$(settle emu-stack)" GONE "then DescribeStacks by name says it does not exist"
 run emu_aws cloudformation wait stack-delete-complete --stack-name emu-stack
 is "$RC" 0 "aws cloudformation wait stack-delete-complete agrees"

@@ -1,23 +1,33 @@
-# tests/emu.sh - the loopback AWS emulator (tests/emu/emu.py) for the .t
+# tests/emu.sh - the loopback AWS emulator (tests/emu/awsemu) for the .t
 # tests: every signature checked by botocore, S3 through s3rver, Secrets
 # Manager, faults and counters. Source it after lib.sh, then:
 #   emu_start [BUCKET...]  start it under $T_TMP/emu with those buckets and
 #                          point AWS_* at it (stopped when the test exits)
 #   emu_stop               stop it and its s3rver
 #   emu_faults JSON        faults to inject, e.g. '{"next":["slowdown"]}'; '{}' clears
-#   emu_reset              zero the counters, clear the faults and the clock offset
+#   emu_reset              zero the counters and the in-flight peaks, clear the
+#                          faults, the clock offset, the request log and
+#                          CloudFormation's settings
 #   emu_clock OFFSET_S     run the emulator's clock that many seconds off
 #   emu_seed JSON          objects written straight into the store (prints
 #                          {"created": N, "seconds": S})
 #   emu_counters           the request counters, as JSON
 #   emu_count NAME         one counter as an integer (0 when absent)
 #   emu_aws ARGS...        Debian's aws against the emulator
-#   emu_cfn JSON           CloudFormation's pace and injected failures, e.g.
-#                          '{"step_ms": 10}' (per resource step; default 50),
+#   emu_cfn JSON           CloudFormation's pace, its held steps and injected
+#                          failures, e.g. '{"step_ms": 10}' (per resource step;
+#                          default 50), '{"hold": true}' (every stack waits
+#                          before its next step), '{"steps": 2}' (two more held
+#                          steps go), '{"hold": false}' (the steps go on),
 #                          '{"fail": "JobQueue", "reason": "..."}' (that resource's
 #                          next creation fails and the stack rolls back),
 #                          '{"fail_delete": "JobQueue"}', '{"fail": null}'
-#   emu_cfn_state          the stacks (name, id, status) and the settings, as JSON
+#   emu_cfn_state          the stacks (name, id, status), the settings, the steps
+#                          taken and the stacks waiting at the hold, as JSON
+#   emu_in_flight OP       the most OP requests (e.g. UploadPart) the emulator
+#                          served at once since start or emu_reset (0 if none)
+#   emu_in_flight_json     that for every operation and multipart upload:
+#                          {"ops": {OP: N}, "uploads": {UPLOAD_ID: N}}
 #   emu_requests [TEXT]    the AWS requests received since start or emu_reset, as
 #                          {"count": N, "dropped": N, "requests": [...]}: service,
 #                          op, method, path, query, headers, body, form (a form
@@ -29,7 +39,7 @@
 #   emu_requests_count TEXT  how many requests hold TEXT
 #   emu_bucket_region BUCKET REGION  S3 says BUCKET is in REGION (HeadBucket
 #                          301, GetBucketLocation REGION, other requests 400)
-# The JSON each takes is described at the top of tests/emu/emu.py.
+# The JSON each takes is described in tests/emu/awsemu/__init__.py.
 
 EMU_AKID=AKIDEMU0000000000001
 # A fixed, fake secret: tests grep rapid's output and logs for it.
@@ -85,7 +95,7 @@ emu_start() {
 
 # The emulator has not exited (kill -0 holds for a zombie too).
 _emu_alive() {
-	read -r _emu_x _emu_x _emu_state _emu_x <"/proc/$EMU_PID/stat" 2>/dev/null && [ "$_emu_state" != Z ]
+	read -r _emu_x _emu_x _emu_state _emu_x 2>/dev/null <"/proc/$EMU_PID/stat" && [ "$_emu_state" != Z ]
 }
 
 emu_stop() {
@@ -118,6 +128,11 @@ emu_count() {
 emu_aws() { AWS_PAGER='' /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 emu_cfn() { _emu_call POST cfn "$1"; }
 emu_cfn_state() { _emu_call GET cfn; }
+emu_in_flight_json() { _emu_call GET in-flight; }
+emu_in_flight() {
+	_emu_n=$(emu_in_flight_json | sed -n "s/.*\"ops\": {[^}]*\"$1\": \([0-9]*\).*/\1/p")
+	echo "${_emu_n:-0}"
+}
 emu_bucket_region() { _emu_call POST bucket-region "{\"bucket\": \"$1\", \"region\": \"$2\"}" >/dev/null; }
 emu_requests() {
 	if [ $# -gt 0 ]; then

@@ -1,10 +1,18 @@
 #!/bin/sh
-# Make sure the build and test dependencies are here. As root, install the
-# missing Debian packages; otherwise print the exact apt-get line and fail.
-# Then install the npm packages the tests pin in a package-lock.json: the
-# AWS emulator's s3rver (tests/emu) and the CloudFormation linter cfn-lint
-# (tests/lint), each only when its node_modules is missing or older than
-# its lock.
+# ensure-deps.sh build|test: make sure the dependencies are here.
+#   build  what building rapid and `make demo` need: a C compiler, make,
+#          pkg-config and the -dev packages of libcurl, OpenSSL, cJSON,
+#          xxHash, LMDB and expat (and gzip, which the demo's data uses)
+#   test   that, and what `make check` needs as well: prove, curl, Debian's
+#          python3 with botocore and PyYAML (the AWS emulator), Debian's aws,
+#          node and npm, then the npm packages the tests pin in a
+#          package-lock.json: the emulator's s3rver (tests/emu) and the
+#          CloudFormation linter cfn-lint (tests/lint), each installed by
+#          npm ci only when its node_modules is missing or older than its lock
+# As root, the missing Debian packages are installed with apt-get; otherwise
+# they are named, with the apt-get line to run as root, and the script fails.
+what=${1:-test}
+case $what in build|test) ;; *) echo "usage: sh tests/ensure-deps.sh build|test" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 need=""
 for pc in libcurl:libcurl4-openssl-dev openssl:libssl-dev libcjson:libcjson-dev \
@@ -13,20 +21,22 @@ for pc in libcurl:libcurl4-openssl-dev openssl:libssl-dev libcjson:libcjson-dev 
 	pkg-config --exists "$mod" 2>/dev/null || need="$need $pkg"
 done
 command -v pkg-config >/dev/null 2>&1 || need="pkg-config $need"
-command -v prove >/dev/null 2>&1 || need="$need perl"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
-command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v gzip >/dev/null 2>&1 || need="$need gzip"
-command -v curl >/dev/null 2>&1 || need="$need curl"
-# The emulator runs on Debian's python3 with Debian's botocore (and PyYAML for
-# CloudFormation templates), and the tests use Debian's aws, whatever python3
-# or aws comes first on PATH.
-/usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || need="$need python3-botocore"
-/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need="$need python3-yaml"
-[ -x /usr/bin/aws ] || need="$need awscli"
-command -v node >/dev/null 2>&1 || need="$need nodejs"
-command -v npm >/dev/null 2>&1 || need="$need npm"
+if [ "$what" = test ]; then
+	command -v prove >/dev/null 2>&1 || need="$need perl"
+	command -v python3 >/dev/null 2>&1 || need="$need python3"
+	command -v curl >/dev/null 2>&1 || need="$need curl"
+	# The emulator runs on Debian's python3 with Debian's botocore (and PyYAML
+	# for CloudFormation templates), and the tests use Debian's aws, whatever
+	# python3 or aws comes first on PATH.
+	/usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || need="$need python3-botocore"
+	/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need="$need python3-yaml"
+	[ -x /usr/bin/aws ] || need="$need awscli"
+	command -v node >/dev/null 2>&1 || need="$need nodejs"
+	command -v npm >/dev/null 2>&1 || need="$need npm"
+fi
 if [ -n "$need" ]; then
 	if [ "$(id -u)" = 0 ]; then
 		echo "rapid: installing Debian packages:$need" >&2
@@ -34,11 +44,12 @@ if [ -n "$need" ]; then
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $need >/dev/null || {
 			echo "rapid: apt-get install failed" >&2; exit 1; }
 	else
-		echo "rapid: missing packages; run as root:" >&2
+		echo "rapid: missing packages:$need; run as root:" >&2
 		echo "  apt-get install$need" >&2
 		exit 1
 	fi
 fi
+[ "$what" = test ] || exit 0
 # npm_ci DIR WHAT: npm ci in DIR unless done since its lock last changed.
 # npm ci writes node_modules/.package-lock.json last: it stands for the install.
 npm_ci() {

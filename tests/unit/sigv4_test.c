@@ -1,6 +1,6 @@
 /* sigv4_test.c - SigV4 against AWS's signing test suite and the S3 API
- * Reference examples, read from $SHARED_DIR/aws-sigv4-test-suite (else
- * ../shared beside the repository): for each of the v4/<case>/ folders,
+ * Reference examples, read from the repository's
+ * tests/vectors/aws-sigv4-test-suite: for each of the v4/<case>/ folders,
  * header signing and presigning (canonical request, string to sign,
  * signature and the signed request, byte for byte); every case of
  * s3-examples.json. Then our own cases: S3 keys with special characters,
@@ -101,28 +101,22 @@ static int presign(const struct sigv4_config *cfg, const struct sigv4_request *r
 
 /* ---- finding and reading the suite ---- */
 
+/* Where the suite lives in the repository. */
+#define SUITE_DIR "tests/vectors/aws-sigv4-test-suite"
+
 static int is_dir(const char *p)
 {
 	struct stat st;
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* $SHARED_DIR/aws-sigv4-test-suite; else ../shared beside the repository,
- * found from this program's path (<repo>/build/tests/unit/sigv4_test, or build-san) or
- * from the current folder. NULL if none exists. */
+/* The repository's tests/vectors/aws-sigv4-test-suite, found from this
+ * program's path (<repo>/build/tests/unit/sigv4_test, or build-san) or from
+ * the current folder. NULL if neither exists. */
 static char *find_suite(const char *argv0)
 {
-	const char *shared = getenv("SHARED_DIR");
 	char *p, real[PATH_MAX];
 
-	if (shared && *shared) {
-		p = path_join(shared, "aws-sigv4-test-suite");
-		if (is_dir(p))
-			return p;
-		printf("# SHARED_DIR is set but %s is not a folder\n", p);
-		free(p);
-		return NULL;
-	}
 	if (realpath(argv0, real)) {
 		char *d = xstrdup(real);
 		for (int i = 0; i < 4; i++) { /* sigv4_test, unit, tests, build */
@@ -130,13 +124,13 @@ static char *find_suite(const char *argv0)
 			free(d);
 			d = up;
 		}
-		p = xasprintf("%s/../shared/aws-sigv4-test-suite", d);
+		p = xasprintf("%s/" SUITE_DIR, d);
 		free(d);
 		if (is_dir(p))
 			return p;
 		free(p);
 	}
-	p = xstrdup("../shared/aws-sigv4-test-suite");
+	p = xstrdup(SUITE_DIR);
 	if (is_dir(p))
 		return p;
 	free(p);
@@ -843,7 +837,7 @@ int main(int argc, char **argv)
 {
 	char *suite = find_suite(argc > 0 ? argv[0] : "");
 
-	if (TAP_OK(suite != NULL, "found the SigV4 test suite (%s)", suite ? suite : "set SHARED_DIR")) {
+	if (TAP_OK(suite != NULL, "found the SigV4 test suite (%s)", suite ? suite : "not found: " SUITE_DIR)) {
 		run_suite(suite);
 		run_s3_examples(suite);
 		printf("# %d vector values compared byte for byte\n", vectors_checked);

@@ -1,0 +1,132 @@
+"""awsemu - the loopback AWS endpoint rapid's tests run against.
+
+One threaded HTTP/1.1 server on 127.0.0.1 that stands in for the AWS
+services rapid calls:
+
+  * Every request's SigV4 signature is recomputed with botocore, AWS's own
+    signer (S3SigV4Auth for S3, SigV4Auth for the others, and their query
+    variants for presigned URLs), over the raw path and query and exactly
+    the headers the request says it signed, and rejected the way AWS
+    rejects it when it does not match. Since AWS may canonicalize the path
+    and query before checking, a request must also be sent encoded as
+    SigV4 encodes (RFC 3986, %XX in upper case), so that what passes here
+    passes there.
+  * S3 object bytes live in an s3rver child (tests/emu/node_modules, pinned
+    by package-lock.json). The emulator answers itself what s3rver lacks or
+    gets wrong: listings in S3's key order (s3rver walks its directory tree
+    and loses keys across pages), conditional writes (If-None-Match: *,
+    If-Match), Content-MD5 and x-amz-checksum-sha256 checks, suffix ranges
+    (bytes=-N), multipart bookkeeping (part checks, "<md5>-<parts>" ETags,
+    ListMultipartUploads, AbortMultipartUpload). Writes, reads and deletes
+    of one key are serialized, since s3rver writes objects in place.
+  * HeadBucket and GetBucketLocation are answered here (with
+    x-amz-bucket-region, in S3's namespace); a bucket can be said to live in
+    another region.
+  * Secrets Manager (JSON 1.1) is answered from memory.
+  * CloudFormation (the Query protocol: form-encoded POST, XML answers) is
+    simulated: CreateStack checks the template (YAML with short-form tags,
+    or JSON) as AWS does, then plays the creation resource by resource, in
+    dependency order, as stack events, with fake but well-formed ids and
+    ARNs, and Outputs evaluated from the template's intrinsics.
+    AWS::SecretsManager::Secret resources really create their (empty)
+    secret here, and deleting the stack deletes it. A failure can be
+    injected into a resource, which then rolls the stack back.
+  * Each service is a module with a Service subclass (s3, secretsmanager,
+    cloudformation), listed in main.services(): a request goes to the
+    service its credential scope names, which answers it from its table of
+    operations (`actions`) and may add control endpoints
+    (control_routes()). Beside them: sigv4 (the signature check), faults,
+    audit (counters, requests in flight, the request log), credentials
+    (the container credentials endpoint), server (the HTTP server and the
+    control API), main (the process).
+  * Faults are injected on request, requests are counted by operation, and
+    every request is kept in a log a test can search (a secret written to
+    Secrets Manager excepted), to prove where a secret did not go.
+
+Run it with Debian's /usr/bin/python3 (package python3-botocore), through
+tests/emu/emu.py or as python3 -m awsemu with tests/emu on PYTHONPATH:
+
+  /usr/bin/python3 tests/emu/emu.py --data DIR --port-file FILE [--log FILE]
+      --cred AKID:SECRET[:TOKEN]... [--bucket NAME]... [--secret NAME=VALUE]...
+      [--region us-east-1]
+
+It listens on a free port of 127.0.0.1 and writes the port to --port-file
+once both it and s3rver answer. SIGTERM, SIGINT or the death of its parent
+stop it and s3rver. tests/emu.sh wraps this for the .t tests.
+
+Control API, on the same port, unsigned (JSON in and out):
+  GET  /__emu/counters  {"PutObject": 3, ..., "faults": 0, "mismatches": 0,
+                        "rejected": 0}: every request received, by operation
+                        as AWS names it (faulted and refused ones included);
+                        faults injected; signatures that did not match (or
+                        matched a request not encoded as SigV4 encodes); all
+                        requests refused by the authentication checks
+  POST /__emu/reset     zero the counters and the in-flight peaks; clear the
+                        faults, the clock offset, the request log, and
+                        CloudFormation's pace, hold and injected failures
+                        (stacks and secrets stay)
+  GET  /__emu/in-flight {"ops": {"UploadPart": 8, ...}, "uploads": {"<id>": 8}}:
+                        the most requests served at once since start or reset,
+                        by operation and by multipart upload (uploadId). A
+                        request is in flight from its body read to its answer
+                        sent (a delay fault included), so a test proves that a
+                        client overlapped its requests without timing it
+  POST /__emu/faults    {"next": ["slowdown", "reset"]}: the next requests fail
+                        {"rate": 0.2, "kinds": ["500"], "seed": 7}: each
+                        request fails with that probability (kinds default
+                        slowdown, 500, reset); both may take "ops": [names]
+                        (only those operations) and "delay_ms" (for delay,
+                        default 1000). {} clears. Kinds: slowdown (503
+                        SlowDown), 500 (InternalError), reset (connection
+                        reset after reading the request), delay (then served),
+                        error200 (200 with an <Error> body), truncate (served,
+                        then only the first half of its body is sent, with a
+                        Content-Length to match), garbage (200 with a body that
+                        is neither XML nor JSON). A faulted request never
+                        reaches s3rver, except a delayed or truncated one.
+  POST /__emu/clock     {"offset_s": -1200}: the emulator's clock runs that
+                        much off (S3 refuses requests more than 15 minutes off,
+                        other services 5)
+  POST /__emu/secret    {"name": "rapid/test", "value": "..."}: create or
+                        update a secret
+  GET  /__emu/container-credentials  container credentials as ECS serves
+                        them: the first --cred with a session token, to a
+                        request whose Authorization is --container-auth
+  GET  /__emu/requests[?contains=TEXT][&op=NAME]  {"count": N, "dropped": N,
+                        "requests": [{"seq", "service", "op", "method", "path",
+                        "query", "headers", "body", "body_bytes", "form",
+                        "note"}]}: the AWS requests received since start or
+                        reset, oldest first (control requests aside). Not kept:
+                        SecretString/SecretBinary of CreateSecret,
+                        PutSecretValue, UpdateSecret ("(not kept by emu)"),
+                        object data, bodies over 1 MiB, responses; signatures
+                        and session tokens are masked. "form" holds a form
+                        body's fields decoded. contains: only requests holding
+                        TEXT as sent, percent-decoded or JSON-unescaped.
+  POST /__emu/cfn       {"step_ms": 20}: CloudFormation's pace, the time each
+                        resource takes to create or delete (default 50: a
+                        20-resource stack takes about 1 s each way).
+                        {"fail": "LogicalId", "reason": "..."}: that resource's
+                        next creation fails with that reason (CREATE_FAILED),
+                        and the stack rolls back (ROLLBACK_COMPLETE, or
+                        CREATE_FAILED / deleted with OnFailure DO_NOTHING /
+                        DELETE). {"fail_delete": "LogicalId"}: its next deletion
+                        fails (DELETE_FAILED). Each fires once; null disarms.
+                        {"hold": true}: every stack waits before its next step
+                        (one resource created or deleted) until {"steps": N}
+                        lets N more steps go, or {"hold": false}: a test sees a
+                        stack between two steps however slow the machine is.
+  GET  /__emu/cfn       {"step_ms", "fail", "fail_delete", "reason", "hold",
+                        "steps" (held steps let go, not yet taken),
+                        "steps_done" (since start), "waiting" (stacks waiting
+                        at the hold), "stacks": [{"name", "id", "status"}]}
+  POST /__emu/bucket-region  {"bucket": "b", "region": "eu-west-1"}: the bucket
+                        (which must exist) is said to be in that region:
+                        HeadBucket answers 301 with x-amz-bucket-region,
+                        GetBucketLocation that region, other requests 400
+                        AuthorizationHeaderMalformed with <Region>
+  POST /__emu/seed      {"bucket": "b", "prefix": "p/", "count": 25000,
+                        "body": "x"} (keys p/000000, p/000001, ...) or
+                        {"bucket": "b", "keys": [...], "body": "x"}: objects
+                        written straight into s3rver's store, not counted
+"""
