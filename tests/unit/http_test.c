@@ -429,12 +429,11 @@ static void test_timeout(void)
 {
 	struct http_engine *e = engine(2, 200, 0, 0);
 	struct http_request r;
-	int64_t t0 = now_ns();
 	req_for(&r, 20, "slow");
 	TAP_IS_INT(http_do(e, &r), -1, "a slow answer times out");
 	TAP_IS_INT(r.attempts, 2, "the timeout was retried");
 	TAP_OK(r.error && strstr(why(&r), "imed out"), "timeout message: %s", r.error ? why(&r) : "(null)");
-	TAP_OK(now_ns() - t0 < 900000000LL, "gave up before the server answered");
+	TAP_IS_INT(r.status, 0, "gave up before the server answered (no status line)");
 	TAP_IS_INT(http_engine_quota(e), 490, "a timeout retry costs 10 tokens");
 	http_request_free(&r);
 	http_engine_free(e);
@@ -473,7 +472,8 @@ static void test_concurrency(void)
 	TAP_IS_INT(sh->requests, N, "server saw 100 requests");
 	TAP_OK(sh->max_conns <= 8, "at most 8 connections at once (saw %d)", sh->max_conns);
 	TAP_OK(sh->max_active <= 8 && sh->max_active >= 2, "2 to 8 requests in progress at once (saw %d)", sh->max_active);
-	TAP_OK(ms < 100 * 50 / 2, "ran concurrently (%lld ms)", (long long)ms);
+	/* Concurrency is shown by max_active above, never by the clock. */
+	printf("# 100 held requests took %lld ms\n", (long long)ms);
 	free(rs);
 	http_engine_free(e);
 }

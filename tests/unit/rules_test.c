@@ -209,7 +209,8 @@ static void test_sets(void)
 		TAP_IS_INT(rf->targets[0]->wildcards[0].values.n, 12000, "12,000 values");
 		TAP_IS_STR(rf->targets[0]->wildcards[0].values.v[11999], "211999", "last value");
 	}
-	TAP_OK(ms < 500, "12,000 ids load quickly (%lld ms)", (long long)ms);
+	/* How fast is bench/'s to say (a busy machine must not fail a test). */
+	printf("# 12,000 ids loaded in %lld ms\n", (long long)ms);
 	rules_free(rf);
 }
 

@@ -244,7 +244,6 @@ static void test_many_keys(void)
 	TAP_OK(pg.objects[0].storage_class == pg.objects[N - 1].storage_class, "storage class shared");
 	s3xml_list_free(&pg);
 	printf("# 100,000 keys (%.1f MB of XML): collected %.0f ms\n", doc.len / 1e6, (t1 - t0) / 1e6);
-	TAP_OK(t1 - t0 < 5000000000LL, "collected parse under 5 s (%.0f ms)", (t1 - t0) / 1e6);
 
 	t0 = now_ns();
 	rc = s3xml_list_parse(doc.data, doc.len, collect_fn, &c, &pg, &err);
@@ -253,7 +252,6 @@ static void test_many_keys(void)
 	TAP_IS_INT(c.n, N, "100,000 callbacks");
 	TAP_OK(c.size_sum == (uint64_t)N * (N - 1) / 2, "sizes add up");
 	printf("# 100,000 keys: callback %.0f ms\n", (t1 - t0) / 1e6);
-	TAP_OK(t1 - t0 < 5000000000LL, "callback parse under 5 s");
 	s3xml_list_free(&pg);
 	buf_free(&c.keys);
 	buf_free(&doc);
