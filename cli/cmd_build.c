@@ -49,10 +49,7 @@ int cmd_build(int argc, char **argv)
 			break;
 		case O_BACKEND:
 			if (strcmp(a.value, "local")) {
-				if (!strcmp(a.value, "batch"))
-					warn("build: the batch backend needs the AWS layer, which this build of rapid lacks");
-				else
-					warn("build: unknown backend '%s' (expected local or batch)", a.value);
+				warn("build: unknown backend '%s' (the backends: local)", a.value);
 				cli_usage_lines(stderr, a.cmd);
 				ret = 2;
 				goto out;

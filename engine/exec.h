@@ -1,6 +1,6 @@
 /* exec.h - executors: run the stale instances of a plan.
  * local: `rapid runner` child processes on this machine, -j at a time,
- * upstream before downstream. (batch: AWS Batch array jobs, later.) */
+ * upstream before downstream. */
 #ifndef RAPID_EXEC_H
 #define RAPID_EXEC_H
 
