@@ -153,18 +153,12 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 		const char *u = w->sym[nw + t->ninputs + k];
 		comps_add_named(&w->comps, "output ", t->outputs[k].name, u, strlen(u));
 	}
-	const char *wn[64], *wv[64];
-	const char **wnames = nw <= 64 ? wn : xcalloc(nw, sizeof(char *));
-	const char **wvalues = nw <= 64 ? wv : xcalloc(nw, sizeof(char *));
+	const char *wnames[RULES_MAX_WILDCARDS], *wvalues[RULES_MAX_WILDCARDS];
 	for (size_t k = 0; k < nw; k++) {
 		wnames[k] = t->wildcards[k].name;
 		wvalues[k] = graph_value(g, i, k);
 	}
 	key_compute(t->name, wnames, wvalues, nw, &w->comps, i->key);
-	if (nw > 64) {
-		free(wnames);
-		free(wvalues);
-	}
 	return 0;
 }
 
@@ -173,8 +167,8 @@ static char *read_sentinel(struct plan *p, const struct instance *i, const char 
 			   const char *state, size_t *len)
 {
 	const struct target *t = p->g->groups[i->group].t;
-	const char *vals[64];
-	size_t nw = t->nwildcards < 64 ? t->nwildcards : 64;
+	const char *vals[RULES_MAX_WILDCARDS];
+	size_t nw = t->nwildcards;
 	for (size_t k = 0; k < nw; k++)
 		vals[k] = graph_value(p->g, i, k);
 	return store_read(plan_store(p, i), t->name, vals, nw, key, state, len);
@@ -257,12 +251,8 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	const struct target *t = p->g->groups[i->group].t;
 	char key[33];
 	plan_key_hex(i, key);
-	const char *vals[64];
+	const char *vals[RULES_MAX_WILDCARDS];
 	size_t nw = t->nwildcards;
-	if (nw > 64) {
-		warn("target '%s': too many wildcards", t->name);
-		return -1;
-	}
 	for (size_t k = 0; k < nw; k++)
 		vals[k] = graph_value(p->g, i, k);
 	struct lookup lk;

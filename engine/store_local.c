@@ -2,6 +2,7 @@
  * costs one stat() of its ok sentinel; only instances without one have
  * their sentinel folder listed. */
 #include "engine/store.h"
+#include "runner/layout.h"
 #include "runner/sentinel.h"
 #include "lib/util.h"
 
@@ -18,7 +19,7 @@ struct local_store {
 	struct buf path;  /* reused for the ok-sentinel probe */
 	struct buf rel;   /* the same path relative to dirfd */
 	char *target;     /* whose sentinel folder dirfd is */
-	int dirfd;        /* <root>.rapid/sentinels/<target>/, or -1 */
+	int dirfd;        /* layout_sentinel_root(root, target), or -1 */
 };
 
 static void local_close(struct store *st)
@@ -44,9 +45,7 @@ static void local_open_dir(struct local_store *s, const char *target)
 	free(s->target);
 	s->target = xstrdup(target);
 	buf_reset(&s->path);
-	buf_puts(&s->path, s->base.root);
-	buf_puts(&s->path, ".rapid/sentinels/");
-	buf_puts(&s->path, target);
+	layout_put_sentinel_root(&s->path, s->base.root, target);
 	s->dirfd = open(s->path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
@@ -74,10 +73,7 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 	buf_puts(&s->rel, key);
 	buf_puts(&s->rel, ".ok.json");
 	buf_reset(&s->path);
-	buf_puts(&s->path, s->base.root);
-	buf_puts(&s->path, ".rapid/sentinels/");
-	buf_puts(&s->path, target);
-	buf_putc(&s->path, '/');
+	layout_put_sentinel_root(&s->path, s->base.root, target);
 	size_t dirlen = s->path.len + rdir;
 	buf_puts(&s->path, s->rel.data);
 	struct stat st;

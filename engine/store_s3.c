@@ -1,12 +1,13 @@
 /* store_s3.c - the store on an S3 output root (s3://bucket/prefix/).
  *
- * Preparing a target lists <prefix>.rapid/sentinels/<target>/ once, with
+ * Preparing a target lists its sentinel folder (runner/layout.h) once, with
  * ListObjectsV2 (1,000 keys a request): the key and state of every
  * sentinel are in its name, so every lookup is answered from memory and
  * no object is read unless a plan must explain a change (store_read). */
 #include "engine/store.h"
 #include "aws/s3.h"
 #include "engine/cloud.h"
+#include "runner/layout.h"
 #include "runner/sentinel.h"
 #include "lib/util.h"
 
@@ -120,7 +121,7 @@ static int s3s_prepare(struct store *st, const char *target)
 	arena_free(s->arena);
 	s->arena = arena_new();
 	buf_reset(&s->tmp);
-	buf_printf(&s->tmp, "%s.rapid/sentinels/%s/", s->prefix, target);
+	layout_put_sentinel_root(&s->tmp, s->prefix, target);
 	s->list_from = s->tmp.len;
 	struct s3_list_opts lo = {.prefix = s->tmp.data};
 	char *err = NULL;
@@ -186,7 +187,7 @@ static char *s3s_read(struct store *st, const char *target, const char *const *v
 	if (!c)
 		return NULL;
 	struct buf k = {0};
-	buf_printf(&k, "%s.rapid/sentinels/%s/", s->prefix, target);
+	layout_put_sentinel_root(&k, s->prefix, target);
 	for (size_t i = 0; i < nvalues; i++)
 		buf_printf(&k, "%s/", values[i]);
 	buf_printf(&k, "%s.%s.json", key, state);

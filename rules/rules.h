@@ -47,6 +47,10 @@ struct set {
 	char *deferred_what; /* e.g. "list(s3://hcp-openaccess/HCP_1200/)" */
 };
 
+/* At most this many wildcards (foreach lines) in one target: checked
+ * where they are declared, so no later stage meets more. */
+#define RULES_MAX_WILDCARDS 64
+
 struct wildcard {
 	char *name;
 	struct set values;

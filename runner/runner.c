@@ -12,6 +12,7 @@
 #include "runner/sentinel.h"
 #include "lib/util.h"
 #include "runner/exec.h"
+#include "runner/layout.h"
 #include "runner/outputs.h"
 #include "runner/spec.h"
 
@@ -33,8 +34,8 @@
 struct run {
 	const struct spec *s;
 	char *label;           /* "target w=v ..." */
-	char *scratch;         /* <root>.rapid/scratch/<key>.<pid>/ */
-	char *trash;           /* <root>.rapid/trash/<key>.<pid>/ */
+	char *scratch;         /* layout_scratch */
+	char *trash;           /* layout_trash */
 	char *log;             /* <log_dir><key>.log */
 	bool log_written;
 	char **out_scratch;    /* each output's path in scratch */
@@ -189,8 +190,8 @@ static void remove_leftovers(const char *folder, const char *key)
 static int prepare_scratch(struct run *r)
 {
 	const struct spec *s = r->s;
-	char *scratch_root = xasprintf("%s.rapid/scratch/", s->root);
-	char *trash_root = xasprintf("%s.rapid/trash/", s->root);
+	char *scratch_root = layout_scratch_root(s->root);
+	char *trash_root = layout_trash_root(s->root);
 	remove_leftovers(scratch_root, s->key);
 	remove_leftovers(trash_root, s->key);
 	free(scratch_root);
@@ -246,9 +247,9 @@ static char **expand_argv(const struct run *r)
 		struct buf b = {0};
 		for (size_t j = 0; j < s->argv[i].nsegs; j++) {
 			const struct spec_seg *g = &s->argv[i].segs[j];
-			if (g->kind == SEG_TEXT)
+			if (g->kind == SPEC_SEG_TEXT)
 				buf_puts(&b, g->text);
-			else if (g->kind == SEG_INPUT)
+			else if (g->kind == SPEC_SEG_INPUT)
 				buf_puts(&b, r->in_local[g->index]);
 			else
 				buf_puts(&b, r->out_scratch[g->index]);
@@ -412,9 +413,9 @@ static int run_instance(const struct spec *s)
 	struct sentinel_claim *claim = NULL;
 	r.s = s;
 	r.label = spec_label(s);
-	r.scratch = xasprintf("%s.rapid/scratch/%s.%ld/", s->root, s->key, (long)getpid());
-	r.trash = xasprintf("%s.rapid/trash/%s.%ld/", s->root, s->key, (long)getpid());
-	r.log = xasprintf("%s%s.log", s->log_dir, s->key);
+	r.scratch = layout_scratch(s->root, s->key, getpid());
+	r.trash = layout_trash(s->root, s->key, getpid());
+	r.log = layout_log_file(s->log_dir, s->key);
 	r.exit_code = -1;
 	r.started = now_ns();
 	int ret = 1;

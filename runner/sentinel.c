@@ -11,6 +11,7 @@
  * path's current inode, because the file may have been replaced between
  * open and flock. */
 #include "runner/sentinel.h"
+#include "runner/layout.h"
 #include "lib/util.h"
 
 #include <dirent.h>
@@ -42,11 +43,7 @@ const char *sentinel_state_name(enum sentinel_state s)
 char *sentinel_dir(const char *root, const char *target,
 		   const char *const *values, size_t nvalues)
 {
-	struct buf b = {0};
-	buf_printf(&b, "%s.rapid/sentinels/%s/", root, target);
-	for (size_t i = 0; i < nvalues; i++)
-		buf_printf(&b, "%s/", values[i]);
-	return buf_detach(&b);
+	return layout_sentinel_dir(root, target, values, nvalues);
 }
 
 char *sentinel_path(const char *dir, const char *key, enum sentinel_state s)

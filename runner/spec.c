@@ -288,7 +288,7 @@ static int parse_segment(struct ctx *c, const cJSON *seg, const char *path, stru
 {
 	struct spec *s = c->s;
 	if (cJSON_IsString(seg)) {
-		out->kind = SEG_TEXT;
+		out->kind = SPEC_SEG_TEXT;
 		out->text = arena_strdup(s->arena, seg->valuestring);
 		return 0;
 	}
@@ -304,7 +304,7 @@ static int parse_segment(struct ctx *c, const cJSON *seg, const char *path, stru
 	for (size_t i = 0; i < n; i++) {
 		const char *nm = is_in ? s->inputs[i].name : s->outputs[i].name;
 		if (!strcmp(nm, m->valuestring)) {
-			out->kind = is_in ? SEG_INPUT : SEG_OUTPUT;
+			out->kind = is_in ? SPEC_SEG_INPUT : SPEC_SEG_OUTPUT;
 			out->index = i;
 			return 0;
 		}
@@ -342,7 +342,7 @@ static int parse_argv(struct ctx *c, const cJSON *root)
 	}
 	/* The program itself is looked up on PATH; it cannot be empty. */
 	if (s->argv[0].nsegs == 0 ||
-	    (s->argv[0].nsegs == 1 && s->argv[0].segs[0].kind == SEG_TEXT && !s->argv[0].segs[0].text[0]))
+	    (s->argv[0].nsegs == 1 && s->argv[0].segs[0].kind == SPEC_SEG_TEXT && !s->argv[0].segs[0].text[0]))
 		return fail(c, "'argv[0]' (the program) must not be empty");
 	return 0;
 }

@@ -12,12 +12,12 @@ struct spec_pair {
 	const char *name, *value;
 };
 
-enum seg_kind { SEG_TEXT, SEG_INPUT, SEG_OUTPUT };
+enum spec_seg_kind { SPEC_SEG_TEXT, SPEC_SEG_INPUT, SPEC_SEG_OUTPUT };
 
 /* One piece of an argv word: literal text, or an input's / output's local
  * path (index into spec.inputs / spec.outputs). */
 struct spec_seg {
-	enum seg_kind kind;
+	enum spec_seg_kind kind;
 	const char *text;
 	size_t index;
 };
