@@ -80,7 +80,10 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 		return -1;
 	}
 	buf_reset(&x->spec);
-	spec_write(p, i, &x->w, x->o->force, &x->spec);
+	if (spec_write(p, i, &x->w, x->o->force, &x->spec) < 0) {
+		warn("cannot write the spec of an instance: out of memory");
+		return -1;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {

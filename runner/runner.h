@@ -1,7 +1,7 @@
 /* runner.h - `rapid runner`: run one instance and record what happened.
  *
  * Local mode (the local executor's child): `rapid runner --spec FILE|-`
- * reads an instance spec (JSON, below), then
+ * reads an instance spec (runner/spec.h), then
  *   1. claims the instance (sentinel_claim: a live claim elsewhere means
  *      exit 75; an existing ok sentinel means exit 0, nothing run);
  *   2. makes a scratch folder <root>.rapid/scratch/<key>.<pid>/ and gives
@@ -20,35 +20,8 @@
  * Exit status: 0 built (or already built), 1 the recipe failed, 2 a bad
  * spec or usage, 75 another runner holds the instance.
  *
- * The spec (schema 1):
- * {
- *   "schema": 1,
- *   "target": "rapidtide",
- *   "wildcards": [["participant","100307"],["run","REST1_LR"]],
- *   "key": "<32 hex>",
- *   "root": "/abs/out/",
- *   "sentinel_dir": "/abs/out/.rapid/sentinels/rapidtide/100307/REST1_LR/",
- *   "log_dir": "/abs/out/.rapid/logs/rapidtide/100307/REST1_LR/",
- *   "argv": [["rapidtide"], [{"input":"bold"}], [{"output":"dir"}, "sub-100307"]],
- *   "command": ["rapidtide", "in/bold.nii.gz", "out/100307/sub-100307"],
- *   "inputs": [{"name":"bold", "uri":"in/bold.nii.gz", "path":"/abs/in/bold.nii.gz",
- *               "optional":false, "present":true, "fingerprint":"size=1 xxh3=..."}],
- *   "outputs": [{"name":"dir", "uri":"out/100307/", "path":"/abs/out/100307/", "dir":true}],
- *   "image": "fredericklab/rapidtide:3.2.0" or null,
- *   "env": [["NAME","value"]],
- *   "timeout_s": 36000 or null,
- *   "components": [["command","rapidtide in/bold.nii.gz ..."], ["image","..."], ...],
- *   "force": false
- * }
- * wildcards, command, inputs, image, env, timeout_s, components and force
- * may be left out (empty, null, false); "optional" defaults to false and
- * "present" to true; an absent input's path and fingerprint may be null.
- * force: run even when an ok sentinel for the key exists (build --force).
- * Relative local paths are taken from the runner's working folder; fields
- * this version does not know are ignored.
- * argv words are lists of segments: a string is literal text (wildcards are
- * already substituted), {"input":N} / {"output":N} is that file's local
- * path (an absent optional input is the empty string).
+ * The spec is documented in runner/spec.h, the sentinels in
+ * runner/sentinel.h, the folders in runner/layout.h.
  *
  * Sentinel bodies (schema 1) carry: schema, state, target, wildcards (an
  * object), key, components (object), command, image {requested, digest},
