@@ -9,7 +9,6 @@
 #include "engine/store.h"
 #include "lib/util.h"
 
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,15 +162,15 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 }
 
 /* The body of one of instance i's sentinels. NULL after printing why. */
-static char *read_sentinel(struct plan *p, const struct instance *i, const char *key,
-			   const char *state, size_t *len)
+static struct sentinel_body *read_sentinel(struct plan *p, const struct instance *i, const char *key,
+					   enum sentinel_state state)
 {
 	const struct target *t = p->g->groups[i->group].t;
 	const char *vals[RULES_MAX_WILDCARDS];
 	size_t nw = t->nwildcards;
 	for (size_t k = 0; k < nw; k++)
 		vals[k] = graph_value(p->g, i, k);
-	return store_read(plan_store(p, i), t->name, vals, nw, key, state, len);
+	return store_body(plan_store(p, i), t->name, vals, nw, key, state);
 }
 
 /* Components of an older key: the state cache, else the sentinel body
@@ -187,63 +186,45 @@ static int old_comps(struct plan *p, struct instance *i, const char *key, bool o
 		if (r == 0)
 			return 0;
 	}
-	size_t len = 0;
-	char *body = read_sentinel(p, i, key, ok ? "ok" : "failed", &len);
-	if (!body)
+	struct sentinel_body *b = read_sentinel(p, i, key, ok ? SENT_OK : SENT_FAILED);
+	if (!b || !b->has_components) {
+		sentinel_body_free(b);
 		return -1;
-	int ret = -1;
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "components");
-	if (cJSON_IsObject(c)) {
-		comps_reset(out);
-		cJSON *it;
-		ret = 0;
-		cJSON_ArrayForEach(it, c) {
-			if (!cJSON_IsString(it) || !it->string) {
-				ret = -1;
-				break;
-			}
-			comps_add(out, it->string, it->valuestring);
-		}
-		if (ret == 0 && p->st)
-			state_put(p->st, STATE_COMP, key, 32, out->data.data, out->data.len);
 	}
-	cJSON_Delete(j);
-	free(body);
-	return ret;
+	comps_reset(out);
+	for (size_t k = 0; k < b->ncomponents; k++)
+		comps_add(out, b->components[k].name, b->components[k].value);
+	if (p->st)
+		state_put(p->st, STATE_COMP, key, 32, out->data.data, out->data.len);
+	sentinel_body_free(b);
+	return 0;
 }
 
 /* exit code and reason of a failed sentinel. */
 static void failed_detail(struct plan *p, struct instance *i, const char *key)
 {
-	size_t len = 0;
-	char *body = read_sentinel(p, i, key, "failed", &len);
+	struct sentinel_body *sb = read_sentinel(p, i, key, SENT_FAILED);
 	i->exit_code = 0;
-	if (!body)
+	if (!sb)
 		return;
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	cJSON *ec = cJSON_GetObjectItemCaseSensitive(j, "exit_code");
-	cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
-	cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "reason");
 	struct buf b = {0};
-	if (cJSON_IsNumber(ec)) {
-		i->exit_code = ec->valueint;
-		buf_printf(&b, "exit status %d", ec->valueint);
-	} else if (cJSON_IsNumber(sig)) {
-		i->exit_code = -sig->valueint;
-		buf_printf(&b, "killed by signal %d", sig->valueint);
+	if (sb->has_exit_code) {
+		i->exit_code = sb->exit_code;
+		buf_printf(&b, "exit status %d", sb->exit_code);
+	} else if (sb->signal) {
+		i->exit_code = -sb->signal;
+		buf_printf(&b, "killed by signal %d", sb->signal);
 	}
-	if (cJSON_IsString(why) && why->valuestring[0]) {
+	if (sb->reason && sb->reason[0]) {
 		/* the runner's reason may already say how the recipe ended */
-		if (strstr(why->valuestring, "exit status") || strstr(why->valuestring, "signal"))
+		if (strstr(sb->reason, "exit status") || strstr(sb->reason, "signal"))
 			buf_reset(&b);
-		buf_printf(&b, "%s%s", b.len ? ": " : "", why->valuestring);
+		buf_printf(&b, "%s%s", b.len ? ": " : "", sb->reason);
 	}
 	if (b.len)
 		i->why = arena_strdup(p->g->arena, b.data);
 	buf_free(&b);
-	cJSON_Delete(j);
-	free(body);
+	sentinel_body_free(sb);
 }
 
 static int decide(struct plan *p, struct instance *i, struct inst_work *w)

@@ -2,10 +2,12 @@
  * costs one stat() of its ok sentinel; only instances without one have
  * their sentinel folder listed. */
 #include "engine/store.h"
+#include "rules/rules.h"
 #include "runner/layout.h"
 #include "runner/sentinel.h"
 #include "lib/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -47,15 +49,6 @@ static void local_open_dir(struct local_store *s, const char *target)
 	buf_reset(&s->path);
 	layout_put_sentinel_root(&s->path, s->base.root, target);
 	s->dirfd = open(s->path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
-static enum sentinel_state state_from_name(const char *state)
-{
-	if (!strcmp(state, "ok"))
-		return SENT_OK;
-	if (!strcmp(state, "failed"))
-		return SENT_FAILED;
-	return SENT_RUNNING;
 }
 
 static int local_lookup(struct store *base, const char *target, const char *const *values,
@@ -137,12 +130,100 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 }
 
 static char *local_read(struct store *s, const char *target, const char *const *values,
-			size_t nvalues, const char *key, const char *state, size_t *len)
+			size_t nvalues, const char *key, enum sentinel_state state, size_t *len)
 {
 	char *dir = sentinel_dir(s->root, target, values, nvalues);
-	char *body = sentinel_read(dir, key, state_from_name(state), len);
+	char *body = sentinel_read(dir, key, state, len);
 	free(dir);
 	return body;
+}
+
+/* ---- scan: walk the sentinel folders down to the instances ---- */
+
+struct walk {
+	scan_fn fn;
+	void *ctx;
+	size_t nvalues;
+	const char **vals;
+};
+
+/* One instance folder: what its sentinels say (scan_state in store.h). */
+static int scan_instance(struct walk *w, const char *dir)
+{
+	struct sentinel_entry *e = NULL;
+	size_t n = 0;
+	if (sentinel_list(dir, &e, &n) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	struct scan_entry se = {.values = w->vals, .nvalues = w->nvalues};
+	int st = -1;
+	for (size_t i = 0; i < n && st < 0; i++) {
+		if (e[i].state != SENT_RUNNING)
+			continue;
+		char *p = sentinel_path(dir, e[i].key, SENT_RUNNING);
+		if (sentinel_running_live(p) == 1) {
+			st = SCAN_RUNNING;
+			memcpy(se.key, e[i].key, 33);
+		}
+		free(p);
+	}
+	if (st < 0) {
+		st = e[0].state == SENT_OK ? SCAN_OK : e[0].state == SENT_FAILED ? SCAN_FAILED : SCAN_INTERRUPTED;
+		memcpy(se.key, e[0].key, 33);
+	}
+	se.state = (enum scan_state)st;
+	free(e);
+	return w->fn(w->ctx, &se);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(struct walk *w, const char *dir, size_t depth)
+{
+	if (depth == w->nvalues)
+		return scan_instance(w, dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	char **names = NULL;
+	size_t nn = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		GROW(names, cap, nn + 1);
+		names[nn++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (nn)
+		qsort(names, nn, sizeof(char *), cmp_names);
+	int ret = 0;
+	for (size_t i = 0; i < nn && ret == 0; i++) {
+		w->vals[depth] = names[i];
+		char *sub = xasprintf("%s%s/", dir, names[i]);
+		ret = walk(w, sub, depth + 1);
+		free(sub);
+	}
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+static int local_scan(struct store *s, const char *target, size_t nvalues, scan_fn fn, void *ctx)
+{
+	const char *vals[RULES_MAX_WILDCARDS + 1];
+	struct walk w = {fn, ctx, nvalues, vals};
+	if (nvalues > RULES_MAX_WILDCARDS)
+		return -1;
+	char *dir = layout_sentinel_root(s->root, target);
+	int r = walk(&w, dir, 0);
+	free(dir);
+	return r;
 }
 
 static const struct store_ops local_ops = {
@@ -150,6 +231,7 @@ static const struct store_ops local_ops = {
 	.prepare = NULL,
 	.lookup = local_lookup,
 	.read = local_read,
+	.scan = local_scan,
 	.close = local_close,
 };
 
