@@ -58,13 +58,9 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 	memset(out, 0, sizeof(*out));
 	local_open_dir(s, target);
 	buf_reset(&s->rel);
-	for (size_t k = 0; k < nvalues; k++) {
-		buf_puts(&s->rel, values[k]);
-		buf_putc(&s->rel, '/');
-	}
-	size_t rdir = s->rel.len;
-	buf_puts(&s->rel, key);
-	buf_puts(&s->rel, ".ok.json");
+	sentinel_name_put(&s->rel, values, nvalues, key, SENT_OK, NULL);
+	const char *slash = strrchr(s->rel.data, '/');
+	size_t rdir = slash ? (size_t)(slash + 1 - s->rel.data) : 0;
 	buf_reset(&s->path);
 	layout_put_sentinel_root(&s->path, s->base.root, target);
 	size_t dirlen = s->path.len + rdir;

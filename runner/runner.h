@@ -4,7 +4,7 @@
  * reads an instance spec (runner/spec.h), then
  *   1. claims the instance (sentinel_claim: a live claim elsewhere means
  *      exit 75; an existing ok sentinel means exit 0, nothing run);
- *   2. makes a scratch folder <root>.rapid/scratch/<key>.<pid>/ and gives
+ *   2. makes a scratch folder (layout_scratch) and gives
  *      each output a path in it (a directory output's path ends with '/');
  *   3. runs the recipe with execvp (never a shell), cwd = the scratch
  *      folder, stdin /dev/null, stdout+stderr into a pipe of which the
@@ -21,21 +21,7 @@
  * spec or usage, 75 another runner holds the instance.
  *
  * The spec is documented in runner/spec.h, the sentinels in
- * runner/sentinel.h, the folders in runner/layout.h.
- *
- * Sentinel bodies (schema 1) carry: schema, state, target, wildcards (an
- * object), key, components (object), command, image {requested, digest},
- * inputs [{name, uri, fingerprint}], outputs [{name, path, size, xxh3}],
- * exit_code, signal, reason, started, ended, duration_s, batch_job_id,
- * array_index, attempt, instance_type, host, pid, rapid_version, log.
- * outputs has one entry per regular file: path is its path inside a
- * directory output (a file output's base name), uri the output's URI (with
- * that path for a directory's file), xxh3 the canonical 32-hex XXH3-128.
- * The batch-only fields are null in local mode; exit_code is null when a
- * signal ended the recipe (signal is its number) or it never ran; reason is
- * "exit status N", "killed by signal N (name)", "timeout after Ns",
- * "interrupted by signal N", "cannot run 'cmd': reason", "output 'NAME'
- * was not produced", ... or null when ok. Inputs also carry "present". */
+ * runner/sentinel.h, the folders in runner/layout.h. */
 #ifndef RAPID_RUNNER_H
 #define RAPID_RUNNER_H
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* <root>.rapid/sentinels/<target>/<v0>/<v1>/.../ (ends with '/').
+/* layout_sentinel_dir: <root>.rapid/sentinels/<target>/<v0>/.../ (ends with '/').
  * root ends with '/'. The caller frees. */
 char *sentinel_dir(const char *root, const char *target,
 		   const char *const *values, size_t nvalues);
