@@ -144,12 +144,11 @@ static void remove_leftovers(const char *folder, const char *key)
 static int prepare_scratch(struct run *r)
 {
 	const struct spec *s = r->s;
+	/* Leftovers in trash are kept: one there is a previous output that a
+	 * dead runner, or a failed rollback, could not put back. */
 	char *scratch_root = layout_scratch_root(s->root);
-	char *trash_root = layout_trash_root(s->root);
 	remove_leftovers(scratch_root, s->key);
-	remove_leftovers(trash_root, s->key);
 	free(scratch_root);
-	free(trash_root);
 	if (mkdir_p(r->scratch, 0777) < 0) {
 		r->reason = xasprintf("cannot create '%s': %s", r->scratch, strerror(errno));
 		return -1;
