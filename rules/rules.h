@@ -106,8 +106,8 @@ struct target {
 	size_t nargv;
 	struct loc run_loc;
 	/* The static prefix of the outputs up to the last '/' before the first
-	 * placeholder (after $() expansion); sentinels live under
-	 * <root>.rapid/sentinels/<target>/. Always ends with '/'. Relative
+	 * placeholder (after $() expansion); the target's sentinels live
+	 * under it (runner/layout.h). Always ends with '/'. Relative
 	 * local roots are relative to the main Rapidfile's directory. */
 	char *root;
 };
