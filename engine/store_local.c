@@ -20,6 +20,7 @@ struct local_store {
 	struct store base;
 	struct buf path;  /* reused for the ok-sentinel probe */
 	struct buf rel;   /* the same path relative to dirfd */
+	struct buf dir;   /* layout_sentinel_root(root, target) */
 	char *target;     /* whose sentinel folder dirfd is */
 	int dirfd;        /* layout_sentinel_root(root, target), or -1 */
 };
@@ -33,6 +34,7 @@ static void local_close(struct store *st)
 	free(s->base.root);
 	buf_free(&s->path);
 	buf_free(&s->rel);
+	buf_free(&s->dir);
 	free(s);
 }
 
@@ -46,9 +48,9 @@ static void local_open_dir(struct local_store *s, const char *target)
 		close(s->dirfd);
 	free(s->target);
 	s->target = xstrdup(target);
-	buf_reset(&s->path);
-	layout_put_sentinel_root(&s->path, s->base.root, target);
-	s->dirfd = open(s->path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	buf_reset(&s->dir);
+	layout_put_sentinel_root(&s->dir, s->base.root, target);
+	s->dirfd = open(s->dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int local_lookup(struct store *base, const char *target, const char *const *values,
@@ -58,11 +60,9 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 	memset(out, 0, sizeof(*out));
 	local_open_dir(s, target);
 	buf_reset(&s->rel);
-	sentinel_name_put(&s->rel, values, nvalues, key, SENT_OK, NULL);
-	const char *slash = strrchr(s->rel.data, '/');
-	size_t rdir = slash ? (size_t)(slash + 1 - s->rel.data) : 0;
+	size_t rdir = sentinel_name_put(&s->rel, values, nvalues, key, SENT_OK, NULL);
 	buf_reset(&s->path);
-	layout_put_sentinel_root(&s->path, s->base.root, target);
+	buf_putn(&s->path, s->dir.data, s->dir.len);
 	size_t dirlen = s->path.len + rdir;
 	buf_puts(&s->path, s->rel.data);
 	struct stat st;

@@ -48,24 +48,28 @@ bool sentinel_holder_valid(const char *holder)
 
 void sentinel_base_put(struct buf *b, const char *key, enum sentinel_state st, const char *holder)
 {
+	/* The no-op plan probes one ok sentinel per instance: keep it short. */
+	static const char *const dot_state[] = {".running", ".ok", ".failed"};
 	buf_puts(b, key);
-	buf_putc(b, '.');
-	buf_puts(b, sentinel_state_name(st));
+	buf_puts(b, (unsigned)st < ARRAY_LEN(dot_state) ? dot_state[st] : ".unknown");
 	if (st == SENT_RUNNING && holder && sentinel_holder_valid(holder)) {
 		buf_putc(b, '.');
 		buf_puts(b, holder);
 	}
-	buf_puts(b, ".json");
+	buf_putn(b, ".json", 5);
 }
 
-void sentinel_name_put(struct buf *b, const char *const *values, size_t nvalues,
-		       const char *key, enum sentinel_state st, const char *holder)
+size_t sentinel_name_put(struct buf *b, const char *const *values, size_t nvalues,
+			 const char *key, enum sentinel_state st, const char *holder)
 {
+	size_t start = b->len;
 	for (size_t i = 0; i < nvalues; i++) {
 		buf_puts(b, values[i]);
 		buf_putc(b, '/');
 	}
+	size_t dirlen = b->len - start;
 	sentinel_base_put(b, key, st, holder);
+	return dirlen;
 }
 
 /* A folder component: what a wildcard value may be, [A-Za-z0-9][A-Za-z0-9._-]*. */

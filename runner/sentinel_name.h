@@ -45,8 +45,9 @@ bool sentinel_holder_valid(const char *holder);
 
 /* Append the name of the instance's sentinel (values may be 0 of them)
  * to b. holder NULL or "" for none; a holder is only for SENT_RUNNING and
- * must be sentinel_holder_valid (else it is left out). */
-void sentinel_name_put(struct buf *b, const char *const *values, size_t nvalues,
+ * must be sentinel_holder_valid (else it is left out). Returns the length
+ * of the folder part appended ("v0/.../", 0 without values). */
+size_t sentinel_name_put(struct buf *b, const char *const *values, size_t nvalues,
 		       const char *key, enum sentinel_state, const char *holder);
 /* Only the last component: "<key>.<state>[.<holder>].json". */
 void sentinel_base_put(struct buf *b, const char *key, enum sentinel_state, const char *holder);
