@@ -25,7 +25,7 @@ static void name_roundtrip(const char *what, const char *prefix, const char *con
 {
 	struct buf b = {0};
 	buf_puts(&b, prefix);
-	sentinel_name_put(&b, values, n, K, st, holder);
+	size_t put_dirlen = sentinel_name_put(&b, values, n, K, st, holder);
 	TAP_IS_STR(b.data, want, "%s: encoded", what);
 	struct sentinel_name nm;
 	const char *rel = b.data + strlen(prefix);
@@ -41,6 +41,7 @@ static void name_roundtrip(const char *what, const char *prefix, const char *con
 		for (size_t i = 0; i < n; i++)
 			buf_printf(&d, "%s/", values[i]);
 		TAP_OK(nm.dirlen == d.len && !memcmp(rel, d.data ? d.data : "", d.len), "%s: folder part", what);
+		TAP_IS_INT(put_dirlen, d.len, "%s: the encoder says how long the folder part is", what);
 		buf_free(&d);
 	}
 	buf_free(&b);
