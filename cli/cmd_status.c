@@ -1,135 +1,82 @@
 /* cmd_status.c - `rapid status`: what the sentinels say, per target:
- * instances by state, and each failure with its reason and log. It reads
- * only the store (no inputs, no keys): `rapid plan` says what is stale. */
+ * instances by state, and each failure with its reason and log. It asks
+ * only the store (no inputs, no keys), local or S3 alike: `rapid plan`
+ * says what is stale. */
 #include "cli/args.h"
 #include "cli/cmd.h"
 #include "engine/graph.h"
-#include "runner/sentinel.h"
+#include "engine/store.h"
 #include "cli/session.h"
 #include "lib/util.h"
 
-#include <cjson/cJSON.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum { ST_OK, ST_FAILED, ST_RUNNING, ST_INTERRUPTED, ST_N };
+enum { ST_N = SCAN_INTERRUPTED + 1 };
 static const char *const st_names[ST_N] = {"ok", "failed", "running", "interrupted"};
 
 struct tstatus {
+	const struct target *t;
+	struct store *store;
 	size_t count[ST_N];
 	struct buf failures;      /* text lines */
 	struct buf json_failures; /* JSON objects, comma-separated */
 };
 
-static void failure(struct tstatus *ts, const char *dir, const char *key, char **vals,
-		    const struct target *t, size_t depth)
+static void failure(struct tstatus *ts, const struct scan_entry *e)
 {
-	size_t len = 0;
-	char *body = sentinel_read(dir, key, SENT_FAILED, &len);
-	cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
-	cJSON *ec = cJSON_GetObjectItemCaseSensitive(j, "exit_code");
-	cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "reason");
-	cJSON *log = cJSON_GetObjectItemCaseSensitive(j, "log");
+	const struct target *t = ts->t;
+	struct sentinel_body *b = store_body(ts->store, t->name, e->values, e->nvalues, e->key, SENT_FAILED);
+	bool has_ec = b && b->has_exit_code;
+	const char *why = b ? b->reason : NULL, *log = b ? b->log : NULL;
 	struct buf w = {0};
-	for (size_t k = 0; k < depth; k++)
-		buf_printf(&w, "%s%s=%s", k ? " " : "", k < t->nwildcards ? t->wildcards[k].name : "?", vals[k]);
+	for (size_t k = 0; k < e->nvalues; k++)
+		buf_printf(&w, "%s%s=%s", k ? " " : "", t->wildcards[k].name, e->values[k]);
 	buf_printf(&ts->failures, "  failed %s:", w.len ? w.data : t->name);
-	if (cJSON_IsNumber(ec))
-		buf_printf(&ts->failures, " exit status %d", ec->valueint);
-	if (cJSON_IsString(why) && why->valuestring[0])
-		buf_printf(&ts->failures, "%s %s", cJSON_IsNumber(ec) ? ":" : "", why->valuestring);
-	if (cJSON_IsString(log))
-		buf_printf(&ts->failures, " (log: %s)", log->valuestring);
+	/* the runner's reason may already say how the recipe ended */
+	bool said = why && (strstr(why, "exit status") || strstr(why, "signal"));
+	if (has_ec && !said)
+		buf_printf(&ts->failures, " exit status %d", b->exit_code);
+	if (why && why[0])
+		buf_printf(&ts->failures, "%s %s", has_ec && !said ? ":" : "", why);
+	if (log)
+		buf_printf(&ts->failures, " (log: %s)", log);
 	buf_putc(&ts->failures, '\n');
 
 	if (ts->json_failures.len)
 		buf_putc(&ts->json_failures, ',');
 	buf_puts(&ts->json_failures, "{\"wildcards\":{");
-	for (size_t k = 0; k < depth; k++) {
+	for (size_t k = 0; k < e->nvalues; k++) {
 		if (k)
 			buf_putc(&ts->json_failures, ',');
-		buf_put_json_str(&ts->json_failures, k < t->nwildcards ? t->wildcards[k].name : "?");
+		buf_put_json_str(&ts->json_failures, t->wildcards[k].name);
 		buf_putc(&ts->json_failures, ':');
-		buf_put_json_str(&ts->json_failures, vals[k]);
+		buf_put_json_str(&ts->json_failures, e->values[k]);
 	}
-	buf_printf(&ts->json_failures, "},\"key\":\"%s\"", key);
-	if (cJSON_IsNumber(ec))
-		buf_printf(&ts->json_failures, ",\"exit_code\":%d", ec->valueint);
+	buf_printf(&ts->json_failures, "},\"key\":\"%s\"", e->key);
+	if (has_ec)
+		buf_printf(&ts->json_failures, ",\"exit_code\":%d", b->exit_code);
 	buf_puts(&ts->json_failures, ",\"reason\":");
-	buf_put_json_str(&ts->json_failures, cJSON_IsString(why) ? why->valuestring : "");
+	buf_put_json_str(&ts->json_failures, why ? why : "");
 	buf_puts(&ts->json_failures, ",\"log\":");
-	if (cJSON_IsString(log))
-		buf_put_json_str(&ts->json_failures, log->valuestring);
+	if (log)
+		buf_put_json_str(&ts->json_failures, log);
 	else
 		buf_puts(&ts->json_failures, "null");
 	buf_putc(&ts->json_failures, '}');
 	buf_free(&w);
-	cJSON_Delete(j);
-	free(body);
+	sentinel_body_free(b);
 }
 
-static int cmp_names(const void *a, const void *b)
+static int on_instance(void *ctx, const struct scan_entry *e)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Walk <dir> down to the instance folders (depth = number of wildcards). */
-static int walk(struct tstatus *ts, const struct target *t, const char *dir, char **vals,
-		size_t depth)
-{
-	if (depth == t->nwildcards) {
-		struct sentinel_entry *e = NULL;
-		size_t n = 0;
-		if (sentinel_list(dir, &e, &n) < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		int st = -1;
-		for (size_t i = 0; i < n && st < 0; i++) {
-			if (e[i].state != SENT_RUNNING)
-				continue;
-			char *p = sentinel_path(dir, e[i].key, SENT_RUNNING);
-			if (sentinel_running_live(p) == 1)
-				st = ST_RUNNING;
-			free(p);
-		}
-		if (st < 0)
-			st = e[0].state == SENT_OK ? ST_OK : e[0].state == SENT_FAILED ? ST_FAILED : ST_INTERRUPTED;
-		ts->count[st]++;
-		if (st == ST_FAILED)
-			failure(ts, dir, e[0].key, vals, t, depth);
-		free(e);
-		return 0;
-	}
-	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
-	char **names = NULL;
-	size_t nn = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		GROW(names, cap, nn + 1);
-		names[nn++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	qsort(names, nn, sizeof(char *), cmp_names);
-	int ret = 0;
-	for (size_t i = 0; i < nn; i++) {
-		vals[depth] = names[i];
-		char *sub = xasprintf("%s%s/", dir, names[i]);
-		if (walk(ts, t, sub, vals, depth + 1) < 0)
-			ret = -1;
-		free(sub);
-	}
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
-	return ret;
+	struct tstatus *ts = ctx;
+	ts->count[e->state]++;
+	if (e->state == SCAN_FAILED)
+		failure(ts, e);
+	return 0;
 }
 
 static int status_once(struct session *s, bool json, size_t *running)
@@ -142,18 +89,14 @@ static int status_once(struct session *s, bool json, size_t *running)
 		buf_puts(&out, "{\"schema\":1,\"targets\":[");
 	for (size_t ti = 0; ti < rf->ntargets; ti++) {
 		const struct target *t = rf->targets[ti];
-		if (uri_is_s3(t->root)) {
-			warn("target '%s': an s3:// output root needs the S3 backend, which this build of rapid lacks", t->name);
+		struct tstatus ts = {.t = t};
+		char *root = uri_is_s3(t->root) ? xstrdup(t->root) : path_join(rf->dir, t->root);
+		ts.store = store_open(root);
+		free(root);
+		if (!ts.store || store_scan(ts.store, t->name, t->nwildcards, on_instance, &ts) < 0)
 			ret = -1;
-			continue;
-		}
-		struct tstatus ts = {0};
-		char *root = path_join(rf->dir, t->root);
-		char *dir = xasprintf("%s.rapid/sentinels/%s/", root, t->name);
-		char **vals = xcalloc(t->nwildcards + 1, sizeof(char *));
-		if (walk(&ts, t, dir, vals, 0) < 0)
-			ret = -1;
-		*running += ts.count[ST_RUNNING];
+		store_close(ts.store);
+		*running += ts.count[SCAN_RUNNING];
 		if (json) {
 			buf_puts(&out, ti ? ",{\"name\":" : "{\"name\":");
 			buf_put_json_str(&out, t->name);
@@ -171,13 +114,11 @@ static int status_once(struct session *s, bool json, size_t *running)
 		}
 		buf_free(&ts.failures);
 		buf_free(&ts.json_failures);
-		free(vals);
-		free(dir);
-		free(root);
 	}
 	if (json)
 		buf_puts(&out, "]}\n");
-	fwrite(out.data, 1, out.len, stdout);
+	if (out.len) /* a Rapidfile without targets prints nothing */
+		fwrite(out.data, 1, out.len, stdout);
 	fflush(stdout);
 	buf_free(&out);
 	return ret;

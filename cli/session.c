@@ -5,6 +5,7 @@
 #include "cli/cmd.h"
 #include "engine/plan.h"
 #include "engine/state.h"
+#include "runner/layout.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -119,7 +120,7 @@ int session_open(struct session *s, bool expand, bool state)
 	if (rules_load(file, &ro, &s->rf) < 0)
 		return -1;
 	if (state) {
-		char *dir = path_join(s->rf->dir, ".rapid/state");
+		char *dir = layout_state_dir(s->rf->dir);
 		s->st = state_open(dir);
 		free(dir);
 		if (!s->st)

@@ -80,7 +80,10 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 		return -1;
 	}
 	buf_reset(&x->spec);
-	spec_write(p, i, &x->w, x->o->force, &x->spec);
+	if (spec_write(p, i, &x->w, x->o->force, &x->spec) < 0) {
+		warn("cannot write the spec of an instance: out of memory");
+		return -1;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -150,24 +153,42 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 	block_down(x, id);
 }
 
-int exec_local(struct plan *p, const struct build_opts *o)
+static void exec_alloc(struct exec *x, size_t n, long jobs)
 {
-	struct graph *g = p->g;
-	struct exec x = {.p = p, .o = o};
-	int ret = -1;
-	x.tty = isatty(2);
-	size_t n = g->ninst;
-	x.status = xcalloc(n + 1, 1);
-	x.waiting = xcalloc(n + 1, sizeof(uint32_t));
-	x.down = xcalloc(n + 1, sizeof(uint32_t *));
-	x.ndown = xcalloc(n + 1, sizeof(uint32_t));
-	x.ready = xcalloc(n + 1, sizeof(uint32_t));
-	x.pids = xcalloc((size_t)o->jobs, sizeof(pid_t));
-	x.slot_inst = xcalloc((size_t)o->jobs, sizeof(uint32_t));
-	x.slot_comps = xcalloc((size_t)o->jobs, sizeof(struct buf));
+	x->status = xcalloc(n + 1, 1);
+	x->waiting = xcalloc(n + 1, sizeof(uint32_t));
+	x->down = xcalloc(n + 1, sizeof(uint32_t *));
+	x->ndown = xcalloc(n + 1, sizeof(uint32_t));
+	x->ready = xcalloc(n + 1, sizeof(uint32_t));
+	x->pids = xcalloc((size_t)jobs, sizeof(pid_t));
+	x->slot_inst = xcalloc((size_t)jobs, sizeof(uint32_t));
+	x->slot_comps = xcalloc((size_t)jobs, sizeof(struct buf));
+}
 
-	/* The jobs, and the edges between them. Targets come upstream first,
-	 * so an upstream's status is known when its dependents are seen. */
+static void exec_free(struct exec *x, size_t n, long jobs)
+{
+	for (size_t id = 0; id < n; id++)
+		free(x->down[id]);
+	free(x->down);
+	free(x->ndown);
+	free(x->status);
+	free(x->waiting);
+	free(x->ready);
+	free(x->pids);
+	free(x->slot_inst);
+	for (long s = 0; s < jobs; s++)
+		buf_free(&x->slot_comps[s]);
+	free(x->slot_comps);
+	inst_work_free(&x->w);
+	buf_free(&x->spec);
+}
+
+/* The jobs (every stale instance of the selected targets) and the edges
+ * between them. Targets come upstream first, so an upstream's status is
+ * known when its dependents are seen. */
+static void exec_add_jobs(struct exec *x)
+{
+	struct graph *g = x->p->g;
 	for (size_t gi = 0; gi < g->ngroups; gi++) {
 		struct tgroup *tg = &g->groups[gi];
 		if (!tg->selected)
@@ -177,31 +198,140 @@ int exec_local(struct plan *p, const struct build_opts *o)
 			struct instance *i = &g->inst[id];
 			if (i->state != INST_STALE)
 				continue;
-			x.status[id] = J_WAITING;
-			x.total++;
+			x->status[id] = J_WAITING;
+			x->total++;
 			for (size_t in = 0; in < tg->t->ninputs; in++) {
 				uint32_t u = graph_upstream(g, i, in);
 				if (u == NO_INSTANCE)
 					continue;
-				if (x.status[u] == J_WAITING || x.status[u] == J_BLOCKED) {
-					add_down(&x, u, id);
-					x.waiting[id]++;
+				if (x->status[u] == J_WAITING || x->status[u] == J_BLOCKED) {
+					add_down(x, u, id);
+					x->waiting[id]++;
 				} else if (g->inst[u].state == INST_RUNNING) {
-					x.status[id] = J_BLOCKED;
+					x->status[id] = J_BLOCKED;
 				}
 			}
-			if (x.status[id] == J_BLOCKED) {
-				x.blocked++;
-			} else if (x.waiting[id] == 0) {
-				x.status[id] = J_READY;
-				x.ready[x.rtail++] = id;
+			if (x->status[id] == J_BLOCKED) {
+				x->blocked++;
+			} else if (x->waiting[id] == 0) {
+				x->status[id] = J_READY;
+				x->ready[x->rtail++] = id;
 			}
 		}
 	}
 	/* Blocked-at-start instances block their own dependents. */
-	for (size_t id = 0; id < n; id++)
-		if (x.status[id] == J_BLOCKED)
-			block_down(&x, (uint32_t)id);
+	for (size_t id = 0; id < g->ninst; id++)
+		if (x->status[id] == J_BLOCKED)
+			block_down(x, (uint32_t)id);
+}
+
+/* Start ready jobs while slots are free. */
+static void start_ready(struct exec *x)
+{
+	const struct build_opts *o = x->o;
+	while (x->running < (size_t)o->jobs && x->rhead < x->rtail) {
+		uint32_t id = x->ready[x->rhead++];
+		if (x->status[id] != J_READY)
+			continue;
+		size_t slot = 0;
+		while (x->pids[slot] > 0)
+			slot++;
+		if (launch(x, id, slot) < 0) {
+			x->status[id] = J_FAILED;
+			x->failed++;
+			block_down(x, id);
+			if (!o->keep_going)
+				break;
+		} else {
+			x->status[id] = J_RUNNING;
+		}
+	}
+}
+
+/* A runner ended: its slot is free, its job done or failed, and the key
+ * of what it built is remembered for --explain. */
+static void reap(struct exec *x, pid_t pid, int ws)
+{
+	struct plan *p = x->p;
+	for (long s = 0; s < x->o->jobs; s++) {
+		if (x->pids[s] != pid)
+			continue;
+		x->pids[s] = 0;
+		x->running--;
+		uint32_t id = x->slot_inst[s];
+		finish(x, id, ws);
+		if (x->status[id] == J_DONE && p->st) {
+			char key[33];
+			plan_key_hex(&p->g->inst[id], key);
+			state_put(p->st, STATE_COMP, key, 32, x->slot_comps[s].data, x->slot_comps[s].len);
+		}
+		return;
+	}
+}
+
+/* Run jobs until none is running and none can start. 0, or -1 when
+ * waiting for runners failed. *stopping: a signal asked us to stop. */
+static int run_jobs(struct exec *x, bool *stopping)
+{
+	const struct build_opts *o = x->o;
+	*stopping = false;
+	for (;;) {
+		if (g_stop_signal && !*stopping) {
+			*stopping = true;
+			warn("stopping on signal %d; waiting for %zu runner%s", (int)g_stop_signal,
+			     x->running, x->running == 1 ? "" : "s");
+			for (long s = 0; s < o->jobs; s++)
+				if (x->pids[s] > 0)
+					kill(x->pids[s], SIGTERM);
+		}
+		if (!*stopping && (o->keep_going || x->failed == 0))
+			start_ready(x);
+		if (x->running == 0)
+			return 0;
+		int ws;
+		pid_t pid = waitpid(-1, &ws, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			warn("cannot wait for runners: %s", strerror(errno));
+			return -1;
+		}
+		reap(x, pid, ws);
+	}
+}
+
+/* The summary line. 0 when everything was built, else 1. */
+static int report(const struct exec *x, bool stopping)
+{
+	if (x->tty)
+		fputs("\r\033[K", stderr);
+	size_t not_run = x->total - x->built - x->failed - x->busy - x->blocked;
+	if (!x->failed && !x->busy && !x->blocked && !not_run && !stopping) {
+		fprintf(stderr, "rapid: built %zu instance%s\n", x->built, x->built == 1 ? "" : "s");
+		return 0;
+	}
+	struct buf b = {0};
+	buf_printf(&b, "built %zu of %zu", x->built, x->total);
+	if (x->failed)
+		buf_printf(&b, "; %zu failed", x->failed);
+	if (x->busy)
+		buf_printf(&b, "; %zu running in another build", x->busy);
+	if (x->blocked)
+		buf_printf(&b, "; %zu not built: upstream failed or running elsewhere", x->blocked);
+	if (not_run)
+		buf_printf(&b, "; %zu not started", not_run);
+	warn("%s", b.data);
+	buf_free(&b);
+	return 1;
+}
+
+int exec_local(struct plan *p, const struct build_opts *o)
+{
+	struct exec x = {.p = p, .o = o};
+	size_t n = p->g->ninst;
+	x.tty = isatty(2);
+	exec_alloc(&x, n, o->jobs);
+	exec_add_jobs(&x);
 
 	struct sigaction sa = {0}, old_int, old_term, old_hup;
 	sa.sa_handler = on_signal;
@@ -211,99 +341,12 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	sigaction(SIGHUP, &sa, &old_hup);
 	g_stop_signal = 0;
 
-	bool stopping = false;
-	for (;;) {
-		if (g_stop_signal && !stopping) {
-			stopping = true;
-			warn("stopping on signal %d; waiting for %zu runner%s", (int)g_stop_signal,
-			     x.running, x.running == 1 ? "" : "s");
-			for (long s = 0; s < o->jobs; s++)
-				if (x.pids[s] > 0)
-					kill(x.pids[s], SIGTERM);
-		}
-		if (!stopping && (o->keep_going || x.failed == 0)) {
-			while (x.running < (size_t)o->jobs && x.rhead < x.rtail) {
-				uint32_t id = x.ready[x.rhead++];
-				if (x.status[id] != J_READY)
-					continue;
-				size_t slot = 0;
-				while (x.pids[slot] > 0)
-					slot++;
-				if (launch(&x, id, slot) < 0) {
-					x.status[id] = J_FAILED;
-					x.failed++;
-					block_down(&x, id);
-					if (!o->keep_going)
-						break;
-				} else {
-					x.status[id] = J_RUNNING;
-				}
-			}
-		}
-		if (x.running == 0)
-			break;
-		int ws;
-		pid_t pid = waitpid(-1, &ws, 0);
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			warn("cannot wait for runners: %s", strerror(errno));
-			goto out;
-		}
-		for (long s = 0; s < o->jobs; s++) {
-			if (x.pids[s] != pid)
-				continue;
-			x.pids[s] = 0;
-			x.running--;
-			finish(&x, x.slot_inst[s], ws);
-			if (x.status[x.slot_inst[s]] == J_DONE && p->st) {
-				/* the components of every key built, for --explain later */
-				char key[33];
-				plan_key_hex(&g->inst[x.slot_inst[s]], key);
-				state_put(p->st, STATE_COMP, key, 32, x.slot_comps[s].data,
-					  x.slot_comps[s].len);
-			}
-			break;
-		}
-	}
-	if (x.tty)
-		fputs("\r\033[K", stderr);
-	size_t not_run = x.total - x.built - x.failed - x.busy - x.blocked;
-	if (x.failed || x.busy || x.blocked || not_run || stopping) {
-		struct buf b = {0};
-		buf_printf(&b, "built %zu of %zu", x.built, x.total);
-		if (x.failed)
-			buf_printf(&b, "; %zu failed", x.failed);
-		if (x.busy)
-			buf_printf(&b, "; %zu running in another build", x.busy);
-		if (x.blocked)
-			buf_printf(&b, "; %zu not built: upstream failed or running elsewhere", x.blocked);
-		if (not_run)
-			buf_printf(&b, "; %zu not started", not_run);
-		warn("%s", b.data);
-		buf_free(&b);
-		ret = 1;
-	} else {
-		fprintf(stderr, "rapid: built %zu instance%s\n", x.built, x.built == 1 ? "" : "s");
-		ret = 0;
-	}
-out:
+	bool stopping;
+	int ret = run_jobs(&x, &stopping) < 0 ? -1 : report(&x, stopping);
+
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
-	for (size_t id = 0; id < n; id++)
-		free(x.down[id]);
-	free(x.down);
-	free(x.ndown);
-	free(x.status);
-	free(x.waiting);
-	free(x.ready);
-	free(x.pids);
-	free(x.slot_inst);
-	for (long s = 0; s < o->jobs; s++)
-		buf_free(&x.slot_comps[s]);
-	free(x.slot_comps);
-	inst_work_free(&x.w);
-	buf_free(&x.spec);
+	exec_free(&x, n, o->jobs);
 	return ret;
 }

@@ -9,7 +9,6 @@
 #include "engine/store.h"
 #include "lib/util.h"
 
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,77 +55,75 @@ static void skip(struct plan *p, struct instance *i, enum inst_reason r, const c
 	i->why = arena_strdup(p->g->arena, why);
 }
 
-int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
+/* Input k of instance i read from an upstream target's output: its URI,
+ * and the upstream key as its fingerprint. 0, or 1 when skipped. */
+static int expand_upstream_input(struct plan *p, struct instance *i, struct inst_work *w, size_t k)
 {
 	struct graph *g = p->g;
-	const struct target *t = g->groups[i->group].t;
-	size_t nw = t->nwildcards, nsym = nw + t->ninputs + t->noutputs;
-	work_reserve(w, nsym + 1);
-	for (size_t k = 0; k < nsym; k++)
-		w->sym[k] = NULL;
-	comps_reset(&w->comps);
+	const struct input *in = &g->groups[i->group].t->inputs[k];
+	struct buf *u = &w->uri[g->groups[i->group].t->nwildcards + k];
+	uint32_t ui = graph_upstream(g, i, k);
+	buf_reset(&w->tmp);
+	if (ui == NO_INSTANCE) {
+		buf_printf(&w->tmp, "input %s: %s has no instance ", in->name, in->up->name);
+		graph_describe(g, i, &w->tmp);
+		skip(p, i, R_SKIP_UPSTREAM, w->tmp.data);
+		return 1;
+	}
+	struct instance *ups = &g->inst[ui];
+	if (ups->state == INST_SKIPPED || ups->state == INST_UNKNOWN) {
+		buf_printf(&w->tmp, "input %s: upstream ", in->name);
+		graph_name(g, ups, &w->tmp);
+		buf_printf(&w->tmp, " is skipped (%s)", ups->why ? ups->why : "not planned");
+		skip(p, i, R_SKIP_UPSTREAM, w->tmp.data);
+		return 1;
+	}
+	graph_expand(g, ups, &in->up->outputs[in->up_output].uri, NULL, u);
+	char hex[33];
+	plan_key_hex(ups, hex);
+	memcpy(w->fp[k], "key=", 4);
+	memcpy(w->fp[k] + 4, hex, 33);
+	return 0;
+}
 
-	/* Inputs: a URI and a fingerprint each. */
-	for (size_t k = 0; k < t->ninputs; k++) {
-		const struct input *in = &t->inputs[k];
-		struct buf *u = &w->uri[nw + k];
-		buf_reset(u);
-		w->present[k] = true;
-		if (in->up) {
-			uint32_t ui = graph_upstream(g, i, k);
+/* Input k of instance i read from a file or an S3 object: its URI and
+ * fingerprint. 0, 1 when skipped (a required input missing), -1. */
+static int expand_file_input(struct plan *p, struct instance *i, struct inst_work *w, size_t k)
+{
+	struct graph *g = p->g;
+	const struct input *in = &g->groups[i->group].t->inputs[k];
+	struct buf *u = &w->uri[g->groups[i->group].t->nwildcards + k];
+	graph_expand(g, i, &in->uri, NULL, u);
+	int r;
+	if (uri_is_s3(u->data)) {
+		r = fp_s3(p->fp, u->data, w->fp[k]);
+	} else {
+		char *path = graph_local_path(g, u->data);
+		r = fp_local(p->fp, path, w->fp[k]);
+		free(path);
+	}
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		if (!in->optional) {
 			buf_reset(&w->tmp);
-			if (ui == NO_INSTANCE) {
-				buf_printf(&w->tmp, "input %s: %s has no instance ", in->name, in->up->name);
-				graph_describe(g, i, &w->tmp);
-				skip(p, i, R_SKIP_UPSTREAM, w->tmp.data);
-				return 1;
-			}
-			struct instance *ups = &g->inst[ui];
-			if (ups->state == INST_SKIPPED || ups->state == INST_UNKNOWN) {
-				buf_printf(&w->tmp, "input %s: upstream ", in->name);
-				graph_name(g, ups, &w->tmp);
-				buf_printf(&w->tmp, " is skipped (%s)", ups->why ? ups->why : "not planned");
-				skip(p, i, R_SKIP_UPSTREAM, w->tmp.data);
-				return 1;
-			}
-			graph_expand(g, ups, &in->up->outputs[in->up_output].uri, NULL, u);
-			char hex[33];
-			plan_key_hex(ups, hex);
-			memcpy(w->fp[k], "key=", 4);
-			memcpy(w->fp[k] + 4, hex, 33);
-		} else {
-			graph_expand(g, i, &in->uri, NULL, u);
-			int r;
-			if (uri_is_s3(u->data)) {
-				r = fp_s3(p->fp, u->data, w->fp[k]);
-			} else {
-				char *path = graph_local_path(g, u->data);
-				r = fp_local(p->fp, path, w->fp[k]);
-				free(path);
-			}
-			if (r < 0)
-				return -1;
-			if (r == 0) {
-				if (!in->optional) {
-					buf_reset(&w->tmp);
-					buf_printf(&w->tmp, "input %s: '%s' not found", in->name, u->data);
-					skip(p, i, R_SKIP_INPUT, w->tmp.data);
-					return 1;
-				}
-				w->present[k] = false;
-				snprintf(w->fp[k], FP_MAX, "missing");
-			}
+			buf_printf(&w->tmp, "input %s: '%s' not found", in->name, u->data);
+			skip(p, i, R_SKIP_INPUT, w->tmp.data);
+			return 1;
 		}
-		w->sym[nw + k] = u->data;
+		w->present[k] = false;
+		snprintf(w->fp[k], FP_MAX, "missing");
 	}
-	/* Outputs. */
-	for (size_t k = 0; k < t->noutputs; k++) {
-		struct buf *u = &w->uri[nw + t->ninputs + k];
-		buf_reset(u);
-		graph_expand(g, i, &t->outputs[k].uri, NULL, u);
-		w->sym[nw + t->ninputs + k] = u->data;
-	}
-	/* Components, in the order key.h documents. */
+	return 0;
+}
+
+/* The key's components of an expanded instance, in the order key.h
+ * documents. */
+static void add_components(const struct plan *p, const struct instance *i, struct inst_work *w)
+{
+	const struct graph *g = p->g;
+	const struct target *t = g->groups[i->group].t;
+	size_t nw = t->nwildcards;
 	buf_reset(&w->tmp);
 	struct buf word = {0};
 	for (size_t a = 0; a < t->nargv; a++) {
@@ -153,31 +150,52 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 		const char *u = w->sym[nw + t->ninputs + k];
 		comps_add_named(&w->comps, "output ", t->outputs[k].name, u, strlen(u));
 	}
-	const char *wn[64], *wv[64];
-	const char **wnames = nw <= 64 ? wn : xcalloc(nw, sizeof(char *));
-	const char **wvalues = nw <= 64 ? wv : xcalloc(nw, sizeof(char *));
+}
+
+int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
+{
+	struct graph *g = p->g;
+	const struct target *t = g->groups[i->group].t;
+	size_t nw = t->nwildcards, nsym = nw + t->ninputs + t->noutputs;
+	work_reserve(w, nsym + 1);
+	for (size_t k = 0; k < nsym; k++)
+		w->sym[k] = NULL;
+	comps_reset(&w->comps);
+	/* Inputs: a URI and a fingerprint each. */
+	for (size_t k = 0; k < t->ninputs; k++) {
+		buf_reset(&w->uri[nw + k]);
+		w->present[k] = true;
+		int r = t->inputs[k].up ? expand_upstream_input(p, i, w, k) : expand_file_input(p, i, w, k);
+		if (r != 0)
+			return r;
+		w->sym[nw + k] = w->uri[nw + k].data;
+	}
+	for (size_t k = 0; k < t->noutputs; k++) {
+		struct buf *u = &w->uri[nw + t->ninputs + k];
+		buf_reset(u);
+		graph_expand(g, i, &t->outputs[k].uri, NULL, u);
+		w->sym[nw + t->ninputs + k] = u->data;
+	}
+	add_components(p, i, w);
+	const char *wnames[RULES_MAX_WILDCARDS], *wvalues[RULES_MAX_WILDCARDS];
 	for (size_t k = 0; k < nw; k++) {
 		wnames[k] = t->wildcards[k].name;
 		wvalues[k] = graph_value(g, i, k);
 	}
 	key_compute(t->name, wnames, wvalues, nw, &w->comps, i->key);
-	if (nw > 64) {
-		free(wnames);
-		free(wvalues);
-	}
 	return 0;
 }
 
 /* The body of one of instance i's sentinels. NULL after printing why. */
-static char *read_sentinel(struct plan *p, const struct instance *i, const char *key,
-			   const char *state, size_t *len)
+static struct sentinel_body *read_sentinel(struct plan *p, const struct instance *i, const char *key,
+					   enum sentinel_state state)
 {
 	const struct target *t = p->g->groups[i->group].t;
-	const char *vals[64];
-	size_t nw = t->nwildcards < 64 ? t->nwildcards : 64;
+	const char *vals[RULES_MAX_WILDCARDS];
+	size_t nw = t->nwildcards;
 	for (size_t k = 0; k < nw; k++)
 		vals[k] = graph_value(p->g, i, k);
-	return store_read(plan_store(p, i), t->name, vals, nw, key, state, len);
+	return store_body(plan_store(p, i), t->name, vals, nw, key, state);
 }
 
 /* Components of an older key: the state cache, else the sentinel body
@@ -193,63 +211,45 @@ static int old_comps(struct plan *p, struct instance *i, const char *key, bool o
 		if (r == 0)
 			return 0;
 	}
-	size_t len = 0;
-	char *body = read_sentinel(p, i, key, ok ? "ok" : "failed", &len);
-	if (!body)
+	struct sentinel_body *b = read_sentinel(p, i, key, ok ? SENT_OK : SENT_FAILED);
+	if (!b || !b->has_components) {
+		sentinel_body_free(b);
 		return -1;
-	int ret = -1;
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "components");
-	if (cJSON_IsObject(c)) {
-		comps_reset(out);
-		cJSON *it;
-		ret = 0;
-		cJSON_ArrayForEach(it, c) {
-			if (!cJSON_IsString(it) || !it->string) {
-				ret = -1;
-				break;
-			}
-			comps_add(out, it->string, it->valuestring);
-		}
-		if (ret == 0 && p->st)
-			state_put(p->st, STATE_COMP, key, 32, out->data.data, out->data.len);
 	}
-	cJSON_Delete(j);
-	free(body);
-	return ret;
+	comps_reset(out);
+	for (size_t k = 0; k < b->ncomponents; k++)
+		comps_add(out, b->components[k].name, b->components[k].value);
+	if (p->st)
+		state_put(p->st, STATE_COMP, key, 32, out->data.data, out->data.len);
+	sentinel_body_free(b);
+	return 0;
 }
 
 /* exit code and reason of a failed sentinel. */
 static void failed_detail(struct plan *p, struct instance *i, const char *key)
 {
-	size_t len = 0;
-	char *body = read_sentinel(p, i, key, "failed", &len);
+	struct sentinel_body *sb = read_sentinel(p, i, key, SENT_FAILED);
 	i->exit_code = 0;
-	if (!body)
+	if (!sb)
 		return;
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	cJSON *ec = cJSON_GetObjectItemCaseSensitive(j, "exit_code");
-	cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
-	cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "reason");
 	struct buf b = {0};
-	if (cJSON_IsNumber(ec)) {
-		i->exit_code = ec->valueint;
-		buf_printf(&b, "exit status %d", ec->valueint);
-	} else if (cJSON_IsNumber(sig)) {
-		i->exit_code = -sig->valueint;
-		buf_printf(&b, "killed by signal %d", sig->valueint);
+	if (sb->has_exit_code) {
+		i->exit_code = sb->exit_code;
+		buf_printf(&b, "exit status %d", sb->exit_code);
+	} else if (sb->signal) {
+		i->exit_code = -sb->signal;
+		buf_printf(&b, "killed by signal %d", sb->signal);
 	}
-	if (cJSON_IsString(why) && why->valuestring[0]) {
+	if (sb->reason && sb->reason[0]) {
 		/* the runner's reason may already say how the recipe ended */
-		if (strstr(why->valuestring, "exit status") || strstr(why->valuestring, "signal"))
+		if (strstr(sb->reason, "exit status") || strstr(sb->reason, "signal"))
 			buf_reset(&b);
-		buf_printf(&b, "%s%s", b.len ? ": " : "", why->valuestring);
+		buf_printf(&b, "%s%s", b.len ? ": " : "", sb->reason);
 	}
 	if (b.len)
 		i->why = arena_strdup(p->g->arena, b.data);
 	buf_free(&b);
-	cJSON_Delete(j);
-	free(body);
+	sentinel_body_free(sb);
 }
 
 static int decide(struct plan *p, struct instance *i, struct inst_work *w)
@@ -257,12 +257,8 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	const struct target *t = p->g->groups[i->group].t;
 	char key[33];
 	plan_key_hex(i, key);
-	const char *vals[64];
+	const char *vals[RULES_MAX_WILDCARDS];
 	size_t nw = t->nwildcards;
-	if (nw > 64) {
-		warn("target '%s': too many wildcards", t->name);
-		return -1;
-	}
 	for (size_t k = 0; k < nw; k++)
 		vals[k] = graph_value(p->g, i, k);
 	struct lookup lk;
@@ -475,97 +471,125 @@ static void print_count(FILE *f, size_t n, const char *what)
 	fprintf(f, "%zu %s%s", n, what, n == 1 ? "" : "s");
 }
 
+/* Each line of text, indented. */
+static void print_lines(FILE *f, const char *indent, const char *text)
+{
+	for (const char *s = text; *s;) {
+		const char *e = strchr(s, '\n');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		fprintf(f, "%s%.*s\n", indent, (int)len, s);
+		s += len + (e ? 1 : 0);
+	}
+}
+
+/* "rapidtide: 4 instances: 1 up to date, 2 to build, 1 skipped" */
+static void print_counts(FILE *f, const struct tgroup *tg, const size_t *c)
+{
+	fprintf(f, "%s: ", tg->t->name);
+	print_count(f, tg->n, "instance");
+	fprintf(f, ": %zu up to date", c[INST_OK]);
+	if (c[INST_STALE])
+		fprintf(f, ", %zu to build", c[INST_STALE]);
+	if (c[INST_RUNNING])
+		fprintf(f, ", %zu running", c[INST_RUNNING]);
+	if (c[INST_SKIPPED])
+		fprintf(f, ", %zu skipped", c[INST_SKIPPED]);
+	fputc('\n', f);
+}
+
+/* One instance of a group: its name, why (skipped, failed), and with
+ * explain its key and what changed. */
+static void print_instance(FILE *f, const struct graph *g, const struct tgroup *tg,
+			   const struct instance *ii, bool explain, struct buf *line)
+{
+	buf_reset(line);
+	graph_describe(g, ii, line);
+	fprintf(f, "    %s", line->len ? line->data : tg->t->name);
+	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED)
+		fprintf(f, "  (%s)", ii->why ? ii->why : "no details");
+	fputc('\n', f);
+	if (!explain || ii->state == INST_SKIPPED)
+		return;
+	char hex[33];
+	plan_key_hex(ii, hex);
+	fprintf(f, "      key %s", hex);
+	if (ii->old_key)
+		fprintf(f, " (was %s)", ii->old_key);
+	fputc('\n', f);
+	if (ii->details)
+		print_lines(f, "      ", ii->details);
+}
+
+/* The instances of a group (ids, n of them, all with the same reason):
+ * its heading, the details they share, the first few (all with explain). */
+static void print_group(FILE *f, const struct graph *g, const struct tgroup *tg, const char *key,
+			const uint32_t *ids, size_t n, bool same_details, bool explain, struct buf *line)
+{
+	const struct instance *first = &g->inst[ids[0]];
+	size_t parts = count_distinct_first(g, ids, n);
+	fprintf(f, "  %s: ", key);
+	print_count(f, n, "instance");
+	if (parts && tg->t->nwildcards > 1)
+		fprintf(f, " (%zu %s%s)", parts, tg->t->wildcards[0].name, parts == 1 ? "" : "s");
+	fputc('\n', f);
+	if (first->details && same_details && !explain)
+		print_lines(f, "      ", first->details);
+	size_t show = explain ? n : (n > 5 ? 5 : n);
+	for (size_t k = 0; k < show; k++)
+		print_instance(f, g, tg, &g->inst[ids[k]], explain, line);
+	if (show < n)
+		fprintf(f, "    ... and %zu more\n", n - show);
+}
+
+/* Print the instances of a target that are not up to date, grouped by
+ * reason, groups in order of first appearance. */
+static void print_target(FILE *f, const struct graph *g, const struct tgroup *tg, bool explain,
+			 struct buf *tmp, struct buf *line)
+{
+	struct buf gk = {0}, other = {0};
+	uint32_t *ids = xcalloc(tg->n + 1, sizeof(uint32_t));
+	bool *done = xcalloc(tg->n + 1, sizeof(bool));
+	for (uint32_t a = 0; a < tg->n; a++) {
+		const struct instance *ia = &g->inst[tg->first + a];
+		if (done[a] || ia->state == INST_OK || ia->state == INST_UNKNOWN)
+			continue;
+		group_key(ia, &gk, tmp);
+		size_t n = 0;
+		bool same_details = true;
+		for (uint32_t b = a; b < tg->n; b++) {
+			const struct instance *ib = &g->inst[tg->first + b];
+			if (done[b] || ib->state == INST_OK || ib->state == INST_UNKNOWN)
+				continue;
+			group_key(ib, &other, tmp);
+			if (strcmp(other.data, gk.data))
+				continue;
+			done[b] = true;
+			ids[n++] = tg->first + b;
+			if (ia->details && (!ib->details || strcmp(ia->details, ib->details)))
+				same_details = false;
+		}
+		print_group(f, g, tg, gk.data, ids, n, same_details, explain, line);
+	}
+	free(ids);
+	free(done);
+	buf_free(&gk);
+	buf_free(&other);
+}
+
 void plan_print(const struct plan *p, FILE *f, bool explain)
 {
 	const struct graph *g = p->g;
-	struct buf tmp = {0}, gk = {0}, other = {0}, line = {0};
+	struct buf tmp = {0}, line = {0};
 	size_t targets_pending = 0;
 	for (size_t gi = 0; gi < g->ngroups; gi++) {
 		const struct tgroup *tg = &g->groups[gi];
 		if (!tg->selected)
 			continue;
 		const size_t *c = p->count[gi];
-		fprintf(f, "%s: ", tg->t->name);
-		print_count(f, tg->n, "instance");
-		fprintf(f, ": %zu up to date", c[INST_OK]);
-		if (c[INST_STALE])
-			fprintf(f, ", %zu to build", c[INST_STALE]);
-		if (c[INST_RUNNING])
-			fprintf(f, ", %zu running", c[INST_RUNNING]);
-		if (c[INST_SKIPPED])
-			fprintf(f, ", %zu skipped", c[INST_SKIPPED]);
-		fputc('\n', f);
+		print_counts(f, tg, c);
 		if (c[INST_STALE] || c[INST_RUNNING])
 			targets_pending++;
-		/* Groups of instances by reason, in order of first appearance. */
-		uint32_t *ids = xcalloc(tg->n + 1, sizeof(uint32_t));
-		bool *done = xcalloc(tg->n + 1, sizeof(bool));
-		for (uint32_t a = 0; a < tg->n; a++) {
-			const struct instance *ia = &g->inst[tg->first + a];
-			if (done[a] || ia->state == INST_OK || ia->state == INST_UNKNOWN)
-				continue;
-			group_key(ia, &gk, &tmp);
-			char *key = xstrdup(gk.data);
-			size_t n = 0;
-			bool same_details = true;
-			for (uint32_t b = a; b < tg->n; b++) {
-				const struct instance *ib = &g->inst[tg->first + b];
-				if (done[b] || ib->state == INST_OK || ib->state == INST_UNKNOWN)
-					continue;
-				group_key(ib, &other, &tmp);
-				if (strcmp(other.data, key))
-					continue;
-				done[b] = true;
-				ids[n++] = tg->first + b;
-				if (ia->details && (!ib->details || strcmp(ia->details, ib->details)))
-					same_details = false;
-			}
-			size_t parts = count_distinct_first(g, ids, n);
-			fprintf(f, "  %s: ", key);
-			print_count(f, n, "instance");
-			if (parts && tg->t->nwildcards > 1)
-				fprintf(f, " (%zu %s%s)", parts, tg->t->wildcards[0].name, parts == 1 ? "" : "s");
-			fputc('\n', f);
-			if (ia->details && same_details && !explain) {
-				for (const char *s = ia->details; *s;) {
-					const char *e = strchr(s, '\n');
-					size_t len = e ? (size_t)(e - s) : strlen(s);
-					fprintf(f, "      %.*s\n", (int)len, s);
-					s += len + (e ? 1 : 0);
-				}
-			}
-			size_t show = explain ? n : (n > 5 ? 5 : n);
-			for (size_t k = 0; k < show; k++) {
-				const struct instance *ii = &g->inst[ids[k]];
-				buf_reset(&line);
-				graph_describe(g, ii, &line);
-				fprintf(f, "    %s", line.len ? line.data : tg->t->name);
-				if (ii->state == INST_SKIPPED || ii->reason == R_FAILED)
-					fprintf(f, "  (%s)", ii->why ? ii->why : "no details");
-				fputc('\n', f);
-				if (explain && ii->state != INST_SKIPPED) {
-					char hex[33];
-					plan_key_hex(ii, hex);
-					fprintf(f, "      key %s", hex);
-					if (ii->old_key)
-						fprintf(f, " (was %s)", ii->old_key);
-					fputc('\n', f);
-					if (ii->details) {
-						for (const char *s = ii->details; *s;) {
-							const char *e = strchr(s, '\n');
-							size_t len = e ? (size_t)(e - s) : strlen(s);
-							fprintf(f, "      %.*s\n", (int)len, s);
-							s += len + (e ? 1 : 0);
-						}
-					}
-				}
-			}
-			if (show < n)
-				fprintf(f, "    ... and %zu more\n", n - show);
-			free(key);
-		}
-		free(ids);
-		free(done);
+		print_target(f, g, tg, explain, &tmp, &line);
 	}
 	if (p->pending)
 		fprintf(f, "pending: %zu instance%s in %zu target%s\n", p->pending,
@@ -573,8 +597,6 @@ void plan_print(const struct plan *p, FILE *f, bool explain)
 	else
 		fprintf(f, "nothing to build\n");
 	buf_free(&tmp);
-	buf_free(&gk);
-	buf_free(&other);
 	buf_free(&line);
 }
 

@@ -1,6 +1,7 @@
 /* store.c - pick the store for an output root and dispatch to it. */
 #include "engine/store.h"
 #include "lib/util.h"
+#include "runner/layout.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,33 @@ int store_lookup(struct store *s, const char *target, const char *const *values,
 }
 
 char *store_read(struct store *s, const char *target, const char *const *values,
-		 size_t nvalues, const char *key, const char *state, size_t *len)
+		 size_t nvalues, const char *key, enum sentinel_state state, size_t *len)
 {
 	return s->ops->read(s, target, values, nvalues, key, state, len);
+}
+
+struct sentinel_body *store_body(struct store *s, const char *target, const char *const *values,
+				 size_t nvalues, const char *key, enum sentinel_state state)
+{
+	size_t len = 0;
+	char *text = store_read(s, target, values, nvalues, key, state, &len);
+	if (!text)
+		return NULL;
+	char *err = NULL;
+	struct sentinel_body *b = sentinel_body_parse(text, len, &err);
+	if (!b) {
+		struct buf name = {0};
+		layout_put_sentinel_root(&name, s->root, target);
+		sentinel_name_put(&name, values, nvalues, key, state, NULL);
+		warn("cannot read '%s': %s", name.data, err);
+		buf_free(&name);
+	}
+	free(err);
+	free(text);
+	return b;
+}
+
+int store_scan(struct store *s, const char *target, size_t nvalues, scan_fn fn, void *ctx)
+{
+	return s->ops->scan(s, target, nvalues, fn, ctx);
 }

@@ -2,10 +2,13 @@
  *
  * The store answers "what state is this instance in at this key" from the
  * sentinels (the truth), and reads sentinel bodies for explanations. The
- * local store works on a directory tree (engine/sentinel.h layout); the S3
- * store lists each target's sentinel prefix once and answers from memory. */
+ * local store works on a directory tree, the S3 store lists each target's
+ * sentinel prefix once and answers from memory; both name and read
+ * sentinels through runner/sentinel_name.h and runner/sentinel_body.h. */
 #ifndef RAPID_STORE_H
 #define RAPID_STORE_H
+
+#include "runner/sentinel_body.h"
 
 #include <stddef.h>
 
@@ -25,6 +28,22 @@ struct lookup {
 	int old_ok;           /* whether old_key's sentinel is ok */
 };
 
+/* What the sentinels say of one instance, whatever its current key: a
+ * live running sentinel makes it running; else its newest sentinel
+ * decides (a running one without a live runner is interrupted). */
+enum scan_state { SCAN_OK, SCAN_FAILED, SCAN_RUNNING, SCAN_INTERRUPTED };
+
+struct scan_entry {
+	const char *const *values; /* its wildcard values (valid during the call) */
+	size_t nvalues;
+	enum scan_state state;
+	char key[33];              /* the key of the sentinel that decided */
+};
+
+/* Called for each instance that has a sentinel, in the order of its
+ * values (compared one wildcard at a time). Non-zero stops the scan. */
+typedef int (*scan_fn)(void *ctx, const struct scan_entry *);
+
 /* The operations a kind of store provides. */
 struct store_ops {
 	const char *kind;
@@ -32,7 +51,8 @@ struct store_ops {
 	int (*lookup)(struct store *, const char *target, const char *const *values,
 		      size_t nvalues, const char *key, struct lookup *out);
 	char *(*read)(struct store *, const char *target, const char *const *values,
-		      size_t nvalues, const char *key, const char *state, size_t *len);
+		      size_t nvalues, const char *key, enum sentinel_state, size_t *len);
+	int (*scan)(struct store *, const char *target, size_t nvalues, scan_fn, void *ctx);
 	void (*close)(struct store *);
 };
 
@@ -62,9 +82,17 @@ int store_prepare(struct store *, const char *target);
 int store_lookup(struct store *, const char *target, const char *const *values,
 		 size_t nvalues, const char *key, struct lookup *out);
 
-/* The body of a sentinel ("ok", "failed" or "running"). NULL after printing
- * why. The caller frees. */
+/* The body of a sentinel, as text. NULL after printing why. The caller
+ * frees. */
 char *store_read(struct store *, const char *target, const char *const *values,
-		 size_t nvalues, const char *key, const char *state, size_t *len);
+		 size_t nvalues, const char *key, enum sentinel_state, size_t *len);
+/* The same, parsed. NULL after printing why (gone, unreadable, not a
+ * sentinel body). The caller frees it with sentinel_body_free. */
+struct sentinel_body *store_body(struct store *, const char *target, const char *const *values,
+				 size_t nvalues, const char *key, enum sentinel_state);
+
+/* Every instance of target (with nvalues wildcards) that has a sentinel,
+ * to fn. 0, the first non-zero fn returned, or -1 after printing why. */
+int store_scan(struct store *, const char *target, size_t nvalues, scan_fn fn, void *ctx);
 
 #endif

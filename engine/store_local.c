@@ -2,9 +2,12 @@
  * costs one stat() of its ok sentinel; only instances without one have
  * their sentinel folder listed. */
 #include "engine/store.h"
+#include "rules/rules.h"
+#include "runner/layout.h"
 #include "runner/sentinel.h"
 #include "lib/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -17,8 +20,9 @@ struct local_store {
 	struct store base;
 	struct buf path;  /* reused for the ok-sentinel probe */
 	struct buf rel;   /* the same path relative to dirfd */
+	struct buf dir;   /* layout_sentinel_root(root, target) */
 	char *target;     /* whose sentinel folder dirfd is */
-	int dirfd;        /* <root>.rapid/sentinels/<target>/, or -1 */
+	int dirfd;        /* layout_sentinel_root(root, target), or -1 */
 };
 
 static void local_close(struct store *st)
@@ -30,6 +34,7 @@ static void local_close(struct store *st)
 	free(s->base.root);
 	buf_free(&s->path);
 	buf_free(&s->rel);
+	buf_free(&s->dir);
 	free(s);
 }
 
@@ -43,20 +48,9 @@ static void local_open_dir(struct local_store *s, const char *target)
 		close(s->dirfd);
 	free(s->target);
 	s->target = xstrdup(target);
-	buf_reset(&s->path);
-	buf_puts(&s->path, s->base.root);
-	buf_puts(&s->path, ".rapid/sentinels/");
-	buf_puts(&s->path, target);
-	s->dirfd = open(s->path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
-static enum sentinel_state state_from_name(const char *state)
-{
-	if (!strcmp(state, "ok"))
-		return SENT_OK;
-	if (!strcmp(state, "failed"))
-		return SENT_FAILED;
-	return SENT_RUNNING;
+	buf_reset(&s->dir);
+	layout_put_sentinel_root(&s->dir, s->base.root, target);
+	s->dirfd = open(s->dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int local_lookup(struct store *base, const char *target, const char *const *values,
@@ -66,18 +60,9 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 	memset(out, 0, sizeof(*out));
 	local_open_dir(s, target);
 	buf_reset(&s->rel);
-	for (size_t k = 0; k < nvalues; k++) {
-		buf_puts(&s->rel, values[k]);
-		buf_putc(&s->rel, '/');
-	}
-	size_t rdir = s->rel.len;
-	buf_puts(&s->rel, key);
-	buf_puts(&s->rel, ".ok.json");
+	size_t rdir = sentinel_name_put(&s->rel, values, nvalues, key, SENT_OK, NULL);
 	buf_reset(&s->path);
-	buf_puts(&s->path, s->base.root);
-	buf_puts(&s->path, ".rapid/sentinels/");
-	buf_puts(&s->path, target);
-	buf_putc(&s->path, '/');
+	buf_putn(&s->path, s->dir.data, s->dir.len);
 	size_t dirlen = s->path.len + rdir;
 	buf_puts(&s->path, s->rel.data);
 	struct stat st;
@@ -141,12 +126,100 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 }
 
 static char *local_read(struct store *s, const char *target, const char *const *values,
-			size_t nvalues, const char *key, const char *state, size_t *len)
+			size_t nvalues, const char *key, enum sentinel_state state, size_t *len)
 {
 	char *dir = sentinel_dir(s->root, target, values, nvalues);
-	char *body = sentinel_read(dir, key, state_from_name(state), len);
+	char *body = sentinel_read(dir, key, state, len);
 	free(dir);
 	return body;
+}
+
+/* ---- scan: walk the sentinel folders down to the instances ---- */
+
+struct walk {
+	scan_fn fn;
+	void *ctx;
+	size_t nvalues;
+	const char **vals;
+};
+
+/* One instance folder: what its sentinels say (scan_state in store.h). */
+static int scan_instance(struct walk *w, const char *dir)
+{
+	struct sentinel_entry *e = NULL;
+	size_t n = 0;
+	if (sentinel_list(dir, &e, &n) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	struct scan_entry se = {.values = w->vals, .nvalues = w->nvalues};
+	int st = -1;
+	for (size_t i = 0; i < n && st < 0; i++) {
+		if (e[i].state != SENT_RUNNING)
+			continue;
+		char *p = sentinel_path(dir, e[i].key, SENT_RUNNING);
+		if (sentinel_running_live(p) == 1) {
+			st = SCAN_RUNNING;
+			memcpy(se.key, e[i].key, 33);
+		}
+		free(p);
+	}
+	if (st < 0) {
+		st = e[0].state == SENT_OK ? SCAN_OK : e[0].state == SENT_FAILED ? SCAN_FAILED : SCAN_INTERRUPTED;
+		memcpy(se.key, e[0].key, 33);
+	}
+	se.state = (enum scan_state)st;
+	free(e);
+	return w->fn(w->ctx, &se);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(struct walk *w, const char *dir, size_t depth)
+{
+	if (depth == w->nvalues)
+		return scan_instance(w, dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	char **names = NULL;
+	size_t nn = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		GROW(names, cap, nn + 1);
+		names[nn++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (nn)
+		qsort(names, nn, sizeof(char *), cmp_names);
+	int ret = 0;
+	for (size_t i = 0; i < nn && ret == 0; i++) {
+		w->vals[depth] = names[i];
+		char *sub = xasprintf("%s%s/", dir, names[i]);
+		ret = walk(w, sub, depth + 1);
+		free(sub);
+	}
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+static int local_scan(struct store *s, const char *target, size_t nvalues, scan_fn fn, void *ctx)
+{
+	const char *vals[RULES_MAX_WILDCARDS + 1];
+	struct walk w = {fn, ctx, nvalues, vals};
+	if (nvalues > RULES_MAX_WILDCARDS)
+		return -1;
+	char *dir = layout_sentinel_root(s->root, target);
+	int r = walk(&w, dir, 0);
+	free(dir);
+	return r;
 }
 
 static const struct store_ops local_ops = {
@@ -154,6 +227,7 @@ static const struct store_ops local_ops = {
 	.prepare = NULL,
 	.lookup = local_lookup,
 	.read = local_read,
+	.scan = local_scan,
 	.close = local_close,
 };
 

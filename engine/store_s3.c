@@ -1,13 +1,15 @@
 /* store_s3.c - the store on an S3 output root (s3://bucket/prefix/).
  *
- * Preparing a target lists <prefix>.rapid/sentinels/<target>/ once, with
+ * Preparing a target lists its sentinel folder (runner/layout.h) once, with
  * ListObjectsV2 (1,000 keys a request): the key and state of every
  * sentinel are in its name, so every lookup is answered from memory and
  * no object is read unless a plan must explain a change (store_read). */
 #include "engine/store.h"
+#include "rules/rules.h"
 #include "aws/s3.h"
 #include "engine/cloud.h"
-#include "runner/sentinel.h"
+#include "runner/layout.h"
+#include "runner/sentinel_name.h"
 #include "lib/util.h"
 
 #include <stdbool.h>
@@ -17,6 +19,7 @@
 /* One sentinel found by the listing. */
 struct s3_sent {
 	const char *dir;  /* "<v0>/<v1>/…/" under the target's folder (arena) */
+	size_t ndirs;     /* its number of values */
 	char key[33];
 	enum sentinel_state state;
 	int64_t mtime_ns;
@@ -46,48 +49,24 @@ static void s3s_close(struct store *st)
 	free(s);
 }
 
-static int parse_state(const char *s, size_t n, enum sentinel_state *out)
-{
-	static const struct { const char *name; enum sentinel_state st; } names[] = {
-		{"ok", SENT_OK}, {"failed", SENT_FAILED}, {"running", SENT_RUNNING},
-	};
-	for (size_t i = 0; i < ARRAY_LEN(names); i++)
-		if (strlen(names[i].name) == n && !memcmp(names[i].name, s, n)) {
-			*out = names[i].st;
-			return 0;
-		}
-	return -1;
-}
-
-static bool is_hex32(const char *s)
-{
-	for (int i = 0; i < 32; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-/* One listed object: "<dir>/<key>.<state>.json" after the target folder.
- * Other objects (written by people or later versions) are ignored. */
+/* One listed object: a sentinel name (runner/sentinel_name.h) after the
+ * target's folder. Other objects (written by people or later versions)
+ * are ignored. */
 static int on_object(void *ctx, const struct s3_object *o)
 {
 	struct s3_store *s = ctx;
-	if (strlen(o->key) < s->list_from)
+	size_t klen = strlen(o->key);
+	if (klen < s->list_from)
 		return 0;
 	const char *rel = o->key + s->list_from;
-	const char *base = strrchr(rel, '/');
-	base = base ? base + 1 : rel;
-	size_t blen = strlen(base);
-	struct s3_sent e = {0};
-	/* <32 hex>.<state>.json */
-	if (blen < 32 + 1 + 2 + 5 || base[32] != '.' || !is_hex32(base) ||
-	    strcmp(base + blen - 5, ".json") ||
-	    parse_state(base + 33, blen - 33 - 5, &e.state) < 0) {
+	struct sentinel_name nm;
+	if (sentinel_name_parse(rel, klen - s->list_from, &nm) < 0)
 		return 0;
-	}
-	memcpy(e.key, base, 32);
-	e.key[32] = 0;
-	e.dir = arena_strndup(s->arena, rel, (size_t)(base - rel));
+	struct s3_sent e = {0};
+	memcpy(e.key, nm.key, 33);
+	e.state = nm.state;
+	e.ndirs = nm.ndirs;
+	e.dir = arena_strndup(s->arena, rel, nm.dirlen);
 	e.mtime_ns = o->mtime_ns;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 256;
@@ -97,10 +76,28 @@ static int on_object(void *ctx, const struct s3_object *o)
 	return 0;
 }
 
+/* Folders in the order of their values, one wildcard at a time (as a
+ * walk of a local tree would visit them): '/' sorts before any byte. */
+static int dir_cmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+		if (x != y) {
+			if (x == '/')
+				return y ? -1 : 1;
+			if (y == '/')
+				return x ? 1 : -1;
+			return x < y ? -1 : 1;
+		}
+		if (!x)
+			return 0;
+	}
+}
+
 static int cmp_sent(const void *a, const void *b)
 {
 	const struct s3_sent *x = a, *y = b;
-	int c = strcmp(x->dir, y->dir);
+	int c = dir_cmp(x->dir, y->dir);
 	if (c)
 		return c;
 	return x->mtime_ns > y->mtime_ns ? -1 : x->mtime_ns < y->mtime_ns;
@@ -120,7 +117,7 @@ static int s3s_prepare(struct store *st, const char *target)
 	arena_free(s->arena);
 	s->arena = arena_new();
 	buf_reset(&s->tmp);
-	buf_printf(&s->tmp, "%s.rapid/sentinels/%s/", s->prefix, target);
+	layout_put_sentinel_root(&s->tmp, s->prefix, target);
 	s->list_from = s->tmp.len;
 	struct s3_list_opts lo = {.prefix = s->tmp.data};
 	struct aws_error err = {0};
@@ -156,7 +153,7 @@ static int s3s_lookup(struct store *st, const char *target, const char *const *v
 	size_t lo = 0, hi = s->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(s->v[mid].dir, dir) < 0)
+		if (dir_cmp(s->v[mid].dir, dir) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -164,7 +161,7 @@ static int s3s_lookup(struct store *st, const char *target, const char *const *v
 	/* Entries are newest first: an ok sentinel of key wins, else the
 	 * newest of its others decides. A running sentinel on S3 cannot be
 	 * probed for a live holder: it counts as running until removed. */
-	for (size_t i = lo; i < s->n && !strcmp(s->v[i].dir, dir); i++) {
+	for (size_t i = lo; i < s->n && !dir_cmp(s->v[i].dir, dir); i++) {
 		const struct s3_sent *e = &s->v[i];
 		if (!strcmp(e->key, key)) {
 			if (e->state == SENT_OK)
@@ -182,17 +179,15 @@ static int s3s_lookup(struct store *st, const char *target, const char *const *v
 }
 
 static char *s3s_read(struct store *st, const char *target, const char *const *values,
-		      size_t nvalues, const char *key, const char *state, size_t *len)
+		      size_t nvalues, const char *key, enum sentinel_state state, size_t *len)
 {
 	struct s3_store *s = (struct s3_store *)st;
 	struct s3_client *c = cloud_s3();
 	if (!c)
 		return NULL;
 	struct buf k = {0};
-	buf_printf(&k, "%s.rapid/sentinels/%s/", s->prefix, target);
-	for (size_t i = 0; i < nvalues; i++)
-		buf_printf(&k, "%s/", values[i]);
-	buf_printf(&k, "%s.%s.json", key, state);
+	layout_put_sentinel_root(&k, s->prefix, target);
+	sentinel_name_put(&k, values, nvalues, key, state, NULL);
 	struct s3_op op = {.kind = S3_GET, .bucket = s->bucket, .key = k.data};
 	char *body = NULL;
 	if (s3_run(c, &op, 1) < 0)
@@ -209,11 +204,56 @@ static char *s3s_read(struct store *st, const char *target, const char *const *v
 	return body;
 }
 
+/* Every instance folder of the listing, in order: the entries of one
+ * folder are newest first, and a running sentinel counts as live (as in
+ * lookup). */
+static int s3s_scan(struct store *st, const char *target, size_t nvalues, scan_fn fn, void *ctx)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	if (nvalues > RULES_MAX_WILDCARDS || s3s_prepare(st, target) < 0)
+		return -1;
+	const char *vals[RULES_MAX_WILDCARDS + 1];
+	struct buf copy = {0};
+	int ret = 0;
+	for (size_t i = 0; i < s->n && ret == 0;) {
+		size_t j = i;
+		while (j < s->n && !dir_cmp(s->v[j].dir, s->v[i].dir))
+			j++;
+		if (s->v[i].ndirs != nvalues) { /* not an instance of this target */
+			i = j;
+			continue;
+		}
+		struct scan_entry se = {.values = vals, .nvalues = nvalues};
+		const struct s3_sent *decide = &s->v[i];
+		for (size_t k = i; k < j; k++)
+			if (s->v[k].state == SENT_RUNNING) {
+				decide = &s->v[k];
+				break;
+			}
+		se.state = decide->state == SENT_OK ? SCAN_OK
+			   : decide->state == SENT_FAILED ? SCAN_FAILED : SCAN_RUNNING;
+		memcpy(se.key, decide->key, 33);
+		buf_reset(&copy);
+		buf_puts(&copy, s->v[i].dir);
+		char *p = copy.data ? copy.data : (char *)"";
+		for (size_t k = 0; k < nvalues; k++) {
+			vals[k] = p;
+			p = strchr(p, '/');
+			*p++ = 0;
+		}
+		ret = fn(ctx, &se);
+		i = j;
+	}
+	buf_free(&copy);
+	return ret;
+}
+
 static const struct store_ops s3_ops = {
 	.kind = "s3",
 	.prepare = s3s_prepare,
 	.lookup = s3s_lookup,
 	.read = s3s_read,
+	.scan = s3s_scan,
 	.close = s3s_close,
 };
 

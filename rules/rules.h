@@ -47,6 +47,10 @@ struct set {
 	char *deferred_what; /* e.g. "list(s3://hcp-openaccess/HCP_1200/)" */
 };
 
+/* At most this many wildcards (foreach lines) in one target: checked
+ * where they are declared, so no later stage meets more. */
+#define RULES_MAX_WILDCARDS 64
+
 struct wildcard {
 	char *name;
 	struct set values;
@@ -102,8 +106,8 @@ struct target {
 	size_t nargv;
 	struct loc run_loc;
 	/* The static prefix of the outputs up to the last '/' before the first
-	 * placeholder (after $() expansion); sentinels live under
-	 * <root>.rapid/sentinels/<target>/. Always ends with '/'. Relative
+	 * placeholder (after $() expansion); the target's sentinels live
+	 * under it (runner/layout.h). Always ends with '/'. Relative
 	 * local roots are relative to the main Rapidfile's directory. */
 	char *root;
 };

@@ -581,6 +581,11 @@ void rl_target_parse(struct rctx *c, struct rawtarget *rt)
 		do_line(c, t, &pd, &rt->lines[i].t);
 	if (c->stop)
 		return;
+	if (t->nwildcards > RULES_MAX_WILDCARDS) {
+		rl_error(c, t->wildcards[RULES_MAX_WILDCARDS].loc, "target '%s' has %zu wildcards; at most %d",
+			 t->name, t->nwildcards, RULES_MAX_WILDCARDS);
+		return;
+	}
 	pass2(c, rt, &pd);
 	/* A body with errors already said what is wrong (a misspelt 'run'). */
 	if (c->nerr != nerr)

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,10 @@ int outputs_hash(const struct spec *s, char *const *scratch, struct out_files *f
 	return 0;
 }
 
+/* Replace the directory dest by src. The old one is moved aside into
+ * trash first and removed only once the new one is in place; if the new
+ * one cannot go in, the old one is put back, and if even that fails it
+ * is left in trash, whole, and the reason says where. */
 static int move_dir(const char *src, const char *dest, const char *name,
 		    const char *trash, char **reason)
 {
@@ -159,6 +164,7 @@ static int move_dir(const char *src, const char *dest, const char *name,
 	/* The old one goes away whole, so no stale file of an earlier run
 	 * survives next to the new ones. */
 	int ret = -1;
+	bool keep_trash = false;
 	char *old = path_join(trash, name);
 	if (mkdir_p(trash, 0777) < 0) {
 		*reason = xasprintf("cannot create '%s': %s", trash, strerror(errno));
@@ -169,13 +175,21 @@ static int move_dir(const char *src, const char *dest, const char *name,
 		goto out;
 	}
 	if (rename(src, dest) < 0) {
-		*reason = xasprintf("cannot move '%s' to '%s': %s", src, dest, strerror(errno));
-		rename(old, dest); /* put the old one back */
+		int e = errno;
+		if (rename(old, dest) < 0) { /* the old one stays where it is */
+			*reason = xasprintf("cannot move '%s' to '%s': %s; the previous '%s' is kept at '%s' "
+					    "(cannot put it back: %s)", src, dest, strerror(e), dest, old,
+					    strerror(errno));
+			keep_trash = true;
+		} else {
+			*reason = xasprintf("cannot move '%s' to '%s': %s", src, dest, strerror(e));
+		}
 		goto out;
 	}
 	ret = 0;
 out:
-	remove_tree(trash);
+	if (!keep_trash)
+		remove_tree(trash);
 	free(old);
 	return ret;
 }

@@ -10,8 +10,10 @@
  * the ok sentinel is written only after all of them are in place. */
 #include "runner/runner.h"
 #include "runner/sentinel.h"
+#include "runner/sentinel_body.h"
 #include "lib/util.h"
 #include "runner/exec.h"
+#include "runner/layout.h"
 #include "runner/outputs.h"
 #include "runner/spec.h"
 
@@ -33,8 +35,8 @@
 struct run {
 	const struct spec *s;
 	char *label;           /* "target w=v ..." */
-	char *scratch;         /* <root>.rapid/scratch/<key>.<pid>/ */
-	char *trash;           /* <root>.rapid/trash/<key>.<pid>/ */
+	char *scratch;         /* layout_scratch */
+	char *trash;           /* layout_trash */
 	char *log;             /* <log_dir><key>.log */
 	bool log_written;
 	char **out_scratch;    /* each output's path in scratch */
@@ -47,121 +49,74 @@ struct run {
 	struct buf tail;
 };
 
-/* ---- sentinel bodies (schema 1; fields listed in runner.h) ---- */
-
-static void put_pairs_object(struct buf *b, const struct spec_pair *p, size_t n)
-{
-	buf_putc(b, '{');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_puts(b, ", ");
-		buf_put_json_str(b, p[i].name);
-		buf_puts(b, ": ");
-		buf_put_json_str(b, p[i].value);
-	}
-	buf_putc(b, '}');
-}
-
-static void put_str_or_null(struct buf *b, const char *s)
-{
-	if (s)
-		buf_put_json_str(b, s);
-	else
-		buf_puts(b, "null");
-}
-
-static void put_time(struct buf *b, int64_t ns)
-{
-	char t[32];
-	if (!ns) {
-		buf_puts(b, "null");
-		return;
-	}
-	format_time(ns, t);
-	buf_put_json_str(b, t);
-}
+/* ---- sentinel bodies (runner/sentinel_body.h) ---- */
 
 static char *make_body(const struct run *r, enum sentinel_state state, size_t *len)
 {
 	const struct spec *s = r->s;
-	struct buf b = {0};
+	struct sentinel_body b;
+	sentinel_body_init(&b, state);
+	struct arena *A = arena_new();
 	char host[256] = "";
 	if (gethostname(host, sizeof host - 1) < 0)
 		host[0] = 0;
-	buf_printf(&b, "{\n\"schema\": 1,\n\"state\": \"%s\",\n\"target\": ", sentinel_state_name(state));
-	buf_put_json_str(&b, s->target);
-	buf_puts(&b, ",\n\"wildcards\": ");
-	put_pairs_object(&b, s->wildcards, s->nwildcards);
-	buf_printf(&b, ",\n\"key\": \"%s\",\n\"components\": ", s->key);
-	put_pairs_object(&b, s->components, s->ncomponents);
-	buf_puts(&b, ",\n\"command\": [");
-	for (size_t i = 0; i < s->ncommand; i++) {
-		if (i)
-			buf_puts(&b, ", ");
-		buf_put_json_str(&b, s->command[i]);
-	}
-	buf_puts(&b, "],\n\"image\": {\"requested\": ");
-	put_str_or_null(&b, s->image);
-	buf_puts(&b, ", \"digest\": null},\n\"inputs\": [");
+	/* spec_pair and sentinel_pair are both {name, value} of borrowed strings */
+	b.target = s->target;
+	b.nwildcards = s->nwildcards;
+	b.wildcards = arena_alloc(A, (s->nwildcards + 1) * sizeof(*b.wildcards));
+	for (size_t i = 0; i < s->nwildcards; i++)
+		b.wildcards[i] = (struct sentinel_pair){s->wildcards[i].name, s->wildcards[i].value};
+	memcpy(b.key, s->key, 33);
+	b.has_components = true;
+	b.ncomponents = s->ncomponents;
+	b.components = arena_alloc(A, (s->ncomponents + 1) * sizeof(*b.components));
+	for (size_t i = 0; i < s->ncomponents; i++)
+		b.components[i] = (struct sentinel_pair){s->components[i].name, s->components[i].value};
+	b.command = s->command;
+	b.ncommand = s->ncommand;
+	b.image = s->image;
+	b.ninputs = s->ninputs;
+	b.inputs = arena_alloc(A, (s->ninputs + 1) * sizeof(*b.inputs));
 	for (size_t i = 0; i < s->ninputs; i++) {
 		const struct spec_input *in = &s->inputs[i];
-		buf_puts(&b, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
-		buf_put_json_str(&b, in->name);
-		buf_puts(&b, ", \"uri\": ");
-		buf_put_json_str(&b, in->uri);
-		buf_puts(&b, ", \"fingerprint\": ");
-		put_str_or_null(&b, in->fingerprint);
-		buf_printf(&b, ", \"present\": %s}", in->present ? "true" : "false");
+		b.inputs[i] = (struct sentinel_input){in->name, in->uri, in->fingerprint, in->present};
 	}
-	buf_puts(&b, "],\n\"outputs\": [");
+	b.noutputs = r->files.n;
+	b.outputs = arena_alloc(A, (r->files.n + 1) * sizeof(*b.outputs));
 	for (size_t i = 0; i < r->files.n; i++) {
 		const struct out_file *f = &r->files.v[i];
 		const struct spec_output *o = &s->outputs[f->output];
-		buf_puts(&b, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
-		buf_put_json_str(&b, o->name);
-		buf_puts(&b, ", \"path\": ");
-		buf_put_json_str(&b, f->rel);
-		buf_puts(&b, ", \"uri\": ");
+		struct sentinel_output *so = &b.outputs[i];
+		so->name = o->name;
+		so->path = f->rel;
 		if (o->dir) {
 			size_t ul = strlen(o->uri);
 			char *u = xasprintf("%s%s%s", o->uri, ul && o->uri[ul - 1] == '/' ? "" : "/", f->rel);
-			buf_put_json_str(&b, u);
+			so->uri = arena_strdup(A, u);
 			free(u);
 		} else {
-			buf_put_json_str(&b, o->uri);
+			so->uri = o->uri;
 		}
-		buf_printf(&b, ", \"size\": %llu, \"xxh3\": \"%s\"}", (unsigned long long)f->size, f->xxh3);
+		so->size = f->size;
+		memcpy(so->xxh3, f->xxh3, 33);
 	}
-	buf_puts(&b, "],\n\"exit_code\": ");
-	if (r->exit_code >= 0)
-		buf_printf(&b, "%d", r->exit_code);
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\n\"signal\": ");
-	if (r->signal)
-		buf_printf(&b, "%d", r->signal);
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\n\"reason\": ");
-	put_str_or_null(&b, r->reason);
-	buf_puts(&b, ",\n\"started\": ");
-	put_time(&b, r->started);
-	buf_puts(&b, ",\n\"ended\": ");
-	put_time(&b, r->ended);
-	buf_puts(&b, ",\n\"duration_s\": ");
-	if (r->ended)
-		buf_printf(&b, "%.3f", (double)(r->ended - r->started) / 1e9);
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\n\"batch_job_id\": null,\n\"array_index\": null,\n\"attempt\": null,"
-		     "\n\"instance_type\": null,\n\"host\": ");
-	buf_put_json_str(&b, host);
-	buf_printf(&b, ",\n\"pid\": %ld,\n\"rapid_version\": \"%s\",\n\"log\": ",
-		   (long)getpid(), RAPID_VERSION);
-	put_str_or_null(&b, state == SENT_RUNNING || r->log_written ? r->log : NULL);
-	buf_puts(&b, "\n}\n");
-	*len = b.len;
-	return buf_detach(&b);
+	b.has_exit_code = r->exit_code >= 0;
+	b.exit_code = r->exit_code;
+	b.signal = r->signal;
+	b.reason = r->reason;
+	if (r->started)
+		format_time(r->started, b.started);
+	if (r->ended) {
+		format_time(r->ended, b.ended);
+		b.duration_s = (double)((r->ended - r->started) / 1000000) / 1e3;
+	}
+	b.host = host;
+	b.pid = (long)getpid();
+	b.rapid_version = RAPID_VERSION;
+	b.log = state == SENT_RUNNING || r->log_written ? r->log : NULL;
+	char *text = sentinel_body_encode(&b, len);
+	arena_free(A);
+	return text;
 }
 
 /* ---- the steps ---- */
@@ -189,12 +144,11 @@ static void remove_leftovers(const char *folder, const char *key)
 static int prepare_scratch(struct run *r)
 {
 	const struct spec *s = r->s;
-	char *scratch_root = xasprintf("%s.rapid/scratch/", s->root);
-	char *trash_root = xasprintf("%s.rapid/trash/", s->root);
+	/* Leftovers in trash are kept: one there is a previous output that a
+	 * dead runner, or a failed rollback, could not put back. */
+	char *scratch_root = layout_scratch_root(s->root);
 	remove_leftovers(scratch_root, s->key);
-	remove_leftovers(trash_root, s->key);
 	free(scratch_root);
-	free(trash_root);
 	if (mkdir_p(r->scratch, 0777) < 0) {
 		r->reason = xasprintf("cannot create '%s': %s", r->scratch, strerror(errno));
 		return -1;
@@ -246,9 +200,9 @@ static char **expand_argv(const struct run *r)
 		struct buf b = {0};
 		for (size_t j = 0; j < s->argv[i].nsegs; j++) {
 			const struct spec_seg *g = &s->argv[i].segs[j];
-			if (g->kind == SEG_TEXT)
+			if (g->kind == SPEC_SEG_TEXT)
 				buf_puts(&b, g->text);
-			else if (g->kind == SEG_INPUT)
+			else if (g->kind == SPEC_SEG_INPUT)
 				buf_puts(&b, r->in_local[g->index]);
 			else
 				buf_puts(&b, r->out_scratch[g->index]);
@@ -375,7 +329,11 @@ static int finish(struct run *r, struct sentinel_claim *claim, bool ok)
 	int ret = 1;
 	size_t len;
 	char *body = make_body(r, ok ? SENT_OK : SENT_FAILED, &len);
-	if (ok) {
+	if (!body) {
+		warn("%s: cannot record the outcome: out of memory", r->label);
+		if (!ok)
+			print_failure(r);
+	} else if (ok) {
 		if (sentinel_write(s->sentinel_dir, s->key, SENT_OK, body, len) == 0) {
 			sentinel_prune(s->sentinel_dir, s->key);
 			ret = 0;
@@ -412,9 +370,9 @@ static int run_instance(const struct spec *s)
 	struct sentinel_claim *claim = NULL;
 	r.s = s;
 	r.label = spec_label(s);
-	r.scratch = xasprintf("%s.rapid/scratch/%s.%ld/", s->root, s->key, (long)getpid());
-	r.trash = xasprintf("%s.rapid/trash/%s.%ld/", s->root, s->key, (long)getpid());
-	r.log = xasprintf("%s%s.log", s->log_dir, s->key);
+	r.scratch = layout_scratch(s->root, s->key, getpid());
+	r.trash = layout_trash(s->root, s->key, getpid());
+	r.log = layout_log_file(s->log_dir, s->key);
 	r.exit_code = -1;
 	r.started = now_ns();
 	int ret = 1;
@@ -425,6 +383,10 @@ static int run_instance(const struct spec *s)
 	}
 	size_t len;
 	char *body = make_body(&r, SENT_RUNNING, &len);
+	if (!body) {
+		warn("%s: cannot claim: out of memory", r.label);
+		goto out;
+	}
 	int c = s->force ? sentinel_claim_force(s->sentinel_dir, s->key, body, len, &claim)
 			 : sentinel_claim(s->sentinel_dir, s->key, body, len, &claim);
 	free(body);

@@ -1,10 +1,10 @@
 /* runner.h - `rapid runner`: run one instance and record what happened.
  *
  * Local mode (the local executor's child): `rapid runner --spec FILE|-`
- * reads an instance spec (JSON, below), then
+ * reads an instance spec (runner/spec.h), then
  *   1. claims the instance (sentinel_claim: a live claim elsewhere means
  *      exit 75; an existing ok sentinel means exit 0, nothing run);
- *   2. makes a scratch folder <root>.rapid/scratch/<key>.<pid>/ and gives
+ *   2. makes a scratch folder (layout_scratch) and gives
  *      each output a path in it (a directory output's path ends with '/');
  *   3. runs the recipe with execvp (never a shell), cwd = the scratch
  *      folder, stdin /dev/null, stdout+stderr into a pipe of which the
@@ -20,49 +20,8 @@
  * Exit status: 0 built (or already built), 1 the recipe failed, 2 a bad
  * spec or usage, 75 another runner holds the instance.
  *
- * The spec (schema 1):
- * {
- *   "schema": 1,
- *   "target": "rapidtide",
- *   "wildcards": [["participant","100307"],["run","REST1_LR"]],
- *   "key": "<32 hex>",
- *   "root": "/abs/out/",
- *   "sentinel_dir": "/abs/out/.rapid/sentinels/rapidtide/100307/REST1_LR/",
- *   "log_dir": "/abs/out/.rapid/logs/rapidtide/100307/REST1_LR/",
- *   "argv": [["rapidtide"], [{"input":"bold"}], [{"output":"dir"}, "sub-100307"]],
- *   "command": ["rapidtide", "in/bold.nii.gz", "out/100307/sub-100307"],
- *   "inputs": [{"name":"bold", "uri":"in/bold.nii.gz", "path":"/abs/in/bold.nii.gz",
- *               "optional":false, "present":true, "fingerprint":"size=1 xxh3=..."}],
- *   "outputs": [{"name":"dir", "uri":"out/100307/", "path":"/abs/out/100307/", "dir":true}],
- *   "image": "fredericklab/rapidtide:3.2.0" or null,
- *   "env": [["NAME","value"]],
- *   "timeout_s": 36000 or null,
- *   "components": [["command","rapidtide in/bold.nii.gz ..."], ["image","..."], ...],
- *   "force": false
- * }
- * wildcards, command, inputs, image, env, timeout_s, components and force
- * may be left out (empty, null, false); "optional" defaults to false and
- * "present" to true; an absent input's path and fingerprint may be null.
- * force: run even when an ok sentinel for the key exists (build --force).
- * Relative local paths are taken from the runner's working folder; fields
- * this version does not know are ignored.
- * argv words are lists of segments: a string is literal text (wildcards are
- * already substituted), {"input":N} / {"output":N} is that file's local
- * path (an absent optional input is the empty string).
- *
- * Sentinel bodies (schema 1) carry: schema, state, target, wildcards (an
- * object), key, components (object), command, image {requested, digest},
- * inputs [{name, uri, fingerprint}], outputs [{name, path, size, xxh3}],
- * exit_code, signal, reason, started, ended, duration_s, batch_job_id,
- * array_index, attempt, instance_type, host, pid, rapid_version, log.
- * outputs has one entry per regular file: path is its path inside a
- * directory output (a file output's base name), uri the output's URI (with
- * that path for a directory's file), xxh3 the canonical 32-hex XXH3-128.
- * The batch-only fields are null in local mode; exit_code is null when a
- * signal ended the recipe (signal is its number) or it never ran; reason is
- * "exit status N", "killed by signal N (name)", "timeout after Ns",
- * "interrupted by signal N", "cannot run 'cmd': reason", "output 'NAME'
- * was not produced", ... or null when ok. Inputs also carry "present". */
+ * The spec is documented in runner/spec.h, the sentinels in
+ * runner/sentinel.h, the folders in runner/layout.h. */
 #ifndef RAPID_RUNNER_H
 #define RAPID_RUNNER_H
 

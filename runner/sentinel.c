@@ -11,6 +11,7 @@
  * path's current inode, because the file may have been replaced between
  * open and flock. */
 #include "runner/sentinel.h"
+#include "runner/layout.h"
 #include "lib/util.h"
 
 #include <dirent.h>
@@ -32,49 +33,18 @@ struct sentinel_claim {
 	ino_t ino;
 };
 
-static const char *const state_names[] = {"running", "ok", "failed"};
-
-const char *sentinel_state_name(enum sentinel_state s)
-{
-	return (unsigned)s < ARRAY_LEN(state_names) ? state_names[s] : "unknown";
-}
-
 char *sentinel_dir(const char *root, const char *target,
 		   const char *const *values, size_t nvalues)
 {
-	struct buf b = {0};
-	buf_printf(&b, "%s.rapid/sentinels/%s/", root, target);
-	for (size_t i = 0; i < nvalues; i++)
-		buf_printf(&b, "%s/", values[i]);
-	return buf_detach(&b);
+	return layout_sentinel_dir(root, target, values, nvalues);
 }
 
 char *sentinel_path(const char *dir, const char *key, enum sentinel_state s)
 {
-	return xasprintf("%s%s.%s.json", dir, key, sentinel_state_name(s));
-}
-
-/* "<32 lowercase hex>.<state>.json" exactly; 0 and the parts, or -1. */
-static int parse_name(const char *name, char key[33], enum sentinel_state *st)
-{
-	for (int i = 0; i < 32; i++) {
-		char c = name[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return -1;
-	}
-	if (name[32] != '.')
-		return -1;
-	const char *rest = name + 33;
-	for (size_t s = 0; s < ARRAY_LEN(state_names); s++) {
-		size_t n = strlen(state_names[s]);
-		if (!strncmp(rest, state_names[s], n) && !strcmp(rest + n, ".json")) {
-			memcpy(key, name, 32);
-			key[32] = 0;
-			*st = (enum sentinel_state)s;
-			return 0;
-		}
-	}
-	return -1;
+	struct buf b = {0};
+	buf_puts(&b, dir);
+	sentinel_base_put(&b, key, s, NULL);
+	return buf_detach(&b);
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -114,8 +84,12 @@ int sentinel_list(const char *dir, struct sentinel_entry **out, size_t *n)
 			break;
 		}
 		struct sentinel_entry e;
-		if (parse_name(de->d_name, e.key, &e.state) < 0)
+		struct sentinel_name nm;
+		if (sentinel_name_parse(de->d_name, strlen(de->d_name), &nm) < 0 || nm.ndirs ||
+		    nm.holder[0]) /* a local running sentinel names no holder */
 			continue;
+		memcpy(e.key, nm.key, 33);
+		e.state = nm.state;
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT) /* removed since readdir */
@@ -340,9 +314,15 @@ static int claim(const char *dir, const char *key, const char *body,
 		ret = 0;
 		goto out;
 	}
-	struct sentinel_claim *c = xcalloc(1, sizeof(*c));
 	struct stat st;
-	fstat(fd, &st);
+	if (fstat(fd, &st) < 0) {
+		/* Ours and still locked: take it back rather than leave what
+		 * would look like an interrupted runner's. */
+		warn("cannot stat '%s': %s", path, strerror(errno));
+		unlink(path);
+		goto out;
+	}
+	struct sentinel_claim *c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	c->path = path;
 	c->dev = st.st_dev;

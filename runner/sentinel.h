@@ -1,4 +1,6 @@
-/* sentinel.h - the sentinel layout on a local output root.
+/* sentinel.h - sentinels on a local output root: listing, atomic writes
+ * and the claim. Names are sentinel_name.h's, bodies sentinel_body.h's,
+ * folders layout.h's:
  *
  *   <root>.rapid/sentinels/<target>/<w1>/<w2>/.../<key>.<state>.json
  *
@@ -11,15 +13,12 @@
 #ifndef RAPID_SENTINEL_H
 #define RAPID_SENTINEL_H
 
+#include "runner/sentinel_name.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-enum sentinel_state { SENT_RUNNING, SENT_OK, SENT_FAILED };
-
-/* "running", "ok", "failed". */
-const char *sentinel_state_name(enum sentinel_state);
-
-/* <root>.rapid/sentinels/<target>/<v0>/<v1>/.../ (ends with '/').
+/* layout_sentinel_dir: <root>.rapid/sentinels/<target>/<v0>/.../ (ends with '/').
  * root ends with '/'. The caller frees. */
 char *sentinel_dir(const char *root, const char *target,
 		   const char *const *values, size_t nvalues);

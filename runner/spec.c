@@ -1,5 +1,5 @@
-/* spec.c - parse and validate the runner's instance spec (schema 1; the
- * format is documented in runner.h). Every field's type is checked, and
+/* spec.c - the runner's instance spec (schema 1, documented in spec.h):
+ * its one encoder (spec_encode) and its one parser. Every field's type is checked, and
  * the first problem is reported with the field's JSON path
  * ("outputs[1].dir must be true or false"). Relative local paths are made
  * absolute against the runner's working folder, because the recipe runs
@@ -288,7 +288,7 @@ static int parse_segment(struct ctx *c, const cJSON *seg, const char *path, stru
 {
 	struct spec *s = c->s;
 	if (cJSON_IsString(seg)) {
-		out->kind = SEG_TEXT;
+		out->kind = SPEC_SEG_TEXT;
 		out->text = arena_strdup(s->arena, seg->valuestring);
 		return 0;
 	}
@@ -304,7 +304,7 @@ static int parse_segment(struct ctx *c, const cJSON *seg, const char *path, stru
 	for (size_t i = 0; i < n; i++) {
 		const char *nm = is_in ? s->inputs[i].name : s->outputs[i].name;
 		if (!strcmp(nm, m->valuestring)) {
-			out->kind = is_in ? SEG_INPUT : SEG_OUTPUT;
+			out->kind = is_in ? SPEC_SEG_INPUT : SPEC_SEG_OUTPUT;
 			out->index = i;
 			return 0;
 		}
@@ -342,7 +342,7 @@ static int parse_argv(struct ctx *c, const cJSON *root)
 	}
 	/* The program itself is looked up on PATH; it cannot be empty. */
 	if (s->argv[0].nsegs == 0 ||
-	    (s->argv[0].nsegs == 1 && s->argv[0].segs[0].kind == SEG_TEXT && !s->argv[0].segs[0].text[0]))
+	    (s->argv[0].nsegs == 1 && s->argv[0].segs[0].kind == SPEC_SEG_TEXT && !s->argv[0].segs[0].text[0]))
 		return fail(c, "'argv[0]' (the program) must not be empty");
 	return 0;
 }
@@ -484,4 +484,112 @@ char *spec_label(const struct spec *s)
 	for (size_t i = 0; i < s->nwildcards; i++)
 		buf_printf(&b, " %s=%s", s->wildcards[i].name, s->wildcards[i].value);
 	return buf_detach(&b);
+}
+
+/* ---- encoding ---- */
+
+/* cJSON's constructors return NULL when memory runs out: every add goes
+ * through these, which remember that, so a spec is whole or not at all. */
+static cJSON *obj_add(bool *bad, cJSON *o, const char *name, cJSON *item)
+{
+	if (!item || !o || !cJSON_AddItemToObject(o, name, item)) {
+		cJSON_Delete(item);
+		*bad = true;
+	}
+	return item;
+}
+
+static cJSON *arr_add(bool *bad, cJSON *a, cJSON *item)
+{
+	if (!item || !a || !cJSON_AddItemToArray(a, item)) {
+		cJSON_Delete(item);
+		*bad = true;
+	}
+	return item;
+}
+
+static cJSON *str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static void add_pairs(bool *bad, cJSON *o, const char *name, const struct spec_pair *p, size_t n)
+{
+	cJSON *a = obj_add(bad, o, name, cJSON_CreateArray());
+	for (size_t i = 0; i < n && a; i++) {
+		cJSON *pair = arr_add(bad, a, cJSON_CreateArray());
+		arr_add(bad, pair, cJSON_CreateString(p[i].name));
+		arr_add(bad, pair, cJSON_CreateString(p[i].value));
+	}
+}
+
+static void add_argv(bool *bad, cJSON *o, const struct spec *s)
+{
+	cJSON *a = obj_add(bad, o, "argv", cJSON_CreateArray());
+	for (size_t i = 0; i < s->nargv && a; i++) {
+		cJSON *w = arr_add(bad, a, cJSON_CreateArray());
+		for (size_t j = 0; j < s->argv[i].nsegs && w; j++) {
+			const struct spec_seg *g = &s->argv[i].segs[j];
+			if (g->kind == SPEC_SEG_TEXT) {
+				arr_add(bad, w, cJSON_CreateString(g->text));
+				continue;
+			}
+			bool in = g->kind == SPEC_SEG_INPUT;
+			cJSON *seg = arr_add(bad, w, cJSON_CreateObject());
+			obj_add(bad, seg, in ? "input" : "output",
+				cJSON_CreateString(in ? s->inputs[g->index].name : s->outputs[g->index].name));
+		}
+	}
+}
+
+static void add_files(bool *bad, cJSON *root, const struct spec *s)
+{
+	cJSON *a = obj_add(bad, root, "inputs", cJSON_CreateArray());
+	for (size_t i = 0; i < s->ninputs && a; i++) {
+		const struct spec_input *in = &s->inputs[i];
+		cJSON *o = arr_add(bad, a, cJSON_CreateObject());
+		obj_add(bad, o, "name", cJSON_CreateString(in->name));
+		obj_add(bad, o, "uri", cJSON_CreateString(in->uri));
+		obj_add(bad, o, "path", str_or_null(in->present ? in->path : NULL));
+		obj_add(bad, o, "optional", cJSON_CreateBool(in->optional));
+		obj_add(bad, o, "present", cJSON_CreateBool(in->present));
+		obj_add(bad, o, "fingerprint", str_or_null(in->fingerprint));
+	}
+	a = obj_add(bad, root, "outputs", cJSON_CreateArray());
+	for (size_t i = 0; i < s->noutputs && a; i++) {
+		const struct spec_output *out = &s->outputs[i];
+		cJSON *o = arr_add(bad, a, cJSON_CreateObject());
+		obj_add(bad, o, "name", cJSON_CreateString(out->name));
+		obj_add(bad, o, "uri", cJSON_CreateString(out->uri));
+		obj_add(bad, o, "path", cJSON_CreateString(out->path));
+		obj_add(bad, o, "dir", cJSON_CreateBool(out->dir));
+	}
+}
+
+char *spec_encode(const struct spec *s, size_t *len)
+{
+	bool bad = false;
+	cJSON *j = cJSON_CreateObject();
+	obj_add(&bad, j, "schema", cJSON_CreateNumber(1));
+	obj_add(&bad, j, "target", cJSON_CreateString(s->target));
+	add_pairs(&bad, j, "wildcards", s->wildcards, s->nwildcards);
+	obj_add(&bad, j, "key", cJSON_CreateString(s->key));
+	obj_add(&bad, j, "root", cJSON_CreateString(s->root));
+	obj_add(&bad, j, "sentinel_dir", cJSON_CreateString(s->sentinel_dir));
+	obj_add(&bad, j, "log_dir", cJSON_CreateString(s->log_dir));
+	add_argv(&bad, j, s);
+	cJSON *a = obj_add(&bad, j, "command", cJSON_CreateArray());
+	for (size_t i = 0; i < s->ncommand && a; i++)
+		arr_add(&bad, a, cJSON_CreateString(s->command[i]));
+	add_files(&bad, j, s);
+	obj_add(&bad, j, "image", str_or_null(s->image));
+	add_pairs(&bad, j, "env", s->env, s->nenv);
+	obj_add(&bad, j, "timeout_s", s->timeout_s > 0 ? cJSON_CreateNumber((double)s->timeout_s)
+						     : cJSON_CreateNull());
+	add_pairs(&bad, j, "components", s->components, s->ncomponents);
+	obj_add(&bad, j, "force", cJSON_CreateBool(s->force));
+	char *text = j && !bad ? cJSON_PrintUnformatted(j) : NULL;
+	cJSON_Delete(j);
+	*len = text ? strlen(text) : 0;
+	return text;
 }

@@ -1,5 +1,39 @@
-/* spec.h - the runner's instance spec (schema 1, documented in runner.h),
- * parsed and validated. Everything lives in one arena freed by spec_free. */
+/* spec.h - the runner's instance spec: what one instance is, as the
+ * engine hands it to `rapid runner` (the local executor in a forked
+ * child, a Batch manifest line in a container). This module is its one
+ * encoder (spec_encode) and its one parser (spec_parse). Everything a
+ * parsed spec holds lives in one arena freed by spec_free.
+ *
+ * The format (JSON, schema 1):
+ * {
+ *   "schema": 1,
+ *   "target": "rapidtide",
+ *   "wildcards": [["participant","100307"],["run","REST1_LR"]],
+ *   "key": "<32 hex>",
+ *   "root": "/abs/out/",
+ *   "sentinel_dir": "/abs/out/.rapid/sentinels/rapidtide/100307/REST1_LR/",
+ *   "log_dir": "/abs/out/.rapid/logs/rapidtide/100307/REST1_LR/",
+ *   "argv": [["rapidtide"], [{"input":"bold"}], [{"output":"dir"}, "sub-100307"]],
+ *   "command": ["rapidtide", "in/bold.nii.gz", "out/100307/sub-100307"],
+ *   "inputs": [{"name":"bold", "uri":"in/bold.nii.gz", "path":"/abs/in/bold.nii.gz",
+ *               "optional":false, "present":true, "fingerprint":"size=1 xxh3=..."}],
+ *   "outputs": [{"name":"dir", "uri":"out/100307/", "path":"/abs/out/100307/", "dir":true}],
+ *   "image": "fredericklab/rapidtide:3.2.0" or null,
+ *   "env": [["NAME","value"]],
+ *   "timeout_s": 36000 or null,
+ *   "components": [["command","rapidtide in/bold.nii.gz ..."], ["image","..."], ...],
+ *   "force": false
+ * }
+ * The folders come from runner/layout.h. wildcards, command, inputs,
+ * image, env, timeout_s, components and force may be left out (empty,
+ * null, false); "optional" defaults to false and "present" to true; an
+ * absent input's path and fingerprint may be null. force: run even when
+ * an ok sentinel for the key exists (build --force). Relative local paths
+ * are taken from the runner's working folder; fields this version does not
+ * know are ignored. argv words are lists of segments: a string is literal
+ * text (wildcards are already substituted), {"input":NAME} /
+ * {"output":NAME} is that file's local path (an absent optional input is
+ * the empty string). */
 #ifndef RAPID_RUNNER_SPEC_H
 #define RAPID_RUNNER_SPEC_H
 
@@ -12,12 +46,12 @@ struct spec_pair {
 	const char *name, *value;
 };
 
-enum seg_kind { SEG_TEXT, SEG_INPUT, SEG_OUTPUT };
+enum spec_seg_kind { SPEC_SEG_TEXT, SPEC_SEG_INPUT, SPEC_SEG_OUTPUT };
 
 /* One piece of an argv word: literal text, or an input's / output's local
  * path (index into spec.inputs / spec.outputs). */
 struct spec_seg {
-	enum seg_kind kind;
+	enum spec_seg_kind kind;
 	const char *text;
 	size_t index;
 };
@@ -41,7 +75,7 @@ struct spec_output {
 };
 
 struct spec {
-	struct arena *arena;
+	struct arena *arena;       /* what spec_parse allocated; NULL when filled by hand */
 	const char *target;
 	struct spec_pair *wildcards;
 	size_t nwildcards;
@@ -63,6 +97,11 @@ struct spec {
 	struct spec_pair *components;
 	size_t ncomponents;
 };
+
+/* The spec as JSON text (schema 1, above), NUL-terminated, *len bytes.
+ * Its strings may hold any byte but NUL. NULL only when memory ran out.
+ * The caller frees. The spec may be filled by hand (arena NULL). */
+char *spec_encode(const struct spec *, size_t *len);
 
 /* Parse a spec from text (len bytes). NULL on failure with *err set to a
  * malloc'd description of what is wrong (the caller frees). The caller

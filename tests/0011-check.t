@@ -66,4 +66,20 @@ rapid: Rapidfile ok (2 targets)" "pipeline: upstream first, sets, roots"
 # Nothing in check touches the network: an unreachable endpoint is fine.
 run env AWS_ENDPOINT_URL=http://127.0.0.1:9 "$RAPID" -f Rapidfile.example check
 is "$RC" 0 "offline even with an endpoint configured"
+# The wildcard limit: 64 foreach lines plan and build like any target (the
+# 65th is an error of check, in tests/rules-errors/too-many-wildcards).
+W64=$T_TMP/w64; mkdir -p "$W64"
+python3 - > "$W64/Rapidfile" <<'PY'
+print("target wide")
+for i in range(64):
+    print("    foreach w%d in a" % i)
+print("    output o = out/" + "/".join("{w%d}" % i for i in range(64)) + ".txt")
+print("    run sh -c 'echo x > \"$1\"' sh {o}")
+PY
+run "$RAPID" -C "$W64" check
+is "$RC" 0 "64 wildcards: check accepts them"
+run "$RAPID" -C "$W64" build
+is "$RC" 0 "64 wildcards: the instance builds"
+run "$RAPID" -C "$W64" plan
+like "$OUT" "^wide: 1 instance: 1 up to date$" "64 wildcards: its ok sentinel is found"
 done_testing

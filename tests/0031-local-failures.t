@@ -50,6 +50,10 @@ like "$(cat "$f" 2>/dev/null)" '"exit_code": ?3' "the failed sentinel records th
 run "$RAPID" plan FAIL=100307/REST1_LR
 like "$OUT" '^  failed: 1 instance' "plan lists the failed instance"
 like "$OUT" 'participant=100307 run=REST1_LR  \(exit status 3' "plan shows the exit status"
+run "$RAPID" status FAIL=100307/REST1_LR
+like "$OUT" '^rapidtide: 13 ok, 1 failed, 0 running, 0 interrupted$' "status counts the failed instance"
+like "$OUT" '^  failed participant=100307 run=REST1_LR: exit status 3 \(log: .*/out/\.rapid/logs/rapidtide/100307/REST1_LR/[0-9a-f]{32}\.log\)$' \
+	"status shows the failure's exit status once, and its log"
 : > "$LOG"
 run "$RAPID" build -k FAIL=100206/REST1_LR
 is "$RC" 1 "build -k still fails overall"

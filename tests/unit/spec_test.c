@@ -1,0 +1,154 @@
+/* spec_test.c - the instance spec round-trips: encode, parse, and every
+ * field comes back equal, odd strings included (quotes, backslashes,
+ * UTF-8, control characters). */
+#include "runner/spec.h"
+#include "lib/util.h"
+#include "tests/unit/tap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ODD "q\"uo\"te \\back\\slash\\ é漢字🎉 \x01\x1f\t\r\n\x7f end"
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool pairs_equal(const struct spec_pair *a, size_t na, const struct spec_pair *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!same(a[i].name, b[i].name) || !same(a[i].value, b[i].value))
+			return false;
+	return true;
+}
+
+static void check_equal(const struct spec *a, const struct spec *b, const char *what)
+{
+	TAP_IS_STR(b->target, a->target, "%s: target", what);
+	TAP_OK(pairs_equal(a->wildcards, a->nwildcards, b->wildcards, b->nwildcards), "%s: wildcards", what);
+	TAP_IS_STR(b->key, a->key, "%s: key", what);
+	TAP_IS_STR(b->root, a->root, "%s: root", what);
+	TAP_IS_STR(b->sentinel_dir, a->sentinel_dir, "%s: sentinel_dir", what);
+	TAP_IS_STR(b->log_dir, a->log_dir, "%s: log_dir", what);
+	bool ok = a->nargv == b->nargv;
+	for (size_t i = 0; ok && i < a->nargv; i++) {
+		ok = a->argv[i].nsegs == b->argv[i].nsegs;
+		for (size_t j = 0; ok && j < a->argv[i].nsegs; j++) {
+			const struct spec_seg *x = &a->argv[i].segs[j], *y = &b->argv[i].segs[j];
+			ok = x->kind == y->kind &&
+			     (x->kind == SPEC_SEG_TEXT ? same(x->text, y->text) : x->index == y->index);
+		}
+	}
+	TAP_OK(ok, "%s: argv segments", what);
+	ok = a->ncommand == b->ncommand;
+	for (size_t i = 0; ok && i < a->ncommand; i++)
+		ok = same(a->command[i], b->command[i]);
+	TAP_OK(ok, "%s: command", what);
+	ok = a->ninputs == b->ninputs;
+	for (size_t i = 0; ok && i < a->ninputs; i++) {
+		const struct spec_input *x = &a->inputs[i], *y = &b->inputs[i];
+		ok = same(x->name, y->name) && same(x->uri, y->uri) && same(x->path, y->path) &&
+		     same(x->fingerprint, y->fingerprint) && x->optional == y->optional &&
+		     x->present == y->present;
+	}
+	TAP_OK(ok, "%s: inputs", what);
+	ok = a->noutputs == b->noutputs;
+	for (size_t i = 0; ok && i < a->noutputs; i++) {
+		const struct spec_output *x = &a->outputs[i], *y = &b->outputs[i];
+		ok = same(x->name, y->name) && same(x->uri, y->uri) && same(x->path, y->path) &&
+		     x->dir == y->dir;
+	}
+	TAP_OK(ok, "%s: outputs", what);
+	TAP_IS_STR(b->image, a->image, "%s: image", what);
+	TAP_OK(pairs_equal(a->env, a->nenv, b->env, b->nenv), "%s: env", what);
+	TAP_IS_INT(b->timeout_s, a->timeout_s, "%s: timeout_s", what);
+	TAP_IS_INT(b->force, a->force, "%s: force", what);
+	TAP_OK(pairs_equal(a->components, a->ncomponents, b->components, b->ncomponents),
+	       "%s: components", what);
+}
+
+static void roundtrip(const struct spec *a, const char *what)
+{
+	size_t len = 0;
+	char *text = spec_encode(a, &len);
+	TAP_OK(text && strlen(text) == len, "%s: encoded (%zu bytes)", what, len);
+	char *err = NULL;
+	struct spec *b = text ? spec_parse(text, len, &err) : NULL;
+	TAP_OK(b != NULL, "%s: parsed back (%s)", what, err ? err : "no error");
+	if (b) {
+		check_equal(a, b, what);
+		/* and the parsed spec encodes to the same text */
+		size_t len2;
+		char *again = spec_encode(b, &len2);
+		TAP_IS_STR(again, text, "%s: encode(parse(encode(s))) == encode(s)", what);
+		free(again);
+	}
+	spec_free(b);
+	free(err);
+	free(text);
+}
+
+int main(void)
+{
+	struct spec_pair wc[] = {{"participant", "100307"}, {"run", "REST1_LR"}};
+	struct spec_pair env[] = {{"ODD", ODD}, {"EMPTY", ""}};
+	struct spec_pair comps[] = {{"command", ODD}, {"input bold", "in/b\nsize=1 xxh3=00"}};
+	struct spec_seg w0[] = {{SPEC_SEG_TEXT, "prog " ODD, 0}};
+	struct spec_seg w1[] = {{SPEC_SEG_INPUT, NULL, 1}};
+	struct spec_seg w2[] = {{SPEC_SEG_OUTPUT, NULL, 0}, {SPEC_SEG_TEXT, "sub-\"x\"", 0},
+				{SPEC_SEG_INPUT, NULL, 0}};
+	struct spec_seg w3[] = {{SPEC_SEG_TEXT, "", 0}};
+	struct spec_word argv[] = {{w0, 1}, {w1, 1}, {w2, 3}, {w3, 1}};
+	const char *command[] = {"prog " ODD, "in/b.nii", "", ODD};
+	struct spec_input in[] = {
+		{"mask", "in/m\\a\"sk", "", NULL, true, false},
+		{"bold", "s3://b/k " ODD, "/abs/in/b\xc3\xa9.nii", "size=1 etag=\"9f\"", false, true},
+	};
+	struct spec_output out[] = {
+		{"dir", "out/100307/", "/abs/out/100307/", true},
+		{"file", "out/" ODD ".txt", "/abs/out/" ODD ".txt", false},
+	};
+	struct spec a = {
+		.target = "rapidtide",
+		.wildcards = wc, .nwildcards = 2,
+		.key = "0123456789abcdef0123456789abcdef",
+		.root = "/abs/out/" ODD "/",
+		.sentinel_dir = "/abs/out/.rapid/sentinels/rapidtide/100307/REST1_LR/",
+		.log_dir = "/abs/out/.rapid/logs/rapidtide/100307/REST1_LR/",
+		.argv = argv, .nargv = 4,
+		.command = command, .ncommand = 4,
+		.inputs = in, .ninputs = 2,
+		.outputs = out, .noutputs = 2,
+		.image = "fredericklab/rapidtide:3.2.0@sha256:" ODD,
+		.env = env, .nenv = 2,
+		.timeout_s = 36000,
+		.force = true,
+		.components = comps, .ncomponents = 2,
+	};
+	roundtrip(&a, "full spec");
+
+	/* The smallest: no wildcards, inputs, image, env, timeout, components. */
+	struct spec_seg m0[] = {{SPEC_SEG_TEXT, "true", 0}};
+	struct spec_word margv[] = {{m0, 1}};
+	struct spec_output mout[] = {{"o", "o.txt", "/abs/o.txt", false}};
+	struct spec m = {
+		.target = "t", .key = "ffffffffffffffffffffffffffffffff",
+		.root = "/r/", .sentinel_dir = "/r/s/", .log_dir = "/r/l/",
+		.argv = margv, .nargv = 1, .outputs = mout, .noutputs = 1,
+	};
+	roundtrip(&m, "minimal spec");
+
+	/* Control characters are escaped, never written raw. */
+	size_t len;
+	char *text = spec_encode(&a, &len);
+	bool raw = false;
+	for (size_t i = 0; text && i < len; i++)
+		if ((unsigned char)text[i] < 0x20)
+			raw = true;
+	TAP_OK(text && !raw, "no raw control character in the encoded text");
+	free(text);
+	return tap_done();
+}
