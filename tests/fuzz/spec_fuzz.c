@@ -1,6 +1,7 @@
 /* spec_fuzz.c - libFuzzer harness for runner/spec.c: parse a runner
  * instance spec, check what the parser promises (indexes in range, each
- * directory ending with '/'), and label it. */
+ * directory ending with '/'), label it, and round-trip it: what parses
+ * encodes, the encoding parses, and encodes to the same text. */
 #include "runner/spec.h"
 
 #include <stdint.h>
@@ -33,10 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < s->nargv; i++)
 		for (size_t k = 0; k < s->argv[i].nsegs; k++) {
 			const struct spec_seg *g = &s->argv[i].segs[k];
-			if ((g->kind == SEG_INPUT && g->index >= s->ninputs) ||
-			    (g->kind == SEG_OUTPUT && g->index >= s->noutputs))
+			if ((g->kind == SPEC_SEG_INPUT && g->index >= s->ninputs) ||
+			    (g->kind == SPEC_SEG_OUTPUT && g->index >= s->noutputs))
 				abort();
-			if (g->kind == SEG_TEXT)
+			if (g->kind == SPEC_SEG_TEXT)
 				sink += strlen(g->text);
 		}
 	for (size_t i = 0; i < s->ninputs; i++)
@@ -46,6 +47,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *label = spec_label(s);
 	sink += strlen(label);
 	free(label);
+	size_t n1, n2;
+	char *e1 = spec_encode(s, &n1);
+	struct spec *again = e1 ? spec_parse(e1, n1, &err) : NULL;
+	char *e2 = again ? spec_encode(again, &n2) : NULL;
+	if (!e2 || n1 != n2 || memcmp(e1, e2, n1))
+		abort();
+	free(e1);
+	free(e2);
+	spec_free(again);
 	spec_free(s);
 	return 0;
 }
