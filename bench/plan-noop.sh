@@ -29,6 +29,11 @@
 #          JOBS=$(nproc)             parallelism of the one-time builds
 #          FRESH=1                   regenerate the datasets from scratch
 #          WORK=bench/work           where the datasets live (gitignored)
+#          INSTR=1                   also count instructions (valgrind's callgrind:
+#                                    the same count on a busy machine), rapid warm
+#                                    against ninja -n; INSTR=0 skips it
+#          BASELINE=/path/to/rapid   an older rapid, counted beside the current one
+#                                    (is a change slower?), with INSTR=1
 #
 # Datasets are kept between runs (generation and the 48,000-instance rapid
 # build take minutes); each run re-runs the three builds, which are no-ops
@@ -46,6 +51,8 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 FRESH=${FRESH:-0}
 HYPERFINE=${HYPERFINE:-hyperfine}
 WORK=${WORK:-$here/work}
+INSTR=${INSTR:-1}
+BASELINE=${BASELINE:-}
 RUN_NAMES="REST1_LR REST1_RL REST2_LR REST2_RL"
 # Bump when the generated files change, so stale datasets are regenerated.
 GEN_VERSION=2
@@ -237,6 +244,26 @@ peak_mb() {
 csv_ms() { awk -F, -v row="$2" 'NR == row + 1 { printf "%.1f", $2 * 1000 }' "$1"; }
 csv_sd() { awk -F, -v row="$2" 'NR == row + 1 { printf "%.1f", $3 * 1000 }' "$1"; }
 
+# instructions CMD...: the instructions CMD executes (valgrind's callgrind).
+instructions() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" >/dev/null 2>"$WORK/.cg.err" ||
+		die "callgrind failed on '$*': $(tail -3 "$WORK/.cg.err")"
+	sed -n 's/^==[0-9]*== Collected : //p' "$WORK/.cg.err"
+}
+
+# count DIR N: one row of the instruction table.
+count() {
+	d=$1 n=$2
+	cd "$d"
+	"$RAPID" plan >/dev/null 2>&1
+	say "$n: counting instructions (callgrind)"
+	ir_rapid=$(instructions "$RAPID" plan)
+	ir_ninja=$(instructions ninja -n)
+	ir_base=-
+	[ -z "$BASELINE" ] || ir_base=$(instructions "$BASELINE" plan)
+	echo "$n|$ir_rapid|$ir_ninja|$ir_base" >>"$WORK/instr.txt"
+}
+
 # measure DIR N: one row of the results.
 measure() {
 	d=$1 n=$2
@@ -277,6 +304,17 @@ measure() {
 # ---- main ----------------------------------------------------------------
 
 : >"$WORK/rows.txt"
+: >"$WORK/instr.txt"
+if [ "$INSTR" != 0 ] && ! command -v valgrind >/dev/null 2>&1; then
+	say "valgrind not found: no instruction counts"
+	INSTR=0
+fi
+if [ -n "$BASELINE" ]; then
+	case $BASELINE in
+	*/*) BASELINE=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE") ;;
+	*) BASELINE=$(command -v "$BASELINE") || die "no '$BASELINE' on PATH" ;;
+	esac
+fi
 for n in $SIZES; do
 	d=$WORK/$n
 	stamp="gen=$GEN_VERSION n=$n"
@@ -289,6 +327,7 @@ for n in $SIZES; do
 	build "$d" "$n"
 	check "$d" "$n"
 	measure "$d" "$n"
+	[ "$INSTR" = 0 ] || count "$d" "$n"
 done
 
 # The table, as Markdown, on stdout and in $WORK/results.md.
@@ -314,4 +353,15 @@ commas='function commas(x) { while (x ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][
 	echo "| instances | rapid plan (warm) | rapid plan (cold) | ninja -n | make -q |"
 	echo "|---:|---:|---:|---:|---:|"
 	awk -F'|' "$commas"'{ printf "| %s | %s | %s | %s | %s |\n", commas($1), $9, $10, $11, $12 }' "$WORK/rows.txt"
+	if [ -s "$WORK/instr.txt" ]; then
+		echo
+		echo "Instructions of the warm no-op (callgrind; the same on a busy machine):"
+		echo
+		echo "| instances | rapid plan (warm) | ninja -n | rapid / ninja | baseline rapid | rapid / baseline |"
+		echo "|---:|---:|---:|---:|---:|---:|"
+		awk -F'|' "$commas"'{
+			b = ($4 == "-") ? "-" : sprintf("%.4f", $2 / $4)
+			printf "| %s | %s | %s | %.3f | %s | %s |\n", commas($1), commas($2), commas($3), $2 / $3, ($4 == "-") ? "-" : commas($4), b
+		}' "$WORK/instr.txt"
+	fi
 } | tee "$WORK/results.md"
