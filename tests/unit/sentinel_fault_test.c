@@ -9,6 +9,7 @@
 #include "runner/sentinel.h"
 #include "lib/util.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/fds.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,30 +30,6 @@ int fstat(int fd, struct stat *st)
 		return -1;
 	}
 	return fstatat(fd, "", st, AT_EMPTY_PATH);
-}
-
-static size_t count_fds(void)
-{
-	size_t n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static size_t count_entries(const char *dir)
-{
-	size_t n = 0;
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
 }
 
 int main(void)
@@ -77,7 +54,7 @@ int main(void)
 	c = NULL;
 	TAP_IS_INT(count_entries(dir), 0, "released: the folder is empty");
 
-	size_t fds = count_fds();
+	int fds = count_fds();
 	printf("# (a 'cannot stat' message follows)\n");
 	fflush(stdout);
 	armed = n;

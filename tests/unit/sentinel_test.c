@@ -3,6 +3,7 @@
 #include "runner/sentinel.h"
 #include "lib/util.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/fds.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,18 +32,6 @@ static int file_exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
-}
-
-static size_t count_fds(void)
-{
-	size_t n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
 }
 
 /* Every fd of ours open on path's file has FD_CLOEXEC: 1, 0 if one lacks it,
@@ -185,7 +174,7 @@ static void test_claim(void)
 	char *run = sentinel_path(dir, K1, SENT_RUNNING);
 	char *okp = sentinel_path(dir, K1, SENT_OK);
 	struct sentinel_claim *c = NULL;
-	size_t fds = count_fds();
+	int fds = count_fds();
 
 	TAP_IS_INT(sentinel_running_live(run), 0, "no running sentinel: not live");
 	TAP_IS_INT(sentinel_claim(dir, K1, "{\"me\":1}", 8, &c), 1, "claim a fresh instance");

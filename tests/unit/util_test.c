@@ -4,6 +4,7 @@
  * definition wins over libc's for lib/util.o's calls. */
 #include "lib/util.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/fds.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,23 +26,6 @@ int fsync(int fd)
 	return 0;
 }
 
-/* How many entries a directory has (besides . and ..); -1 if unreadable. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	int n = -1; /* the descriptor opendir itself holds, for /proc/self/fd */
-	if (strcmp(dir, "/proc/self/fd"))
-		n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void test_fsync_failure(void)
 {
 	char tmpl[] = "/tmp/rapid-util-XXXXXX";
@@ -52,7 +36,7 @@ static void test_fsync_failure(void)
 	char *path = path_join(dir, "f.txt");
 
 	TAP_IS_INT(write_file_atomic(path, "one\n", 4), 0, "write_file_atomic succeeds when fsync does");
-	int fds = count_entries("/proc/self/fd");
+	int fds = count_fds();
 	TAP_OK(fds > 0, "open descriptors can be counted (%d)", fds);
 
 	fsync_fails = 1;
@@ -64,7 +48,7 @@ static void test_fsync_failure(void)
 		TAP_IS_INT(e, EIO, "... with fsync's errno");
 	}
 	fsync_fails = 0;
-	TAP_IS_INT(count_entries("/proc/self/fd"), fds, "fsync_failure_leaks_no_fd: as many descriptors open as before");
+	TAP_IS_INT(count_fds(), fds, "fsync_failure_leaks_no_fd: as many descriptors open as before");
 	TAP_IS_INT(count_entries(dir), 1, "... no temporary file left beside the target");
 	size_t len = 0;
 	char *back = read_file(path, &len);
