@@ -428,8 +428,8 @@ static void test_afresh(void)
 
 	dir = path_join(tmpdir, "format");
 	TAP_IS_INT(seed(dir), 0, "seed a state");
-	TAP_IS_INT(raw_put(dir, "meta", "format", "2"), 0, "set its format to 2");
-	expect_afresh(dir, "format '2', expected 1", "another format");
+	TAP_IS_INT(raw_put(dir, "meta", "format", "3"), 0, "set its format to 3");
+	expect_afresh(dir, "format '3', expected 2", "another format");
 	free(dir);
 
 	dir = path_join(tmpdir, "noformat");
