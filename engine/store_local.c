@@ -53,6 +53,25 @@ static void local_open_dir(struct local_store *s, const char *target)
 	s->dirfd = open(s->dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* 1 after a warning when an instance folder is there but cannot be one
+ * (a file where a wildcard's folder should be, a symbolic link loop, a
+ * folder that cannot be read): that instance counts as never built. 0
+ * when it is a folder or is missing. */
+static int bad_instance_dir(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		warn("warning: ignoring sentinel folder '%s': it is not a directory", dir);
+		return 1;
+	}
+	if (errno == ENOENT)
+		return 0;
+	warn("warning: ignoring sentinel folder '%s': %s", dir, strerror(errno));
+	return 1;
+}
+
 static int local_lookup(struct store *base, const char *target, const char *const *values,
 			size_t nvalues, const char *key, struct lookup *out)
 {
@@ -74,20 +93,23 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 		}
 		return 0;
 	}
-	if (fstatat(s->dirfd, s->rel.data, &st, 0) == 0) {
-		out->state = LK_OK;
-		return 0;
-	}
-	if (errno != ENOENT && errno != ENOTDIR) {
-		warn("cannot read '%s': %s", s->path.data, strerror(errno));
-		return -1;
+	/* Only a regular file is an ok sentinel; anything else at its name
+	 * (warned about by the listing below) leaves the instance stale. */
+	if (fstatat(s->dirfd, s->rel.data, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISREG(st.st_mode)) {
+			out->state = LK_OK;
+			return 0;
+		}
 	}
 	s->path.data[dirlen] = 0;
 	s->path.len = dirlen;
+	/* A broken instance folder costs that instance, never the plan. */
+	if (bad_instance_dir(s->path.data))
+		return 0;
 	struct sentinel_entry *e = NULL;
 	size_t n = 0;
 	if (sentinel_list(s->path.data, &e, &n) < 0)
-		return -1;
+		return 0;
 	int ret = 0;
 	int64_t cur_t = -1;
 	for (size_t i = 0; i < n; i++) {
@@ -148,8 +170,8 @@ static int scan_instance(struct walk *w, const char *dir)
 {
 	struct sentinel_entry *e = NULL;
 	size_t n = 0;
-	if (sentinel_list(dir, &e, &n) < 0)
-		return -1;
+	if (bad_instance_dir(dir) || sentinel_list(dir, &e, &n) < 0)
+		return 0; /* said why; the other instances go on */
 	if (n == 0)
 		return 0;
 	struct scan_entry se = {.values = w->vals, .nvalues = w->nvalues};

@@ -47,6 +47,15 @@ char *sentinel_path(const char *dir, const char *key, enum sentinel_state s)
 	return buf_detach(&b);
 }
 
+const char *not_regular(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "it is a directory";
+	if (S_ISLNK(mode))
+		return "it is a symbolic link";
+	return "it is not a regular file";
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	const struct sentinel_entry *x = a, *y = b;
@@ -97,8 +106,12 @@ int sentinel_list(const char *dir, struct sentinel_entry **out, size_t *n)
 			warn("cannot stat '%s%s': %s", dir, de->d_name, strerror(errno));
 			goto out;
 		}
-		if (!S_ISREG(st.st_mode))
+		if (!S_ISREG(st.st_mode)) {
+			/* Sentinels are written by rename: anything else at such a
+			 * name was put there by hand or by a broken disk. */
+			warn("warning: ignoring sentinel '%s%s': %s", dir, de->d_name, not_regular(st.st_mode));
 			continue;
+		}
 		e.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 		GROW(v, cap, len + 1);
 		v[len++] = e;
@@ -206,10 +219,25 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int exists(const char *path)
+/* Only a regular file is a sentinel (not_regular in sentinel.h). */
+static int regular(const char *path)
 {
 	struct stat st;
-	return lstat(path, &st) == 0;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Anything but a regular file at an ok sentinel's name would make the ok
+ * rename fail: the claimer, who owns the instance now, removes it. */
+static int clear_irregular(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return 0;
+	if ((S_ISDIR(st.st_mode) ? remove_tree(path) : unlink(path)) < 0 && errno != ENOENT) {
+		warn("cannot remove '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Put the locked temp file at path. 1 done, 0 busy, -1 error (errno). A
@@ -277,7 +305,7 @@ static int claim(const char *dir, const char *key, const char *body,
 	char *tmp = xasprintf("%s.tmp.%ld.%u", path, (long)getpid(), counter++);
 	int fd = -1, ret = -1;
 	*out = NULL;
-	if (!force && exists(okpath)) {
+	if (!force && regular(okpath)) {
 		ret = 0;
 		goto out;
 	}
@@ -329,9 +357,13 @@ static int claim(const char *dir, const char *key, const char *body,
 	c->ino = st.st_ino;
 	fd = -1;
 	path = NULL;
-	if (!force && exists(okpath)) { /* built while we were getting here */
+	if (!force && regular(okpath)) { /* built while we were getting here */
 		sentinel_release(c);
 		ret = 0;
+		goto out;
+	}
+	if (clear_irregular(okpath) < 0) {
+		sentinel_release(c);
 		goto out;
 	}
 	*out = c;

@@ -1,0 +1,66 @@
+#!/bin/sh
+# What is at a sentinel's name, and the folders that hold them, may be
+# anything a disk or a hand left there. Pins "an ok sentinel that is a
+# directory, a dangling symlink or any non-regular file counts as ok or
+# never converges" (only a regular file is a sentinel: anything else is
+# one warning, the instance is never built, and the next build replaces
+# it) and "one bad instance folder in the sentinel tree (a file, a
+# symlink loop) aborts the whole plan" (a warning, that instance never
+# built, the rest planned).
+. "$(dirname "$0")/lib.sh"
+W=$T_TMP/w; mkdir -p "$W"; cd "$W" || exit 1
+mkdata "$W/data" 100206 100307 100408
+cat > Rapidfile <<'RF'
+participants = file(participants.txt)
+runs = REST1_LR REST1_RL REST2_LR REST2_RL
+target copy
+    foreach participant in $(participants)
+    foreach run in $(runs)
+    input   bold = data/{participant}/MNINonLinear/Results/rfMRI_{run}/rfMRI_{run}.nii.gz
+    output  out  = out/sub-{participant}/{run}.txt
+    run cp {bold} {out}
+RF
+run "$RAPID" build -j 2
+is "$RC" 0 "the first build"
+S=out/.rapid/sentinels/copy
+OKF=$(ls $S/100307/REST1_LR/*.ok.json)
+ABS=$W/$OKF
+cp "$OKF" "$T_TMP/ok.json"
+
+for what in directory dangling devnull fifo symlink; do
+	rm -f "$OKF"
+	case $what in
+	directory) mkdir "$OKF"; echo x > "$OKF/inside"; why="it is a directory" ;;
+	dangling) ln -s "$W/nowhere" "$OKF"; why="it is a symbolic link" ;;
+	devnull) ln -s /dev/null "$OKF"; why="it is a symbolic link" ;;
+	fifo) mkfifo "$OKF"; why="it is not a regular file" ;;
+	symlink) ln -s "$T_TMP/ok.json" "$OKF"; why="it is a symbolic link" ;;
+	esac
+	run "$RAPID" plan
+	is "$RC" 0 "an ok sentinel that is a $what: plan works"
+	like "$OUT" '^copy: 12 instances: 11 up to date, 1 to build$' "an ok sentinel that is a $what: the instance is stale"
+	like "$OUT" '^  never built: 1 instance \(1 participant\)$' "an ok sentinel that is a $what: never built"
+	is "$ERR" "rapid: warning: ignoring sentinel '$ABS': $why" "an ok sentinel that is a $what: one warning"
+	run "$RAPID" build
+	is "$RC" 0 "an ok sentinel that is a $what: the build rebuilds it"
+	ok "$([ -f "$OKF" ] && [ ! -L "$OKF" ]; echo $?)" "an ok sentinel that is a $what: now a regular file"
+	run "$RAPID" plan --exit-code
+	is "$RC:$ERR" "0:" "an ok sentinel that is a $what: then up to date, silently"
+done
+
+# A file where an instance's folder should be, and a symbolic link loop.
+rm -rf $S/100307/REST1_LR
+echo junk > $S/100307/REST1_LR
+rm -rf $S/100408/REST2_RL
+ln -s REST2_RL $S/100408/REST2_RL
+run "$RAPID" plan
+is "$RC" 0 "bad instance folders: plan works"
+like "$OUT" '^copy: 12 instances: 10 up to date, 2 to build$' "bad instance folders: those two are stale"
+like "$OUT" '^  never built: 2 instances \(2 participants\)$' "bad instance folders: never built"
+is "$ERR" "rapid: warning: ignoring sentinel folder '$W/$S/100307/REST1_LR/': Not a directory
+rapid: warning: ignoring sentinel folder '$W/$S/100408/REST2_RL/': Too many levels of symbolic links" \
+	"bad instance folders: one warning each"
+run "$RAPID" status
+is "$RC" 0 "bad instance folders: status works"
+like "$OUT" '^copy: 10 ok, 0 failed, 0 running, 0 interrupted$' "bad instance folders: status counts the rest"
+done_testing
