@@ -471,13 +471,28 @@ static void print_count(FILE *f, size_t n, const char *what)
 	fprintf(f, "%zu %s%s", n, what, n == 1 ? "" : "s");
 }
 
+/* Text from a sentinel (a reason, a component) for a terminal: its
+ * control characters escaped (buf_put_printable). */
+static void put_printable(FILE *f, const char *s)
+{
+	struct buf b = {0};
+	buf_put_printable(&b, s);
+	if (b.len)
+		fwrite(b.data, 1, b.len, f);
+	buf_free(&b);
+}
+
 /* Each line of text, indented. */
 static void print_lines(FILE *f, const char *indent, const char *text)
 {
 	for (const char *s = text; *s;) {
 		const char *e = strchr(s, '\n');
 		size_t len = e ? (size_t)(e - s) : strlen(s);
-		fprintf(f, "%s%.*s\n", indent, (int)len, s);
+		char *ln = xstrndup(s, len);
+		fputs(indent, f);
+		put_printable(f, ln);
+		fputc('\n', f);
+		free(ln);
 		s += len + (e ? 1 : 0);
 	}
 }
@@ -505,8 +520,11 @@ static void print_instance(FILE *f, const struct graph *g, const struct tgroup *
 	buf_reset(line);
 	graph_describe(g, ii, line);
 	fprintf(f, "    %s", line->len ? line->data : tg->t->name);
-	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED)
-		fprintf(f, "  (%s)", ii->why ? ii->why : "no details");
+	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED) {
+		fputs("  (", f);
+		put_printable(f, ii->why ? ii->why : "no details");
+		fputc(')', f);
+	}
 	fputc('\n', f);
 	if (!explain || ii->state == INST_SKIPPED)
 		return;
@@ -527,7 +545,9 @@ static void print_group(FILE *f, const struct graph *g, const struct tgroup *tg,
 {
 	const struct instance *first = &g->inst[ids[0]];
 	size_t parts = count_distinct_first(g, ids, n);
-	fprintf(f, "  %s: ", key);
+	fputs("  ", f);
+	put_printable(f, key);
+	fputs(": ", f);
 	print_count(f, n, "instance");
 	if (parts && tg->t->nwildcards > 1)
 		fprintf(f, " (%zu %s%s)", parts, tg->t->wildcards[0].name, parts == 1 ? "" : "s");

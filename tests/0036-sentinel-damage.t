@@ -6,7 +6,9 @@
 # one warning, the instance is never built, and the next build replaces
 # it) and "one bad instance folder in the sentinel tree (a file, a
 # symlink loop) aborts the whole plan" (a warning, that instance never
-# built, the rest planned).
+# built, the rest planned), "status prints sentinel reasons raw (terminal
+# escapes)" and "a failed sentinel with "signal": -2147483648 aborts every
+# plan under UBSan".
 . "$(dirname "$0")/lib.sh"
 W=$T_TMP/w; mkdir -p "$W"; cd "$W" || exit 1
 mkdata "$W/data" 100206 100307 100408
@@ -63,4 +65,40 @@ rapid: warning: ignoring sentinel folder '$W/$S/100408/REST2_RL/': Too many leve
 run "$RAPID" status
 is "$RC" 0 "bad instance folders: status works"
 like "$OUT" '^copy: 10 ok, 0 failed, 0 running, 0 interrupted$' "bad instance folders: status counts the rest"
+
+# Hostile failed sentinels: escapes in the reason, numbers out of range.
+W2=$T_TMP/w2; mkdir -p "$W2"; cd "$W2" || exit 1
+printf 'a\n' > in.txt
+cat > Rapidfile <<'RF'
+target t
+    foreach p in x y
+    input i = in.txt
+    output o = out/{p}.txt
+    run sh -c 'exit 3'
+RF
+run "$RAPID" build -k
+is "$RC" 1 "two failures"
+python3 - out/.rapid/sentinels/t/x/*.failed.json out/.rapid/sentinels/t/y/*.failed.json <<'PY'
+import json, sys
+x, y = sys.argv[1], sys.argv[2]
+d = json.load(open(x))
+d.update(exit_code=None, signal=-2147483648, reason="evil \x1b[31mred\x1b[0m\x07 bell\x1b]0;title\x07")
+json.dump(d, open(x, 'w'))
+d = json.load(open(y))
+d.update(exit_code=-2147483648, signal=2147483647, reason=None, log="/l\x1b[2Jog")
+json.dump(d, open(y, 'w'))
+PY
+ESC=$(printf '\033')
+run "$RAPID" plan
+is "$RC" 0 "hostile failed sentinels: plan works"
+like "$OUT" '^    p=x  \(evil \\x1b\[31mred\\x1b\[0m\\x07 bell\\x1b\]0;title\\x07\)$' "plan escapes the reason"
+like "$OUT" '^    p=y  \(no details\)$' "out-of-range numbers read as none"
+ok "$(printf '%s' "$OUT" | grep -q "$ESC"; [ $? = 1 ]; echo $?)" "plan prints no escape character"
+run "$RAPID" plan --json
+like "$OUT" '"exit_code":0' "plan --json: no exit code out of range"
+run "$RAPID" status
+is "$RC" 0 "hostile failed sentinels: status works"
+like "$OUT" '^  failed p=x: evil \\x1b\[31mred\\x1b\[0m\\x07 bell\\x1b\]0;title\\x07 \(log: ' "status escapes the reason"
+like "$OUT" '^  failed p=y: \(log: /l\\x1b\[2Jog\)$' "status escapes the log path"
+ok "$(printf '%s' "$OUT" | grep -q "$ESC"; [ $? = 1 ]; echo $?)" "status prints no escape character"
 done_testing
