@@ -400,6 +400,21 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	return p;
 }
 
+int plan_sweep(struct plan *p)
+{
+	int ret = 0;
+	for (size_t gi = 0; gi < p->g->ngroups; gi++) {
+		if (!p->stores[gi])
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < gi && !seen; k++)
+			seen = p->stores[k] && !strcmp(store_root(p->stores[k]), store_root(p->stores[gi]));
+		if (!seen && store_sweep(p->stores[gi]) < 0)
+			ret = -1;
+	}
+	return ret;
+}
+
 void plan_free(struct plan *p)
 {
 	if (!p)

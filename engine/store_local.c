@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,12 +245,50 @@ static int local_scan(struct store *s, const char *target, size_t nvalues, scan_
 	return r;
 }
 
+/* 1 when pid is no process of this machine. */
+static int pid_dead(long pid)
+{
+	return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static int local_sweep(struct store *s)
+{
+	char *root = layout_scratch_root(s->root);
+	DIR *d = opendir(root);
+	int ret = 0;
+	if (!d) {
+		free(root);
+		return 0; /* none yet (or unreadable: the runner will say) */
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		/* <32 hex key>.<pid> (layout_scratch) */
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		if (len < 34 || n[32] != '.' || strspn(n, "0123456789abcdef") != 32 ||
+		    strspn(n + 33, "0123456789") != len - 33 || len - 33 > 10)
+			continue;
+		if (!pid_dead(strtol(n + 33, NULL, 10)))
+			continue;
+		char *p = path_join(root, n);
+		if (remove_tree(p) < 0) {
+			warn("cannot remove '%s': %s", p, strerror(errno));
+			ret = -1;
+		}
+		free(p);
+	}
+	closedir(d);
+	free(root);
+	return ret;
+}
+
 static const struct store_ops local_ops = {
 	.kind = "local",
 	.prepare = NULL,
 	.lookup = local_lookup,
 	.read = local_read,
 	.scan = local_scan,
+	.sweep = local_sweep,
 	.close = local_close,
 };
 

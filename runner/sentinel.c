@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,33 @@ static int install(const char *tmp, const char *path)
 	}
 }
 
+/* Remove the temporary files (<name>.tmp.<pid> of write_file_atomic,
+ * <name>.tmp.<pid>.<n> of a claim) that runners of this instance which
+ * no longer live on this machine left in dir. The claim is ours, so no
+ * live runner of the instance is writing one now. */
+static void remove_dead_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp.");
+		if (!t)
+			continue;
+		char *end;
+		errno = 0;
+		long pid = strtol(t + 5, &end, 10);
+		if (errno || end == t + 5 || (*end && *end != '.') || pid <= 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && errno != EISDIR)
+			warn("cannot remove '%s%s': %s", dir, de->d_name, strerror(errno));
+	}
+	closedir(d);
+}
+
 static int claim(const char *dir, const char *key, const char *body,
 		 size_t len, bool force, struct sentinel_claim **out)
 {
@@ -366,6 +394,7 @@ static int claim(const char *dir, const char *key, const char *body,
 		sentinel_release(c);
 		goto out;
 	}
+	remove_dead_tmp(dir);
 	*out = c;
 	ret = 1;
 out:

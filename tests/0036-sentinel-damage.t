@@ -8,7 +8,8 @@
 # symlink loop) aborts the whole plan" (a warning, that instance never
 # built, the rest planned), "status prints sentinel reasons raw (terminal
 # escapes)" and "a failed sentinel with "signal": -2147483648 aborts every
-# plan under UBSan".
+# plan under UBSan", and "leftover *.tmp.<pid> files and scratch folders
+# of killed runners are never cleaned" (only a dead owner's; trash kept).
 . "$(dirname "$0")/lib.sh"
 W=$T_TMP/w; mkdir -p "$W"; cd "$W" || exit 1
 mkdata "$W/data" 100206 100307 100408
@@ -65,6 +66,24 @@ rapid: warning: ignoring sentinel folder '$W/$S/100408/REST2_RL/': Too many leve
 run "$RAPID" status
 is "$RC" 0 "bad instance folders: status works"
 like "$OUT" '^copy: 10 ok, 0 failed, 0 running, 0 interrupted$' "bad instance folders: status counts the rest"
+
+# What killed runners leave: removed by the next build when their pid is
+# dead, kept while it lives; trash is always kept.
+sh -c 'exit 0' & dead=$!
+wait $dead
+rm -rf $S/100307/REST1_LR $S/100408/REST2_RL
+I=$S/100206/REST1_RL
+K=$(basename "$(ls $I/*.ok.json)" .ok.json)
+rm -f $I/$K.ok.json
+touch $I/$K.ok.json.tmp.$dead $I/$K.running.json.tmp.$dead.0 $I/$K.ok.json.tmp.$$
+OTHER=0123456789abcdef0123456789abcdef
+mkdir -p out/.rapid/scratch/$OTHER.$dead/o out/.rapid/scratch/$OTHER.$$ out/.rapid/trash/$OTHER.$dead/o
+run "$RAPID" build
+is "$RC" 0 "a build after killed runners"
+like "$ERR" '^rapid: built 3 instances$' "builds what is stale"
+is "$(ls $I | grep tmp | tr '\n' ' ')" "$K.ok.json.tmp.$$ " "their temporary files are gone, a live one's kept"
+is "$(ls out/.rapid/scratch | tr '\n' ' ')" "$OTHER.$$ " "their scratch folders are gone, a live one's kept"
+ok "$([ -d out/.rapid/trash/$OTHER.$dead/o ]; echo $?)" "trash is kept"
 
 # Hostile failed sentinels: escapes in the reason, numbers out of range.
 W2=$T_TMP/w2; mkdir -p "$W2"; cd "$W2" || exit 1
