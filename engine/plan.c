@@ -252,6 +252,19 @@ static void failed_detail(struct plan *p, struct instance *i, const char *key)
 	sentinel_body_free(sb);
 }
 
+/* Whether the cache holds exactly these components for key: then a plan
+ * that changes nothing writes nothing, and the state is not walked again
+ * at the next open (engine/state.c). */
+static bool comps_cached(struct state *st, const char *key, const struct comps *c)
+{
+	void *v = NULL;
+	size_t vlen = 0;
+	bool same = state_get(st, STATE_COMP, key, 32, &v, &vlen) == 1 && vlen == c->data.len &&
+		    (vlen == 0 || !memcmp(v, c->data.data, vlen));
+	free(v);
+	return same;
+}
+
 static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 {
 	const struct target *t = p->g->groups[i->group].t;
@@ -306,7 +319,7 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	/* Remember what a key to be built is made of: when it is built and
 	 * later goes stale, the plan explains the change without reading its
 	 * sentinel. */
-	if (i->state == INST_STALE && p->st)
+	if (i->state == INST_STALE && p->st && !comps_cached(p->st, key, &w->comps))
 		state_put(p->st, STATE_COMP, key, 32, w->comps.data.data, w->comps.data.len);
 	if (p->opts.force && i->state == INST_OK) {
 		i->state = INST_STALE;
