@@ -297,6 +297,19 @@ static int install(const char *tmp, const char *path)
 	}
 }
 
+/* The instance folder is rapid's: a file or a broken symbolic link at its
+ * name (which plan warned about) is removed, so the claim can make it.
+ * Failing that, mkdir_p says why. */
+static void clear_non_dir(const char *dir)
+{
+	char *p = xstrndup(dir, strlen(dir) - (dir[0] && dir[strlen(dir) - 1] == '/'));
+	struct stat st, to;
+	/* (a symbolic link to a folder works, and stays) */
+	if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode) && (stat(p, &to) < 0 || !S_ISDIR(to.st_mode)))
+		unlink(p);
+	free(p);
+}
+
 /* Remove the temporary files (<name>.tmp.<pid> of write_file_atomic,
  * <name>.tmp.<pid>.<n> of a claim) that runners of this instance which
  * no longer live on this machine left in dir. The claim is ours, so no
@@ -337,6 +350,7 @@ static int claim(const char *dir, const char *key, const char *body,
 		ret = 0;
 		goto out;
 	}
+	clear_non_dir(dir);
 	if (mkdir_p(dir, 0777) < 0) {
 		warn("cannot create '%s': %s", dir, strerror(errno));
 		goto out;

@@ -66,12 +66,15 @@ rapid: warning: ignoring sentinel folder '$W/$S/100408/REST2_RL/': Too many leve
 run "$RAPID" status
 is "$RC" 0 "bad instance folders: status works"
 like "$OUT" '^copy: 10 ok, 0 failed, 0 running, 0 interrupted$' "bad instance folders: status counts the rest"
+run "$RAPID" build
+is "$RC" 0 "bad instance folders: the build replaces them"
+run "$RAPID" plan --exit-code
+is "$RC:$ERR" "0:" "bad instance folders: then up to date, silently"
 
 # What killed runners leave: removed by the next build when their pid is
 # dead, kept while it lives; trash is always kept.
 sh -c 'exit 0' & dead=$!
 wait $dead
-rm -rf $S/100307/REST1_LR $S/100408/REST2_RL
 I=$S/100206/REST1_RL
 K=$(basename "$(ls $I/*.ok.json)" .ok.json)
 rm -f $I/$K.ok.json
@@ -80,7 +83,7 @@ OTHER=0123456789abcdef0123456789abcdef
 mkdir -p out/.rapid/scratch/$OTHER.$dead/o out/.rapid/scratch/$OTHER.$$ out/.rapid/trash/$OTHER.$dead/o
 run "$RAPID" build
 is "$RC" 0 "a build after killed runners"
-like "$ERR" '^rapid: built 3 instances$' "builds what is stale"
+like "$ERR" '^rapid: built 1 instance$' "builds what is stale"
 is "$(ls $I | grep tmp | tr '\n' ' ')" "$K.ok.json.tmp.$$ " "their temporary files are gone, a live one's kept"
 is "$(ls out/.rapid/scratch | tr '\n' ' ')" "$OTHER.$$ " "their scratch folders are gone, a live one's kept"
 ok "$([ -d out/.rapid/trash/$OTHER.$dead/o ]; echo $?)" "trash is kept"
