@@ -82,6 +82,7 @@ int cmd_build(int argc, char **argv)
 		if (running)
 			fprintf(stderr, ", %zu running in another build", running);
 		fputc('\n', stderr);
+		plan_sweep(p); /* what killed runners left; said why if it failed */
 		int r = exec_local(p, &bo);
 		if (state_commit(s.st) < 0)
 			r = r ? r : 1;

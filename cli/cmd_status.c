@@ -32,17 +32,26 @@ static void failure(struct tstatus *ts, const struct scan_entry *e)
 	bool has_ec = b && b->has_exit_code;
 	const char *why = b ? b->reason : NULL, *log = b ? b->log : NULL;
 	struct buf w = {0};
-	for (size_t k = 0; k < e->nvalues; k++)
-		buf_printf(&w, "%s%s=%s", k ? " " : "", t->wildcards[k].name, e->values[k]);
+	/* Everything here but the target's names comes from the sentinel
+	 * tree (folder names, bodies): printable only (buf_put_printable). */
+	for (size_t k = 0; k < e->nvalues; k++) {
+		buf_printf(&w, "%s%s=", k ? " " : "", t->wildcards[k].name);
+		buf_put_printable(&w, e->values[k]);
+	}
 	buf_printf(&ts->failures, "  failed %s:", w.len ? w.data : t->name);
 	/* the runner's reason may already say how the recipe ended */
 	bool said = why && (strstr(why, "exit status") || strstr(why, "signal"));
 	if (has_ec && !said)
 		buf_printf(&ts->failures, " exit status %d", b->exit_code);
-	if (why && why[0])
-		buf_printf(&ts->failures, "%s %s", has_ec && !said ? ":" : "", why);
-	if (log)
-		buf_printf(&ts->failures, " (log: %s)", log);
+	if (why && why[0]) {
+		buf_puts(&ts->failures, has_ec && !said ? ": " : " ");
+		buf_put_printable(&ts->failures, why);
+	}
+	if (log) {
+		buf_puts(&ts->failures, " (log: ");
+		buf_put_printable(&ts->failures, log);
+		buf_putc(&ts->failures, ')');
+	}
 	buf_putc(&ts->failures, '\n');
 
 	if (ts->json_failures.len)

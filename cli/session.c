@@ -121,9 +121,11 @@ int session_open(struct session *s, bool expand, bool state)
 		return -1;
 	if (state) {
 		char *dir = layout_state_dir(s->rf->dir);
-		s->st = state_open(dir);
+		/* A read-only state (a colleague's project) leaves s->st NULL:
+		 * everything works without the cache, only slower. */
+		int r = state_open_cache(dir, &s->st);
 		free(dir);
-		if (!s->st)
+		if (r < 0)
 			return -1;
 	}
 	if (expand) {

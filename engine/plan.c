@@ -252,6 +252,19 @@ static void failed_detail(struct plan *p, struct instance *i, const char *key)
 	sentinel_body_free(sb);
 }
 
+/* Whether the cache holds exactly these components for key: then a plan
+ * that changes nothing writes nothing, and the state is not walked again
+ * at the next open (engine/state.c). */
+static bool comps_cached(struct state *st, const char *key, const struct comps *c)
+{
+	void *v = NULL;
+	size_t vlen = 0;
+	bool same = state_get(st, STATE_COMP, key, 32, &v, &vlen) == 1 && vlen == c->data.len &&
+		    (vlen == 0 || !memcmp(v, c->data.data, vlen));
+	free(v);
+	return same;
+}
+
 static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 {
 	const struct target *t = p->g->groups[i->group].t;
@@ -306,7 +319,7 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	/* Remember what a key to be built is made of: when it is built and
 	 * later goes stale, the plan explains the change without reading its
 	 * sentinel. */
-	if (i->state == INST_STALE && p->st)
+	if (i->state == INST_STALE && p->st && !comps_cached(p->st, key, &w->comps))
 		state_put(p->st, STATE_COMP, key, 32, w->comps.data.data, w->comps.data.len);
 	if (p->opts.force && i->state == INST_OK) {
 		i->state = INST_STALE;
@@ -400,6 +413,21 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	return p;
 }
 
+int plan_sweep(struct plan *p)
+{
+	int ret = 0;
+	for (size_t gi = 0; gi < p->g->ngroups; gi++) {
+		if (!p->stores[gi])
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < gi && !seen; k++)
+			seen = p->stores[k] && !strcmp(store_root(p->stores[k]), store_root(p->stores[gi]));
+		if (!seen && store_sweep(p->stores[gi]) < 0)
+			ret = -1;
+	}
+	return ret;
+}
+
 void plan_free(struct plan *p)
 {
 	if (!p)
@@ -471,13 +499,28 @@ static void print_count(FILE *f, size_t n, const char *what)
 	fprintf(f, "%zu %s%s", n, what, n == 1 ? "" : "s");
 }
 
+/* Text from a sentinel (a reason, a component) for a terminal: its
+ * control characters escaped (buf_put_printable). */
+static void put_printable(FILE *f, const char *s)
+{
+	struct buf b = {0};
+	buf_put_printable(&b, s);
+	if (b.len)
+		fwrite(b.data, 1, b.len, f);
+	buf_free(&b);
+}
+
 /* Each line of text, indented. */
 static void print_lines(FILE *f, const char *indent, const char *text)
 {
 	for (const char *s = text; *s;) {
 		const char *e = strchr(s, '\n');
 		size_t len = e ? (size_t)(e - s) : strlen(s);
-		fprintf(f, "%s%.*s\n", indent, (int)len, s);
+		char *ln = xstrndup(s, len);
+		fputs(indent, f);
+		put_printable(f, ln);
+		fputc('\n', f);
+		free(ln);
 		s += len + (e ? 1 : 0);
 	}
 }
@@ -505,8 +548,11 @@ static void print_instance(FILE *f, const struct graph *g, const struct tgroup *
 	buf_reset(line);
 	graph_describe(g, ii, line);
 	fprintf(f, "    %s", line->len ? line->data : tg->t->name);
-	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED)
-		fprintf(f, "  (%s)", ii->why ? ii->why : "no details");
+	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED) {
+		fputs("  (", f);
+		put_printable(f, ii->why ? ii->why : "no details");
+		fputc(')', f);
+	}
 	fputc('\n', f);
 	if (!explain || ii->state == INST_SKIPPED)
 		return;
@@ -527,7 +573,9 @@ static void print_group(FILE *f, const struct graph *g, const struct tgroup *tg,
 {
 	const struct instance *first = &g->inst[ids[0]];
 	size_t parts = count_distinct_first(g, ids, n);
-	fprintf(f, "  %s: ", key);
+	fputs("  ", f);
+	put_printable(f, key);
+	fputs(": ", f);
 	print_count(f, n, "instance");
 	if (parts && tg->t->nwildcards > 1)
 		fprintf(f, " (%zu %s%s)", parts, tg->t->wildcards[0].name, parts == 1 ? "" : "s");

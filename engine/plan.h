@@ -52,6 +52,10 @@ void plan_free(struct plan *);
 int plan_expand(struct plan *, struct instance *, struct inst_work *);
 void inst_work_free(struct inst_work *);
 
+/* Before a build: store_sweep each selected target's store once. 0, or
+ * -1 after printing why (the build may go on: it is only tidying). */
+int plan_sweep(struct plan *);
+
 /* The store of instance i's target. */
 struct store *plan_store(const struct plan *, const struct instance *);
 /* Hex key of i into out[33]. */

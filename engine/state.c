@@ -1,13 +1,30 @@
 /* state.c - owns the LMDB environment in .rapid/state/ (see state.h).
  *
- * Format (version 1, stored as the ASCII string "1" under "format" in the
+ * Format (version 2, stored as the ASCII string "2" under "format" in the
  * "meta" database): named databases "fp", "comp", "listing" and
- * "submissions"; keys and values are opaque to this module. Keys LMDB
- * cannot hold (empty, or longer than its limit) are replaced by
- * "\xffK" + XXH3-128(key). An environment with another format number,
- * with named databases but no format record, or that LMDB cannot open
- * (a corrupt or truncated data.mdb) is a warning, then data.mdb and
- * lock.mdb are removed and the environment is created afresh.
+ * "submissions"; keys and values are opaque to this module, except that
+ * every stored value ends with 8 bytes of XXH3-64 over its key and value
+ * (little-endian), so that a flipped bit is noticed. Keys LMDB cannot
+ * hold (empty, or longer than its limit) are replaced by
+ * "\xffK" + XXH3-128(key).
+ *
+ * Damage: LMDB trusts its file, and a flipped bit in a page can make it
+ * fault (SIGBUS, SIGSEGV) or return garbage. So before this process
+ * touches a data.mdb that changed since it was last found sound, a forked
+ * child opens it read-only and walks every page a reader or a writer can
+ * reach (the free list, the main database, every named database, every
+ * record with its checksum); a fault kills only the child. A sound walk
+ * is remembered in "verified" (data.mdb's device, inode, size, mtime and
+ * ctime), so an unchanged cache, the warm no-op plan, costs one stat.
+ * Any writer changes the ctime, so the walk runs again after every
+ * commit. An environment with another format number, with named
+ * databases but no format record, that LMDB cannot open, whose walk fails
+ * or whose files are not regular files (a directory, /dev/null, a
+ * dangling symbolic link) is one warning, then its files are moved aside
+ * into "<dir>.corrupt.<UTC time>/" and the environment is created afresh;
+ * a state folder that is not a folder becomes "<dir>.corrupt.<time>/state". A
+ * folder this process cannot write (a read-only project or mount) is a
+ * warning, and the caller goes on without the cache.
  *
  * Concurrency: LMDB serialises writers across processes. The only extra
  * lock is "open.lock" in the same folder: every open holds it shared
@@ -21,17 +38,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
-#define STATE_FORMAT "1"
+#define STATE_FORMAT "2"
+/* The checksum at the end of every stored value. */
+#define SUM_LEN 8
 #define DEFAULT_MAPSIZE ((size_t)256 << 20)
 /* Doubling 40 times from 1 MiB passes any disk; stop before looping. */
 #define MAX_GROWTHS 40
@@ -94,6 +118,12 @@ static int unreadable_rc(int rc)
 	default:
 		return 0;
 	}
+}
+
+/* Errors that mean this process may not write the folder. */
+static int unwritable_rc(int rc)
+{
+	return rc == EACCES || rc == EPERM || rc == EROFS;
 }
 
 /* Begin a transaction, adopting a map another process has grown. */
@@ -295,8 +325,8 @@ static int check_size(struct state *s, char *reason, size_t rsz, int *rcp)
 	return 0;
 }
 
-/* Open the environment and its databases. 0 done; 1 unreadable, with the
- * reason; -1 after printing why. */
+/* Open the environment and its databases. 0 done; 1 unreadable, 2 not
+ * writable by this process, each with the reason; -1 after printing why. */
 static int env_open(struct state *s, char *reason, size_t rsz)
 {
 	MDB_envinfo info;
@@ -346,6 +376,11 @@ unreadable:
 	r = 1;
 	goto out;
 fail:
+	if (unwritable_rc(rc)) {
+		snprintf(reason, rsz, "%s", strerror(rc));
+		r = 2;
+		goto out;
+	}
 	warn("cannot open state '%s': %s", s->dir, mdb_strerror(rc));
 	r = -1;
 out:
@@ -353,19 +388,360 @@ out:
 	return r;
 }
 
-static int remove_env_files(const char *dir)
+/* ---- damage: the walk in a child, the verified mark, moving aside ---- */
+
+static const char *const env_files[] = {"data.mdb", "lock.mdb", "verified"};
+
+static uint64_t record_sum(const void *k, size_t klen, const void *v, size_t vlen)
 {
-	static const char *const names[] = {"data.mdb", "lock.mdb"};
-	int ret = 0;
-	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
-		char *p = path_join(dir, names[i]);
-		if (unlink(p) < 0 && errno != ENOENT) {
-			warn("cannot open state '%s': cannot remove '%s': %s", dir, p, strerror(errno));
-			ret = -1;
+	return XXH3_64bits_withSeed(v, vlen, XXH3_64bits(k, klen));
+}
+
+/* Whether a stored value (checksum included) matches its key. */
+static int record_sound(const MDB_val *k, const MDB_val *v)
+{
+	if (v->mv_size < SUM_LEN)
+		return 0;
+	size_t n = v->mv_size - SUM_LEN;
+	const uint8_t *p = (const uint8_t *)v->mv_data + n;
+	uint64_t want = 0;
+	for (int b = SUM_LEN - 1; b >= 0; b--)
+		want = want << 8 | p[b];
+	return record_sum(k->mv_data, k->mv_size, v->mv_data, n) == want;
+}
+
+/* Every record of dbi through a cursor (so every page of its tree):
+ * 0 sound, 1 (reason) not, -1 LMDB error (rc in *rcp). check: 0 none,
+ * 1 checksums, 2 free-list records (pages within last_pgno). */
+static int walk_db(MDB_txn *txn, MDB_dbi dbi, const char *name, int check, size_t last_pgno,
+		   char *reason, size_t rsz, int *rcp)
+{
+	MDB_cursor *c;
+	MDB_stat ms;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc = mdb_stat(txn, dbi, &ms);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc) {
+		*rcp = rc;
+		return -1;
+	}
+	int r = 0;
+	while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+		n++;
+		if (check == 1 && !record_sound(&k, &v)) {
+			snprintf(reason, rsz, "a record of '%s' fails its checksum", name);
+			r = 1;
+			break;
+		}
+		if (check == 2) {
+			size_t cnt, pg;
+			if (v.mv_size < sizeof(size_t))
+				goto badfree;
+			memcpy(&cnt, v.mv_data, sizeof(cnt));
+			if (cnt == 0 || cnt > v.mv_size / sizeof(size_t) - 1 ||
+			    v.mv_size != (cnt + 1) * sizeof(size_t))
+				goto badfree;
+			for (size_t i = 1; i <= cnt; i++) {
+				memcpy(&pg, (const char *)v.mv_data + i * sizeof(size_t), sizeof(pg));
+				if (pg < 2 || pg > last_pgno)
+					goto badfree;
+			}
+		}
+	}
+	if (r == 0 && rc != MDB_NOTFOUND) {
+		*rcp = rc;
+		r = -1;
+	} else if (r == 0 && n != ms.ms_entries) {
+		snprintf(reason, rsz, "'%s' holds %zu records, its header says %zu", name, n,
+			 (size_t)ms.ms_entries);
+		r = 1;
+	}
+	mdb_cursor_close(c);
+	return r;
+badfree:
+	snprintf(reason, rsz, "the free list names pages that do not exist");
+	mdb_cursor_close(c);
+	return 1;
+}
+
+/* The walk itself, in the child: 0 sound, 1 not (reason), 2 not
+ * writable, -1 other failure (reason). */
+static int walk_env(const char *dir, char *reason, size_t rsz)
+{
+	struct state s = {.dir = (char *)dir};
+	MDB_envinfo info;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	int rc = mdb_env_create(&s.env), r = -1;
+	if (rc) {
+		s.env = NULL;
+		goto lmdb;
+	}
+	if ((rc = mdb_env_set_maxdbs(s.env, STATE_NDB + 2)) ||
+	    (rc = mdb_env_open(s.env, dir, MDB_NOTLS | MDB_RDONLY, 0644)) ||
+	    (rc = mdb_env_info(s.env, &info)))
+		goto lmdb;
+	if ((r = check_size(&s, reason, rsz, &rc)) != 0)
+		goto done;
+	if ((rc = txn_begin(s.env, MDB_RDONLY, &txn)))
+		goto lmdb;
+	r = walk_db(txn, 0 /* the free list */, "free list", 2, info.me_last_pgno, reason, rsz, &rc);
+	if (r == 0)
+		r = walk_db(txn, 1 /* the main database */, "main", 0, 0, reason, rsz, &rc);
+	if (r == -1)
+		goto lmdb;
+	if (r)
+		goto done;
+	rc = mdb_dbi_open(txn, "meta", 0, &dbi);
+	if (rc == MDB_NOTFOUND) {
+		MDB_stat ms;
+		if ((rc = mdb_stat(txn, 1, &ms)))
+			goto lmdb;
+		r = ms.ms_entries ? 1 : 0; /* empty: a new environment */
+		if (r)
+			snprintf(reason, rsz, "no format record");
+		goto done;
+	}
+	if (rc || (r = check_format(txn, dbi, reason, rsz, &rc)) != 0)
+		goto done_or_lmdb;
+	r = walk_db(txn, dbi, "meta", 0, 0, reason, rsz, &rc);
+	for (int i = 0; i < STATE_NDB && r == 0; i++) {
+		rc = mdb_dbi_open(txn, db_names[i], 0, &dbi);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc) {
+			r = -1;
+			break;
+		}
+		r = walk_db(txn, dbi, db_names[i], 1, 0, reason, rsz, &rc);
+	}
+done_or_lmdb:
+	if (r != -1 && !rc)
+		goto done;
+	if (!rc)
+		rc = MDB_CORRUPTED;
+lmdb:
+	r = unwritable_rc(rc) ? 2 : 1;
+	snprintf(reason, rsz, "%s", mdb_strerror(rc));
+done:
+	if (txn)
+		mdb_txn_abort(txn);
+	if (s.env)
+		mdb_env_close(s.env);
+	return r;
+}
+
+/* The identity of data.mdb a sound walk is remembered by. */
+static void mark_text(const struct stat *sb, char *out, size_t n)
+{
+	snprintf(out, n, "%ju %ju %jd %jd.%09ld %jd.%09ld\n", (uintmax_t)sb->st_dev,
+		 (uintmax_t)sb->st_ino, (intmax_t)sb->st_size, (intmax_t)sb->st_mtim.tv_sec,
+		 sb->st_mtim.tv_nsec, (intmax_t)sb->st_ctim.tv_sec, sb->st_ctim.tv_nsec);
+}
+
+/* Walk dir's environment in a child. 0 sound, 1 not, 2 not writable,
+ * each with the reason; -1 after printing why. */
+static int verify_child(const char *dir, char *reason, size_t rsz)
+{
+	int fds[2];
+	if (pipe(fds) < 0) {
+		warn("cannot open state '%s': cannot create a pipe: %s", dir, strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		warn("cannot open state '%s': cannot fork: %s", dir, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char why[160] = "";
+		close(fds[0]);
+		int r = walk_env(dir, why, sizeof(why));
+		if (write(fds[1], why, strlen(why)) < 0)
+			r = -1;
+		_exit(r < 0 ? 3 : r);
+	}
+	close(fds[1]);
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(fds[0], reason + got, rsz - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == rsz - 1)
+			break;
+	}
+	reason[got] = 0;
+	close(fds[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			warn("cannot open state '%s': cannot wait for its check: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (WIFSIGNALED(st)) {
+		snprintf(reason, rsz, "reading data.mdb faults: %s", strsignal(WTERMSIG(st)));
+		return 1;
+	}
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+	if (code == 0 || code == 1 || code == 2)
+		return code;
+	if (!reason[0])
+		snprintf(reason, rsz, "its check ended with status %d", code);
+	return 1;
+}
+
+/* What the files of dir say before LMDB may touch them: 0 sound (or
+ * none yet), 1 unreadable, 2 not writable, each with the reason; -1
+ * after printing why. trust_mark: a matching "verified" spares the walk. */
+static int examine(const char *dir, bool trust_mark, char *reason, size_t rsz)
+{
+	struct stat sb, data = {0};
+	bool have_data = false;
+	for (size_t i = 0; i < 2; i++) {
+		char *p = path_join(dir, env_files[i]);
+		int r = lstat(p, &sb);
+		if (r == 0 && S_ISLNK(sb.st_mode) && stat(p, &sb) < 0) {
+			snprintf(reason, rsz, "'%s' is a dangling symbolic link", env_files[i]);
+			free(p);
+			return 1;
 		}
 		free(p);
+		if (r < 0) {
+			if (errno == ENOENT)
+				continue;
+			snprintf(reason, rsz, "cannot stat '%s': %s", env_files[i], strerror(errno));
+			return unwritable_rc(errno) ? 2 : 1;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			snprintf(reason, rsz, "'%s' is %s", env_files[i],
+				 S_ISDIR(sb.st_mode) ? "a directory" : "not a regular file");
+			return 1;
+		}
+		if (i == 0) {
+			data = sb;
+			have_data = true;
+		}
 	}
+	if (!have_data)
+		return 0;
+	char want[128], *mp = path_join(dir, "verified");
+	mark_text(&data, want, sizeof(want));
+	if (trust_mark) {
+		size_t len = 0;
+		char *got = read_file(mp, &len);
+		bool same = got && len == strlen(want) && !memcmp(got, want, len);
+		free(got);
+		if (same) {
+			free(mp);
+			return 0;
+		}
+	}
+	int r = verify_child(dir, reason, rsz);
+	/* The identity is the one from before the walk: a change made while
+	 * it ran makes the next open walk again. A mark that cannot be
+	 * written costs only that walk. */
+	if (r == 0)
+		(void)write_file_atomic(mp, want, strlen(want));
+	free(mp);
+	return r;
+}
+
+/* "<dir>.corrupt.<UTC time>" (".N" added while it exists), created. NULL
+ * with errno. The caller frees. */
+static char *make_aside(const char *dir)
+{
+	char stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (int n = 0; n < 1000; n++) {
+		char *p = n ? xasprintf("%s.corrupt.%s.%d", dir, stamp, n) : xasprintf("%s.corrupt.%s", dir, stamp);
+		if (mkdir(p, 0755) == 0)
+			return p;
+		int e = errno;
+		free(p);
+		if (e != EEXIST) {
+			errno = e;
+			return NULL;
+		}
+	}
+	errno = EEXIST;
+	return NULL;
+}
+
+/* Move the environment's files into a fresh aside folder. 0, or -1
+ * after printing why. */
+static int move_aside(const char *dir)
+{
+	char *aside = make_aside(dir);
+	int ret = 0;
+	if (!aside) {
+		warn("cannot open state '%s': cannot create a folder beside it: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(env_files); i++) {
+		char *from = path_join(dir, env_files[i]), *to = path_join(aside, env_files[i]);
+		if (rename(from, to) < 0 && errno != ENOENT) {
+			warn("cannot open state '%s': cannot move '%s' to '%s': %s", dir, from, to, strerror(errno));
+			ret = -1;
+		}
+		free(from);
+		free(to);
+	}
+	free(aside);
 	return ret;
+}
+
+/* The state folder itself: created when missing; anything else at its
+ * name (a file, a dangling symbolic link) is moved aside first. 0, 2 when
+ * it cannot be created here (reason), -1 after printing why. */
+static int prepare_dir(const char *dir, char *reason, size_t rsz)
+{
+	struct stat sb;
+	if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
+	if (lstat(dir, &sb) == 0) {
+		const char *what = S_ISLNK(sb.st_mode) ? "a symbolic link to nothing usable"
+				   : S_ISREG(sb.st_mode) ? "a file" : "not a directory";
+		char *aside = make_aside(dir), *to = aside ? path_join(aside, "state") : NULL;
+		if (!aside || rename(dir, to) < 0) {
+			int e = errno;
+			if (aside)
+				rmdir(aside);
+			free(aside);
+			free(to);
+			if (unwritable_rc(e)) {
+				snprintf(reason, rsz, "%s", strerror(e));
+				return 2;
+			}
+			warn("cannot open state '%s': cannot move it aside: %s", dir, strerror(e));
+			return -1;
+		}
+		warn("warning: state '%s' is unreadable (it is %s); starting afresh", dir, what);
+		free(aside);
+		free(to);
+	}
+	if (mkdir_p(dir, 0755) < 0) {
+		if (unwritable_rc(errno)) {
+			snprintf(reason, rsz, "%s", strerror(errno));
+			return 2;
+		}
+		warn("cannot open state '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int lock_fd(int fd, int how)
@@ -377,24 +753,37 @@ static int lock_fd(int fd, int how)
 	return 0;
 }
 
-struct state *state_open(const char *dir)
+/* examine, then open: 0, 1, 2 (reason) or -1, as env_open. */
+static int try_open(struct state *s, bool trust_mark, char *reason, size_t rsz)
+{
+	int r = examine(s->dir, trust_mark, reason, rsz);
+	return r == 0 ? env_open(s, reason, rsz) : r;
+}
+
+int state_open_cache(const char *dir, struct state **out)
 {
 	struct state *s = xcalloc(1, sizeof(*s));
-	char reason[160] = "";
+	char reason[200] = "";
 	char *lockpath = NULL;
-	int lfd = -1, r = -1;
+	int lfd = -1, r;
+	*out = NULL;
 	s->dir = xstrdup(dir);
-	if (mkdir_p(dir, 0755) < 0) {
-		warn("cannot open state '%s': %s", dir, strerror(errno));
+	r = prepare_dir(dir, reason, sizeof(reason));
+	if (r != 0)
 		goto out;
-	}
 	lockpath = path_join(dir, "open.lock");
 	lfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lfd < 0 || lock_fd(lfd, LOCK_SH) < 0) {
-		warn("cannot open state '%s': cannot lock '%s': %s", dir, lockpath, strerror(errno));
+	if (lfd < 0 && unwritable_rc(errno)) {
+		snprintf(reason, sizeof(reason), "%s", strerror(errno));
+		r = 2;
 		goto out;
 	}
-	r = env_open(s, reason, sizeof(reason));
+	if (lfd < 0 || lock_fd(lfd, LOCK_SH) < 0) {
+		warn("cannot open state '%s': cannot lock '%s': %s", dir, lockpath, strerror(errno));
+		r = -1;
+		goto out;
+	}
+	r = try_open(s, true, reason, sizeof(reason));
 	if (r != 1)
 		goto out;
 	/* Exclusive, then look again: another process may have started
@@ -404,11 +793,11 @@ struct state *state_open(const char *dir)
 		r = -1;
 		goto out;
 	}
-	r = env_open(s, reason, sizeof(reason));
+	r = try_open(s, false, reason, sizeof(reason));
 	if (r != 1)
 		goto out;
 	warn("warning: state '%s' is unreadable (%s); starting afresh", dir, reason);
-	r = remove_env_files(dir);
+	r = move_aside(dir);
 	if (r == 0)
 		r = env_open(s, reason, sizeof(reason));
 	if (r == 1) {
@@ -419,10 +808,24 @@ out:
 	if (lfd >= 0)
 		close(lfd); /* releases the flock */
 	free(lockpath);
+	if (r == 2) {
+		warn("warning: cannot write state '%s': %s; going on without it", dir, reason);
+		state_close(s);
+		return 0;
+	}
 	if (r != 0) {
 		state_close(s);
-		return NULL;
+		return -1;
 	}
+	*out = s;
+	return 0;
+}
+
+struct state *state_open(const char *dir)
+{
+	struct state *s = NULL;
+	if (state_open_cache(dir, &s) < 0)
+		return NULL;
 	return s;
 }
 
@@ -503,6 +906,11 @@ static int lookup(struct state *s, enum state_db db, const void *k, size_t klen,
 		warn("cannot read state '%s': %s", s->dir, mdb_strerror(rc));
 		return -1;
 	}
+	/* The checksum was checked by the walk at open (state.c's header);
+	 * here it is only cut off. */
+	if (val->mv_size < SUM_LEN)
+		return 0;
+	val->mv_size -= SUM_LEN;
 	return 1;
 }
 
@@ -537,10 +945,15 @@ static void queue(struct state *s, enum state_db db, int del, const void *k, siz
 	uint8_t tmp[DIGEST_KEY_LEN];
 	MDB_val key = map_key(s, k, klen, tmp);
 	GROW(s->ops, s->capops, s->nops + 1);
-	s->ops[s->nops++] = (struct op){db, del, s->q.len, key.mv_size, vlen};
+	s->ops[s->nops++] = (struct op){db, del, s->q.len, key.mv_size, del ? 0 : vlen + SUM_LEN};
 	buf_putn(&s->q, key.mv_data, key.mv_size);
+	if (del)
+		return;
 	if (vlen)
 		buf_putn(&s->q, v, vlen);
+	uint64_t sum = record_sum(key.mv_data, key.mv_size, v, vlen);
+	for (int b = 0; b < SUM_LEN; b++)
+		buf_putc(&s->q, (int)(sum >> (8 * b) & 0xff));
 }
 
 void state_put(struct state *s, enum state_db db, const void *k, size_t klen,
@@ -587,6 +1000,8 @@ static int apply(struct state *s)
 int state_commit(struct state *s)
 {
 	int ret = -1, rc = 0;
+	if (!s)
+		return 0;
 	/* End the read snapshot first: the next get sees this commit and
 	 * other processes' ones, and no old pages stay pinned. */
 	read_end(s);

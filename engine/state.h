@@ -5,7 +5,8 @@
  * transaction that stays open until the next commit; writes are queued
  * and committed together by state_commit in one write transaction (which
  * grows the map and retries on MDB_MAP_FULL). A corrupt or
- * unknown-version environment is a warning and a fresh start. */
+ * unknown-version environment is a warning and a fresh start; a folder
+ * this process cannot write is a warning and no cache. */
 #ifndef RAPID_STATE_H
 #define RAPID_STATE_H
 
@@ -22,8 +23,17 @@ enum state_db {
 	STATE_NDB
 };
 
-/* Open or create the environment in dir (created with parents). NULL after
- * printing "rapid: cannot open state 'DIR': reason". */
+/* Open or create the environment in dir (created with parents). A
+ * damaged one (state.c's header says what is checked) is moved aside to
+ * "DIR.corrupt.<time>/" after one warning, "rapid: warning: state 'DIR'
+ * is unreadable (reason); starting afresh", and created anew. 0 with *out;
+ * 0 with *out NULL when this process cannot write the folder (after
+ * "rapid: warning: cannot write state 'DIR': reason; going on without
+ * it": the caller works without the cache); -1 after printing "rapid:
+ * cannot open state 'DIR': reason". */
+int state_open_cache(const char *dir, struct state **out);
+/* state_open_cache, for callers that need a state: NULL when it gave -1
+ * or no state. */
 struct state *state_open(const char *dir);
 /* Commit nothing further; release everything. NULL is fine. */
 void state_close(struct state *);
@@ -43,7 +53,7 @@ void state_put(struct state *, enum state_db, const void *k, size_t klen,
 /* Queue a delete of k (absent is fine). */
 void state_del(struct state *, enum state_db, const void *k, size_t klen);
 /* Apply every queued change in one write transaction. 0, or -1 after
- * printing why (the queued changes are dropped either way). */
+ * printing why (the queued changes are dropped either way). NULL: 0. */
 int state_commit(struct state *);
 
 /* Keys longer than LMDB's limit (511 bytes), or empty, are stored under

@@ -66,3 +66,8 @@ int store_scan(struct store *s, const char *target, size_t nvalues, scan_fn fn, 
 {
 	return s->ops->scan(s, target, nvalues, fn, ctx);
 }
+
+int store_sweep(struct store *s)
+{
+	return s->ops->sweep ? s->ops->sweep(s) : 0;
+}

@@ -53,6 +53,7 @@ struct store_ops {
 	char *(*read)(struct store *, const char *target, const char *const *values,
 		      size_t nvalues, const char *key, enum sentinel_state, size_t *len);
 	int (*scan)(struct store *, const char *target, size_t nvalues, scan_fn, void *ctx);
+	int (*sweep)(struct store *);
 	void (*close)(struct store *);
 };
 
@@ -90,6 +91,13 @@ char *store_read(struct store *, const char *target, const char *const *values,
  * sentinel body). The caller frees it with sentinel_body_free. */
 struct sentinel_body *store_body(struct store *, const char *target, const char *const *values,
 				 size_t nvalues, const char *key, enum sentinel_state);
+
+/* Remove what killed runners left under the root: each scratch folder
+ * (<key>.<pid>/) whose runner, by the pid in its name, no longer lives
+ * on this machine. Trash is kept: it may hold the only copy of an output
+ * that a rollback could not put back (runner/outputs.c). 0, or -1 after
+ * printing why; a store without scratch folders does nothing. */
+int store_sweep(struct store *);
 
 /* Every instance of target (with nvalues wildcards) that has a sentinel,
  * to fn. 0, the first non-zero fn returned, or -1 after printing why. */

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,25 @@ static void local_open_dir(struct local_store *s, const char *target)
 	s->dirfd = open(s->dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* 1 after a warning when an instance folder is there but cannot be one
+ * (a file where a wildcard's folder should be, a symbolic link loop, a
+ * folder that cannot be read): that instance counts as never built. 0
+ * when it is a folder or is missing. */
+static int bad_instance_dir(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		warn("warning: ignoring sentinel folder '%s': it is not a directory", dir);
+		return 1;
+	}
+	if (errno == ENOENT)
+		return 0;
+	warn("warning: ignoring sentinel folder '%s': %s", dir, strerror(errno));
+	return 1;
+}
+
 static int local_lookup(struct store *base, const char *target, const char *const *values,
 			size_t nvalues, const char *key, struct lookup *out)
 {
@@ -74,20 +94,23 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 		}
 		return 0;
 	}
-	if (fstatat(s->dirfd, s->rel.data, &st, 0) == 0) {
-		out->state = LK_OK;
-		return 0;
-	}
-	if (errno != ENOENT && errno != ENOTDIR) {
-		warn("cannot read '%s': %s", s->path.data, strerror(errno));
-		return -1;
+	/* Only a regular file is an ok sentinel; anything else at its name
+	 * (warned about by the listing below) leaves the instance stale. */
+	if (fstatat(s->dirfd, s->rel.data, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISREG(st.st_mode)) {
+			out->state = LK_OK;
+			return 0;
+		}
 	}
 	s->path.data[dirlen] = 0;
 	s->path.len = dirlen;
+	/* A broken instance folder costs that instance, never the plan. */
+	if (bad_instance_dir(s->path.data))
+		return 0;
 	struct sentinel_entry *e = NULL;
 	size_t n = 0;
 	if (sentinel_list(s->path.data, &e, &n) < 0)
-		return -1;
+		return 0;
 	int ret = 0;
 	int64_t cur_t = -1;
 	for (size_t i = 0; i < n; i++) {
@@ -148,8 +171,8 @@ static int scan_instance(struct walk *w, const char *dir)
 {
 	struct sentinel_entry *e = NULL;
 	size_t n = 0;
-	if (sentinel_list(dir, &e, &n) < 0)
-		return -1;
+	if (bad_instance_dir(dir) || sentinel_list(dir, &e, &n) < 0)
+		return 0; /* said why; the other instances go on */
 	if (n == 0)
 		return 0;
 	struct scan_entry se = {.values = w->vals, .nvalues = w->nvalues};
@@ -222,12 +245,50 @@ static int local_scan(struct store *s, const char *target, size_t nvalues, scan_
 	return r;
 }
 
+/* 1 when pid is no process of this machine. */
+static int pid_dead(long pid)
+{
+	return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static int local_sweep(struct store *s)
+{
+	char *root = layout_scratch_root(s->root);
+	DIR *d = opendir(root);
+	int ret = 0;
+	if (!d) {
+		free(root);
+		return 0; /* none yet (or unreadable: the runner will say) */
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		/* <32 hex key>.<pid> (layout_scratch) */
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		if (len < 34 || n[32] != '.' || strspn(n, "0123456789abcdef") != 32 ||
+		    strspn(n + 33, "0123456789") != len - 33 || len - 33 > 10)
+			continue;
+		if (!pid_dead(strtol(n + 33, NULL, 10)))
+			continue;
+		char *p = path_join(root, n);
+		if (remove_tree(p) < 0) {
+			warn("cannot remove '%s': %s", p, strerror(errno));
+			ret = -1;
+		}
+		free(p);
+	}
+	closedir(d);
+	free(root);
+	return ret;
+}
+
 static const struct store_ops local_ops = {
 	.kind = "local",
 	.prepare = NULL,
 	.lookup = local_lookup,
 	.read = local_read,
 	.scan = local_scan,
+	.sweep = local_sweep,
 	.close = local_close,
 };
 

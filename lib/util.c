@@ -158,6 +158,18 @@ void buf_put_json_str(struct buf *b, const char *s)
 	buf_putc(b, '"');
 }
 
+void buf_put_printable(struct buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			buf_printf(b, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* U+0080..U+009F */
+			buf_printf(b, "\\u%04x", *++p);
+		else
+			buf_putc(b, *p);
+	}
+}
+
 void buf_reset(struct buf *b)
 {
 	b->len = 0;

@@ -38,6 +38,9 @@ void buf_printf(struct buf *, const char *fmt, ...) __attribute__((format(printf
 void buf_vprintf(struct buf *, const char *fmt, va_list);
 /* Append s as a JSON string literal, quotes included. */
 void buf_put_json_str(struct buf *, const char *s);
+/* Append s for a terminal: control characters (C0, DEL and the UTF-8 of
+ * C1) become \xNN or \u00NN, so text from a sentinel cannot send escapes. */
+void buf_put_printable(struct buf *, const char *s);
 /* Empty the buffer, keeping its storage. */
 void buf_reset(struct buf *);
 /* Give the data to the caller (never NULL) and empty the buffer. */

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,15 @@ char *sentinel_path(const char *dir, const char *key, enum sentinel_state s)
 	buf_puts(&b, dir);
 	sentinel_base_put(&b, key, s, NULL);
 	return buf_detach(&b);
+}
+
+const char *not_regular(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "it is a directory";
+	if (S_ISLNK(mode))
+		return "it is a symbolic link";
+	return "it is not a regular file";
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -97,8 +107,12 @@ int sentinel_list(const char *dir, struct sentinel_entry **out, size_t *n)
 			warn("cannot stat '%s%s': %s", dir, de->d_name, strerror(errno));
 			goto out;
 		}
-		if (!S_ISREG(st.st_mode))
+		if (!S_ISREG(st.st_mode)) {
+			/* Sentinels are written by rename: anything else at such a
+			 * name was put there by hand or by a broken disk. */
+			warn("warning: ignoring sentinel '%s%s': %s", dir, de->d_name, not_regular(st.st_mode));
 			continue;
+		}
 		e.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 		GROW(v, cap, len + 1);
 		v[len++] = e;
@@ -206,10 +220,25 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int exists(const char *path)
+/* Only a regular file is a sentinel (not_regular in sentinel.h). */
+static int regular(const char *path)
 {
 	struct stat st;
-	return lstat(path, &st) == 0;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Anything but a regular file at an ok sentinel's name would make the ok
+ * rename fail: the claimer, who owns the instance now, removes it. */
+static int clear_irregular(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return 0;
+	if ((S_ISDIR(st.st_mode) ? remove_tree(path) : unlink(path)) < 0 && errno != ENOENT) {
+		warn("cannot remove '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Put the locked temp file at path. 1 done, 0 busy, -1 error (errno). A
@@ -268,6 +297,46 @@ static int install(const char *tmp, const char *path)
 	}
 }
 
+/* The instance folder is rapid's: a file or a broken symbolic link at its
+ * name (which plan warned about) is removed, so the claim can make it.
+ * Failing that, mkdir_p says why. */
+static void clear_non_dir(const char *dir)
+{
+	char *p = xstrndup(dir, strlen(dir) - (dir[0] && dir[strlen(dir) - 1] == '/'));
+	struct stat st, to;
+	/* (a symbolic link to a folder works, and stays) */
+	if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode) && (stat(p, &to) < 0 || !S_ISDIR(to.st_mode)))
+		unlink(p);
+	free(p);
+}
+
+/* Remove the temporary files (<name>.tmp.<pid> of write_file_atomic,
+ * <name>.tmp.<pid>.<n> of a claim) that runners of this instance which
+ * no longer live on this machine left in dir. The claim is ours, so no
+ * live runner of the instance is writing one now. */
+static void remove_dead_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp.");
+		if (!t)
+			continue;
+		char *end;
+		errno = 0;
+		long pid = strtol(t + 5, &end, 10);
+		if (errno || end == t + 5 || (*end && *end != '.') || pid <= 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && errno != EISDIR)
+			warn("cannot remove '%s%s': %s", dir, de->d_name, strerror(errno));
+	}
+	closedir(d);
+}
+
 static int claim(const char *dir, const char *key, const char *body,
 		 size_t len, bool force, struct sentinel_claim **out)
 {
@@ -277,10 +346,11 @@ static int claim(const char *dir, const char *key, const char *body,
 	char *tmp = xasprintf("%s.tmp.%ld.%u", path, (long)getpid(), counter++);
 	int fd = -1, ret = -1;
 	*out = NULL;
-	if (!force && exists(okpath)) {
+	if (!force && regular(okpath)) {
 		ret = 0;
 		goto out;
 	}
+	clear_non_dir(dir);
 	if (mkdir_p(dir, 0777) < 0) {
 		warn("cannot create '%s': %s", dir, strerror(errno));
 		goto out;
@@ -329,11 +399,16 @@ static int claim(const char *dir, const char *key, const char *body,
 	c->ino = st.st_ino;
 	fd = -1;
 	path = NULL;
-	if (!force && exists(okpath)) { /* built while we were getting here */
+	if (!force && regular(okpath)) { /* built while we were getting here */
 		sentinel_release(c);
 		ret = 0;
 		goto out;
 	}
+	if (clear_irregular(okpath) < 0) {
+		sentinel_release(c);
+		goto out;
+	}
+	remove_dead_tmp(dir);
 	*out = c;
 	ret = 1;
 out:

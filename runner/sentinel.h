@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* layout_sentinel_dir: <root>.rapid/sentinels/<target>/<v0>/.../ (ends with '/').
  * root ends with '/'. The caller frees. */
@@ -32,9 +33,16 @@ struct sentinel_entry {
 };
 
 /* The sentinels in one instance folder, newest first. A missing folder
- * is 0 entries. Names that are not sentinels are ignored. 0, or -1 after
- * printing why. *out is malloc'd (caller frees), NULL when *n is 0. */
+ * is 0 entries. Names that are not sentinels are ignored; a sentinel's
+ * name on anything but a regular file (a directory, a symbolic link) is
+ * ignored after "rapid: warning: ignoring sentinel 'PATH': it is a
+ * directory". 0, or -1 after printing why. *out is malloc'd (caller
+ * frees), NULL when *n is 0. */
 int sentinel_list(const char *dir, struct sentinel_entry **out, size_t *n);
+
+/* What a mode that is not a regular file is: "it is a directory", "it is
+ * a symbolic link", "it is not a regular file". Static text. */
+const char *not_regular(mode_t mode);
 
 /* Whether the running sentinel at path is held by a live runner: 1 live,
  * 0 not (stale or gone), -1 after printing why. */
@@ -53,7 +61,8 @@ struct sentinel_claim;
 
 /* Claim the instance: create (or take over a stale) <key>.running.json
  * with body and hold its lock. 1 and *out when claimed; 0 when a live
- * runner holds it, or when <key>.ok.json already exists (nothing to do);
+ * runner holds it, or when <key>.ok.json already exists as a regular file
+ * (nothing to do; anything else at that name is removed once claimed);
  * -1 after printing why. */
 int sentinel_claim(const char *dir, const char *key, const char *body,
 		   size_t len, struct sentinel_claim **out);

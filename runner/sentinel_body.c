@@ -255,11 +255,14 @@ struct sentinel_body *sentinel_body_parse(const char *text, size_t len, char **e
 	}
 	parse_files(b, j);
 	long v;
-	if (get_long(j, "exit_code", -2147483648.0, 2147483647.0, &v)) {
+	/* A process's exit status is 0..255 and a signal 1..127 (what a wait
+	 * status can hold); anything else is a hand's or a disk's, and null:
+	 * a reader may negate or index by them. */
+	if (get_long(j, "exit_code", 0, 255, &v)) {
 		b->has_exit_code = true;
 		b->exit_code = (int)v;
 	}
-	if (get_long(j, "signal", 1, 1024, &v))
+	if (get_long(j, "signal", 1, 127, &v))
 		b->signal = (int)v;
 	b->reason = get_str(A, j, "reason");
 	get_time(j, "started", b->started);

@@ -20,9 +20,9 @@
  * outputs has one entry per regular file: path is its path inside a
  * directory output (a file output's base name), uri the output's URI
  * (with that path for a directory's file), xxh3 the canonical 32-hex
- * XXH3-128. The batch-only fields are null in local mode; exit_code is
- * null when a signal ended the recipe (signal is its number) or it never
- * ran; reason is "exit status N", "killed by signal N (name)", "timeout
+ * XXH3-128. The batch-only fields are null in local mode; exit_code
+ * (0..255) is null when a signal ended the recipe (signal is its number,
+ * 1..127) or it never ran, and a number out of those ranges reads as null; reason is "exit status N", "killed by signal N (name)", "timeout
  * after Ns", "interrupted by signal N", "cannot run 'cmd': reason",
  * "output 'NAME' was not produced", ... or null when ok; log is null
  * when no log was written. */

@@ -264,9 +264,42 @@ static void bodies(void)
 	free(err);
 }
 
+/* Pins "a failed sentinel with "signal": -2147483648 aborts every plan
+ * under UBSan": numbers out of their range read as null. */
+static void out_of_range(void)
+{
+	static const struct {
+		const char *json;
+		bool has_ec;
+		int ec, sig;
+	} cases[] = {
+		{"{\"exit_code\":null,\"signal\":-2147483648}", false, 0, 0},
+		{"{\"exit_code\":-2147483648,\"signal\":2147483647}", false, 0, 0},
+		{"{\"exit_code\":256,\"signal\":128}", false, 0, 0},
+		{"{\"exit_code\":-1,\"signal\":0}", false, 0, 0},
+		{"{\"exit_code\":1e300,\"signal\":-1e300}", false, 0, 0},
+		{"{\"exit_code\":2.5,\"signal\":9.5}", false, 0, 0},
+		{"{\"exit_code\":255,\"signal\":127}", true, 255, 127},
+		{"{\"exit_code\":0,\"signal\":1}", true, 0, 1},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char *err = NULL;
+		struct sentinel_body *b = sentinel_body_parse(cases[i].json, strlen(cases[i].json), &err);
+		TAP_OK(b != NULL, "%s parses", cases[i].json);
+		if (b) {
+			TAP_IS_INT(b->has_exit_code, cases[i].has_ec, "%s: has an exit code", cases[i].json);
+			TAP_IS_INT(b->exit_code, cases[i].ec, "%s: exit code", cases[i].json);
+			TAP_IS_INT(b->signal, cases[i].sig, "%s: signal", cases[i].json);
+		}
+		sentinel_body_free(b);
+		free(err);
+	}
+}
+
 int main(void)
 {
 	names();
 	bodies();
+	out_of_range();
 	return tap_done();
 }

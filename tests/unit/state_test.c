@@ -6,6 +6,7 @@
 #include "tests/unit/tap.h"
 #include "tests/unit/capture.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
@@ -428,8 +429,30 @@ static void test_afresh(void)
 
 	dir = path_join(tmpdir, "format");
 	TAP_IS_INT(seed(dir), 0, "seed a state");
-	TAP_IS_INT(raw_put(dir, "meta", "format", "2"), 0, "set its format to 2");
-	expect_afresh(dir, "format '2', expected 1", "another format");
+	TAP_IS_INT(raw_put(dir, "meta", "format", "3"), 0, "set its format to 3");
+	expect_afresh(dir, "format '3', expected 2", "another format");
+	free(dir);
+
+	/* A record whose checksum does not match (a flipped bit, or a value
+	 * written by something else) is found by the walk at open, and the
+	 * damaged files are kept beside the folder. */
+	dir = path_join(tmpdir, "checksum");
+	TAP_IS_INT(seed(dir), 0, "seed a state");
+	TAP_IS_INT(raw_put(dir, "fp", "/old", "tampered"), 0, "a record without its checksum");
+	expect_afresh(dir, "a record of 'fp' fails its checksum", "a bad checksum");
+	{
+		DIR *d = opendir(tmpdir);
+		struct dirent *de;
+		char *aside = NULL;
+		while (d && (de = readdir(d)))
+			if (!strncmp(de->d_name, "checksum.corrupt.", 17))
+				aside = path_join(tmpdir, de->d_name);
+		if (d)
+			closedir(d);
+		TAP_OK(aside && file_exists(aside, "data.mdb"), "a bad checksum: data.mdb moved to %s",
+		       aside ? aside : "(none)");
+		free(aside);
+	}
 	free(dir);
 
 	dir = path_join(tmpdir, "noformat");

@@ -1,4 +1,5 @@
-/* util_test.c - lib/util.c's file helpers under failure: write_file_atomic
+/* util_test.c - text for a terminal (buf_put_printable), and lib/util.c's
+ * file helpers under failure: write_file_atomic
  * when fsync fails (EIO, as on a full or failing disk) leaves no descriptor
  * open and no temporary file behind. fsync is replaced below: this program's
  * definition wins over libc's for lib/util.o's calls. */
@@ -60,8 +61,23 @@ static void test_fsync_failure(void)
 	free(path);
 }
 
+/* Pins "status prints sentinel reasons raw": text for a terminal has its
+ * control characters escaped, and nothing else. */
+static void test_printable(void)
+{
+	struct buf b = {0};
+	buf_put_printable(&b, "plain \\ text \xc3\xa9");
+	TAP_IS_STR(b.data, "plain \\ text \xc3\xa9", "printable text is kept (UTF-8 too)");
+	buf_reset(&b);
+	buf_put_printable(&b, "red \x1b[31mX\x1b[0m\a\r\n\x7f \xc2\x9b" "2J \xc2\xa0");
+	TAP_IS_STR(b.data, "red \\x1b[31mX\\x1b[0m\\x07\\x0d\\x0a\\x7f \\u009b2J \xc2\xa0",
+		   "escapes, bells, CR, LF, DEL and C1 controls are escaped");
+	buf_free(&b);
+}
+
 int main(void)
 {
+	test_printable();
 	test_fsync_failure();
 	return tap_done();
 }
