@@ -204,7 +204,10 @@ static void exec_add_jobs(struct exec *x)
 				uint32_t u = graph_upstream(g, i, in);
 				if (u == NO_INSTANCE)
 					continue;
-				if (x->status[u] == J_WAITING || x->status[u] == J_BLOCKED) {
+				/* Any job of this build, ready or not: an upstream
+				 * with nothing to wait for is ready at once, and its
+				 * dependent must still wait for it to finish. */
+				if (x->status[u] != J_IDLE) {
 					add_down(x, u, id);
 					x->waiting[id]++;
 				} else if (g->inst[u].state == INST_RUNNING) {

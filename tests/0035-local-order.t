@@ -1,0 +1,68 @@
+#!/bin/sh
+# Dependency order in the local executor: an instance starts only after
+# every instance it reads from has finished with an ok sentinel for the
+# key it was planned with, at any -j.
+#
+# Regression: with `input m = up.d` and -j 4 a fresh build started `down`
+# while `up` was still running ("input 'm' is missing: cannot stat ..."),
+# and after a change to up's recipe it ran both side by side, so `down`
+# copied the old output and recorded ok under the new key.
+. "$(dirname "$0")/lib.sh"
+W=$T_TMP/w; mkdir -p "$W"; cd "$W" || exit 1
+ROUNDS=${ORDER_ROUNDS:-20}
+# up -> mid -> down (three levels) and up -> pair (two levels).
+cat > Rapidfile <<'RF'
+V = 1
+ps = a b c d
+target up
+    foreach p in $(ps)
+    output d = out/up/{p}.txt
+    run sh -c 'echo "up $1 $2" > "$3"' x $(V) {p} {d}
+target mid
+    foreach p in $(ps)
+    input m = up.d
+    output o = out/mid/{p}.txt
+    run sh -c 'cat "$1" > "$2"; echo mid >> "$2"' x {m} {o}
+target down
+    foreach p in $(ps)
+    input m = mid.o
+    output o = out/down/{p}.txt
+    run sh -c 'cat "$1" > "$2"; echo down >> "$2"' x {m} {o}
+target pair
+    foreach p in $(ps)
+    input m = up.d
+    output o = out/pair/{p}.txt
+    run cp {m} {o}
+RF
+
+# check V: every output holds what its upstream holds now. Prints the
+# first difference, nothing when all agree.
+check() {
+	for p in a b c d; do
+		want="up $1 $p"
+		[ "$(cat out/up/$p.txt 2>/dev/null)" = "$want" ] || { echo "up $p: $(cat out/up/$p.txt 2>&1)"; return; }
+		[ "$(cat out/pair/$p.txt 2>/dev/null)" = "$want" ] || { echo "pair $p: $(cat out/pair/$p.txt 2>&1)"; return; }
+		[ "$(cat out/mid/$p.txt 2>/dev/null)" = "$(printf '%s\nmid' "$want")" ] || { echo "mid $p: $(cat out/mid/$p.txt 2>&1)"; return; }
+		[ "$(cat out/down/$p.txt 2>/dev/null)" = "$(printf '%s\nmid\ndown' "$want")" ] || { echo "down $p: $(cat out/down/$p.txt 2>&1)"; return; }
+	done
+	"$RAPID" plan --exit-code V="$1" >/dev/null 2>&1 || echo "V=$1: plan is not up to date"
+}
+
+for j in 1 4 16; do
+	fresh="" change="" rcs=""
+	n=0
+	while [ $n -lt "$ROUNDS" ]; do
+		n=$((n + 1))
+		rm -rf out .rapid
+		"$RAPID" build -j $j V=1 >"$T_TMP/b.out" 2>&1 || rcs="$rcs fresh:$n:$(tail -3 "$T_TMP/b.out")"
+		[ -n "$fresh" ] || fresh=$(check 1)
+		# up's recipe changes: every instance is stale, down must wait
+		# for up's new output
+		"$RAPID" build -j $j V=2 >"$T_TMP/b.out" 2>&1 || rcs="$rcs change:$n:$(tail -3 "$T_TMP/b.out")"
+		[ -n "$change" ] || change=$(check 2)
+	done
+	is "$rcs" "" "-j $j: every build succeeds ($ROUNDS rounds)"
+	is "$fresh" "" "-j $j: fresh build: every downstream output holds its upstream's content"
+	is "$change" "" "-j $j: after up's recipe changed: every downstream output holds up's new content"
+done
+done_testing
