@@ -52,15 +52,28 @@ static void add_down(struct exec *x, uint32_t up, uint32_t down)
 	x->down[up][x->ndown[up]++] = down;
 }
 
-/* Mark everything downstream of id as blocked (transitively). */
-static void block_down(struct exec *x, uint32_t id)
+/* Mark everything downstream of id as blocked (transitively): they are
+ * not started, and their old outputs and sentinels stay as they are.
+ * With why ("failed"), each gets a line naming root, the upstream
+ * instance that did not build. */
+static void block_down(struct exec *x, uint32_t id, uint32_t root, const char *why)
 {
 	for (uint32_t k = 0; k < x->ndown[id]; k++) {
 		uint32_t d = x->down[id][k];
 		if (x->status[d] == J_WAITING || x->status[d] == J_READY) {
 			x->status[d] = J_BLOCKED;
 			x->blocked++;
-			block_down(x, d);
+			if (why) {
+				struct buf n = {0}, u = {0};
+				graph_name(x->p->g, &x->p->g->inst[d], &n);
+				graph_name(x->p->g, &x->p->g->inst[root], &u);
+				if (x->tty)
+					fputs("\r\033[K", stderr);
+				warn("%s: not built: upstream %s %s", n.data, u.data, why);
+				buf_free(&n);
+				buf_free(&u);
+			}
+			block_down(x, d, root, why);
 		}
 	}
 }
@@ -150,7 +163,7 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 			warn("%s: runner ended with status %d", n.data, code);
 	}
 	buf_free(&n);
-	block_down(x, id);
+	block_down(x, id, id, x->status[id] == J_BUSY ? "is running in another build" : "failed");
 }
 
 static void exec_alloc(struct exec *x, size_t n, long jobs)
@@ -225,7 +238,7 @@ static void exec_add_jobs(struct exec *x)
 	/* Blocked-at-start instances block their own dependents. */
 	for (size_t id = 0; id < g->ninst; id++)
 		if (x->status[id] == J_BLOCKED)
-			block_down(x, (uint32_t)id);
+			block_down(x, (uint32_t)id, (uint32_t)id, NULL);
 }
 
 /* Start ready jobs while slots are free. */
@@ -242,7 +255,7 @@ static void start_ready(struct exec *x)
 		if (launch(x, id, slot) < 0) {
 			x->status[id] = J_FAILED;
 			x->failed++;
-			block_down(x, id);
+			block_down(x, id, id, "failed");
 			if (!o->keep_going)
 				break;
 		} else {
@@ -320,7 +333,7 @@ static int report(const struct exec *x, bool stopping)
 	if (x->busy)
 		buf_printf(&b, "; %zu running in another build", x->busy);
 	if (x->blocked)
-		buf_printf(&b, "; %zu not built: upstream failed or running elsewhere", x->blocked);
+		buf_printf(&b, "; %zu not built: upstream failed", x->blocked);
 	if (not_run)
 		buf_printf(&b, "; %zu not started", not_run);
 	warn("%s", b.data);

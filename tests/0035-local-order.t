@@ -13,11 +13,12 @@ ROUNDS=${ORDER_ROUNDS:-20}
 # up -> mid -> down (three levels) and up -> pair (two levels).
 cat > Rapidfile <<'RF'
 V = 1
+FAIL = none
 ps = a b c d
 target up
     foreach p in $(ps)
     output d = out/up/{p}.txt
-    run sh -c 'echo "up $1 $2" > "$3"' x $(V) {p} {d}
+    run sh -c 'case "$2" in $(FAIL)) echo "simulated failure" >&2; exit 3;; esac; echo "up $1 $2" > "$3"' x $(V) {p} {d}
 target mid
     foreach p in $(ps)
     input m = up.d
@@ -64,5 +65,26 @@ for j in 1 4 16; do
 	is "$rcs" "" "-j $j: every build succeeds ($ROUNDS rounds)"
 	is "$fresh" "" "-j $j: fresh build: every downstream output holds its upstream's content"
 	is "$change" "" "-j $j: after up's recipe changed: every downstream output holds up's new content"
+done
+
+# -k: the dependents of a failure are not started (not even at -j 1),
+# each is named with the upstream that failed, and their old outputs and
+# sentinels stay as they were. Regression: they ran and failed with
+# "input 'm' is missing".
+for j in 1 4; do
+	rm -rf out .rapid
+	"$RAPID" build -j $j V=1 >/dev/null 2>&1
+	snap() { (cd out && find mid down pair .rapid/sentinels/mid .rapid/sentinels/down .rapid/sentinels/pair \
+		-path '*/b*' -type f | sort | xargs cksum); }
+	before=$(snap)
+	run "$RAPID" build -k -j $j V=2 FAIL=b
+	is "$RC" 1 "-k -j $j: the build fails"
+	is "$(printf '%s\n' "$ERR" | grep '^rapid: [a-z]* p=b: not built' | sort)" "rapid: down p=b: not built: upstream up p=b failed
+rapid: mid p=b: not built: upstream up p=b failed
+rapid: pair p=b: not built: upstream up p=b failed" "-k -j $j: each dependent of the failure is named, with the upstream that failed"
+	unlike "$ERR" "is missing" "-k -j $j: no dependent of the failure ran"
+	like "$ERR" '^rapid: built 12 of 16; 1 failed; 3 not built' "-k -j $j: the summary counts them"
+	is "$(snap)" "$before" "-k -j $j: their old outputs and sentinels are untouched"
+	is "$(cat out/down/a.txt)" "$(printf 'up 2 a\nmid\ndown')" "-k -j $j: what does not depend on the failure is built"
 done
 done_testing
