@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum job_status { J_IDLE, J_WAITING, J_READY, J_RUNNING, J_DONE, J_FAILED, J_BUSY, J_BLOCKED };
+enum job_status { J_IDLE, J_WAITING, J_READY, J_RUNNING, J_DONE, J_FAILED, J_BUSY, J_BLOCKED, J_INTERRUPTED };
 
 static volatile sig_atomic_t g_stop_signal;
 
@@ -40,7 +40,7 @@ struct exec {
 	pid_t *pids;             /* per slot */
 	uint32_t *slot_inst;
 	struct buf *slot_comps;  /* per slot: components of its key */
-	size_t running, total, started, built, failed, busy, blocked;
+	size_t running, total, started, built, failed, busy, blocked, interrupted;
 	bool tty;                /* stderr is a terminal: a live progress line */
 	struct inst_work w;
 	struct buf spec;
@@ -153,9 +153,19 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 		fputs("\r\033[K", stderr);
 	struct buf n = {0};
 	graph_name(p->g, i, &n);
+	const char *why = "failed";
 	if (code == RUNNER_EXIT_BUSY) {
 		x->status[id] = J_BUSY;
 		x->busy++;
+		why = "is running in another build";
+	} else if (code > 128) {
+		/* a signal stopped the runner (the runner itself said so, or it
+		 * died of it): the instance is left interrupted, not failed */
+		x->status[id] = J_INTERRUPTED;
+		x->interrupted++;
+		why = "was interrupted";
+		if (WIFSIGNALED(wstatus) && !g_stop_signal)
+			warn("%s: interrupted: its runner was killed by signal %d", n.data, WTERMSIG(wstatus));
 	} else {
 		x->status[id] = J_FAILED;
 		x->failed++;
@@ -163,7 +173,7 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 			warn("%s: runner ended with status %d", n.data, code);
 	}
 	buf_free(&n);
-	block_down(x, id, id, x->status[id] == J_BUSY ? "is running in another build" : "failed");
+	block_down(x, id, id, g_stop_signal ? NULL : why);
 }
 
 static void exec_alloc(struct exec *x, size_t n, long jobs)
@@ -296,11 +306,13 @@ static int run_jobs(struct exec *x, bool *stopping)
 			*stopping = true;
 			warn("stopping on signal %d; waiting for %zu runner%s", (int)g_stop_signal,
 			     x->running, x->running == 1 ? "" : "s");
+			/* The same signal: a Ctrl-C that reached the runners
+			 * too is recorded as one signal, not two. */
 			for (long s = 0; s < o->jobs; s++)
 				if (x->pids[s] > 0)
-					kill(x->pids[s], SIGTERM);
+					kill(x->pids[s], (int)g_stop_signal);
 		}
-		if (!*stopping && (o->keep_going || x->failed == 0))
+		if (!*stopping && (o->keep_going || (x->failed == 0 && x->interrupted == 0)))
 			start_ready(x);
 		if (x->running == 0)
 			return 0;
@@ -316,12 +328,13 @@ static int run_jobs(struct exec *x, bool *stopping)
 	}
 }
 
-/* The summary line. 0 when everything was built, else 1. */
+/* The summary line. 0 when everything was built, 128 + the signal when
+ * one stopped the build, else 1. */
 static int report(const struct exec *x, bool stopping)
 {
 	if (x->tty)
 		fputs("\r\033[K", stderr);
-	size_t not_run = x->total - x->built - x->failed - x->busy - x->blocked;
+	size_t not_run = x->total - x->built - x->failed - x->busy - x->blocked - x->interrupted;
 	if (!x->failed && !x->busy && !x->blocked && !not_run && !stopping) {
 		fprintf(stderr, "rapid: built %zu instance%s\n", x->built, x->built == 1 ? "" : "s");
 		return 0;
@@ -330,6 +343,8 @@ static int report(const struct exec *x, bool stopping)
 	buf_printf(&b, "built %zu of %zu", x->built, x->total);
 	if (x->failed)
 		buf_printf(&b, "; %zu failed", x->failed);
+	if (x->interrupted)
+		buf_printf(&b, "; %zu interrupted", x->interrupted);
 	if (x->busy)
 		buf_printf(&b, "; %zu running in another build", x->busy);
 	if (x->blocked)
@@ -338,7 +353,7 @@ static int report(const struct exec *x, bool stopping)
 		buf_printf(&b, "; %zu not started", not_run);
 	warn("%s", b.data);
 	buf_free(&b);
-	return 1;
+	return stopping ? 128 + (int)g_stop_signal : 1;
 }
 
 int exec_local(struct plan *p, const struct build_opts *o)
