@@ -2,10 +2,18 @@
  * `rapid runner` code on the instance spec) per
  * instance, at most -j at a time, an instance only after every upstream
  * instance it reads from was built. The runner does the work and writes
- * the sentinels; this side schedules, reports and remembers components. */
+ * the sentinels; this side schedules, reports and remembers components.
+ *
+ * An instance that another build holds (its running sentinel is locked by
+ * a live runner, at plan time or when our runner finds it claimed) is
+ * watched, not run: its dependents wait for it, and its outcome is the
+ * other build's. While any is held, the sentinels are looked at every
+ * HOLD_POLL_MIN_MS, backing off to HOLD_POLL_MAX_MS while nothing changes;
+ * a runner ending (SIGCHLD) cuts the wait short. */
 #include "engine/exec.h"
 #include "engine/spec.h"
 #include "engine/state.h"
+#include "engine/store.h"
 #include "lib/util.h"
 #include "runner/runner.h"
 
@@ -17,15 +25,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-enum job_status { J_IDLE, J_WAITING, J_READY, J_RUNNING, J_DONE, J_FAILED, J_BUSY, J_BLOCKED, J_INTERRUPTED };
+#define HOLD_POLL_MIN_MS 20
+#define HOLD_POLL_MAX_MS 500
+
+enum job_status { J_IDLE, J_WAITING, J_READY, J_RUNNING, J_DONE, J_FAILED, J_BUSY, J_BLOCKED, J_INTERRUPTED,
+		  J_HELD /* another build's runner holds it: watched */ };
 
 static volatile sig_atomic_t g_stop_signal;
 
 static void on_signal(int sig)
 {
 	g_stop_signal = sig;
+}
+
+/* Only to cut the wait between looks at held instances short. */
+static void on_child(int sig)
+{
+	(void)sig;
 }
 
 struct exec {
@@ -36,11 +55,13 @@ struct exec {
 	uint32_t **down;         /* per instance: dependents in the build */
 	uint32_t *ndown;
 	uint32_t *ready;         /* FIFO of instance ids */
-	size_t rhead, rtail;
+	size_t rhead, rtail, rcap;
 	pid_t *pids;             /* per slot */
 	uint32_t *slot_inst;
 	struct buf *slot_comps;  /* per slot: components of its key */
 	size_t running, total, started, built, failed, busy, blocked, interrupted;
+	size_t held;             /* instances held by another build, now */
+	size_t held_ok, held_failed; /* what became of them there */
 	bool tty;                /* stderr is a terminal: a live progress line */
 	struct inst_work w;
 	struct buf spec;
@@ -50,6 +71,32 @@ static void add_down(struct exec *x, uint32_t up, uint32_t down)
 {
 	x->down[up] = xreallocarray(x->down[up], x->ndown[up] + 1, sizeof(uint32_t));
 	x->down[up][x->ndown[up]++] = down;
+}
+
+static void ready_push(struct exec *x, uint32_t id)
+{
+	GROW(x->ready, x->rcap, x->rtail + 1);
+	x->ready[x->rtail++] = id;
+}
+
+/* id has an ok sentinel for its key: its dependents wait for one less. */
+static void release_down(struct exec *x, uint32_t id)
+{
+	for (uint32_t k = 0; k < x->ndown[id]; k++) {
+		uint32_t d = x->down[id][k];
+		if (x->status[d] == J_WAITING && --x->waiting[d] == 0) {
+			x->status[d] = J_READY;
+			ready_push(x, d);
+		}
+	}
+}
+
+/* Whether another build's runner can be watched here: the held
+ * instance's sentinels are on a local root, where a lookup sees them
+ * change. */
+static bool watchable(const struct exec *x, const struct instance *i)
+{
+	return !strcmp(plan_store(x->p, i)->ops->kind, "local");
 }
 
 /* Mark everything downstream of id as blocked (transitively): they are
@@ -140,13 +187,14 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 		x->status[id] = J_DONE;
 		x->built++;
 		i->state = INST_OK;
-		for (uint32_t k = 0; k < x->ndown[id]; k++) {
-			uint32_t d = x->down[id][k];
-			if (x->status[d] == J_WAITING && --x->waiting[d] == 0) {
-				x->status[d] = J_READY;
-				x->ready[x->rtail++] = d;
-			}
-		}
+		release_down(x, id);
+		return;
+	}
+	if (code == RUNNER_EXIT_BUSY && watchable(x, i)) {
+		/* claimed by another build since the plan: its outcome is ours */
+		x->status[id] = J_HELD;
+		x->held++;
+		x->total--;
 		return;
 	}
 	if (x->tty) /* the runner's report starts on a line of its own */
@@ -182,7 +230,8 @@ static void exec_alloc(struct exec *x, size_t n, long jobs)
 	x->waiting = xcalloc(n + 1, sizeof(uint32_t));
 	x->down = xcalloc(n + 1, sizeof(uint32_t *));
 	x->ndown = xcalloc(n + 1, sizeof(uint32_t));
-	x->ready = xcalloc(n + 1, sizeof(uint32_t));
+	x->rcap = n + 1;
+	x->ready = xcalloc(x->rcap, sizeof(uint32_t));
 	x->pids = xcalloc((size_t)jobs, sizeof(pid_t));
 	x->slot_inst = xcalloc((size_t)jobs, sizeof(uint32_t));
 	x->slot_comps = xcalloc((size_t)jobs, sizeof(struct buf));
@@ -219,6 +268,11 @@ static void exec_add_jobs(struct exec *x)
 		for (uint32_t k = 0; k < tg->n; k++) {
 			uint32_t id = tg->first + k;
 			struct instance *i = &g->inst[id];
+			if (i->state == INST_RUNNING && watchable(x, i)) {
+				x->status[id] = J_HELD;
+				x->held++;
+				continue;
+			}
 			if (i->state != INST_STALE)
 				continue;
 			x->status[id] = J_WAITING;
@@ -241,7 +295,7 @@ static void exec_add_jobs(struct exec *x)
 				x->blocked++;
 			} else if (x->waiting[id] == 0) {
 				x->status[id] = J_READY;
-				x->ready[x->rtail++] = id;
+				ready_push(x, id);
 			}
 		}
 	}
@@ -295,11 +349,100 @@ static void reap(struct exec *x, pid_t pid, int ws)
 	}
 }
 
+/* What the sentinels say of instance i at its planned key now. 0, or -1
+ * after printing why. */
+static int lookup_now(struct exec *x, const struct instance *i, struct lookup *lk)
+{
+	const struct graph *g = x->p->g;
+	const struct target *t = g->groups[i->group].t;
+	const char *vals[RULES_MAX_WILDCARDS];
+	for (size_t k = 0; k < t->nwildcards; k++)
+		vals[k] = graph_value(g, i, k);
+	char key[33];
+	plan_key_hex(i, key);
+	return store_lookup(plan_store(x->p, i), t->name, vals, t->nwildcards, key, lk);
+}
+
+/* A held instance failed in the other build: say so, with its reason. */
+static void held_failed(struct exec *x, uint32_t id)
+{
+	const struct graph *g = x->p->g;
+	const struct instance *i = &g->inst[id];
+	const struct target *t = g->groups[i->group].t;
+	const char *vals[RULES_MAX_WILDCARDS];
+	for (size_t k = 0; k < t->nwildcards; k++)
+		vals[k] = graph_value(g, i, k);
+	char key[33];
+	plan_key_hex(i, key);
+	struct sentinel_body *b = store_body(plan_store(x->p, i), t->name, vals, t->nwildcards, key,
+					     SENT_FAILED);
+	struct buf n = {0};
+	graph_name(g, i, &n);
+	if (x->tty)
+		fputs("\r\033[K", stderr);
+	if (b && b->reason && b->reason[0])
+		warn("%s failed in another build: %s", n.data, b->reason);
+	else
+		warn("%s failed in another build", n.data);
+	buf_free(&n);
+	sentinel_body_free(b);
+}
+
+/* Look at every held instance once: built there (its dependents are
+ * released), failed there (blocked), or no longer held by a live runner
+ * (interrupted, or its sentinels gone: this build runs it). One whose
+ * sentinels cannot be read counts as failed (reported). 1 when any
+ * changed, 0 when none did. */
+static int poll_held(struct exec *x)
+{
+	struct graph *g = x->p->g;
+	int changed = 0;
+	for (size_t id = 0; id < g->ninst && x->held; id++) {
+		if (x->status[id] != J_HELD)
+			continue;
+		struct instance *i = &g->inst[id];
+		struct lookup lk;
+		int r = lookup_now(x, i, &lk);
+		if (r == 0 && lk.state == LK_RUNNING)
+			continue;
+		changed = 1;
+		x->held--;
+		if (r < 0) { /* cannot be watched (reported): not built here */
+			x->status[id] = J_FAILED;
+			x->failed++;
+			block_down(x, (uint32_t)id, (uint32_t)id, "failed");
+			continue;
+		}
+		switch (lk.state) {
+		case LK_OK:
+			x->status[id] = J_DONE;
+			x->held_ok++;
+			i->state = INST_OK;
+			release_down(x, (uint32_t)id);
+			break;
+		case LK_FAILED:
+			x->status[id] = J_FAILED;
+			x->held_failed++;
+			held_failed(x, (uint32_t)id);
+			block_down(x, (uint32_t)id, (uint32_t)id, "failed");
+			break;
+		default:
+			i->state = INST_STALE;
+			x->status[id] = J_READY;
+			x->total++;
+			ready_push(x, (uint32_t)id);
+			break;
+		}
+	}
+	return changed;
+}
+
 /* Run jobs until none is running and none can start. 0, or -1 when
  * waiting for runners failed. *stopping: a signal asked us to stop. */
 static int run_jobs(struct exec *x, bool *stopping)
 {
 	const struct build_opts *o = x->o;
+	int wait_ms = HOLD_POLL_MIN_MS;
 	*stopping = false;
 	for (;;) {
 		if (g_stop_signal && !*stopping) {
@@ -312,31 +455,49 @@ static int run_jobs(struct exec *x, bool *stopping)
 				if (x->pids[s] > 0)
 					kill(x->pids[s], (int)g_stop_signal);
 		}
-		if (!*stopping && (o->keep_going || (x->failed == 0 && x->interrupted == 0)))
+		bool going = !*stopping && (o->keep_going || (x->failed + x->held_failed + x->interrupted) == 0);
+		if (going)
 			start_ready(x);
-		if (x->running == 0)
+		bool watch = going && x->held;
+		if (x->running == 0 && !watch)
 			return 0;
 		int ws;
-		pid_t pid = waitpid(-1, &ws, 0);
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
+		pid_t pid = waitpid(-1, &ws, watch ? WNOHANG : 0);
+		if (pid < 0 && errno != EINTR && !(watch && errno == ECHILD)) {
 			warn("cannot wait for runners: %s", strerror(errno));
 			return -1;
 		}
-		reap(x, pid, ws);
+		if (pid > 0) {
+			reap(x, pid, ws);
+			continue;
+		}
+		if (!watch)
+			continue;
+		if (poll_held(x)) {
+			wait_ms = HOLD_POLL_MIN_MS;
+			continue;
+		}
+		/* A runner ending interrupts the sleep (on_child). */
+		struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+		wait_ms = wait_ms * 2 > HOLD_POLL_MAX_MS ? HOLD_POLL_MAX_MS : wait_ms * 2;
 	}
 }
 
-/* The summary line. 0 when everything was built, 128 + the signal when
- * one stopped the build, else 1. */
+/* The summary line. 0 when everything was built (here or by another
+ * build), 128 + the signal when one stopped the build, else 1. */
 static int report(const struct exec *x, bool stopping)
 {
 	if (x->tty)
 		fputs("\r\033[K", stderr);
 	size_t not_run = x->total - x->built - x->failed - x->busy - x->blocked - x->interrupted;
-	if (!x->failed && !x->busy && !x->blocked && !not_run && !stopping) {
-		fprintf(stderr, "rapid: built %zu instance%s\n", x->built, x->built == 1 ? "" : "s");
+	if (!x->failed && !x->busy && !x->blocked && !not_run && !x->held && !x->held_failed &&
+	    !x->interrupted && !stopping) {
+		if (x->held_ok)
+			fprintf(stderr, "rapid: built %zu instance%s; %zu built by another build\n", x->built,
+				x->built == 1 ? "" : "s", x->held_ok);
+		else
+			fprintf(stderr, "rapid: built %zu instance%s\n", x->built, x->built == 1 ? "" : "s");
 		return 0;
 	}
 	struct buf b = {0};
@@ -345,8 +506,12 @@ static int report(const struct exec *x, bool stopping)
 		buf_printf(&b, "; %zu failed", x->failed);
 	if (x->interrupted)
 		buf_printf(&b, "; %zu interrupted", x->interrupted);
-	if (x->busy)
-		buf_printf(&b, "; %zu running in another build", x->busy);
+	if (x->held_ok)
+		buf_printf(&b, "; %zu built by another build", x->held_ok);
+	if (x->held_failed)
+		buf_printf(&b, "; %zu failed in another build", x->held_failed);
+	if (x->busy || x->held)
+		buf_printf(&b, "; %zu running in another build", x->busy + x->held);
 	if (x->blocked)
 		buf_printf(&b, "; %zu not built: upstream failed", x->blocked);
 	if (not_run)
@@ -364,12 +529,16 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	exec_alloc(&x, n, o->jobs);
 	exec_add_jobs(&x);
 
-	struct sigaction sa = {0}, old_int, old_term, old_hup;
+	struct sigaction sa = {0}, sc = {0}, old_int, old_term, old_hup, old_chld;
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
+	sc.sa_handler = on_child;
+	sc.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sc.sa_mask);
+	sigaction(SIGCHLD, &sc, &old_chld);
 	g_stop_signal = 0;
 
 	bool stopping;
@@ -378,6 +547,7 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGCHLD, &old_chld, NULL);
 	exec_free(&x, n, o->jobs);
 	return ret;
 }
