@@ -60,6 +60,8 @@ struct exec {
 	uint32_t *slot_inst;
 	struct buf *slot_comps;  /* per slot: components of its key */
 	size_t running, total, started, built, failed, busy, blocked, interrupted;
+	size_t blocked_held;     /* of blocked: waiting on what another build holds
+				  * where it cannot be watched (from the start) */
 	size_t held;             /* instances held by another build, now */
 	size_t held_ok, held_failed; /* what became of them there */
 	bool tty;                /* stderr is a terminal: a live progress line */
@@ -303,6 +305,7 @@ static void exec_add_jobs(struct exec *x)
 	for (size_t id = 0; id < g->ninst; id++)
 		if (x->status[id] == J_BLOCKED)
 			block_down(x, (uint32_t)id, (uint32_t)id, NULL);
+	x->blocked_held = x->blocked;
 }
 
 /* Start ready jobs while slots are free. */
@@ -512,8 +515,10 @@ static int report(const struct exec *x, bool stopping)
 		buf_printf(&b, "; %zu failed in another build", x->held_failed);
 	if (x->busy || x->held)
 		buf_printf(&b, "; %zu running in another build", x->busy + x->held);
-	if (x->blocked)
-		buf_printf(&b, "; %zu not built: upstream failed", x->blocked);
+	if (x->blocked_held)
+		buf_printf(&b, "; %zu not built: upstream running in another build", x->blocked_held);
+	if (x->blocked > x->blocked_held)
+		buf_printf(&b, "; %zu not built: upstream failed", x->blocked - x->blocked_held);
 	if (not_run)
 		buf_printf(&b, "; %zu not started", not_run);
 	warn("%s", b.data);

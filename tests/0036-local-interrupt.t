@@ -70,6 +70,21 @@ kill -KILL -$bpid
 wait $bpid 2>/dev/null
 after "SIGKILL of the process group"
 
+# a runner killed on its own (the build goes on): that instance is
+# interrupted, the build says which and how, and exits 1
+start
+rpid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' out/.rapid/sentinels/t/a/*.running.json)
+kill -KILL "$rpid"
+wait_for grep -q 'runner was killed' "$T_TMP/b.err"
+rm -f hold
+wait $bpid
+is "$?" 1 "a runner killed: the build exits 1"
+like "$(cat "$T_TMP/b.err")" '^rapid: t p=a: interrupted: its runner was killed by signal 9$' "a runner killed: the build says so"
+like "$(cat "$T_TMP/b.err")" '^rapid: built 1 of 2; 1 interrupted$' "a runner killed: the summary counts it as interrupted"
+run "$RAPID" status
+is "$OUT" "t: 1 ok, 0 failed, 0 running, 1 interrupted" "a runner killed: status counts it as interrupted"
+: > hold
+
 # the next build takes the interrupted instances over
 rm -f hold
 run "$RAPID" build -j 2
