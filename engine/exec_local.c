@@ -81,12 +81,15 @@ static void ready_push(struct exec *x, uint32_t id)
 	x->ready[x->rtail++] = id;
 }
 
-/* id has an ok sentinel for its key: its dependents wait for one less. */
+/* id has an ok sentinel for its key: its dependents wait for one less
+ * (a held one too, should this build come to run it). */
 static void release_down(struct exec *x, uint32_t id)
 {
 	for (uint32_t k = 0; k < x->ndown[id]; k++) {
 		uint32_t d = x->down[id][k];
-		if (x->status[d] == J_WAITING && --x->waiting[d] == 0) {
+		if (x->status[d] == J_HELD && x->waiting[d])
+			x->waiting[d]--;
+		else if (x->status[d] == J_WAITING && --x->waiting[d] == 0) {
 			x->status[d] = J_READY;
 			ready_push(x, d);
 		}
@@ -270,15 +273,12 @@ static void exec_add_jobs(struct exec *x)
 		for (uint32_t k = 0; k < tg->n; k++) {
 			uint32_t id = tg->first + k;
 			struct instance *i = &g->inst[id];
-			if (i->state == INST_RUNNING && watchable(x, i)) {
-				x->status[id] = J_HELD;
-				x->held++;
+			bool held = i->state == INST_RUNNING && watchable(x, i);
+			if (!held && i->state != INST_STALE)
 				continue;
-			}
-			if (i->state != INST_STALE)
-				continue;
-			x->status[id] = J_WAITING;
-			x->total++;
+			x->status[id] = held ? J_HELD : J_WAITING;
+			x->held += held;
+			x->total += !held;
 			for (size_t in = 0; in < tg->t->ninputs; in++) {
 				uint32_t u = graph_upstream(g, i, in);
 				if (u == NO_INSTANCE)
@@ -289,11 +289,13 @@ static void exec_add_jobs(struct exec *x)
 				if (x->status[u] != J_IDLE) {
 					add_down(x, u, id);
 					x->waiting[id]++;
-				} else if (g->inst[u].state == INST_RUNNING) {
+				} else if (g->inst[u].state == INST_RUNNING && !held) {
 					x->status[id] = J_BLOCKED;
 				}
 			}
-			if (x->status[id] == J_BLOCKED) {
+			if (held) {
+				continue;
+			} else if (x->status[id] == J_BLOCKED) {
 				x->blocked++;
 			} else if (x->waiting[id] == 0) {
 				x->status[id] = J_READY;
@@ -413,6 +415,7 @@ static int poll_held(struct exec *x)
 		if (r < 0) { /* cannot be watched (reported): not built here */
 			x->status[id] = J_FAILED;
 			x->failed++;
+			x->total++;
 			block_down(x, (uint32_t)id, (uint32_t)id, "failed");
 			continue;
 		}
@@ -429,11 +432,15 @@ static int poll_held(struct exec *x)
 			held_failed(x, (uint32_t)id);
 			block_down(x, (uint32_t)id, (uint32_t)id, "failed");
 			break;
-		default:
+		default: /* this build runs it, once its own upstream is built */
 			i->state = INST_STALE;
-			x->status[id] = J_READY;
 			x->total++;
-			ready_push(x, (uint32_t)id);
+			if (x->waiting[id]) {
+				x->status[id] = J_WAITING;
+			} else {
+				x->status[id] = J_READY;
+				ready_push(x, (uint32_t)id);
+			}
 			break;
 		}
 	}
