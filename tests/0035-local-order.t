@@ -74,9 +74,10 @@ done
 for j in 1 4; do
 	rm -rf out .rapid
 	"$RAPID" build -j $j V=1 >/dev/null 2>&1
-	snap() { (cd out && find mid down pair .rapid/sentinels/mid .rapid/sentinels/down .rapid/sentinels/pair \
-		-path '*/b*' -type f | sort | xargs cksum); }
+	snap() { (cd out && find mid down pair \
+		-type f \( -name b.txt -o -path '*/b/*' \) | sort | xargs cksum); }
 	before=$(snap)
+	is "$(printf '%s\n' "$before" | grep -c '/b/[0-9a-f]*\.ok\.json$')" 3 "-k -j $j: (the dependents' ok sentinels before)"
 	run "$RAPID" build -k -j $j V=2 FAIL=b
 	is "$RC" 1 "-k -j $j: the build fails"
 	is "$(printf '%s\n' "$ERR" | grep '^rapid: [a-z]* p=b: not built' | sort)" "rapid: down p=b: not built: upstream up p=b failed
