@@ -130,10 +130,58 @@ static void block_down(struct exec *x, uint32_t id, uint32_t root, const char *w
 	}
 }
 
+/* What the sentinels say of instance i at its planned key now. 0, or -1
+ * after printing why. */
+static int lookup_now(struct exec *x, const struct instance *i, struct lookup *lk)
+{
+	const struct graph *g = x->p->g;
+	const struct target *t = g->groups[i->group].t;
+	const char *vals[RULES_MAX_WILDCARDS];
+	for (size_t k = 0; k < t->nwildcards; k++)
+		vals[k] = graph_value(g, i, k);
+	char key[33];
+	plan_key_hex(i, key);
+	return store_lookup(plan_store(x->p, i), t->name, vals, t->nwildcards, key, lk);
+}
+
+/* Every upstream instance i reads from has an ok sentinel for the key it
+ * was planned with, now, just before i starts: built by this build, or
+ * up to date at plan time and not rebuilt at another key since (by
+ * another build). 0, or -1 after printing which one has not. */
+static int upstreams_built(struct exec *x, const struct instance *i)
+{
+	const struct graph *g = x->p->g;
+	const struct target *t = g->groups[i->group].t;
+	for (size_t in = 0; in < t->ninputs; in++) {
+		uint32_t u = graph_upstream(g, i, in);
+		if (u == NO_INSTANCE)
+			continue;
+		struct lookup lk;
+		if (lookup_now(x, &g->inst[u], &lk) < 0)
+			return -1;
+		if (lk.state == LK_OK)
+			continue;
+		struct buf n = {0}, un = {0};
+		char key[33];
+		graph_name(g, i, &n);
+		graph_name(g, &g->inst[u], &un);
+		plan_key_hex(&g->inst[u], key);
+		if (x->tty)
+			fputs("\r\033[K", stderr);
+		warn("%s: not built: upstream %s has no ok sentinel for key %s", n.data, un.data, key);
+		buf_free(&n);
+		buf_free(&un);
+		return -1;
+	}
+	return 0;
+}
+
 static int launch(struct exec *x, uint32_t id, size_t slot)
 {
 	struct plan *p = x->p;
 	struct instance *i = &p->g->inst[id];
+	if (upstreams_built(x, i) < 0)
+		return -1;
 	int r = plan_expand(p, i, &x->w);
 	if (r != 0) {
 		if (r > 0) {
@@ -352,20 +400,6 @@ static void reap(struct exec *x, pid_t pid, int ws)
 		}
 		return;
 	}
-}
-
-/* What the sentinels say of instance i at its planned key now. 0, or -1
- * after printing why. */
-static int lookup_now(struct exec *x, const struct instance *i, struct lookup *lk)
-{
-	const struct graph *g = x->p->g;
-	const struct target *t = g->groups[i->group].t;
-	const char *vals[RULES_MAX_WILDCARDS];
-	for (size_t k = 0; k < t->nwildcards; k++)
-		vals[k] = graph_value(g, i, k);
-	char key[33];
-	plan_key_hex(i, key);
-	return store_lookup(plan_store(x->p, i), t->name, vals, t->nwildcards, key, lk);
 }
 
 /* A held instance failed in the other build: say so, with its reason. */

@@ -88,4 +88,39 @@ rapid: pair p=b: not built: upstream up p=b failed" "-k -j $j: each dependent of
 	is "$(snap)" "$before" "-k -j $j: their old outputs and sentinels are untouched"
 	is "$(cat out/down/a.txt)" "$(printf 'up 2 a\nmid\ndown')" "-k -j $j: what does not depend on the failure is built"
 done
+
+# An upstream that was up to date at plan time is checked again when its
+# dependent is about to start: if its ok sentinel for the planned key is
+# gone (another build rebuilt it at another key meanwhile), the dependent
+# is not started.
+mkdir -p "$W/u" && cd "$W/u" || exit 1
+cat > Rapidfile <<RF
+target up
+    foreach p in a
+    output o = out/up/{p}.txt
+    run sh -c 'echo up > "\$1"' x {o}
+target slow
+    foreach p in a
+    output o = out/slow/{p}.txt
+    run sh -c 'touch "$W/u/slow.started"; while [ -e "$W/u/hold" ]; do sleep 0.05; done; echo slow > "\$1"' x {o}
+target down
+    foreach p in a
+    input m = up.o
+    input n = slow.o
+    output o = out/down/{p}.txt
+    run sh -c 'cat "\$1" "\$2" > "\$3"' x {m} {n} {o}
+RF
+"$RAPID" build up >/dev/null 2>&1
+: > hold
+"$RAPID" build >"$T_TMP/u.out" 2>"$T_TMP/u.err" &
+bp=$!
+i=0; while [ $i -lt 1200 ] && [ ! -e slow.started ]; do sleep 0.05; i=$((i + 1)); done
+ok_up=$(ls out/up/.rapid/sentinels/up/a/*.ok.json)
+rm -f "$ok_up"; echo other > out/up/a.txt # what a build at another key would do
+rm -f hold
+wait $bp
+is "$?" 1 "upstream gone since the plan: the build fails"
+is "$(grep 'not built' "$T_TMP/u.err")" "rapid: down p=a: not built: upstream up p=a has no ok sentinel for key $(basename "$ok_up" .ok.json)" \
+	"upstream gone since the plan: its dependent is not started, and says why"
+ok "$([ ! -e out/down/a.txt ]; echo $?)" "upstream gone since the plan: no output was made from it"
 done_testing
