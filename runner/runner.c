@@ -263,12 +263,11 @@ static int run_recipe(struct run *r)
 	r->exit_code = x.exit_code;
 	r->signal = x.signal;
 	save_log(r, &x);
+	r->interrupted = x.start_error ? 0 : x.interrupted;
 	if (x.start_error)
 		r->reason = xstrdup(x.start_error);
-	else if (x.interrupted) {
-		r->interrupted = x.interrupted;
-		r->reason = xasprintf("interrupted by signal %d", x.interrupted);
-	}
+	else if (r->interrupted)
+		r->reason = xasprintf("interrupted by signal %d", r->interrupted);
 	else if (x.timed_out)
 		r->reason = xasprintf("timeout after %lds", s->timeout_s);
 	else if (x.signal)

@@ -65,9 +65,9 @@ int sentinel_claim_force(const char *dir, const char *key, const char *body,
 void sentinel_release(struct sentinel_claim *);
 /* Leave the claimed instance interrupted: replace the running sentinel
  * with body (a new file renamed over it, so nobody holds a lock on what
- * is at its name: a running sentinel without a live runner; NULL keeps
- * the body there) and drop the claim. 0, or -1 after printing why; either way the claim is dropped and
- * a running sentinel without a live runner is left. */
+ * is at its name; NULL keeps the body there) and drop the claim. 0, or
+ * -1 after printing why; either way the claim is dropped and a running
+ * sentinel without a live runner is left. */
 int sentinel_abandon(struct sentinel_claim *, const char *body, size_t len);
 
 /* After an ok sentinel for key is written: remove every other sentinel of
