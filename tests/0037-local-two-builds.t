@@ -82,4 +82,33 @@ is "$r2" 0 "after the first build died, the second builds its instance"
 is "$(cat out/down/a.txt | tr '\n' ' ')" "up a down " "and its dependent"
 run "$RAPID" plan --exit-code
 is "$RC" 0 "everything is up to date"
+
+# 4. two whole builds started together: each instance runs once, and
+# both builds succeed (neither exits 1 for what the other ran)
+mkdir -p "$W/two" && cd "$W/two" || exit 1
+cat > Rapidfile <<RF
+ps = a b c d e f g h
+target up
+    foreach p in \$(ps)
+    output o = out/up/{p}.txt
+    run sh -c 'echo "up \$1" >> $LOG; sleep 0.2; echo "up \$1" > "\$2"' x {p} {o}
+target down
+    foreach p in \$(ps)
+    input m = up.o
+    output o = out/down/{p}.txt
+    run sh -c 'echo "down \$1" >> $LOG; cat "\$2" > "\$3"' x {p} {m} {o}
+RF
+: > "$LOG"
+"$RAPID" build -j 3 >"$T_TMP/t1.out" 2>"$T_TMP/t1.err" &
+p1=$!
+"$RAPID" build -j 3 >"$T_TMP/t2.out" 2>"$T_TMP/t2.err" &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+is "$r1 $r2" "0 0" "two builds at once both succeed"
+is "$(sort "$LOG" | uniq -d | tr '\n' ' ')" "" "no instance ran twice"
+is "$(sort -u "$LOG" | wc -l | tr -d ' ')" 16 "every instance ran once"
+is "$(cat out/down/h.txt)" "up h" "the dependents hold their upstream's output"
+run "$RAPID" plan --exit-code
+is "$RC" 0 "everything is up to date"
 done_testing
