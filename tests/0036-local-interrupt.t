@@ -92,4 +92,29 @@ is "$RC" 0 "the next build builds them"
 run "$RAPID" status
 is "$OUT" "t: 2 ok, 0 failed, 0 running, 0 interrupted" "then status says ok"
 is "$(cat out/a.txt out/b.txt | tr '\n' ' ')" "a b " "with their outputs"
+
+# a runner killed on its own: its dependents are not started, and say why
+mkdir -p "$W/dep" && cd "$W/dep" || exit 1
+cat > Rapidfile <<RF
+target t
+    foreach p in a
+    output o = out/t/{p}.txt
+    run sh -c 'touch "$W/dep/started"; while [ -e "$W/dep/hold" ]; do sleep 0.05; done; echo t > "\$1"' x {o}
+target d
+    foreach p in a
+    input m = t.o
+    output o = out/d/{p}.txt
+    run cp {m} {o}
+RF
+: > hold
+"$RAPID" build -k >"$T_TMP/d.out" 2>"$T_TMP/d.err" &
+bpid=$!
+wait_for test -e started
+rpid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' out/t/.rapid/sentinels/t/a/*.running.json)
+kill -KILL "$rpid"
+wait $bpid
+is "$?" 1 "a runner killed, with a dependent: the build exits 1"
+is "$(grep '^rapid: [td] p=a:' "$T_TMP/d.err")" "rapid: t p=a: interrupted: its runner was killed by signal 9
+rapid: d p=a: not built: upstream t p=a was interrupted" "a runner killed: its dependent is not started, and says why"
+ok "$([ ! -e out/d/a.txt ]; echo $?)" "a runner killed: the dependent made nothing"
 done_testing
