@@ -63,6 +63,8 @@ struct exec {
 	size_t blocked_held;     /* of blocked: waiting on what another build holds
 				  * where it cannot be watched (from the start) */
 	size_t held;             /* instances held by another build, now */
+	uint32_t *held_ids;      /* which (some may have moved on: see status) */
+	size_t nheld_ids, held_cap;
 	size_t held_ok, held_failed; /* what became of them there */
 	bool tty;                /* stderr is a terminal: a live progress line */
 	struct inst_work w;
@@ -79,6 +81,12 @@ static void ready_push(struct exec *x, uint32_t id)
 {
 	GROW(x->ready, x->rcap, x->rtail + 1);
 	x->ready[x->rtail++] = id;
+}
+
+static void hold_push(struct exec *x, uint32_t id)
+{
+	GROW(x->held_ids, x->held_cap, x->nheld_ids + 1);
+	x->held_ids[x->nheld_ids++] = id;
 }
 
 /* id has an ok sentinel for its key: its dependents wait for one less
@@ -247,6 +255,7 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 		/* claimed by another build since the plan: its outcome is ours */
 		x->status[id] = J_HELD;
 		x->held++;
+		hold_push(x, id);
 		x->total--;
 		return;
 	}
@@ -299,6 +308,7 @@ static void exec_free(struct exec *x, size_t n, long jobs)
 	free(x->status);
 	free(x->waiting);
 	free(x->ready);
+	free(x->held_ids);
 	free(x->pids);
 	free(x->slot_inst);
 	for (long s = 0; s < jobs; s++)
@@ -326,6 +336,8 @@ static void exec_add_jobs(struct exec *x)
 				continue;
 			x->status[id] = held ? J_HELD : J_WAITING;
 			x->held += held;
+			if (held)
+				hold_push(x, id);
 			x->total += !held;
 			for (size_t in = 0; in < tg->t->ninputs; in++) {
 				uint32_t u = graph_upstream(g, i, in);
@@ -436,21 +448,25 @@ static int poll_held(struct exec *x)
 {
 	struct graph *g = x->p->g;
 	int changed = 0;
-	for (size_t id = 0; id < g->ninst && x->held; id++) {
+	size_t keep = 0;
+	for (size_t h = 0; h < x->nheld_ids; h++) {
+		uint32_t id = x->held_ids[h];
 		if (x->status[id] != J_HELD)
 			continue;
 		struct instance *i = &g->inst[id];
 		struct lookup lk;
 		int r = lookup_now(x, i, &lk);
-		if (r == 0 && lk.state == LK_RUNNING)
+		if (r == 0 && lk.state == LK_RUNNING) {
+			x->held_ids[keep++] = id;
 			continue;
+		}
 		changed = 1;
 		x->held--;
 		if (r < 0) { /* cannot be watched (reported): not built here */
 			x->status[id] = J_FAILED;
 			x->failed++;
 			x->total++;
-			block_down(x, (uint32_t)id, (uint32_t)id, "failed");
+			block_down(x, id, id, "failed");
 			continue;
 		}
 		switch (lk.state) {
@@ -458,13 +474,13 @@ static int poll_held(struct exec *x)
 			x->status[id] = J_DONE;
 			x->held_ok++;
 			i->state = INST_OK;
-			release_down(x, (uint32_t)id);
+			release_down(x, id);
 			break;
 		case LK_FAILED:
 			x->status[id] = J_FAILED;
 			x->held_failed++;
-			held_failed(x, (uint32_t)id);
-			block_down(x, (uint32_t)id, (uint32_t)id, "failed");
+			held_failed(x, id);
+			block_down(x, id, id, "failed");
 			break;
 		default: /* this build runs it, once its own upstream is built */
 			i->state = INST_STALE;
@@ -473,12 +489,20 @@ static int poll_held(struct exec *x)
 				x->status[id] = J_WAITING;
 			} else {
 				x->status[id] = J_READY;
-				ready_push(x, (uint32_t)id);
+				ready_push(x, id);
 			}
 			break;
 		}
 	}
+	x->nheld_ids = keep;
 	return changed;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Run jobs until none is running and none can start. 0, or -1 when
@@ -487,6 +511,7 @@ static int run_jobs(struct exec *x, bool *stopping)
 {
 	const struct build_opts *o = x->o;
 	int wait_ms = HOLD_POLL_MIN_MS;
+	int64_t next_poll = 0;
 	*stopping = false;
 	for (;;) {
 		if (g_stop_signal && !*stopping) {
@@ -517,14 +542,18 @@ static int run_jobs(struct exec *x, bool *stopping)
 		}
 		if (!watch)
 			continue;
-		if (poll_held(x)) {
-			wait_ms = HOLD_POLL_MIN_MS;
+		/* At most one look every wait_ms, however often runners end. */
+		int64_t now = mono_ms();
+		if (now >= next_poll) {
+			wait_ms = poll_held(x) ? HOLD_POLL_MIN_MS
+					       : (wait_ms * 2 > HOLD_POLL_MAX_MS ? HOLD_POLL_MAX_MS : wait_ms * 2);
+			next_poll = now + wait_ms;
 			continue;
 		}
 		/* A runner ending interrupts the sleep (on_child). */
-		struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000};
+		int64_t left = next_poll - now;
+		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000};
 		nanosleep(&ts, NULL);
-		wait_ms = wait_ms * 2 > HOLD_POLL_MAX_MS ? HOLD_POLL_MAX_MS : wait_ms * 2;
 	}
 }
 
