@@ -566,7 +566,10 @@ static int report(const struct exec *x, bool stopping)
 	size_t not_run = x->total - x->built - x->failed - x->busy - x->blocked - x->interrupted;
 	if (!x->failed && !x->busy && !x->blocked && !not_run && !x->held && !x->held_failed &&
 	    !x->interrupted && !stopping) {
-		if (x->held_ok)
+		if (x->held_ok && !x->built)
+			fprintf(stderr, "rapid: %zu instance%s built by another build\n", x->held_ok,
+				x->held_ok == 1 ? "" : "s");
+		else if (x->held_ok)
 			fprintf(stderr, "rapid: built %zu instance%s; %zu built by another build\n", x->built,
 				x->built == 1 ? "" : "s", x->held_ok);
 		else

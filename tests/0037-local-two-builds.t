@@ -46,12 +46,21 @@ start_both() {
 # 1. the first build succeeds: so does the second, which builds down
 start_both
 like "$(cat "$T_TMP/b2.err")" '^rapid: 2 instances to build, 1 running in another build$' "the second build sees the held instance"
+# a third build whose only unfinished instance is the held one
+"$RAPID" build up >"$T_TMP/b3.out" 2>"$T_TMP/b3.err" &
+p3=$!
+third_waits() { grep -q 'running in another build' "$T_TMP/b3.err" 2>/dev/null; }
+wait_for third_waits
 rm -f hold.a
 wait $p1; r1=$?
 wait $p2; r2=$?
+wait $p3; r3=$?
 is "$r1" 0 "the first build succeeds"
 is "$r2" 0 "the second build waits for it and succeeds"
 is "$(tail -1 "$T_TMP/b2.err")" "rapid: built 2 instances; 1 built by another build" "the second build says what the other built"
+is "$r3" 0 "a build with only held instances waits and succeeds"
+is "$(cat "$T_TMP/b3.err")" "rapid: 0 instances to build, 1 running in another build
+rapid: 1 instance built by another build" "and says so"
 is "$(grep -c '^up a$' "$LOG")" 1 "the held instance ran once"
 is "$(cat out/down/a.txt out/down/b.txt | tr '\n' ' ')" "up a down up b down " "its dependent ran after it, on its output"
 run "$RAPID" plan --exit-code
