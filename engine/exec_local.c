@@ -104,9 +104,9 @@ static void release_down(struct exec *x, uint32_t id)
 	}
 }
 
-/* Whether another build's runner can be watched here: the held
- * instance's sentinels are on a local root, where a lookup sees them
- * change. */
+/* Whether the sentinels of i can be watched here: they are on a local
+ * root, where a lookup sees them change (another build's runner
+ * finishing, an upstream rebuilt at another key). */
 static bool watchable(const struct exec *x, const struct instance *i)
 {
 	return !strcmp(plan_store(x->p, i)->ops->kind, "local");
@@ -155,14 +155,16 @@ static int lookup_now(struct exec *x, const struct instance *i, struct lookup *l
 /* Every upstream instance i reads from has an ok sentinel for the key it
  * was planned with, now, just before i starts: built by this build, or
  * up to date at plan time and not rebuilt at another key since (by
- * another build). 0, or -1 after printing which one has not. */
+ * another build). Asked of local roots, whose sentinels a lookup sees as
+ * they are now. 0, or -1 after printing which one has not. */
 static int upstreams_built(struct exec *x, const struct instance *i)
 {
 	const struct graph *g = x->p->g;
 	const struct target *t = g->groups[i->group].t;
 	for (size_t in = 0; in < t->ninputs; in++) {
 		uint32_t u = graph_upstream(g, i, in);
-		if (u == NO_INSTANCE)
+		/* (an S3 store answers from the listing made when planning) */
+		if (u == NO_INSTANCE || !watchable(x, &g->inst[u]))
 			continue;
 		struct lookup lk;
 		if (lookup_now(x, &g->inst[u], &lk) < 0)
