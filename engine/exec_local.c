@@ -62,6 +62,7 @@ struct exec {
 	size_t running, total, started, built, failed, busy, blocked, interrupted;
 	size_t blocked_held;     /* of blocked: waiting on what another build holds
 				  * where it cannot be watched (from the start) */
+	size_t blocked_interrupted; /* of blocked: behind an interrupted runner */
 	size_t held;             /* instances held by another build, now */
 	uint32_t *held_ids;      /* which (some may have moved on: see status) */
 	size_t nheld_ids, held_cap;
@@ -285,7 +286,12 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 			warn("%s: runner ended with status %d", n.data, code);
 	}
 	buf_free(&n);
-	block_down(x, id, id, g_stop_signal ? NULL : why);
+	if (g_stop_signal) /* stopping: what depends on it is "not started" */
+		return;
+	size_t before = x->blocked;
+	block_down(x, id, id, why);
+	if (x->status[id] == J_INTERRUPTED)
+		x->blocked_interrupted += x->blocked - before;
 }
 
 static void exec_alloc(struct exec *x, size_t n, long jobs)
@@ -592,8 +598,11 @@ static int report(const struct exec *x, bool stopping)
 		buf_printf(&b, "; %zu running in another build", x->busy + x->held);
 	if (x->blocked_held)
 		buf_printf(&b, "; %zu not built: upstream running in another build", x->blocked_held);
-	if (x->blocked > x->blocked_held)
-		buf_printf(&b, "; %zu not built: upstream failed", x->blocked - x->blocked_held);
+	if (x->blocked_interrupted)
+		buf_printf(&b, "; %zu not built: upstream interrupted", x->blocked_interrupted);
+	if (x->blocked > x->blocked_held + x->blocked_interrupted)
+		buf_printf(&b, "; %zu not built: upstream failed",
+			   x->blocked - x->blocked_held - x->blocked_interrupted);
 	if (not_run)
 		buf_printf(&b, "; %zu not started", not_run);
 	warn("%s", b.data);

@@ -117,4 +117,17 @@ is "$?" 1 "a runner killed, with a dependent: the build exits 1"
 is "$(grep '^rapid: [td] p=a:' "$T_TMP/d.err")" "rapid: t p=a: interrupted: its runner was killed by signal 9
 rapid: d p=a: not built: upstream t p=a was interrupted" "a runner killed: its dependent is not started, and says why"
 ok "$([ ! -e out/d/a.txt ]; echo $?)" "a runner killed: the dependent made nothing"
+is "$(tail -1 "$T_TMP/d.err")" "rapid: built 0 of 2; 1 interrupted; 1 not built: upstream interrupted" "a runner killed: the summary"
+
+# Ctrl-C: what waits on an interrupted instance is not started, and not
+# called blocked by a failure
+: > hold
+rm -f started
+setsid "$RAPID" build >"$T_TMP/d.out" 2>"$T_TMP/d.err" &
+bpid=$!
+wait_for test -e started
+kill -INT -$bpid
+wait $bpid
+is "$?" 130 "Ctrl-C with a dependent: exit 130"
+is "$(tail -1 "$T_TMP/d.err")" "rapid: built 0 of 2; 1 interrupted; 1 not started" "Ctrl-C with a dependent: the summary"
 done_testing
