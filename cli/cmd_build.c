@@ -86,7 +86,7 @@ int cmd_build(int argc, char **argv)
 		int r = exec_local(p, &bo);
 		if (state_commit(s.st) < 0)
 			r = r ? r : 1;
-		ret = r == 0 ? 0 : 1;
+		ret = r == 0 ? 0 : r > 128 ? r : 1; /* 130 after Ctrl-C, as a shell says */
 	}
 	if (bo.verbose)
 		cloud_report();

@@ -17,7 +17,9 @@ struct build_opts {
 
 /* Run every stale instance of the selected targets. 0 when all of them
  * were built, 1 when any failed or could not run (each reported on
- * stderr), -1 on an internal error (reported). */
+ * stderr), 128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped the
+ * build (its runners are stopped and leave their instances interrupted),
+ * -1 on an internal error (reported). */
 int exec_local(struct plan *, const struct build_opts *);
 
 #endif

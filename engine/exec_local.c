@@ -2,10 +2,18 @@
  * `rapid runner` code on the instance spec) per
  * instance, at most -j at a time, an instance only after every upstream
  * instance it reads from was built. The runner does the work and writes
- * the sentinels; this side schedules, reports and remembers components. */
+ * the sentinels; this side schedules, reports and remembers components.
+ *
+ * An instance that another build holds (its running sentinel is locked by
+ * a live runner, at plan time or when our runner finds it claimed) is
+ * watched, not run: its dependents wait for it, and its outcome is the
+ * other build's. While any is held, the sentinels are looked at every
+ * HOLD_POLL_MIN_MS, backing off to HOLD_POLL_MAX_MS while nothing changes;
+ * a runner ending (SIGCHLD) cuts the wait short. */
 #include "engine/exec.h"
 #include "engine/spec.h"
 #include "engine/state.h"
+#include "engine/store.h"
 #include "lib/util.h"
 #include "runner/runner.h"
 
@@ -17,15 +25,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-enum job_status { J_IDLE, J_WAITING, J_READY, J_RUNNING, J_DONE, J_FAILED, J_BUSY, J_BLOCKED };
+#define HOLD_POLL_MIN_MS 20
+#define HOLD_POLL_MAX_MS 500
+
+enum job_status { J_IDLE, J_WAITING, J_READY, J_RUNNING, J_DONE, J_FAILED, J_BUSY, J_BLOCKED, J_INTERRUPTED,
+		  J_HELD /* another build's runner holds it: watched */ };
 
 static volatile sig_atomic_t g_stop_signal;
 
 static void on_signal(int sig)
 {
 	g_stop_signal = sig;
+}
+
+/* Only to cut the wait between looks at held instances short. */
+static void on_child(int sig)
+{
+	(void)sig;
 }
 
 struct exec {
@@ -36,11 +55,18 @@ struct exec {
 	uint32_t **down;         /* per instance: dependents in the build */
 	uint32_t *ndown;
 	uint32_t *ready;         /* FIFO of instance ids */
-	size_t rhead, rtail;
+	size_t rhead, rtail, rcap;
 	pid_t *pids;             /* per slot */
 	uint32_t *slot_inst;
 	struct buf *slot_comps;  /* per slot: components of its key */
-	size_t running, total, started, built, failed, busy, blocked;
+	size_t running, total, started, built, failed, busy, blocked, interrupted;
+	size_t blocked_held;     /* of blocked: waiting on what another build holds
+				  * where it cannot be watched (from the start) */
+	size_t blocked_interrupted; /* of blocked: behind an interrupted runner */
+	size_t held;             /* instances held by another build, now */
+	uint32_t *held_ids;      /* which (some may have moved on: see status) */
+	size_t nheld_ids, held_cap;
+	size_t held_ok, held_failed; /* what became of them there */
 	bool tty;                /* stderr is a terminal: a live progress line */
 	struct inst_work w;
 	struct buf spec;
@@ -52,23 +78,121 @@ static void add_down(struct exec *x, uint32_t up, uint32_t down)
 	x->down[up][x->ndown[up]++] = down;
 }
 
-/* Mark everything downstream of id as blocked (transitively). */
-static void block_down(struct exec *x, uint32_t id)
+static void ready_push(struct exec *x, uint32_t id)
+{
+	GROW(x->ready, x->rcap, x->rtail + 1);
+	x->ready[x->rtail++] = id;
+}
+
+static void hold_push(struct exec *x, uint32_t id)
+{
+	GROW(x->held_ids, x->held_cap, x->nheld_ids + 1);
+	x->held_ids[x->nheld_ids++] = id;
+}
+
+/* id has an ok sentinel for its key: its dependents wait for one less
+ * (a held one too, should this build come to run it). */
+static void release_down(struct exec *x, uint32_t id)
+{
+	for (uint32_t k = 0; k < x->ndown[id]; k++) {
+		uint32_t d = x->down[id][k];
+		if (x->status[d] == J_HELD && x->waiting[d])
+			x->waiting[d]--;
+		else if (x->status[d] == J_WAITING && --x->waiting[d] == 0) {
+			x->status[d] = J_READY;
+			ready_push(x, d);
+		}
+	}
+}
+
+/* Whether the sentinels of i can be watched here: they are on a local
+ * root, where a lookup sees them change (another build's runner
+ * finishing, an upstream rebuilt at another key). */
+static bool watchable(const struct exec *x, const struct instance *i)
+{
+	return !strcmp(plan_store(x->p, i)->ops->kind, "local");
+}
+
+/* Mark everything downstream of id as blocked (transitively): they are
+ * not started, and their old outputs and sentinels stay as they are.
+ * With why ("failed"), each gets a line naming root, the upstream
+ * instance that did not build. */
+static void block_down(struct exec *x, uint32_t id, uint32_t root, const char *why)
 {
 	for (uint32_t k = 0; k < x->ndown[id]; k++) {
 		uint32_t d = x->down[id][k];
 		if (x->status[d] == J_WAITING || x->status[d] == J_READY) {
 			x->status[d] = J_BLOCKED;
 			x->blocked++;
-			block_down(x, d);
+			if (why) {
+				struct buf n = {0}, u = {0};
+				graph_name(x->p->g, &x->p->g->inst[d], &n);
+				graph_name(x->p->g, &x->p->g->inst[root], &u);
+				if (x->tty)
+					fputs("\r\033[K", stderr);
+				warn("%s: not built: upstream %s %s", n.data, u.data, why);
+				buf_free(&n);
+				buf_free(&u);
+			}
+			block_down(x, d, root, why);
 		}
 	}
+}
+
+/* What the sentinels say of instance i at its planned key now. 0, or -1
+ * after printing why. */
+static int lookup_now(struct exec *x, const struct instance *i, struct lookup *lk)
+{
+	const struct graph *g = x->p->g;
+	const struct target *t = g->groups[i->group].t;
+	const char *vals[RULES_MAX_WILDCARDS];
+	for (size_t k = 0; k < t->nwildcards; k++)
+		vals[k] = graph_value(g, i, k);
+	char key[33];
+	plan_key_hex(i, key);
+	return store_lookup(plan_store(x->p, i), t->name, vals, t->nwildcards, key, lk);
+}
+
+/* Every upstream instance i reads from has an ok sentinel for the key it
+ * was planned with, now, just before i starts: built by this build, or
+ * up to date at plan time and not rebuilt at another key since (by
+ * another build). Asked of local roots, whose sentinels a lookup sees as
+ * they are now. 0, or -1 after printing which one has not. */
+static int upstreams_built(struct exec *x, const struct instance *i)
+{
+	const struct graph *g = x->p->g;
+	const struct target *t = g->groups[i->group].t;
+	for (size_t in = 0; in < t->ninputs; in++) {
+		uint32_t u = graph_upstream(g, i, in);
+		/* (an S3 store answers from the listing made when planning) */
+		if (u == NO_INSTANCE || !watchable(x, &g->inst[u]))
+			continue;
+		struct lookup lk;
+		if (lookup_now(x, &g->inst[u], &lk) < 0)
+			return -1;
+		if (lk.state == LK_OK)
+			continue;
+		struct buf n = {0}, un = {0};
+		char key[33];
+		graph_name(g, i, &n);
+		graph_name(g, &g->inst[u], &un);
+		plan_key_hex(&g->inst[u], key);
+		if (x->tty)
+			fputs("\r\033[K", stderr);
+		warn("%s: not built: upstream %s has no ok sentinel for key %s", n.data, un.data, key);
+		buf_free(&n);
+		buf_free(&un);
+		return -1;
+	}
+	return 0;
 }
 
 static int launch(struct exec *x, uint32_t id, size_t slot)
 {
 	struct plan *p = x->p;
 	struct instance *i = &p->g->inst[id];
+	if (upstreams_built(x, i) < 0)
+		return -1;
 	int r = plan_expand(p, i, &x->w);
 	if (r != 0) {
 		if (r > 0) {
@@ -127,22 +251,34 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 		x->status[id] = J_DONE;
 		x->built++;
 		i->state = INST_OK;
-		for (uint32_t k = 0; k < x->ndown[id]; k++) {
-			uint32_t d = x->down[id][k];
-			if (x->status[d] == J_WAITING && --x->waiting[d] == 0) {
-				x->status[d] = J_READY;
-				x->ready[x->rtail++] = d;
-			}
-		}
+		release_down(x, id);
+		return;
+	}
+	if (code == RUNNER_EXIT_BUSY && watchable(x, i)) {
+		/* claimed by another build since the plan: its outcome is ours */
+		x->status[id] = J_HELD;
+		x->held++;
+		hold_push(x, id);
+		x->total--;
 		return;
 	}
 	if (x->tty) /* the runner's report starts on a line of its own */
 		fputs("\r\033[K", stderr);
 	struct buf n = {0};
 	graph_name(p->g, i, &n);
+	const char *why = "failed";
 	if (code == RUNNER_EXIT_BUSY) {
 		x->status[id] = J_BUSY;
 		x->busy++;
+		why = "is running in another build";
+	} else if (code > 128) {
+		/* a signal stopped the runner (the runner itself said so, or it
+		 * died of it): the instance is left interrupted, not failed */
+		x->status[id] = J_INTERRUPTED;
+		x->interrupted++;
+		why = "was interrupted";
+		if (WIFSIGNALED(wstatus) && !g_stop_signal)
+			warn("%s: interrupted: its runner was killed by signal %d", n.data, WTERMSIG(wstatus));
 	} else {
 		x->status[id] = J_FAILED;
 		x->failed++;
@@ -150,7 +286,12 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 			warn("%s: runner ended with status %d", n.data, code);
 	}
 	buf_free(&n);
-	block_down(x, id);
+	if (g_stop_signal) /* stopping: what depends on it is "not started" */
+		return;
+	size_t before = x->blocked;
+	block_down(x, id, id, why);
+	if (x->status[id] == J_INTERRUPTED)
+		x->blocked_interrupted += x->blocked - before;
 }
 
 static void exec_alloc(struct exec *x, size_t n, long jobs)
@@ -159,7 +300,8 @@ static void exec_alloc(struct exec *x, size_t n, long jobs)
 	x->waiting = xcalloc(n + 1, sizeof(uint32_t));
 	x->down = xcalloc(n + 1, sizeof(uint32_t *));
 	x->ndown = xcalloc(n + 1, sizeof(uint32_t));
-	x->ready = xcalloc(n + 1, sizeof(uint32_t));
+	x->rcap = n + 1;
+	x->ready = xcalloc(x->rcap, sizeof(uint32_t));
 	x->pids = xcalloc((size_t)jobs, sizeof(pid_t));
 	x->slot_inst = xcalloc((size_t)jobs, sizeof(uint32_t));
 	x->slot_comps = xcalloc((size_t)jobs, sizeof(struct buf));
@@ -174,6 +316,7 @@ static void exec_free(struct exec *x, size_t n, long jobs)
 	free(x->status);
 	free(x->waiting);
 	free(x->ready);
+	free(x->held_ids);
 	free(x->pids);
 	free(x->slot_inst);
 	for (long s = 0; s < jobs; s++)
@@ -196,33 +339,43 @@ static void exec_add_jobs(struct exec *x)
 		for (uint32_t k = 0; k < tg->n; k++) {
 			uint32_t id = tg->first + k;
 			struct instance *i = &g->inst[id];
-			if (i->state != INST_STALE)
+			bool held = i->state == INST_RUNNING && watchable(x, i);
+			if (!held && i->state != INST_STALE)
 				continue;
-			x->status[id] = J_WAITING;
-			x->total++;
+			x->status[id] = held ? J_HELD : J_WAITING;
+			x->held += held;
+			if (held)
+				hold_push(x, id);
+			x->total += !held;
 			for (size_t in = 0; in < tg->t->ninputs; in++) {
 				uint32_t u = graph_upstream(g, i, in);
 				if (u == NO_INSTANCE)
 					continue;
-				if (x->status[u] == J_WAITING || x->status[u] == J_BLOCKED) {
+				/* Any job of this build, ready or not: an upstream
+				 * with nothing to wait for is ready at once, and its
+				 * dependent must still wait for it to finish. */
+				if (x->status[u] != J_IDLE) {
 					add_down(x, u, id);
 					x->waiting[id]++;
-				} else if (g->inst[u].state == INST_RUNNING) {
+				} else if (g->inst[u].state == INST_RUNNING && !held) {
 					x->status[id] = J_BLOCKED;
 				}
 			}
-			if (x->status[id] == J_BLOCKED) {
+			if (held) {
+				continue;
+			} else if (x->status[id] == J_BLOCKED) {
 				x->blocked++;
 			} else if (x->waiting[id] == 0) {
 				x->status[id] = J_READY;
-				x->ready[x->rtail++] = id;
+				ready_push(x, id);
 			}
 		}
 	}
 	/* Blocked-at-start instances block their own dependents. */
 	for (size_t id = 0; id < g->ninst; id++)
 		if (x->status[id] == J_BLOCKED)
-			block_down(x, (uint32_t)id);
+			block_down(x, (uint32_t)id, (uint32_t)id, NULL);
+	x->blocked_held = x->blocked;
 }
 
 /* Start ready jobs while slots are free. */
@@ -239,7 +392,7 @@ static void start_ready(struct exec *x)
 		if (launch(x, id, slot) < 0) {
 			x->status[id] = J_FAILED;
 			x->failed++;
-			block_down(x, id);
+			block_down(x, id, id, "failed");
 			if (!o->keep_going)
 				break;
 		} else {
@@ -269,60 +422,192 @@ static void reap(struct exec *x, pid_t pid, int ws)
 	}
 }
 
+/* A held instance failed in the other build: say so, with its reason. */
+static void held_failed(struct exec *x, uint32_t id)
+{
+	const struct graph *g = x->p->g;
+	const struct instance *i = &g->inst[id];
+	const struct target *t = g->groups[i->group].t;
+	const char *vals[RULES_MAX_WILDCARDS];
+	for (size_t k = 0; k < t->nwildcards; k++)
+		vals[k] = graph_value(g, i, k);
+	char key[33];
+	plan_key_hex(i, key);
+	struct sentinel_body *b = store_body(plan_store(x->p, i), t->name, vals, t->nwildcards, key,
+					     SENT_FAILED);
+	struct buf n = {0};
+	graph_name(g, i, &n);
+	if (x->tty)
+		fputs("\r\033[K", stderr);
+	if (b && b->reason && b->reason[0])
+		warn("%s failed in another build: %s", n.data, b->reason);
+	else
+		warn("%s failed in another build", n.data);
+	buf_free(&n);
+	sentinel_body_free(b);
+}
+
+/* Look at every held instance once: built there (its dependents are
+ * released), failed there (blocked), or no longer held by a live runner
+ * (interrupted, or its sentinels gone: this build runs it). One whose
+ * sentinels cannot be read counts as failed (reported). 1 when any
+ * changed, 0 when none did. */
+static int poll_held(struct exec *x)
+{
+	struct graph *g = x->p->g;
+	int changed = 0;
+	size_t keep = 0;
+	for (size_t h = 0; h < x->nheld_ids; h++) {
+		uint32_t id = x->held_ids[h];
+		if (x->status[id] != J_HELD)
+			continue;
+		struct instance *i = &g->inst[id];
+		struct lookup lk;
+		int r = lookup_now(x, i, &lk);
+		if (r == 0 && lk.state == LK_RUNNING) {
+			x->held_ids[keep++] = id;
+			continue;
+		}
+		changed = 1;
+		x->held--;
+		if (r < 0) { /* cannot be watched (reported): not built here */
+			x->status[id] = J_FAILED;
+			x->failed++;
+			x->total++;
+			block_down(x, id, id, "failed");
+			continue;
+		}
+		switch (lk.state) {
+		case LK_OK:
+			x->status[id] = J_DONE;
+			x->held_ok++;
+			i->state = INST_OK;
+			release_down(x, id);
+			break;
+		case LK_FAILED:
+			x->status[id] = J_FAILED;
+			x->held_failed++;
+			held_failed(x, id);
+			block_down(x, id, id, "failed");
+			break;
+		default: /* this build runs it, once its own upstream is built */
+			i->state = INST_STALE;
+			x->total++;
+			if (x->waiting[id]) {
+				x->status[id] = J_WAITING;
+			} else {
+				x->status[id] = J_READY;
+				ready_push(x, id);
+			}
+			break;
+		}
+	}
+	x->nheld_ids = keep;
+	return changed;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Run jobs until none is running and none can start. 0, or -1 when
  * waiting for runners failed. *stopping: a signal asked us to stop. */
 static int run_jobs(struct exec *x, bool *stopping)
 {
 	const struct build_opts *o = x->o;
+	int wait_ms = HOLD_POLL_MIN_MS;
+	int64_t next_poll = 0;
 	*stopping = false;
 	for (;;) {
 		if (g_stop_signal && !*stopping) {
 			*stopping = true;
 			warn("stopping on signal %d; waiting for %zu runner%s", (int)g_stop_signal,
 			     x->running, x->running == 1 ? "" : "s");
+			/* The same signal: a Ctrl-C that reached the runners
+			 * too is recorded as one signal, not two. */
 			for (long s = 0; s < o->jobs; s++)
 				if (x->pids[s] > 0)
-					kill(x->pids[s], SIGTERM);
+					kill(x->pids[s], (int)g_stop_signal);
 		}
-		if (!*stopping && (o->keep_going || x->failed == 0))
+		bool going = !*stopping && (o->keep_going || (x->failed + x->held_failed + x->interrupted) == 0);
+		if (going)
 			start_ready(x);
-		if (x->running == 0)
+		bool watch = going && x->held;
+		if (x->running == 0 && !watch)
 			return 0;
 		int ws;
-		pid_t pid = waitpid(-1, &ws, 0);
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
+		pid_t pid = waitpid(-1, &ws, watch ? WNOHANG : 0);
+		if (pid < 0 && errno != EINTR && !(watch && errno == ECHILD)) {
 			warn("cannot wait for runners: %s", strerror(errno));
 			return -1;
 		}
-		reap(x, pid, ws);
+		if (pid > 0) {
+			reap(x, pid, ws);
+			continue;
+		}
+		if (!watch)
+			continue;
+		/* At most one look every wait_ms, however often runners end. */
+		int64_t now = mono_ms();
+		if (now >= next_poll) {
+			wait_ms = poll_held(x) ? HOLD_POLL_MIN_MS
+					       : (wait_ms * 2 > HOLD_POLL_MAX_MS ? HOLD_POLL_MAX_MS : wait_ms * 2);
+			next_poll = now + wait_ms;
+			continue;
+		}
+		/* A runner ending interrupts the sleep (on_child). */
+		int64_t left = next_poll - now;
+		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000};
+		nanosleep(&ts, NULL);
 	}
 }
 
-/* The summary line. 0 when everything was built, else 1. */
+/* The summary line. 0 when everything was built (here or by another
+ * build), 128 + the signal when one stopped the build, else 1. */
 static int report(const struct exec *x, bool stopping)
 {
 	if (x->tty)
 		fputs("\r\033[K", stderr);
-	size_t not_run = x->total - x->built - x->failed - x->busy - x->blocked;
-	if (!x->failed && !x->busy && !x->blocked && !not_run && !stopping) {
-		fprintf(stderr, "rapid: built %zu instance%s\n", x->built, x->built == 1 ? "" : "s");
+	size_t not_run = x->total - x->built - x->failed - x->busy - x->blocked - x->interrupted;
+	if (!x->failed && !x->busy && !x->blocked && !not_run && !x->held && !x->held_failed &&
+	    !x->interrupted && !stopping) {
+		if (x->held_ok && !x->built)
+			fprintf(stderr, "rapid: %zu instance%s built by another build\n", x->held_ok,
+				x->held_ok == 1 ? "" : "s");
+		else if (x->held_ok)
+			fprintf(stderr, "rapid: built %zu instance%s; %zu built by another build\n", x->built,
+				x->built == 1 ? "" : "s", x->held_ok);
+		else
+			fprintf(stderr, "rapid: built %zu instance%s\n", x->built, x->built == 1 ? "" : "s");
 		return 0;
 	}
 	struct buf b = {0};
 	buf_printf(&b, "built %zu of %zu", x->built, x->total);
 	if (x->failed)
 		buf_printf(&b, "; %zu failed", x->failed);
-	if (x->busy)
-		buf_printf(&b, "; %zu running in another build", x->busy);
-	if (x->blocked)
-		buf_printf(&b, "; %zu not built: upstream failed or running elsewhere", x->blocked);
+	if (x->interrupted)
+		buf_printf(&b, "; %zu interrupted", x->interrupted);
+	if (x->held_ok)
+		buf_printf(&b, "; %zu built by another build", x->held_ok);
+	if (x->held_failed)
+		buf_printf(&b, "; %zu failed in another build", x->held_failed);
+	if (x->busy || x->held)
+		buf_printf(&b, "; %zu running in another build", x->busy + x->held);
+	if (x->blocked_held)
+		buf_printf(&b, "; %zu not built: upstream running in another build", x->blocked_held);
+	if (x->blocked_interrupted)
+		buf_printf(&b, "; %zu not built: upstream interrupted", x->blocked_interrupted);
+	if (x->blocked > x->blocked_held + x->blocked_interrupted)
+		buf_printf(&b, "; %zu not built: upstream failed",
+			   x->blocked - x->blocked_held - x->blocked_interrupted);
 	if (not_run)
 		buf_printf(&b, "; %zu not started", not_run);
 	warn("%s", b.data);
 	buf_free(&b);
-	return 1;
+	return stopping ? 128 + (int)g_stop_signal : 1;
 }
 
 int exec_local(struct plan *p, const struct build_opts *o)
@@ -333,12 +618,16 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	exec_alloc(&x, n, o->jobs);
 	exec_add_jobs(&x);
 
-	struct sigaction sa = {0}, old_int, old_term, old_hup;
+	struct sigaction sa = {0}, sc = {0}, old_int, old_term, old_hup, old_chld;
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
+	sc.sa_handler = on_child;
+	sc.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sc.sa_mask);
+	sigaction(SIGCHLD, &sc, &old_chld);
 	g_stop_signal = 0;
 
 	bool stopping;
@@ -347,6 +636,7 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
+	sigaction(SIGCHLD, &old_chld, NULL);
 	exec_free(&x, n, o->jobs);
 	return ret;
 }

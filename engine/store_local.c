@@ -24,6 +24,7 @@ struct local_store {
 	struct buf dir;   /* layout_sentinel_root(root, target) */
 	char *target;     /* whose sentinel folder dirfd is */
 	int dirfd;        /* layout_sentinel_root(root, target), or -1 */
+	int dir_errno;    /* why dirfd is -1 */
 };
 
 static void local_close(struct store *st)
@@ -40,10 +41,11 @@ static void local_close(struct store *st)
 }
 
 /* Keep the target's sentinel folder open: probing relative to it spares
- * the kernel the walk down the whole absolute path for every instance. */
+ * the kernel the walk down the whole absolute path for every instance.
+ * A folder that was missing is looked for again: a build creates it. */
 static void local_open_dir(struct local_store *s, const char *target)
 {
-	if (s->target && !strcmp(s->target, target))
+	if (s->target && !strcmp(s->target, target) && s->dirfd >= 0)
 		return;
 	if (s->dirfd >= 0)
 		close(s->dirfd);
@@ -52,6 +54,7 @@ static void local_open_dir(struct local_store *s, const char *target)
 	buf_reset(&s->dir);
 	layout_put_sentinel_root(&s->dir, s->base.root, target);
 	s->dirfd = open(s->dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->dir_errno = s->dirfd < 0 ? errno : 0;
 }
 
 /* 1 after a warning when an instance folder is there but cannot be one
@@ -88,8 +91,8 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 	struct stat st;
 	if (s->dirfd < 0) {
 		/* no sentinel folder yet: nothing was ever built (or it is unreadable) */
-		if (errno != ENOENT && errno != ENOTDIR) {
-			warn("cannot read '%s': %s", s->path.data, strerror(errno));
+		if (s->dir_errno != ENOENT && s->dir_errno != ENOTDIR) {
+			warn("cannot read '%s': %s", s->dir.data, strerror(s->dir_errno));
 			return -1;
 		}
 		return 0;

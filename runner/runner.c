@@ -45,6 +45,7 @@ struct run {
 	int exit_code;         /* -1: none */
 	int signal;            /* 0: none */
 	char *reason;          /* why it failed; NULL when it did not */
+	int interrupted;       /* the signal that stopped it (SIGTERM, SIGINT, SIGHUP), or 0 */
 	struct out_files files;
 	struct buf tail;
 };
@@ -244,6 +245,7 @@ static int run_recipe(struct run *r)
 	const struct spec *s = r->s;
 	int sig = exec_interrupted();
 	if (sig) {
+		r->interrupted = sig;
 		r->reason = xasprintf("interrupted by signal %d", sig);
 		return -1;
 	}
@@ -261,10 +263,11 @@ static int run_recipe(struct run *r)
 	r->exit_code = x.exit_code;
 	r->signal = x.signal;
 	save_log(r, &x);
+	r->interrupted = x.start_error ? 0 : x.interrupted;
 	if (x.start_error)
 		r->reason = xstrdup(x.start_error);
-	else if (x.interrupted)
-		r->reason = xasprintf("interrupted by signal %d", x.interrupted);
+	else if (r->interrupted)
+		r->reason = xasprintf("interrupted by signal %d", r->interrupted);
 	else if (x.timed_out)
 		r->reason = xasprintf("timeout after %lds", s->timeout_s);
 	else if (x.signal)
@@ -321,10 +324,33 @@ static void print_failure(const struct run *r)
 	buf_free(&b);
 }
 
+/* Interrupted (a signal asked the runner to stop): nothing is recorded
+ * as failed. The running sentinel stays, with the reason in its body and
+ * no live runner, which is what an interrupted instance is (the same as
+ * after a SIGKILL). 128 + the signal. */
+static int abandon(struct run *r, struct sentinel_claim *claim)
+{
+	r->ended = now_ns();
+	size_t len;
+	char *body = make_body(r, SENT_RUNNING, &len);
+	if (isatty(2))
+		fputs("\r\033[K", stderr);
+	warn("%s: %s", r->label, r->reason);
+	if (r->scratch && remove_tree(r->scratch) < 0)
+		warn("cannot remove '%s': %s", r->scratch, strerror(errno));
+	/* Should the body not be written, the old running sentinel stays:
+	 * interrupted all the same. */
+	sentinel_abandon(claim, body, body ? len : 0);
+	free(body);
+	return 128 + r->interrupted;
+}
+
 /* Record the outcome, clean up, release the claim. The exit status. */
 static int finish(struct run *r, struct sentinel_claim *claim, bool ok)
 {
 	const struct spec *s = r->s;
+	if (!ok && r->interrupted)
+		return abandon(r, claim);
 	r->ended = now_ns();
 	int ret = 1;
 	size_t len;
@@ -379,6 +405,7 @@ static int run_instance(const struct spec *s)
 
 	if (exec_interrupted()) { /* before anything was claimed: nothing to record */
 		warn("%s: interrupted by signal %d", r.label, exec_interrupted());
+		ret = 128 + exec_interrupted();
 		goto out;
 	}
 	size_t len;

@@ -17,8 +17,13 @@
  *      prunes older ones; otherwise writes the failed sentinel (exit code
  *      or signal, reason) and prints the log's last lines on stderr;
  *   5. removes the scratch folder and the running sentinel.
+ *   SIGTERM, SIGINT or SIGHUP to the runner stops it without recording a
+ *   failure: the running sentinel stays, its body saying "interrupted by
+ *   signal N", with no live runner (as after a SIGKILL), so the instance
+ *   reads as interrupted.
  * Exit status: 0 built (or already built), 1 the recipe failed, 2 a bad
- * spec or usage, 75 another runner holds the instance.
+ * spec or usage, 75 another runner holds the instance, 128 + N
+ * interrupted by signal N.
  *
  * The spec is documented in runner/spec.h, the sentinels in
  * runner/sentinel.h, the folders in runner/layout.h. */

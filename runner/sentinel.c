@@ -447,6 +447,23 @@ void sentinel_release(struct sentinel_claim *c)
 	free(c);
 }
 
+int sentinel_abandon(struct sentinel_claim *c, const char *body, size_t len)
+{
+	int ret = 0;
+	struct stat st;
+	/* Still under our lock: the file at the name is ours, and the new
+	 * one carries no lock once it is renamed over it. */
+	if (body && stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino &&
+	    write_file_atomic(c->path, body, len) < 0) {
+		warn("cannot write '%s': %s", c->path, strerror(errno));
+		ret = -1;
+	}
+	close(c->fd);
+	free(c->path);
+	free(c);
+	return ret;
+}
+
 /* Remove a running sentinel unless a live runner holds it: lock it, make
  * sure it is still the file at path, unlink it under the lock. */
 static int remove_stale_running(const char *path)

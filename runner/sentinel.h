@@ -72,6 +72,12 @@ int sentinel_claim_force(const char *dir, const char *key, const char *body,
 			 size_t len, struct sentinel_claim **out);
 /* Remove the running sentinel (if still ours) and drop the lock. */
 void sentinel_release(struct sentinel_claim *);
+/* Leave the claimed instance interrupted: replace the running sentinel
+ * with body (a new file renamed over it, so nobody holds a lock on what
+ * is at its name; NULL keeps the body there) and drop the claim. 0, or
+ * -1 after printing why; either way the claim is dropped and a running
+ * sentinel without a live runner is left. */
+int sentinel_abandon(struct sentinel_claim *, const char *body, size_t len);
 
 /* After an ok sentinel for key is written: remove every other sentinel of
  * the instance except live running ones (they no longer describe its

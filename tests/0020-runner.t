@@ -239,11 +239,14 @@ wait_for "$T_TMP/term.pid"
 kill -TERM $pt
 wait $pt
 rt=$?
-is "$rt" 1 "SIGTERM: runner exits 1"
+# Interrupted is not failed (issue 9): no failed sentinel; the running one
+# stays, unheld, and says why.
+is "$rt" 143 "SIGTERM: runner exits 128 + 15"
 is "$(cat "$T_TMP/term.pid.log")" TERM "SIGTERM: passed on to the recipe while it slept, not after"
-like "$(cat "$T_TMP/term.err")" "failed: interrupted by signal 15" "SIGTERM: message"
-is "$(jf "$R.rapid/sentinels/t/01/A/$K1.failed.json" 'd["reason"], d["signal"]')" "('interrupted by signal 15', 15)" "SIGTERM: failed sentinel"
-is "$(ls "$R.rapid/sentinels/t/01/A")" "$K1.failed.json" "SIGTERM: running sentinel removed"
+is "$(cat "$T_TMP/term.err")" "rapid: t participant=01 run=A: interrupted by signal 15" "SIGTERM: message"
+is "$(jf "$R.rapid/sentinels/t/01/A/$K1.running.json" 'd["reason"], d["signal"]')" "('interrupted by signal 15', 15)" "SIGTERM: the running sentinel records the interruption"
+is "$(ls "$R.rapid/sentinels/t/01/A")" "$K1.running.json" "SIGTERM: no failed sentinel, the running one left for the next runner"
+ok "$(flock -n "$R.rapid/sentinels/t/01/A/$K1.running.json" true; echo $?)" "SIGTERM: nobody holds the running sentinel"
 ok "$([ ! -e "${R}res/copy.txt" ]; echo $?)" "SIGTERM: output not moved"
 
 # ---- a directory output replaces the old one as a whole ----
