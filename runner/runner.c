@@ -422,7 +422,8 @@ static int run_instance(const struct spec *s)
 	if (c == 0) {
 		char *okp = sentinel_path(s->sentinel_dir, s->key, SENT_OK);
 		struct stat st;
-		if (!s->force && stat(okp, &st) == 0) {
+		/* Only a regular file is an ok sentinel (runner/sentinel.h). */
+		if (!s->force && lstat(okp, &st) == 0 && S_ISREG(st.st_mode)) {
 			ret = 0;
 		} else {
 			warn("%s: already running in another build", r.label);
