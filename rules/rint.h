@@ -18,6 +18,8 @@
 
 #define RL_MAX_ERRORS 20
 #define RL_MAX_INCLUDE_DEPTH 16
+/* $(A) whose value uses $(B) whose value uses ... : at most this deep. */
+#define RL_MAX_VAR_DEPTH 256
 
 struct pos {
 	int line, col;

@@ -2,7 +2,10 @@
  *
  * Values are stored as written and expanded at each use, so a target may
  * use a variable defined further down. "$$" is a literal '$'; a '$' not
- * followed by '(' or '$' is itself (so sh -c 'echo $HOME' survives). */
+ * followed by '(' or '$' is itself (so sh -c 'echo $HOME' survives).
+ * Expansion recurses once per nested reference, so references nest at most
+ * RL_MAX_VAR_DEPTH deep: a chain a hostile file can make 100,000 long
+ * stops with an error instead of overflowing the stack. */
 #include "rules/rint.h"
 
 struct var *rl_var_get(struct rctx *c, const char *name, size_t n)
@@ -59,6 +62,11 @@ struct var *rl_var_ref(struct rctx *c, const struct text *t, size_t i, const cha
 			rl_error(c, rl_loc(t, i), "undefined variable '%s'", w);
 		free(w);
 		free(names);
+		return NULL;
+	}
+	if (c->nstack >= RL_MAX_VAR_DEPTH) {
+		rl_error(c, rl_loc(t, i), "variable references nested more than %d deep ($(%s) -> ... -> $(%s))",
+			 RL_MAX_VAR_DEPTH, c->stack[0]->name, v->name);
 		return NULL;
 	}
 	if (v->busy) {
