@@ -67,11 +67,13 @@ void rl_error_counted(struct rctx *c)
 const char *rl_intern_file(struct rctx *c, const char *path)
 {
 	struct rapidfile *rf = c->rf;
-	for (size_t i = 0; i < rf->nfiles; i++)
-		if (!strcmp(rf->files[i], path))
-			return rf->files[i];
+	size_t n = strlen(path);
+	const char *f = rl_map_get(&c->filemap, path, n);
+	if (f)
+		return f;
 	GROW(rf->files, c->capfiles, rf->nfiles + 1);
 	rf->files[rf->nfiles] = arena_strdup(c->A, path);
+	rl_map_put(&c->filemap, rf->files[rf->nfiles], n, rf->files[rf->nfiles]);
 	return rf->files[rf->nfiles++];
 }
 

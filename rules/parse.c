@@ -11,10 +11,12 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-/* The rapidfile and the arena that holds everything it points to. */
+/* The rapidfile, the arena that holds everything it points to, and its
+ * targets by name. */
 struct holder {
 	struct rapidfile rf;
 	struct arena *A;
+	struct rl_map targets;
 };
 
 struct incl {
@@ -100,20 +102,19 @@ static struct rawtarget *target(struct rctx *c, const struct text *x, size_t we)
 			 (int)(x->n - extra), x->s + extra);
 		return NULL;
 	}
-	for (size_t k = 0; k < c->nrts; k++) {
-		struct rawtarget *o = c->rts[k];
-		if (strlen(o->name) == e - i && !memcmp(o->name, x->s + i, e - i)) {
-			char *first = rl_loc_str(o->loc, false);
-			rl_error(c, rl_loc(x, i), "duplicate target '%s' (first at %s)", o->name, first);
-			free(first);
-			return NULL;
-		}
+	struct rawtarget *o = rl_map_get(&c->rtmap, x->s + i, e - i);
+	if (o) {
+		char *first = rl_loc_str(o->loc, false);
+		rl_error(c, rl_loc(x, i), "duplicate target '%s' (first at %s)", o->name, first);
+		free(first);
+		return NULL;
 	}
 	struct rawtarget *rt = xcalloc(1, sizeof(*rt));
 	rt->name = xstrndup(x->s + i, e - i);
 	rt->loc = rl_loc(x, i);
 	GROW(c->rts, c->caprts, c->nrts + 1);
 	c->rts[c->nrts++] = rt;
+	rl_map_put(&c->rtmap, rt->name, e - i, rt);
 	return rt;
 }
 
@@ -261,6 +262,11 @@ int rules_load(const char *path, const struct rules_opts *opts, struct rapidfile
 		free(c.rts[i]);
 	}
 	free(c.rts);
+	rl_map_free(&c.rtmap);
+	rl_map_free(&c.notarget);
+	rl_map_free(&c.filemap);
+	rl_map_free(&c.syms);
+	rl_map_free(&c.envs);
 	rl_vars_free(&c);
 	rl_cache_free(&c);
 	for (int i = 0; i < c.nmsgs; i++)
@@ -270,6 +276,8 @@ int rules_load(const char *path, const struct rules_opts *opts, struct rapidfile
 		rules_free(rf);
 		return -1;
 	}
+	for (size_t i = 0; i < rf->ntargets; i++)
+		rl_map_put(&h->targets, rf->targets[i]->name, strlen(rf->targets[i]->name), rf->targets[i]);
 	*out = rf;
 	return 0;
 }
@@ -280,16 +288,15 @@ void rules_free(struct rapidfile *rf)
 		return;
 	struct holder *h = (struct holder *)(void *)((char *)rf - offsetof(struct holder, rf));
 	free(rf->files);
+	rl_map_free(&h->targets);
 	arena_free(h->A);
 	free(h);
 }
 
 struct target *rules_target(const struct rapidfile *rf, const char *name)
 {
-	for (size_t i = 0; i < rf->ntargets; i++)
-		if (!strcmp(rf->targets[i]->name, name))
-			return rf->targets[i];
-	return NULL;
+	struct holder *h = (struct holder *)(void *)((char *)rf - offsetof(struct holder, rf));
+	return rl_map_get(&h->targets, name, strlen(name));
 }
 
 const char *rules_symbol_name(const struct target *t, int i)

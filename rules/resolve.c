@@ -5,10 +5,7 @@
 
 static struct rawtarget *find(struct rctx *c, const char *name)
 {
-	for (size_t i = 0; i < c->nrts; i++)
-		if (!strcmp(c->rts[i]->name, name))
-			return c->rts[i];
-	return NULL;
+	return rl_map_get(&c->rtmap, name, strlen(name));
 }
 
 static int find_wildcard(const struct target *t, const char *name)

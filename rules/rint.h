@@ -70,6 +70,21 @@ struct var {
 	struct sres set;   /* its value as a set expression, cached */
 };
 
+/* map.c: names (bytes and length, borrowed) to pointers. Zeroed is
+ * empty. probes counts the slots looked at, which stays within a small
+ * factor of the operations however many names there are. */
+struct rl_map_slot;
+struct rl_map {
+	struct rl_map_slot *slot;
+	size_t cap, n;
+	size_t probes;
+};
+/* The value of key, or NULL when it is not there. */
+void *rl_map_get(struct rl_map *, const char *key, size_t n);
+/* Set key (which must outlive the map) to val, replacing any value. */
+void rl_map_put(struct rl_map *, const char *key, size_t n, void *val);
+void rl_map_free(struct rl_map *);
+
 struct rawtarget;
 struct cache_entry;
 
@@ -84,13 +99,23 @@ struct rctx {
 	int nmsgs;
 	struct var **vars;
 	size_t nvars, capvars;
+	struct rl_map varmap;  /* name -> struct var */
+	struct rl_map undef;   /* an undefined name -> its hint (vars.c) */
 	struct var **stack; /* variables being expanded, outermost first */
 	size_t nstack, capstack;
 	struct rawtarget **rts;
 	size_t nrts, caprts;
+	struct rl_map rtmap;   /* name -> struct rawtarget */
+	struct rl_map notarget; /* T of a T.O that is no target -> its hint, or c */
 	struct cache_entry **cache; /* file()/list() results by path */
 	size_t ncache, capcache;
+	struct rl_map cachemap; /* key -> struct cache_entry */
 	size_t capfiles;
+	struct rl_map filemap;  /* path -> its interned copy */
+	/* The names of the target being compiled (rl_target_parse): name ->
+	 * (kind << 32 | position) + 1, kind 0 wildcard, 1 input, 2 output;
+	 * and its env names -> the entry. */
+	struct rl_map syms, envs;
 };
 
 /* diag.c */
@@ -180,6 +205,9 @@ struct rawtarget {
 	struct loc *ref_loc;
 };
 void rl_target_parse(struct rctx *, struct rawtarget *);
+/* Index of symbol name of t, the target being parsed (rules.h
+ * numbering), -1 when none. */
+int rl_symbol_find(struct rctx *, const struct target *t, const char *name, size_t n);
 /* resolve.c: references, dependency order, roots. 0 or -1. */
 int rl_resolve(struct rctx *);
 

@@ -13,18 +13,6 @@ static bool name_char(char ch)
 	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
 }
 
-/* Index of symbol name in tg (rules.h numbering), -1 when none. */
-static int symbol_find(const struct target *tg, const char *name, size_t n)
-{
-	size_t nw = tg->nwildcards, ni = tg->ninputs;
-	for (size_t k = 0; k < nw + ni + tg->noutputs; k++) {
-		const char *s = rules_symbol_name(tg, (int)k);
-		if (strlen(s) == n && !memcmp(s, name, n))
-			return (int)k;
-	}
-	return -1;
-}
-
 static void flush(struct rctx *c, struct buf *lit, struct seg **segs, size_t *n, size_t *cap)
 {
 	if (!lit->len)
@@ -77,7 +65,7 @@ int rl_tmpl_compile(struct rctx *c, const struct target *tg, const struct text *
 			continue;
 		}
 		char *name = xstrndup(t->s + i + 1, j - i - 1);
-		int k = symbol_find(tg, name, j - i - 1);
+		int k = rl_symbol_find(c, tg, name, j - i - 1);
 		if (k < 0) {
 			unknown(c, tg, t, i, name, mode);
 			ret = -1;

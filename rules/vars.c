@@ -8,12 +8,15 @@
  * stops with an error instead of overflowing the stack. */
 #include "rules/rint.h"
 
+/* The hint for an undefined name, as of nvars variables. */
+struct undef {
+	const char *hint;
+	size_t nvars;
+};
+
 struct var *rl_var_get(struct rctx *c, const char *name, size_t n)
 {
-	for (size_t i = 0; i < c->nvars; i++)
-		if (strlen(c->vars[i]->name) == n && !memcmp(c->vars[i]->name, name, n))
-			return c->vars[i];
-	return NULL;
+	return rl_map_get(&c->varmap, name, n);
 }
 
 void rl_var_set(struct rctx *c, const char *name, size_t n, char op,
@@ -29,6 +32,7 @@ void rl_var_set(struct rctx *c, const char *name, size_t n, char op,
 		v->name = xstrndup(name, n);
 		GROW(c->vars, c->capvars, c->nvars + 1);
 		c->vars[c->nvars++] = v;
+		rl_map_put(&c->varmap, v->name, n, v);
 	}
 	v->raw = raw;
 	v->loc = loc;
@@ -51,17 +55,29 @@ struct var *rl_var_ref(struct rctx *c, const struct text *t, size_t i, const cha
 {
 	struct var *v = rl_var_get(c, name, n);
 	if (!v) {
-		const char **names = xcalloc(c->nvars, sizeof(*names));
-		for (size_t k = 0; k < c->nvars; k++)
-			names[k] = c->vars[k]->name;
+		/* The hint looks at every variable: once per undefined name
+		 * and number of variables. */
+		struct undef *u = rl_map_get(&c->undef, name, n);
 		char *w = xstrndup(name, n);
-		const char *hint = closest_word(w, names, c->nvars);
+		if (!u) {
+			u = arena_alloc(c->T, sizeof(*u));
+			u->nvars = (size_t)-1;
+			rl_map_put(&c->undef, arena_strndup(c->T, name, n), n, u);
+		}
+		if (u->nvars != c->nvars) {
+			const char **names = xcalloc(c->nvars, sizeof(*names));
+			for (size_t k = 0; k < c->nvars; k++)
+				names[k] = c->vars[k]->name;
+			u->hint = closest_word(w, names, c->nvars);
+			u->nvars = c->nvars;
+			free(names);
+		}
+		const char *hint = u->hint;
 		if (hint)
 			rl_error(c, rl_loc(t, i), "undefined variable '%s' (did you mean '%s'?)", w, hint);
 		else
 			rl_error(c, rl_loc(t, i), "undefined variable '%s'", w);
 		free(w);
-		free(names);
 		return NULL;
 	}
 	if (c->nstack >= RL_MAX_VAR_DEPTH) {
@@ -139,4 +155,6 @@ void rl_vars_free(struct rctx *c)
 	}
 	free(c->vars);
 	free(c->stack);
+	rl_map_free(&c->varmap);
+	rl_map_free(&c->undef);
 }

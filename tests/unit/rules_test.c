@@ -3,6 +3,7 @@
  * checked exhaustively by tests/0010-rules-errors.t; here only a few that
  * need a structure around them. */
 #include "lib/util.h"
+#include "rules/rint.h"
 #include "rules/rules.h"
 #include "tests/unit/tap.h"
 
@@ -560,6 +561,40 @@ static void test_valid_id(void)
 	TAP_IS_STR(why, "at most 255 bytes", "why: length");
 }
 
+/* The loader's name table (rules/map.c) at 100,000 names: the slots it
+ * looks at stay within a small factor of the operations, as the parse of
+ * 100,000 targets needs (it was quadratic: a linear scan per target). */
+static void test_map(void)
+{
+	enum { N = 100000 };
+	struct rl_map m = {0};
+	char **keys = xcalloc(N, sizeof(*keys));
+	for (size_t i = 0; i < N; i++) {
+		keys[i] = xasprintf("t%zu", i);
+		rl_map_put(&m, keys[i], strlen(keys[i]), keys[i]);
+	}
+	TAP_IS_INT(m.n, N, "100,000 names");
+	bool found = true, absent = true;
+	for (size_t i = 0; i < N; i++) {
+		char k[32];
+		found &= rl_map_get(&m, keys[i], strlen(keys[i])) == keys[i];
+		snprintf(k, sizeof k, "u%zu", i);
+		absent &= rl_map_get(&m, k, strlen(k)) == NULL;
+	}
+	TAP_OK(found, "each name finds its value");
+	TAP_OK(absent, "names not put find nothing");
+	rl_map_put(&m, keys[7], strlen(keys[7]), keys[8]);
+	TAP_OK(rl_map_get(&m, "t7", 2) == keys[8] && m.n == N, "put again replaces");
+	TAP_OK(rl_map_get(&m, "t1", 1) == NULL, "a prefix is another name");
+	/* 300,001 operations (and the rehashes on the way). */
+	TAP_OK(m.probes < 8 * (3 * (size_t)N + 1), "%zu slots looked at for %d operations", m.probes, 3 * N + 1);
+	rl_map_free(&m);
+	TAP_OK(rl_map_get(&m, "t1", 2) == NULL, "a freed map is empty");
+	for (size_t i = 0; i < N; i++)
+		free(keys[i]);
+	free(keys);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "%s", "/tmp/rules_test.XXXXXX");
@@ -578,6 +613,7 @@ int main(void)
 	test_include();
 	test_positions();
 	test_valid_id();
+	test_map();
 	remove_tree(dir);
 	return tap_done();
 }
