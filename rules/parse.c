@@ -7,7 +7,6 @@
  * body, so a target may use a variable assigned further down. */
 #include "rules/rint.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -169,16 +168,16 @@ static void process_file(struct rctx *c, const char *path, const struct loc *fro
 			 struct incl *stack)
 {
 	size_t len;
-	char *data = read_file(path, &len);
 	struct stat st;
-	if (!data || stat(path, &st) < 0) {
+	const char *why;
+	char *data = rl_read_file(path, &len, &st, &why);
+	if (!data) {
 		if (from) {
-			rl_error(c, *from, "cannot read '%s': %s", path, strerror(errno));
+			rl_error(c, *from, "cannot read '%s': %s", path, why);
 		} else {
-			warn("cannot read '%s': %s", path, strerror(errno));
+			warn("cannot read '%s': %s", path, why);
 			c->nerr++;
 		}
-		free(data);
 		return;
 	}
 	const char *file = rl_intern_file(c, path);

@@ -20,6 +20,9 @@
 #define RL_MAX_INCLUDE_DEPTH 16
 /* $(A) whose value uses $(B) whose value uses ... : at most this deep. */
 #define RL_MAX_VAR_DEPTH 256
+/* The most bytes of one file read (a Rapidfile, an include, an ids file),
+ * and of one expansion of $(...) (1 << 24 is "16 MiB" in messages). */
+#define RL_MAX_FILE ((size_t)1 << 24)
 
 struct pos {
 	int line, col;
@@ -155,6 +158,13 @@ size_t rl_word_end(const struct text *, size_t i);
 bool rl_word_is(const struct text *, size_t from, size_t to, const char *w);
 /* The URI's scheme ("s3", "gs", ...) length, 0 when it has none. */
 size_t rl_uri_scheme(const char *s, size_t n);
+
+/* read.c: the bytes of a regular file of at most RL_MAX_FILE bytes, and
+ * its fstat in *st. NULL with *why (a static string) on failure. */
+struct stat;
+char *rl_read_file(const char *path, size_t *len, struct stat *st, const char **why);
+/* The *why of rl_read_file for a file over RL_MAX_FILE. */
+const char *rl_file_too_large(void);
 
 /* lex.c: split a file's bytes into logical lines (in the temporary arena). */
 void rl_lex(struct rctx *, const char *file, const char *data, size_t len,

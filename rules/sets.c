@@ -332,15 +332,23 @@ static const struct sres *eval_func(struct rctx *c, const struct text *t, size_t
 			r->failed = true;
 			goto out;
 		}
+		if (len > RL_MAX_FILE) {
+			rl_error(c, at, "cannot read '%s': %s", path, rl_file_too_large());
+			r->failed = true;
+			free(data);
+			goto out;
+		}
 		parse_ids(c, rl_intern_file(c, path), data, len, r);
 		free(data);
 	} else if (is_list) {
 		list_dir(c, path, at, r);
 	} else {
 		size_t len;
-		char *data = read_file(path, &len);
+		struct stat st;
+		const char *why;
+		char *data = rl_read_file(path, &len, &st, &why);
 		if (!data) {
-			rl_error(c, at, "cannot read '%s': %s", path, strerror(errno));
+			rl_error(c, at, "cannot read '%s': %s", path, why);
 			r->failed = true;
 			goto out;
 		}

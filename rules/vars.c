@@ -107,6 +107,11 @@ int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
 	size_t i = from;
 	while (i < to) {
 		const struct pos *p = at ? at : &t->p[i];
+		/* $(B)$(B) with B = $(C)$(C) ... doubles at each level: a short
+		 * file can ask for more bytes than there is memory. Inner levels
+		 * stop; the outermost one (at NULL) says where. */
+		if (at && out->b.len > RL_MAX_FILE)
+			return -1;
 		if (t->s[i] == '$' && i + 1 < to && t->s[i + 1] == '$') {
 			tbuf_put(out, '$', *p);
 			i += 2;
@@ -139,6 +144,10 @@ int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
 				if (rl_expand(c, &v->raw, 0, v->raw.n, out, p) < 0)
 					ret = -1;
 				rl_var_pop(c);
+				if (!at && out->b.len > RL_MAX_FILE) {
+					rl_error(c, rl_loc(t, i), "$(%s) expands to more than 16 MiB", v->name);
+					return -1;
+				}
 			}
 		}
 		i = j + 1;

@@ -93,4 +93,37 @@ awk 'BEGIN { for (i = 0; i < 100000; i++) printf "target t%d\n    output o = o%d
 run "$RAPID" -f dup.rf check
 is "$ERR" "rapid: dup.rf:300001:8: duplicate target 't99998' (first at dup.rf:299995)" "100,000 targets and a duplicate: found"
 
+# Regression (reads without limit, tests/rules-errors/include-dev-zero.rf
+# and set-file-dev-zero.rf): a FIFO was opened and read, waiting forever
+# for a writer. Only regular files are read now, each at most 16 MiB.
+# (timeout only keeps a regression from hanging the run.)
+mkfifo fifo
+printf 'include fifo\n' > inc-fifo.rf
+run timeout 120 "$RAPID" -f inc-fifo.rf check
+is "$ERR" "rapid: inc-fifo.rf:1:9: cannot read 'fifo': not a regular file" "include of a FIFO: an error, no wait"
+is "$RC" 1 "include of a FIFO: exit 1"
+printf 'target t\n    foreach p in file(fifo)\n    output o = out/{p}\n    run touch {o}\n' > set-fifo.rf
+run timeout 120 "$RAPID" -f set-fifo.rf check
+is "$ERR" "rapid: set-fifo.rf:2:18: cannot read 'fifo': not a regular file" "file() of a FIFO: an error, no wait"
+run timeout 120 "$RAPID" -f fifo check
+is "$ERR" "rapid: cannot read 'fifo': not a regular file" "a FIFO as the Rapidfile: an error, no wait"
+is "$RC" 1 "a FIFO as the Rapidfile: exit 1"
+
+# 16 MiB is the most; one byte more is an error naming the file.
+awk 'BEGIN { for (i = 0; i < 1048576; i++) printf "# 16 bytes each\n" }' > cap.inc
+printf 'include cap.inc\ntarget t\n    output o = out.txt\n    run touch {o}\n' > cap.rf
+run "$RAPID" -f cap.rf check
+is "$RC" 0 "an include of exactly 16 MiB: read"
+printf '#' >> cap.inc
+run "$RAPID" -f cap.rf check
+is "$ERR" "rapid: cap.rf:1:9: cannot read 'cap.inc': larger than 16 MiB" "an include of 16 MiB and a byte: an error"
+cp cap.inc big.rf
+run "$RAPID" -f big.rf check
+is "$ERR" "rapid: cannot read 'big.rf': larger than 16 MiB" "a Rapidfile over 16 MiB: an error"
+awk 'BEGIN { for (i = 0; i < 1048577; i++) printf "p%014d\n", i }' > ids.big
+printf 'target t\n    foreach p in file(ids.big)\n    output o = out/{p}\n    run touch {o}\n' > set-big.rf
+run "$RAPID" -f set-big.rf check
+is "$ERR" "rapid: set-big.rf:2:18: cannot read 'ids.big': larger than 16 MiB" "an ids file over 16 MiB: an error"
+rm -f cap.inc big.rf ids.big
+
 done_testing

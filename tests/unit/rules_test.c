@@ -431,6 +431,18 @@ static int hook_fetch(void *ctx, const char *uri, char **data, size_t *len)
 	return 0;
 }
 
+/* 16 MiB and one byte of "A1\n...": over the cap of an ids file. */
+static int hook_fetch_big(void *ctx, const char *uri, char **data, size_t *len)
+{
+	(void)ctx;
+	(void)uri;
+	*len = ((size_t)1 << 24) + 1;
+	*data = xmalloc(*len);
+	for (size_t i = 0; i < *len; i++)
+		(*data)[i] = i % 3 == 0 ? 'A' : i % 3 == 1 ? '1' : '\n';
+	return 0;
+}
+
 static void test_hooks(void)
 {
 	const char *text =
@@ -483,6 +495,28 @@ static void test_hooks(void)
 		TAP_IS_INT(s->origin[0].line, 2, "fetched ids: origin line");
 	}
 	rules_free(rf);
+
+	/* The cap of local ids files holds for fetched ones too. */
+	hooks.fetch = hook_fetch_big;
+	put("Rapidfile", "target t\n    foreach q in file(s3://bucket/big.txt)\n    output o = s3://out/{q}/\n    run x\n");
+	char *errp = at("stderr.txt"), *rfp = at("Rapidfile");
+	fflush(stderr);
+	int saved = dup(2), fd = open(errp, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	dup2(fd, 2);
+	close(fd);
+	struct rules_opts o = {NULL, 0, &hooks};
+	int r = rules_load(rfp, &o, &rf);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char *err = read_file(errp, NULL), *want = xasprintf("rapid: %s:2:18: cannot read "
+		"'s3://bucket/big.txt': larger than 16 MiB\n", rfp);
+	TAP_IS_INT(r, -1, "a fetched ids file over 16 MiB: fails");
+	TAP_IS_STR(err, want, "a fetched ids file over 16 MiB: the message");
+	free(want);
+	free(err);
+	free(rfp);
+	free(errp);
 }
 
 static void test_include(void)
