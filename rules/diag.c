@@ -194,6 +194,11 @@ struct text rl_text_slice(struct rctx *c, const struct text *t, size_t from, siz
 	return (struct text){s, p, to - from, t->file};
 }
 
+struct text rl_text_tail(const struct text *t, size_t from)
+{
+	return (struct text){t->s + from, t->p + from, t->n - from, t->file};
+}
+
 bool rl_is_blank(char ch)
 {
 	return ch == ' ' || ch == '\t';

@@ -41,7 +41,7 @@ static void assignment(struct rctx *c, const struct text *x, size_t name_end, ch
 		return;
 	}
 	v = rl_skip_blanks(x, v);
-	rl_var_set(c, x->s, name_end, op, rl_text_slice(c, x, v, x->n), rl_loc(x, 0), false);
+	rl_var_set(c, x->s, name_end, op, rl_text_tail(x, v), rl_loc(x, 0), false);
 }
 
 static void include(struct rctx *c, const struct text *x, size_t we, int depth, struct incl *stack)

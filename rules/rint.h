@@ -148,6 +148,9 @@ void tbuf_free(struct tbuf *);
 struct text tbuf_text(struct tbuf *, struct pos end);
 /* Copy t[from, to) into the temporary arena as a text of its own. */
 struct text rl_text_slice(struct rctx *, const struct text *, size_t from, size_t to);
+/* t[from, end) without a copy: a view that lives as long as t. The lines
+ * of the files live in the temporary arena, so views of them are enough. */
+struct text rl_text_tail(const struct text *, size_t from);
 
 bool rl_is_blank(char ch);
 bool rl_is_name(const char *s, size_t n);        /* [A-Za-z_][A-Za-z0-9_]* */
@@ -199,9 +202,14 @@ enum tmpl_mode { TMPL_URI, TMPL_RUN };
  * symbols are known. 0, or -1 after reporting. */
 int rl_tmpl_compile(struct rctx *, const struct target *tg, const struct text *t,
 		    enum tmpl_mode, struct tmpl *out);
-/* Split an expanded run line into words like a shell (quotes, backslash),
- * appending each word to *words (tbufs the caller frees). 0 or -1. */
-int rl_split_words(struct rctx *, const struct text *t, struct tbuf **words, size_t *nwords);
+/* Split tb[from, from + n) (an expanded run line) into words like a shell
+ * (quotes, backslash), in place: quotes and escapes removed, each word
+ * followed by a NUL whose position is just past the word. *words
+ * (malloc'd) gets each word's place in tb. 0, or -1 after reporting. */
+struct span {
+	size_t at, n;
+};
+int rl_split_words(struct rctx *, struct tbuf *tb, size_t from, size_t n, struct span **words, size_t *nwords);
 
 /* target.c */
 struct rawtarget {

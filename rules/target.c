@@ -246,7 +246,7 @@ static void do_decl(struct rctx *c, struct target *t, struct pending *pd, const 
 		rl_error(c, rl_loc(x, v), "missing URI for %s '%.*s'", kind, (int)(ne - i), x->s + i);
 		return;
 	}
-	*val = rl_text_slice(c, x, v, x->n);
+	*val = rl_text_tail(x, v);
 }
 
 static void do_attr(struct rctx *c, struct target *t, struct pending *pd, const struct text *x,
@@ -262,14 +262,14 @@ static void do_attr(struct rctx *c, struct target *t, struct pending *pd, const 
 	pd->attr[a] = kl;
 	if (a == A_RUN) {
 		t->run_loc = kl;
-		pd->run_val = rl_text_slice(c, x, i, x->n);
+		pd->run_val = rl_text_tail(x, i);
 		return;
 	}
 	if (i >= x->n) {
 		rl_error(c, rl_loc(x, kw_end), "'%s' needs a value", attr_names[a]);
 		return;
 	}
-	struct text raw = rl_text_slice(c, x, i, x->n), v;
+	struct text raw = rl_text_tail(x, i), v;
 	struct tbuf tb = {0};
 	if (expand_trim(c, &raw, &tb, &v) < 0)
 		goto out;
@@ -340,7 +340,7 @@ static void do_env(struct rctx *c, struct target *t, const struct text *x, size_
 		return;
 	}
 	size_t v = rl_skip_blanks(x, eq + 1);
-	struct text raw = rl_text_slice(c, x, v, x->n), val;
+	struct text raw = rl_text_tail(x, v), val;
 	struct tbuf tb = {0};
 	if (expand_trim(c, &raw, &tb, &val) == 0) {
 		struct env_entry *e = &t->env[t->nenv++];
@@ -564,21 +564,21 @@ static void pass2(struct rctx *c, struct rawtarget *rt, struct pending *pd)
 		t->root = arena_strdup(c->A, "./");
 	free(ok);
 	if (pd->attr[A_RUN].line && !c->stop) {
-		struct tbuf tb = {0}, *words = NULL;
+		struct tbuf tb = {0};
+		struct span *words = NULL;
 		size_t nw = 0;
 		struct text v;
-		if (expand_trim(c, &pd->run_val, &tb, &v) == 0 && rl_split_words(c, &v, &words, &nw) == 0) {
+		if (expand_trim(c, &pd->run_val, &tb, &v) == 0 &&
+		    rl_split_words(c, &tb, (size_t)(v.s - tb.b.data), v.n, &words, &nw) == 0) {
 			if (nw == 0)
 				rl_error(c, t->run_loc, "empty 'run' line");
 			t->argv = arena_alloc(c->A, (nw ? nw : 1) * sizeof(*t->argv));
 			for (size_t k = 0; k < nw; k++) {
-				struct text w = tbuf_text(&words[k], v.p[v.n]);
+				struct text w = {tb.b.data + words[k].at, tb.p + words[k].at, words[k].n, tb.file};
 				if (rl_tmpl_compile(c, t, &w, TMPL_RUN, &t->argv[t->nargv]) == 0)
 					t->nargv++;
 			}
 		}
-		for (size_t k = 0; k < nw; k++)
-			tbuf_free(&words[k]);
 		free(words);
 		tbuf_free(&tb);
 	}

@@ -91,44 +91,56 @@ int rl_tmpl_compile(struct rctx *c, const struct target *tg, const struct text *
 	return ret;
 }
 
-int rl_split_words(struct rctx *c, const struct text *t, struct tbuf **words, size_t *nwords)
+int rl_split_words(struct rctx *c, struct tbuf *tb, size_t from, size_t n, struct span **words, size_t *nwords)
 {
-	size_t cap = 0;
-	size_t i = 0;
-	while (i < t->n) {
-		while (i < t->n && rl_is_blank(t->s[i]))
-			i++;
-		if (i >= t->n)
+	/* Unquoting only removes bytes, so each word is written over the
+	 * text it was read from (w never passes r): a long run line costs
+	 * no second copy of its bytes and positions. */
+	char *s = tb->b.data;
+	struct pos *p = tb->p;
+	const struct pos last = p[from + n];
+	size_t cap = 0, r = from, w = from, to = from + n;
+	while (r < to) {
+		while (r < to && rl_is_blank(s[r]))
+			r++;
+		if (r >= to)
 			break;
-		GROW(*words, cap, *nwords + 1);
-		struct tbuf *w = &(*words)[(*nwords)++];
-		*w = (struct tbuf){.file = t->file};
-		buf_puts(&w->b, "");
-		while (i < t->n && !rl_is_blank(t->s[i])) {
-			char ch = t->s[i];
+		size_t w0 = w;
+		while (r < to && !rl_is_blank(s[r])) {
+			char ch = s[r];
 			if (ch == '\'' || ch == '"') {
-				size_t q = i++;
-				while (i < t->n && t->s[i] != ch) {
-					if (ch == '"' && t->s[i] == '\\' && i + 1 < t->n &&
-					    strchr("\"\\$", t->s[i + 1]))
-						i++;
-					tbuf_put(w, t->s[i], t->p[i]);
-					i++;
+				struct pos q = p[r];
+				r++;
+				while (r < to && s[r] != ch) {
+					if (ch == '"' && s[r] == '\\' && r + 1 < to && strchr("\"\\$", s[r + 1]))
+						r++;
+					s[w] = s[r];
+					p[w++] = p[r++];
 				}
-				if (i >= t->n) {
-					rl_error(c, rl_loc(t, q), "unterminated %s quote",
+				if (r >= to) {
+					rl_error(c, (struct loc){tb->file, q.line, q.col}, "unterminated %s quote",
 						 ch == '"' ? "double" : "single");
 					return -1;
 				}
-				i++;
-			} else if (ch == '\\' && i + 1 < t->n) {
-				tbuf_put(w, t->s[i + 1], t->p[i + 1]);
-				i += 2;
+				r++;
+			} else if (ch == '\\' && r + 1 < to) {
+				s[w] = s[r + 1];
+				p[w++] = p[r + 1];
+				r += 2;
 			} else {
-				tbuf_put(w, ch, t->p[i]);
-				i++;
+				s[w] = ch;
+				p[w++] = p[r++];
 			}
 		}
+		GROW(*words, cap, *nwords + 1);
+		(*words)[(*nwords)++] = (struct span){w0, w - w0};
+		/* The blank after the word (if any) is consumed before its
+		 * place is taken by the NUL, so w stays behind r. */
+		struct pos end = w > w0 ? (struct pos){p[w - 1].line, p[w - 1].col + 1} : last;
+		if (r < to)
+			r++;
+		s[w] = 0;
+		p[w++] = end;
 	}
 	return 0;
 }
