@@ -253,6 +253,10 @@ int rules_load(const char *path, const struct rules_opts *opts, struct rapidfile
 		rl_target_parse(&c, c.rts[i]);
 	if (!c.stop)
 		rl_resolve(&c);
+	/* Only on an otherwise good load: a broken one may not have
+	 * reached the uses. */
+	if (!c.nerr)
+		rl_vars_check_overrides(&c);
 
 	int ret = c.nerr ? -1 : 0;
 	for (size_t i = 0; i < c.nrts; i++) {

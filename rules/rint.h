@@ -68,6 +68,7 @@ struct var {
 	struct text raw;   /* the value as written, unexpanded */
 	struct loc loc;    /* where the assignment's name is */
 	bool override;     /* from the command line: assignments are ignored */
+	bool known;        /* assigned in a file, or used by a $(NAME) */
 	bool busy;         /* being expanded (cycle detection) */
 	int set_state;     /* 0 not evaluated as a set, 1 done */
 	struct sres set;   /* its value as a set expression, cached */
@@ -188,6 +189,9 @@ int rl_expand(struct rctx *, const struct text *t, size_t from, size_t to,
 struct var *rl_var_ref(struct rctx *, const struct text *t, size_t i, const char *name, size_t n);
 void rl_var_push(struct rctx *, struct var *);
 void rl_var_pop(struct rctx *);
+/* Report each override of a variable that no file sets or uses (it
+ * would do nothing). */
+void rl_vars_check_overrides(struct rctx *);
 void rl_vars_free(struct rctx *);
 
 /* sets.c: evaluate the set expression t[from, to). 0, or -1 after

@@ -23,6 +23,8 @@ void rl_var_set(struct rctx *c, const char *name, size_t n, char op,
 		struct text raw, struct loc loc, bool override)
 {
 	struct var *v = rl_var_get(c, name, n);
+	if (v && !override)
+		v->known = true;
 	if (v && v->override && !override)
 		return;
 	if (v && op == '?')
@@ -37,6 +39,7 @@ void rl_var_set(struct rctx *c, const char *name, size_t n, char op,
 	v->raw = raw;
 	v->loc = loc;
 	v->override = override;
+	v->known |= !override;
 }
 
 void rl_var_push(struct rctx *c, struct var *v)
@@ -80,6 +83,7 @@ struct var *rl_var_ref(struct rctx *c, const struct text *t, size_t i, const cha
 		free(w);
 		return NULL;
 	}
+	v->known = true;
 	if (c->nstack >= RL_MAX_VAR_DEPTH) {
 		rl_error(c, rl_loc(t, i), "variable references nested more than %d deep ($(%s) -> ... -> $(%s))",
 			 RL_MAX_VAR_DEPTH, c->stack[0]->name, v->name);
@@ -153,6 +157,27 @@ int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
 		i = j + 1;
 	}
 	return ret;
+}
+
+void rl_vars_check_overrides(struct rctx *c)
+{
+	const char **names = xcalloc(c->nvars ? c->nvars : 1, sizeof(*names));
+	size_t n = 0;
+	for (size_t i = 0; i < c->nvars; i++)
+		if (c->vars[i]->known)
+			names[n++] = c->vars[i]->name;
+	for (size_t i = 0; i < c->nvars; i++) {
+		const struct var *v = c->vars[i];
+		if (v->known)
+			continue;
+		const char *hint = closest_word(v->name, names, n);
+		if (hint)
+			rl_error(c, v->loc, "unknown variable '%s' (did you mean '%s'?)", v->name, hint);
+		else
+			rl_error(c, v->loc, "unknown variable '%s': the Rapidfile neither sets nor uses it",
+				 v->name);
+	}
+	free(names);
 }
 
 void rl_vars_free(struct rctx *c)
