@@ -152,8 +152,13 @@ static struct rawtarget *statement(struct rctx *c, const struct text *x, int dep
 		bool attr = false;
 		for (size_t a = 0; a < ARRAY_LEN(attributes); a++)
 			attr |= !strcmp(w, attributes[a]);
+		/* "out.txt: in.txt" or "all :" is a make rule. */
+		bool rule = (we > 1 && x->s[we - 1] == ':') || (k < x->n && x->s[k] == ':');
 		if (attr)
 			rl_error(c, rl_loc(x, 0), "'%s' outside a target (indent it under 'target NAME')", w);
+		else if (rule)
+			rl_error(c, rl_loc(x, 0), "unknown statement '%.*s' (a make rule? rapid targets are written `target NAME`)",
+				 (int)(x->s[we - 1] == ':' ? we - 1 : we), x->s);
 		else if (hint)
 			rl_error(c, rl_loc(x, 0), "unknown statement '%s' (did you mean '%s'?)", w, hint);
 		else

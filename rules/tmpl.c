@@ -91,6 +91,20 @@ int rl_tmpl_compile(struct rctx *c, const struct target *tg, const struct text *
 	return ret;
 }
 
+/* No shell runs a run line, so ">" or "&&" would reach the program as an
+ * argument: say so (a warning: "echo a | b" may mean it). */
+static void shell_operator(const char *file, struct pos at, const char *w, size_t n)
+{
+	static const char *const ops[] = {">", ">>", "<", "|", "||", "&&", "&", ";", "2>&1", "2>", "&>"};
+	for (size_t i = 0; i < ARRAY_LEN(ops); i++) {
+		if (strlen(ops[i]) == n && !memcmp(ops[i], w, n)) {
+			warn("%s:%d:%d: '%s' is passed to the program as an argument; use sh -c '...' for a shell",
+			     file ? file : "command line", at.line, at.col, ops[i]);
+			return;
+		}
+	}
+}
+
 int rl_split_words(struct rctx *c, struct tbuf *tb, size_t from, size_t n, struct span **words, size_t *nwords)
 {
 	/* Unquoting only removes bytes, so each word is written over the
@@ -106,8 +120,12 @@ int rl_split_words(struct rctx *c, struct tbuf *tb, size_t from, size_t n, struc
 		if (r >= to)
 			break;
 		size_t w0 = w;
+		bool plain = true;
+		struct pos at = p[r];
 		while (r < to && !rl_is_blank(s[r])) {
 			char ch = s[r];
+			if (ch == '\'' || ch == '"' || ch == '\\')
+				plain = false;
 			if (ch == '\'' || ch == '"') {
 				struct pos q = p[r];
 				r++;
@@ -134,6 +152,8 @@ int rl_split_words(struct rctx *c, struct tbuf *tb, size_t from, size_t n, struc
 		}
 		GROW(*words, cap, *nwords + 1);
 		(*words)[(*nwords)++] = (struct span){w0, w - w0};
+		if (plain)
+			shell_operator(tb->file, at, s + w0, w - w0);
 		/* The blank after the word (if any) is consumed before its
 		 * place is taken by the NUL, so w stays behind r. */
 		struct pos end = w > w0 ? (struct pos){p[w - 1].line, p[w - 1].col + 1} : last;
