@@ -67,11 +67,13 @@ void rl_error_counted(struct rctx *c)
 const char *rl_intern_file(struct rctx *c, const char *path)
 {
 	struct rapidfile *rf = c->rf;
-	for (size_t i = 0; i < rf->nfiles; i++)
-		if (!strcmp(rf->files[i], path))
-			return rf->files[i];
+	size_t n = strlen(path);
+	const char *f = rl_map_get(&c->filemap, path, n);
+	if (f)
+		return f;
 	GROW(rf->files, c->capfiles, rf->nfiles + 1);
 	rf->files[rf->nfiles] = arena_strdup(c->A, path);
+	rl_map_put(&c->filemap, rf->files[rf->nfiles], n, rf->files[rf->nfiles]);
 	return rf->files[rf->nfiles++];
 }
 
@@ -190,6 +192,11 @@ struct text rl_text_slice(struct rctx *c, const struct text *t, size_t from, siz
 	memcpy(p, t->p + from, (to - from + 1) * sizeof(*p));
 	char *s = arena_strndup(c->T, t->s + from, to - from);
 	return (struct text){s, p, to - from, t->file};
+}
+
+struct text rl_text_tail(const struct text *t, size_t from)
+{
+	return (struct text){t->s + from, t->p + from, t->n - from, t->file};
 }
 
 bool rl_is_blank(char ch)

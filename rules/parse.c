@@ -7,14 +7,15 @@
  * body, so a target may use a variable assigned further down. */
 #include "rules/rint.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
-/* The rapidfile and the arena that holds everything it points to. */
+/* The rapidfile, the arena that holds everything it points to, and its
+ * targets by name. */
 struct holder {
 	struct rapidfile rf;
 	struct arena *A;
+	struct rl_map targets;
 };
 
 struct incl {
@@ -40,7 +41,7 @@ static void assignment(struct rctx *c, const struct text *x, size_t name_end, ch
 		return;
 	}
 	v = rl_skip_blanks(x, v);
-	rl_var_set(c, x->s, name_end, op, rl_text_slice(c, x, v, x->n), rl_loc(x, 0), false);
+	rl_var_set(c, x->s, name_end, op, rl_text_tail(x, v), rl_loc(x, 0), false);
 }
 
 static void include(struct rctx *c, const struct text *x, size_t we, int depth, struct incl *stack)
@@ -100,20 +101,19 @@ static struct rawtarget *target(struct rctx *c, const struct text *x, size_t we)
 			 (int)(x->n - extra), x->s + extra);
 		return NULL;
 	}
-	for (size_t k = 0; k < c->nrts; k++) {
-		struct rawtarget *o = c->rts[k];
-		if (strlen(o->name) == e - i && !memcmp(o->name, x->s + i, e - i)) {
-			char *first = rl_loc_str(o->loc, false);
-			rl_error(c, rl_loc(x, i), "duplicate target '%s' (first at %s)", o->name, first);
-			free(first);
-			return NULL;
-		}
+	struct rawtarget *o = rl_map_get(&c->rtmap, x->s + i, e - i);
+	if (o) {
+		char *first = rl_loc_str(o->loc, false);
+		rl_error(c, rl_loc(x, i), "duplicate target '%s' (first at %s)", o->name, first);
+		free(first);
+		return NULL;
 	}
 	struct rawtarget *rt = xcalloc(1, sizeof(*rt));
 	rt->name = xstrndup(x->s + i, e - i);
 	rt->loc = rl_loc(x, i);
 	GROW(c->rts, c->caprts, c->nrts + 1);
 	c->rts[c->nrts++] = rt;
+	rl_map_put(&c->rtmap, rt->name, e - i, rt);
 	return rt;
 }
 
@@ -152,8 +152,13 @@ static struct rawtarget *statement(struct rctx *c, const struct text *x, int dep
 		bool attr = false;
 		for (size_t a = 0; a < ARRAY_LEN(attributes); a++)
 			attr |= !strcmp(w, attributes[a]);
+		/* "out.txt: in.txt" or "all :" is a make rule. */
+		bool rule = (we > 1 && x->s[we - 1] == ':') || (k < x->n && x->s[k] == ':');
 		if (attr)
 			rl_error(c, rl_loc(x, 0), "'%s' outside a target (indent it under 'target NAME')", w);
+		else if (rule)
+			rl_error(c, rl_loc(x, 0), "unknown statement '%.*s' (a make rule? rapid targets are written `target NAME`)",
+				 (int)(x->s[we - 1] == ':' ? we - 1 : we), x->s);
 		else if (hint)
 			rl_error(c, rl_loc(x, 0), "unknown statement '%s' (did you mean '%s'?)", w, hint);
 		else
@@ -168,16 +173,16 @@ static void process_file(struct rctx *c, const char *path, const struct loc *fro
 			 struct incl *stack)
 {
 	size_t len;
-	char *data = read_file(path, &len);
 	struct stat st;
-	if (!data || stat(path, &st) < 0) {
+	const char *why;
+	char *data = rl_read_file(path, &len, &st, &why);
+	if (!data) {
 		if (from) {
-			rl_error(c, *from, "cannot read '%s': %s", path, strerror(errno));
+			rl_error(c, *from, "cannot read '%s': %s", path, why);
 		} else {
-			warn("cannot read '%s': %s", path, strerror(errno));
+			warn("cannot read '%s': %s", path, why);
 			c->nerr++;
 		}
-		free(data);
 		return;
 	}
 	const char *file = rl_intern_file(c, path);
@@ -253,6 +258,10 @@ int rules_load(const char *path, const struct rules_opts *opts, struct rapidfile
 		rl_target_parse(&c, c.rts[i]);
 	if (!c.stop)
 		rl_resolve(&c);
+	/* Only on an otherwise good load: a broken one may not have
+	 * reached the uses. */
+	if (!c.nerr)
+		rl_vars_check_overrides(&c);
 
 	int ret = c.nerr ? -1 : 0;
 	for (size_t i = 0; i < c.nrts; i++) {
@@ -261,6 +270,11 @@ int rules_load(const char *path, const struct rules_opts *opts, struct rapidfile
 		free(c.rts[i]);
 	}
 	free(c.rts);
+	rl_map_free(&c.rtmap);
+	rl_map_free(&c.notarget);
+	rl_map_free(&c.filemap);
+	rl_map_free(&c.syms);
+	rl_map_free(&c.envs);
 	rl_vars_free(&c);
 	rl_cache_free(&c);
 	for (int i = 0; i < c.nmsgs; i++)
@@ -270,6 +284,8 @@ int rules_load(const char *path, const struct rules_opts *opts, struct rapidfile
 		rules_free(rf);
 		return -1;
 	}
+	for (size_t i = 0; i < rf->ntargets; i++)
+		rl_map_put(&h->targets, rf->targets[i]->name, strlen(rf->targets[i]->name), rf->targets[i]);
 	*out = rf;
 	return 0;
 }
@@ -280,16 +296,15 @@ void rules_free(struct rapidfile *rf)
 		return;
 	struct holder *h = (struct holder *)(void *)((char *)rf - offsetof(struct holder, rf));
 	free(rf->files);
+	rl_map_free(&h->targets);
 	arena_free(h->A);
 	free(h);
 }
 
 struct target *rules_target(const struct rapidfile *rf, const char *name)
 {
-	for (size_t i = 0; i < rf->ntargets; i++)
-		if (!strcmp(rf->targets[i]->name, name))
-			return rf->targets[i];
-	return NULL;
+	struct holder *h = (struct holder *)(void *)((char *)rf - offsetof(struct holder, rf));
+	return rl_map_get(&h->targets, name, strlen(name));
 }
 
 const char *rules_symbol_name(const struct target *t, int i)

@@ -5,10 +5,7 @@
 
 static struct rawtarget *find(struct rctx *c, const char *name)
 {
-	for (size_t i = 0; i < c->nrts; i++)
-		if (!strcmp(c->rts[i]->name, name))
-			return c->rts[i];
-	return NULL;
+	return rl_map_get(&c->rtmap, name, strlen(name));
 }
 
 static int find_wildcard(const struct target *t, const char *name)
@@ -73,52 +70,76 @@ static int bind(struct rctx *c, struct rawtarget *rt)
 	return ret;
 }
 
+/* The depth-first walk that orders targets upstream first. It keeps its
+ * own stack (a reference chain may be as long as the Rapidfile), and the
+ * stack is the path from the root, which names a cycle. During the walk
+ * target->index is the target's position in c->rts. */
+struct frame {
+	size_t i; /* the target, in c->rts */
+	size_t k; /* its next input to look at */
+};
+
 struct walk {
 	struct rctx *c;
 	int *color; /* 0 new, 1 on the path, 2 done */
-	struct target **path;
+	struct frame *path;
 	size_t npath;
 	struct target **order;
 	size_t norder;
 	int ret;
 };
 
-static size_t index_of(struct rctx *c, const struct target *t)
+/* The cycle is the path from up to its end, then up again; a long one is
+ * shown by its ends (a 40,000-target cycle is not a 40,000-name line). */
+#define CYCLE_ENDS 4
+
+static void cycle(struct walk *w, const struct target *up, struct loc at)
 {
-	size_t i = 0;
-	while (c->rts[i]->t != t)
-		i++;
-	return i;
+	struct buf b = {0};
+	size_t s = 0;
+	while (w->c->rts[w->path[s].i]->t != up)
+		s++;
+	size_t len = w->npath - s;
+	for (size_t k = 0; k < len; k++) {
+		if (len > 3 * CYCLE_ENDS && k == CYCLE_ENDS) {
+			buf_printf(&b, "... (%zu more) -> ", len - 2 * CYCLE_ENDS);
+			k = len - CYCLE_ENDS - 1;
+			continue;
+		}
+		buf_printf(&b, "%s -> ", w->c->rts[w->path[s + k].i]->name);
+	}
+	buf_puts(&b, up->name);
+	rl_error(w->c, at, "dependency cycle: %s", b.data);
+	buf_free(&b);
+	w->ret = -1;
 }
 
-static void visit(struct walk *w, size_t i)
+static void visit(struct walk *w, size_t root)
 {
-	struct target *t = w->c->rts[i]->t;
-	w->color[i] = 1;
-	w->path[w->npath++] = t;
-	for (size_t k = 0; k < t->ninputs; k++) {
+	w->color[root] = 1;
+	w->path[w->npath++] = (struct frame){root, 0};
+	while (w->npath > 0) {
+		struct frame *f = &w->path[w->npath - 1];
+		struct rawtarget *rt = w->c->rts[f->i];
+		struct target *t = rt->t;
+		if (f->k == t->ninputs) {
+			w->color[f->i] = 2;
+			w->order[w->norder++] = t;
+			w->npath--;
+			continue;
+		}
+		size_t k = f->k++;
 		struct target *up = t->inputs[k].up;
 		if (!up)
 			continue;
-		size_t j = index_of(w->c, up);
+		size_t j = (size_t)up->index;
 		if (w->color[j] == 1) {
-			struct buf b = {0};
-			size_t s = 0;
-			while (w->path[s] != up)
-				s++;
-			for (; s < w->npath; s++)
-				buf_printf(&b, "%s -> ", w->path[s]->name);
-			buf_puts(&b, up->name);
-			rl_error(w->c, w->c->rts[i]->ref_loc[k], "dependency cycle: %s", b.data);
-			buf_free(&b);
-			w->ret = -1;
+			cycle(w, up, rt->ref_loc[k]);
 		} else if (w->color[j] == 0) {
-			visit(w, j);
+			w->color[j] = 1;
+			w->path[w->npath++] = (struct frame){j, 0};
 		}
 	}
-	w->npath--;
-	w->color[i] = 2;
-	w->order[w->norder++] = t;
 }
 
 int rl_resolve(struct rctx *c)
@@ -127,6 +148,8 @@ int rl_resolve(struct rctx *c)
 	for (size_t i = 0; i < c->nrts; i++)
 		if (bind(c, c->rts[i]) < 0)
 			ret = -1;
+	for (size_t i = 0; i < c->nrts; i++)
+		c->rts[i]->t->index = (int)i;
 	struct walk w = {.c = c, .ret = 0};
 	size_t n = c->nrts ? c->nrts : 1;
 	w.color = xcalloc(n, sizeof(int));

@@ -18,6 +18,11 @@
 
 #define RL_MAX_ERRORS 20
 #define RL_MAX_INCLUDE_DEPTH 16
+/* $(A) whose value uses $(B) whose value uses ... : at most this deep. */
+#define RL_MAX_VAR_DEPTH 256
+/* The most bytes of one file read (a Rapidfile, an include, an ids file),
+ * and of one expansion of $(...) (1 << 24 is "16 MiB" in messages). */
+#define RL_MAX_FILE ((size_t)1 << 24)
 
 struct pos {
 	int line, col;
@@ -63,10 +68,26 @@ struct var {
 	struct text raw;   /* the value as written, unexpanded */
 	struct loc loc;    /* where the assignment's name is */
 	bool override;     /* from the command line: assignments are ignored */
+	bool known;        /* assigned in a file, or used by a $(NAME) */
 	bool busy;         /* being expanded (cycle detection) */
 	int set_state;     /* 0 not evaluated as a set, 1 done */
 	struct sres set;   /* its value as a set expression, cached */
 };
+
+/* map.c: names (bytes and length, borrowed) to pointers. Zeroed is
+ * empty. probes counts the slots looked at, which stays within a small
+ * factor of the operations however many names there are. */
+struct rl_map_slot;
+struct rl_map {
+	struct rl_map_slot *slot;
+	size_t cap, n;
+	size_t probes;
+};
+/* The value of key, or NULL when it is not there. */
+void *rl_map_get(struct rl_map *, const char *key, size_t n);
+/* Set key (which must outlive the map) to val, replacing any value. */
+void rl_map_put(struct rl_map *, const char *key, size_t n, void *val);
+void rl_map_free(struct rl_map *);
 
 struct rawtarget;
 struct cache_entry;
@@ -82,13 +103,23 @@ struct rctx {
 	int nmsgs;
 	struct var **vars;
 	size_t nvars, capvars;
+	struct rl_map varmap;  /* name -> struct var */
+	struct rl_map undef;   /* an undefined name -> its hint (vars.c) */
 	struct var **stack; /* variables being expanded, outermost first */
 	size_t nstack, capstack;
 	struct rawtarget **rts;
 	size_t nrts, caprts;
+	struct rl_map rtmap;   /* name -> struct rawtarget */
+	struct rl_map notarget; /* T of a T.O that is no target -> its hint, or c */
 	struct cache_entry **cache; /* file()/list() results by path */
 	size_t ncache, capcache;
+	struct rl_map cachemap; /* key -> struct cache_entry */
 	size_t capfiles;
+	struct rl_map filemap;  /* path -> its interned copy */
+	/* The names of the target being compiled (rl_target_parse): name ->
+	 * (kind << 32 | position) + 1, kind 0 wildcard, 1 input, 2 output;
+	 * and its env names -> the entry. */
+	struct rl_map syms, envs;
 };
 
 /* diag.c */
@@ -118,6 +149,9 @@ void tbuf_free(struct tbuf *);
 struct text tbuf_text(struct tbuf *, struct pos end);
 /* Copy t[from, to) into the temporary arena as a text of its own. */
 struct text rl_text_slice(struct rctx *, const struct text *, size_t from, size_t to);
+/* t[from, end) without a copy: a view that lives as long as t. The lines
+ * of the files live in the temporary arena, so views of them are enough. */
+struct text rl_text_tail(const struct text *, size_t from);
 
 bool rl_is_blank(char ch);
 bool rl_is_name(const char *s, size_t n);        /* [A-Za-z_][A-Za-z0-9_]* */
@@ -128,6 +162,13 @@ size_t rl_word_end(const struct text *, size_t i);
 bool rl_word_is(const struct text *, size_t from, size_t to, const char *w);
 /* The URI's scheme ("s3", "gs", ...) length, 0 when it has none. */
 size_t rl_uri_scheme(const char *s, size_t n);
+
+/* read.c: the bytes of a regular file of at most RL_MAX_FILE bytes, and
+ * its fstat in *st. NULL with *why (a static string) on failure. */
+struct stat;
+char *rl_read_file(const char *path, size_t *len, struct stat *st, const char **why);
+/* The *why of rl_read_file for a file over RL_MAX_FILE. */
+const char *rl_file_too_large(void);
 
 /* lex.c: split a file's bytes into logical lines (in the temporary arena). */
 void rl_lex(struct rctx *, const char *file, const char *data, size_t len,
@@ -148,6 +189,9 @@ int rl_expand(struct rctx *, const struct text *t, size_t from, size_t to,
 struct var *rl_var_ref(struct rctx *, const struct text *t, size_t i, const char *name, size_t n);
 void rl_var_push(struct rctx *, struct var *);
 void rl_var_pop(struct rctx *);
+/* Report each override of a variable that no file sets or uses (it
+ * would do nothing). */
+void rl_vars_check_overrides(struct rctx *);
 void rl_vars_free(struct rctx *);
 
 /* sets.c: evaluate the set expression t[from, to). 0, or -1 after
@@ -162,9 +206,14 @@ enum tmpl_mode { TMPL_URI, TMPL_RUN };
  * symbols are known. 0, or -1 after reporting. */
 int rl_tmpl_compile(struct rctx *, const struct target *tg, const struct text *t,
 		    enum tmpl_mode, struct tmpl *out);
-/* Split an expanded run line into words like a shell (quotes, backslash),
- * appending each word to *words (tbufs the caller frees). 0 or -1. */
-int rl_split_words(struct rctx *, const struct text *t, struct tbuf **words, size_t *nwords);
+/* Split tb[from, from + n) (an expanded run line) into words like a shell
+ * (quotes, backslash), in place: quotes and escapes removed, each word
+ * followed by a NUL whose position is just past the word. *words
+ * (malloc'd) gets each word's place in tb. 0, or -1 after reporting. */
+struct span {
+	size_t at, n;
+};
+int rl_split_words(struct rctx *, struct tbuf *tb, size_t from, size_t n, struct span **words, size_t *nwords);
 
 /* target.c */
 struct rawtarget {
@@ -178,6 +227,9 @@ struct rawtarget {
 	struct loc *ref_loc;
 };
 void rl_target_parse(struct rctx *, struct rawtarget *);
+/* Index of symbol name of t, the target being parsed (rules.h
+ * numbering), -1 when none. */
+int rl_symbol_find(struct rctx *, const struct target *t, const char *name, size_t n);
 /* resolve.c: references, dependency order, roots. 0 or -1. */
 int rl_resolve(struct rctx *);
 

@@ -133,10 +133,7 @@ static void acc_free(struct acc *a)
 
 static struct cache_entry *cache_get(struct rctx *c, const char *key)
 {
-	for (size_t i = 0; i < c->ncache; i++)
-		if (!strcmp(c->cache[i]->key, key))
-			return c->cache[i];
-	return NULL;
+	return rl_map_get(&c->cachemap, key, strlen(key));
 }
 
 static struct cache_entry *cache_add(struct rctx *c, const char *key)
@@ -145,6 +142,7 @@ static struct cache_entry *cache_add(struct rctx *c, const char *key)
 	e->key = xstrdup(key);
 	GROW(c->cache, c->capcache, c->ncache + 1);
 	c->cache[c->ncache++] = e;
+	rl_map_put(&c->cachemap, e->key, strlen(e->key), e);
 	return e;
 }
 
@@ -156,6 +154,7 @@ void rl_cache_free(struct rctx *c)
 		free(c->cache[i]);
 	}
 	free(c->cache);
+	rl_map_free(&c->cachemap);
 }
 
 /* One id per line; blanks around it and a trailing \r are dropped; '#'
@@ -333,15 +332,23 @@ static const struct sres *eval_func(struct rctx *c, const struct text *t, size_t
 			r->failed = true;
 			goto out;
 		}
+		if (len > RL_MAX_FILE) {
+			rl_error(c, at, "cannot read '%s': %s", path, rl_file_too_large());
+			r->failed = true;
+			free(data);
+			goto out;
+		}
 		parse_ids(c, rl_intern_file(c, path), data, len, r);
 		free(data);
 	} else if (is_list) {
 		list_dir(c, path, at, r);
 	} else {
 		size_t len;
-		char *data = read_file(path, &len);
+		struct stat st;
+		const char *why;
+		char *data = rl_read_file(path, &len, &st, &why);
 		if (!data) {
-			rl_error(c, at, "cannot read '%s': %s", path, strerror(errno));
+			rl_error(c, at, "cannot read '%s': %s", path, why);
 			r->failed = true;
 			goto out;
 		}

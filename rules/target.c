@@ -106,23 +106,48 @@ static void symbol_loc(const struct target *t, int k, struct loc *l)
 		*l = t->outputs[k - nw - ni].loc;
 }
 
+/* A name of the target being parsed, in c->syms: its kind and position
+ * among the wildcards, inputs or outputs (its symbol index changes while
+ * lines declare more wildcards and inputs). */
+enum sym_kind { SYM_WILDCARD, SYM_INPUT, SYM_OUTPUT };
+struct sym {
+	enum sym_kind kind;
+	size_t pos;
+};
+
+static void declare(struct rctx *c, const char *name, enum sym_kind kind, size_t pos)
+{
+	struct sym *s = arena_alloc(c->T, sizeof(*s));
+	*s = (struct sym){kind, pos};
+	rl_map_put(&c->syms, name, strlen(name), s);
+}
+
+int rl_symbol_find(struct rctx *c, const struct target *t, const char *name, size_t n)
+{
+	const struct sym *s = rl_map_get(&c->syms, name, n);
+	if (!s)
+		return -1;
+	size_t k = s->pos;
+	if (s->kind >= SYM_INPUT)
+		k += t->nwildcards;
+	if (s->kind == SYM_OUTPUT)
+		k += t->ninputs;
+	return (int)k;
+}
+
 /* Whether name is already a wildcard, input or output of t (reported). */
 static bool name_taken(struct rctx *c, const struct target *t, const struct text *x, size_t i, size_t e)
 {
-	size_t total = t->nwildcards + t->ninputs + t->noutputs;
-	for (size_t k = 0; k < total; k++) {
-		const char *s = rules_symbol_name(t, (int)k);
-		if (strlen(s) == e - i && !memcmp(s, x->s + i, e - i)) {
-			struct loc l;
-			symbol_loc(t, (int)k, &l);
-			char *first = rl_loc_str(l, false);
-			rl_error(c, rl_loc(x, i), "duplicate name '%s' in target '%s' (first at %s)", s,
-				 t->name, first);
-			free(first);
-			return true;
-		}
-	}
-	return false;
+	int k = rl_symbol_find(c, t, x->s + i, e - i);
+	if (k < 0)
+		return false;
+	struct loc l;
+	symbol_loc(t, k, &l);
+	char *first = rl_loc_str(l, false);
+	rl_error(c, rl_loc(x, i), "duplicate name '%s' in target '%s' (first at %s)",
+		 rules_symbol_name(t, k), t->name, first);
+	free(first);
+	return true;
 }
 
 static struct set set_from(struct rctx *c, const struct sres *r)
@@ -158,9 +183,10 @@ static void do_foreach(struct rctx *c, struct target *t, const struct text *x, s
 	if (name_taken(c, t, x, i, ne))
 		return;
 	/* Declared even if the rest is wrong: its uses are not errors too. */
-	struct wildcard *w = &t->wildcards[t->nwildcards++];
+	struct wildcard *w = &t->wildcards[t->nwildcards];
 	w->name = arena_strndup(c->A, x->s + i, ne - i);
 	w->loc = rl_loc(x, i);
+	declare(c, w->name, SYM_WILDCARD, t->nwildcards++);
 	size_t k = rl_skip_blanks(x, ne);
 	size_t ke = rl_word_end(x, k);
 	if (!rl_word_is(x, k, ke, "in") || (ke < x->n && !rl_is_blank(x->s[ke]))) {
@@ -200,9 +226,11 @@ static void do_decl(struct rctx *c, struct target *t, struct pending *pd, const 
 	struct text *val;
 	if (is_out) {
 		val = &pd->out_val[t->noutputs];
+		declare(c, name, SYM_OUTPUT, t->noutputs);
 		t->outputs[t->noutputs++] = (struct output){.name = name, .loc = rl_loc(x, i)};
 	} else {
 		val = &pd->in_val[t->ninputs];
+		declare(c, name, SYM_INPUT, t->ninputs);
 		t->inputs[t->ninputs++] = (struct input){.name = name, .optional = optional,
 							 .up_output = -1, .loc = rl_loc(x, i)};
 	}
@@ -218,7 +246,7 @@ static void do_decl(struct rctx *c, struct target *t, struct pending *pd, const 
 		rl_error(c, rl_loc(x, v), "missing URI for %s '%.*s'", kind, (int)(ne - i), x->s + i);
 		return;
 	}
-	*val = rl_text_slice(c, x, v, x->n);
+	*val = rl_text_tail(x, v);
 }
 
 static void do_attr(struct rctx *c, struct target *t, struct pending *pd, const struct text *x,
@@ -234,14 +262,14 @@ static void do_attr(struct rctx *c, struct target *t, struct pending *pd, const 
 	pd->attr[a] = kl;
 	if (a == A_RUN) {
 		t->run_loc = kl;
-		pd->run_val = rl_text_slice(c, x, i, x->n);
+		pd->run_val = rl_text_tail(x, i);
 		return;
 	}
 	if (i >= x->n) {
 		rl_error(c, rl_loc(x, kw_end), "'%s' needs a value", attr_names[a]);
 		return;
 	}
-	struct text raw = rl_text_slice(c, x, i, x->n), v;
+	struct text raw = rl_text_tail(x, i), v;
 	struct tbuf tb = {0};
 	if (expand_trim(c, &raw, &tb, &v) < 0)
 		goto out;
@@ -303,23 +331,23 @@ static void do_env(struct rctx *c, struct target *t, const struct text *x, size_
 		rl_error(c, rl_loc(x, eq), "expected '=' after 'env %.*s'", (int)(ne - i), x->s + i);
 		return;
 	}
-	for (size_t k = 0; k < t->nenv; k++) {
-		if (strlen(t->env[k].name) == ne - i && !memcmp(t->env[k].name, x->s + i, ne - i)) {
-			char *first = rl_loc_str(t->env[k].loc, false);
-			rl_error(c, rl_loc(x, i), "duplicate env '%s' in target '%s' (first at %s)",
-				 t->env[k].name, t->name, first);
-			free(first);
-			return;
-		}
+	const struct env_entry *dup = rl_map_get(&c->envs, x->s + i, ne - i);
+	if (dup) {
+		char *first = rl_loc_str(dup->loc, false);
+		rl_error(c, rl_loc(x, i), "duplicate env '%s' in target '%s' (first at %s)", dup->name,
+			 t->name, first);
+		free(first);
+		return;
 	}
 	size_t v = rl_skip_blanks(x, eq + 1);
-	struct text raw = rl_text_slice(c, x, v, x->n), val;
+	struct text raw = rl_text_tail(x, v), val;
 	struct tbuf tb = {0};
 	if (expand_trim(c, &raw, &tb, &val) == 0) {
 		struct env_entry *e = &t->env[t->nenv++];
 		e->name = arena_strndup(c->A, x->s + i, ne - i);
 		e->value = arena_strndup(c->A, val.s, val.n);
 		e->loc = rl_loc(x, i);
+		rl_map_put(&c->envs, e->name, ne - i, e);
 	}
 	tbuf_free(&tb);
 }
@@ -376,10 +404,7 @@ static int uri_kind(struct rctx *c, const struct text *v)
 
 static struct rawtarget *find_raw(struct rctx *c, const char *name, size_t n)
 {
-	for (size_t i = 0; i < c->nrts; i++)
-		if (strlen(c->rts[i]->name) == n && !memcmp(c->rts[i]->name, name, n))
-			return c->rts[i];
-	return NULL;
+	return rl_map_get(&c->rtmap, name, n);
 }
 
 /* Is v a reference T.O to another target's output? 1 yes (recorded),
@@ -400,11 +425,20 @@ static int check_ref(struct rctx *c, struct rawtarget *rt, size_t k, const struc
 		rt->ref_loc[k] = rl_loc(v, 0);
 		return 1;
 	}
-	const char **names = xcalloc(c->nrts, sizeof(*names));
-	for (size_t i = 0; i < c->nrts; i++)
-		names[i] = c->rts[i]->name;
+	/* The hint looks at every target: once per name (a thousand
+	 * targets with "input x = data.txt" ask about "data" once). */
+	const char *hint = rl_map_get(&c->notarget, v->s, tn);
 	char *w = xstrndup(v->s, tn);
-	const char *hint = closest_word(w, names, c->nrts);
+	if (!hint) {
+		const char **names = xcalloc(c->nrts, sizeof(*names));
+		for (size_t i = 0; i < c->nrts; i++)
+			names[i] = c->rts[i]->name;
+		hint = closest_word(w, names, c->nrts);
+		free(names);
+		rl_map_put(&c->notarget, arena_strndup(c->T, v->s, tn), tn, hint ? (void *)hint : (void *)c);
+	} else if (hint == (const char *)c) {
+		hint = NULL;
+	}
 	int ret = 0;
 	if (hint) {
 		rl_error(c, rl_loc(v, 0), "no target '%s' (did you mean '%s'?); write ./%.*s for a local file",
@@ -412,7 +446,6 @@ static int check_ref(struct rctx *c, struct rawtarget *rt, size_t k, const struc
 		ret = -1;
 	}
 	free(w);
-	free(names);
 	return ret;
 }
 
@@ -531,21 +564,21 @@ static void pass2(struct rctx *c, struct rawtarget *rt, struct pending *pd)
 		t->root = arena_strdup(c->A, "./");
 	free(ok);
 	if (pd->attr[A_RUN].line && !c->stop) {
-		struct tbuf tb = {0}, *words = NULL;
+		struct tbuf tb = {0};
+		struct span *words = NULL;
 		size_t nw = 0;
 		struct text v;
-		if (expand_trim(c, &pd->run_val, &tb, &v) == 0 && rl_split_words(c, &v, &words, &nw) == 0) {
+		if (expand_trim(c, &pd->run_val, &tb, &v) == 0 &&
+		    rl_split_words(c, &tb, (size_t)(v.s - tb.b.data), v.n, &words, &nw) == 0) {
 			if (nw == 0)
 				rl_error(c, t->run_loc, "empty 'run' line");
 			t->argv = arena_alloc(c->A, (nw ? nw : 1) * sizeof(*t->argv));
 			for (size_t k = 0; k < nw; k++) {
-				struct text w = tbuf_text(&words[k], v.p[v.n]);
+				struct text w = {tb.b.data + words[k].at, tb.p + words[k].at, words[k].n, tb.file};
 				if (rl_tmpl_compile(c, t, &w, TMPL_RUN, &t->argv[t->nargv]) == 0)
 					t->nargv++;
 			}
 		}
-		for (size_t k = 0; k < nw; k++)
-			tbuf_free(&words[k]);
 		free(words);
 		tbuf_free(&tb);
 	}
@@ -555,6 +588,8 @@ void rl_target_parse(struct rctx *c, struct rawtarget *rt)
 {
 	struct arena *A = c->A;
 	size_t m = rt->nlines ? rt->nlines : 1;
+	rl_map_free(&c->syms);
+	rl_map_free(&c->envs);
 	struct target *t = arena_alloc(A, sizeof(*t));
 	memset(t, 0, sizeof(*t));
 	rt->t = t;

@@ -13,18 +13,6 @@ static bool name_char(char ch)
 	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
 }
 
-/* Index of symbol name in tg (rules.h numbering), -1 when none. */
-static int symbol_find(const struct target *tg, const char *name, size_t n)
-{
-	size_t nw = tg->nwildcards, ni = tg->ninputs;
-	for (size_t k = 0; k < nw + ni + tg->noutputs; k++) {
-		const char *s = rules_symbol_name(tg, (int)k);
-		if (strlen(s) == n && !memcmp(s, name, n))
-			return (int)k;
-	}
-	return -1;
-}
-
 static void flush(struct rctx *c, struct buf *lit, struct seg **segs, size_t *n, size_t *cap)
 {
 	if (!lit->len)
@@ -77,7 +65,7 @@ int rl_tmpl_compile(struct rctx *c, const struct target *tg, const struct text *
 			continue;
 		}
 		char *name = xstrndup(t->s + i + 1, j - i - 1);
-		int k = symbol_find(tg, name, j - i - 1);
+		int k = rl_symbol_find(c, tg, name, j - i - 1);
 		if (k < 0) {
 			unknown(c, tg, t, i, name, mode);
 			ret = -1;
@@ -103,44 +91,76 @@ int rl_tmpl_compile(struct rctx *c, const struct target *tg, const struct text *
 	return ret;
 }
 
-int rl_split_words(struct rctx *c, const struct text *t, struct tbuf **words, size_t *nwords)
+/* No shell runs a run line, so ">" or "&&" would reach the program as an
+ * argument: say so (a warning: "echo a | b" may mean it). */
+static void shell_operator(const char *file, struct pos at, const char *w, size_t n)
 {
-	size_t cap = 0;
-	size_t i = 0;
-	while (i < t->n) {
-		while (i < t->n && rl_is_blank(t->s[i]))
-			i++;
-		if (i >= t->n)
+	static const char *const ops[] = {">", ">>", "<", "|", "||", "&&", "&", ";", "2>&1", "2>", "&>"};
+	for (size_t i = 0; i < ARRAY_LEN(ops); i++) {
+		if (strlen(ops[i]) == n && !memcmp(ops[i], w, n)) {
+			warn("%s:%d:%d: '%s' is passed to the program as an argument; use sh -c '...' for a shell",
+			     file ? file : "command line", at.line, at.col, ops[i]);
+			return;
+		}
+	}
+}
+
+int rl_split_words(struct rctx *c, struct tbuf *tb, size_t from, size_t n, struct span **words, size_t *nwords)
+{
+	/* Unquoting only removes bytes, so each word is written over the
+	 * text it was read from (w never passes r): a long run line costs
+	 * no second copy of its bytes and positions. */
+	char *s = tb->b.data;
+	struct pos *p = tb->p;
+	const struct pos last = p[from + n];
+	size_t cap = 0, r = from, w = from, to = from + n;
+	while (r < to) {
+		while (r < to && rl_is_blank(s[r]))
+			r++;
+		if (r >= to)
 			break;
-		GROW(*words, cap, *nwords + 1);
-		struct tbuf *w = &(*words)[(*nwords)++];
-		*w = (struct tbuf){.file = t->file};
-		buf_puts(&w->b, "");
-		while (i < t->n && !rl_is_blank(t->s[i])) {
-			char ch = t->s[i];
+		size_t w0 = w;
+		bool plain = true;
+		struct pos at = p[r];
+		while (r < to && !rl_is_blank(s[r])) {
+			char ch = s[r];
+			if (ch == '\'' || ch == '"' || ch == '\\')
+				plain = false;
 			if (ch == '\'' || ch == '"') {
-				size_t q = i++;
-				while (i < t->n && t->s[i] != ch) {
-					if (ch == '"' && t->s[i] == '\\' && i + 1 < t->n &&
-					    strchr("\"\\$", t->s[i + 1]))
-						i++;
-					tbuf_put(w, t->s[i], t->p[i]);
-					i++;
+				struct pos q = p[r];
+				r++;
+				while (r < to && s[r] != ch) {
+					if (ch == '"' && s[r] == '\\' && r + 1 < to && strchr("\"\\$", s[r + 1]))
+						r++;
+					s[w] = s[r];
+					p[w++] = p[r++];
 				}
-				if (i >= t->n) {
-					rl_error(c, rl_loc(t, q), "unterminated %s quote",
+				if (r >= to) {
+					rl_error(c, (struct loc){tb->file, q.line, q.col}, "unterminated %s quote",
 						 ch == '"' ? "double" : "single");
 					return -1;
 				}
-				i++;
-			} else if (ch == '\\' && i + 1 < t->n) {
-				tbuf_put(w, t->s[i + 1], t->p[i + 1]);
-				i += 2;
+				r++;
+			} else if (ch == '\\' && r + 1 < to) {
+				s[w] = s[r + 1];
+				p[w++] = p[r + 1];
+				r += 2;
 			} else {
-				tbuf_put(w, ch, t->p[i]);
-				i++;
+				s[w] = ch;
+				p[w++] = p[r++];
 			}
 		}
+		GROW(*words, cap, *nwords + 1);
+		(*words)[(*nwords)++] = (struct span){w0, w - w0};
+		if (plain)
+			shell_operator(tb->file, at, s + w0, w - w0);
+		/* The blank after the word (if any) is consumed before its
+		 * place is taken by the NUL, so w stays behind r. */
+		struct pos end = w > w0 ? (struct pos){p[w - 1].line, p[w - 1].col + 1} : last;
+		if (r < to)
+			r++;
+		s[w] = 0;
+		p[w++] = end;
 	}
 	return 0;
 }

@@ -2,21 +2,29 @@
  *
  * Values are stored as written and expanded at each use, so a target may
  * use a variable defined further down. "$$" is a literal '$'; a '$' not
- * followed by '(' or '$' is itself (so sh -c 'echo $HOME' survives). */
+ * followed by '(' or '$' is itself (so sh -c 'echo $HOME' survives).
+ * Expansion recurses once per nested reference, so references nest at most
+ * RL_MAX_VAR_DEPTH deep: a chain a hostile file can make 100,000 long
+ * stops with an error instead of overflowing the stack. */
 #include "rules/rint.h"
+
+/* The hint for an undefined name, as of nvars variables. */
+struct undef {
+	const char *hint;
+	size_t nvars;
+};
 
 struct var *rl_var_get(struct rctx *c, const char *name, size_t n)
 {
-	for (size_t i = 0; i < c->nvars; i++)
-		if (strlen(c->vars[i]->name) == n && !memcmp(c->vars[i]->name, name, n))
-			return c->vars[i];
-	return NULL;
+	return rl_map_get(&c->varmap, name, n);
 }
 
 void rl_var_set(struct rctx *c, const char *name, size_t n, char op,
 		struct text raw, struct loc loc, bool override)
 {
 	struct var *v = rl_var_get(c, name, n);
+	if (v && !override)
+		v->known = true;
 	if (v && v->override && !override)
 		return;
 	if (v && op == '?')
@@ -26,10 +34,12 @@ void rl_var_set(struct rctx *c, const char *name, size_t n, char op,
 		v->name = xstrndup(name, n);
 		GROW(c->vars, c->capvars, c->nvars + 1);
 		c->vars[c->nvars++] = v;
+		rl_map_put(&c->varmap, v->name, n, v);
 	}
 	v->raw = raw;
 	v->loc = loc;
 	v->override = override;
+	v->known |= !override;
 }
 
 void rl_var_push(struct rctx *c, struct var *v)
@@ -48,17 +58,35 @@ struct var *rl_var_ref(struct rctx *c, const struct text *t, size_t i, const cha
 {
 	struct var *v = rl_var_get(c, name, n);
 	if (!v) {
-		const char **names = xcalloc(c->nvars, sizeof(*names));
-		for (size_t k = 0; k < c->nvars; k++)
-			names[k] = c->vars[k]->name;
+		/* The hint looks at every variable: once per undefined name
+		 * and number of variables. */
+		struct undef *u = rl_map_get(&c->undef, name, n);
 		char *w = xstrndup(name, n);
-		const char *hint = closest_word(w, names, c->nvars);
+		if (!u) {
+			u = arena_alloc(c->T, sizeof(*u));
+			u->nvars = (size_t)-1;
+			rl_map_put(&c->undef, arena_strndup(c->T, name, n), n, u);
+		}
+		if (u->nvars != c->nvars) {
+			const char **names = xcalloc(c->nvars, sizeof(*names));
+			for (size_t k = 0; k < c->nvars; k++)
+				names[k] = c->vars[k]->name;
+			u->hint = closest_word(w, names, c->nvars);
+			u->nvars = c->nvars;
+			free(names);
+		}
+		const char *hint = u->hint;
 		if (hint)
 			rl_error(c, rl_loc(t, i), "undefined variable '%s' (did you mean '%s'?)", w, hint);
 		else
 			rl_error(c, rl_loc(t, i), "undefined variable '%s'", w);
 		free(w);
-		free(names);
+		return NULL;
+	}
+	v->known = true;
+	if (c->nstack >= RL_MAX_VAR_DEPTH) {
+		rl_error(c, rl_loc(t, i), "variable references nested more than %d deep ($(%s) -> ... -> $(%s))",
+			 RL_MAX_VAR_DEPTH, c->stack[0]->name, v->name);
 		return NULL;
 	}
 	if (v->busy) {
@@ -83,6 +111,11 @@ int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
 	size_t i = from;
 	while (i < to) {
 		const struct pos *p = at ? at : &t->p[i];
+		/* $(B)$(B) with B = $(C)$(C) ... doubles at each level: a short
+		 * file can ask for more bytes than there is memory. Inner levels
+		 * stop; the outermost one (at NULL) says where. */
+		if (at && out->b.len > RL_MAX_FILE)
+			return -1;
 		if (t->s[i] == '$' && i + 1 < to && t->s[i + 1] == '$') {
 			tbuf_put(out, '$', *p);
 			i += 2;
@@ -115,11 +148,36 @@ int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
 				if (rl_expand(c, &v->raw, 0, v->raw.n, out, p) < 0)
 					ret = -1;
 				rl_var_pop(c);
+				if (!at && out->b.len > RL_MAX_FILE) {
+					rl_error(c, rl_loc(t, i), "$(%s) expands to more than 16 MiB", v->name);
+					return -1;
+				}
 			}
 		}
 		i = j + 1;
 	}
 	return ret;
+}
+
+void rl_vars_check_overrides(struct rctx *c)
+{
+	const char **names = xcalloc(c->nvars ? c->nvars : 1, sizeof(*names));
+	size_t n = 0;
+	for (size_t i = 0; i < c->nvars; i++)
+		if (c->vars[i]->known)
+			names[n++] = c->vars[i]->name;
+	for (size_t i = 0; i < c->nvars; i++) {
+		const struct var *v = c->vars[i];
+		if (v->known)
+			continue;
+		const char *hint = closest_word(v->name, names, n);
+		if (hint)
+			rl_error(c, v->loc, "unknown variable '%s' (did you mean '%s'?)", v->name, hint);
+		else
+			rl_error(c, v->loc, "unknown variable '%s': the Rapidfile neither sets nor uses it",
+				 v->name);
+	}
+	free(names);
 }
 
 void rl_vars_free(struct rctx *c)
@@ -131,4 +189,6 @@ void rl_vars_free(struct rctx *c)
 	}
 	free(c->vars);
 	free(c->stack);
+	rl_map_free(&c->varmap);
+	rl_map_free(&c->undef);
 }

@@ -82,4 +82,19 @@ run "$RAPID" -C "$W64" build
 is "$RC" 0 "64 wildcards: the instance builds"
 run "$RAPID" -C "$W64" plan
 like "$OUT" "^wide: 1 instance: 1 up to date$" "64 wildcards: its ok sentinel is found"
+# Shell operators in a run line reach the program as arguments (no shell
+# runs it): a warning at each, not an error; quoted or escaped ones are
+# meant as they are.
+mkdir -p "$T_TMP/ops"
+cat > "$T_TMP/ops/Rapidfile" <<'RF'
+target t
+    output o = out.txt
+    run grep x in.txt > {o} 2>&1 && echo ';' \| done
+RF
+run "$RAPID" -f "$T_TMP/ops/Rapidfile" check
+is "$RC" 0 "shell operators: exit 0"
+is "$ERR" "rapid: $T_TMP/ops/Rapidfile:3:23: '>' is passed to the program as an argument; use sh -c '...' for a shell
+rapid: $T_TMP/ops/Rapidfile:3:29: '2>&1' is passed to the program as an argument; use sh -c '...' for a shell
+rapid: $T_TMP/ops/Rapidfile:3:34: '&&' is passed to the program as an argument; use sh -c '...' for a shell" \
+	"shell operators: one warning each, none for quoted or escaped ones"
 done_testing

@@ -3,6 +3,7 @@
  * checked exhaustively by tests/0010-rules-errors.t; here only a few that
  * need a structure around them. */
 #include "lib/util.h"
+#include "rules/rint.h"
 #include "rules/rules.h"
 #include "tests/unit/tap.h"
 
@@ -430,6 +431,18 @@ static int hook_fetch(void *ctx, const char *uri, char **data, size_t *len)
 	return 0;
 }
 
+/* 16 MiB and one byte of "A1\n...": over the cap of an ids file. */
+static int hook_fetch_big(void *ctx, const char *uri, char **data, size_t *len)
+{
+	(void)ctx;
+	(void)uri;
+	*len = ((size_t)1 << 24) + 1;
+	*data = xmalloc(*len);
+	for (size_t i = 0; i < *len; i++)
+		(*data)[i] = i % 3 == 0 ? 'A' : i % 3 == 1 ? '1' : '\n';
+	return 0;
+}
+
 static void test_hooks(void)
 {
 	const char *text =
@@ -482,6 +495,28 @@ static void test_hooks(void)
 		TAP_IS_INT(s->origin[0].line, 2, "fetched ids: origin line");
 	}
 	rules_free(rf);
+
+	/* The cap of local ids files holds for fetched ones too. */
+	hooks.fetch = hook_fetch_big;
+	put("Rapidfile", "target t\n    foreach q in file(s3://bucket/big.txt)\n    output o = s3://out/{q}/\n    run x\n");
+	char *errp = at("stderr.txt"), *rfp = at("Rapidfile");
+	fflush(stderr);
+	int saved = dup(2), fd = open(errp, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	dup2(fd, 2);
+	close(fd);
+	struct rules_opts o = {NULL, 0, &hooks};
+	int r = rules_load(rfp, &o, &rf);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char *err = read_file(errp, NULL), *want = xasprintf("rapid: %s:2:18: cannot read "
+		"'s3://bucket/big.txt': larger than 16 MiB\n", rfp);
+	TAP_IS_INT(r, -1, "a fetched ids file over 16 MiB: fails");
+	TAP_IS_STR(err, want, "a fetched ids file over 16 MiB: the message");
+	free(want);
+	free(err);
+	free(rfp);
+	free(errp);
 }
 
 static void test_include(void)
@@ -560,6 +595,40 @@ static void test_valid_id(void)
 	TAP_IS_STR(why, "at most 255 bytes", "why: length");
 }
 
+/* The loader's name table (rules/map.c) at 100,000 names: the slots it
+ * looks at stay within a small factor of the operations, as the parse of
+ * 100,000 targets needs (it was quadratic: a linear scan per target). */
+static void test_map(void)
+{
+	enum { N = 100000 };
+	struct rl_map m = {0};
+	char **keys = xcalloc(N, sizeof(*keys));
+	for (size_t i = 0; i < N; i++) {
+		keys[i] = xasprintf("t%zu", i);
+		rl_map_put(&m, keys[i], strlen(keys[i]), keys[i]);
+	}
+	TAP_IS_INT(m.n, N, "100,000 names");
+	bool found = true, absent = true;
+	for (size_t i = 0; i < N; i++) {
+		char k[32];
+		found &= rl_map_get(&m, keys[i], strlen(keys[i])) == keys[i];
+		snprintf(k, sizeof k, "u%zu", i);
+		absent &= rl_map_get(&m, k, strlen(k)) == NULL;
+	}
+	TAP_OK(found, "each name finds its value");
+	TAP_OK(absent, "names not put find nothing");
+	rl_map_put(&m, keys[7], strlen(keys[7]), keys[8]);
+	TAP_OK(rl_map_get(&m, "t7", 2) == keys[8] && m.n == N, "put again replaces");
+	TAP_OK(rl_map_get(&m, "t1", 1) == NULL, "a prefix is another name");
+	/* 300,001 operations (and the rehashes on the way). */
+	TAP_OK(m.probes < 8 * (3 * (size_t)N + 1), "%zu slots looked at for %d operations", m.probes, 3 * N + 1);
+	rl_map_free(&m);
+	TAP_OK(rl_map_get(&m, "t1", 2) == NULL, "a freed map is empty");
+	for (size_t i = 0; i < N; i++)
+		free(keys[i]);
+	free(keys);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "%s", "/tmp/rules_test.XXXXXX");
@@ -578,6 +647,7 @@ int main(void)
 	test_include();
 	test_positions();
 	test_valid_id();
+	test_map();
 	remove_tree(dir);
 	return tap_done();
 }
