@@ -12,16 +12,7 @@ mkdata "$W/data" 100206 100307 100408
 # Inputs older than the fingerprint cache's racy window (20 ms), so that
 # a plan caches them at once, however fast this machine is.
 find data -type f -exec touch -d 2020-01-01 {} +
-cat > Rapidfile <<'RF'
-participants = file(participants.txt)
-runs = REST1_LR REST1_RL REST2_LR REST2_RL
-target copy
-    foreach participant in $(participants)
-    foreach run in $(runs)
-    input   bold = data/{participant}/MNINonLinear/Results/rfMRI_{run}/rfMRI_{run}.nii.gz
-    output  out  = out/sub-{participant}/{run}.txt
-    run cp {bold} {out}
-RF
+copy_rapidfile
 run "$RAPID" build -j 2
 is "$RC" 0 "the first build"
 # Some instances stale with an explanation (components from the cache).

@@ -13,16 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 W=$T_TMP/w; mkdir -p "$W"; cd "$W" || exit 1
 mkdata "$W/data" 100206 100307 100408
-cat > Rapidfile <<'RF'
-participants = file(participants.txt)
-runs = REST1_LR REST1_RL REST2_LR REST2_RL
-target copy
-    foreach participant in $(participants)
-    foreach run in $(runs)
-    input   bold = data/{participant}/MNINonLinear/Results/rfMRI_{run}/rfMRI_{run}.nii.gz
-    output  out  = out/sub-{participant}/{run}.txt
-    run cp {bold} {out}
-RF
+copy_rapidfile
 run "$RAPID" build -j 2
 is "$RC" 0 "the first build"
 S=out/.rapid/sentinels/copy

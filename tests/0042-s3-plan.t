@@ -10,13 +10,7 @@ W=$T_TMP/w; mkdir -p "$W"; cd "$W" || exit 1
 N=2000
 
 # 2,000 participants, one input each (plus a few unrelated objects).
-python3 - "$N" > seed.json <<'PY'
-import json, sys
-n = int(sys.argv[1])
-keys = ["HCP/%06d/bold.nii.gz" % (100000 + i) for i in range(n)]
-print(json.dumps({"bucket": "hcp-in", "keys": keys, "body": "bold"}))
-PY
-emu_seed "$(cat seed.json)" >/dev/null
+emu_seed_inputs hcp-in HCP "$N" 100000 >/dev/null
 cat > Rapidfile <<'RF'
 HCP = s3://hcp-in/HCP
 OUT = s3://rapid-out/rt

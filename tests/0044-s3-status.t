@@ -9,13 +9,7 @@ emu_start st-in st-out
 W=$T_TMP/w; mkdir -p "$W"; cd "$W" || exit 1
 N=1200
 
-python3 - "$N" > seed.json <<'PY'
-import json, sys
-n = int(sys.argv[1])
-keys = ["in/%06d/bold.nii.gz" % (200000 + i) for i in range(n)]
-print(json.dumps({"bucket": "st-in", "keys": keys, "body": "bold"}))
-PY
-emu_seed "$(cat seed.json)" >/dev/null
+emu_seed_inputs st-in in "$N" 200000 >/dev/null
 cat > Rapidfile <<'RF'
 IN  = s3://st-in/in
 OUT = s3://st-out/rt

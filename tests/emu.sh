@@ -11,6 +11,7 @@
 #   emu_clock OFFSET_S     run the emulator's clock that many seconds off
 #   emu_seed JSON          objects written straight into the store (prints
 #                          {"created": N, "seconds": S})
+#   emu_seed_inputs BUCKET PREFIX N FIRST  N inputs PREFIX/<id>/bold.nii.gz
 #   emu_counters           the request counters, as JSON
 #   emu_count NAME         one counter as an integer (0 when absent)
 #   emu_aws ARGS...        Debian's aws against the emulator
@@ -120,6 +121,13 @@ emu_faults() { _emu_call POST faults "$1" >/dev/null; }
 emu_reset() { _emu_call POST reset >/dev/null; }
 emu_clock() { _emu_call POST clock "{\"offset_s\": $1}" >/dev/null; }
 emu_seed() { _emu_call POST seed "$1"; }
+# emu_seed_inputs BUCKET PREFIX N FIRST: N objects PREFIX/<id>/bold.nii.gz
+# (ids FIRST, FIRST+1, ... as six digits), each holding "bold".
+emu_seed_inputs() {
+	emu_seed "$(/usr/bin/python3 -c 'import json, sys
+b, p, n, f = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+print(json.dumps({"bucket": b, "keys": ["%s/%06d/bold.nii.gz" % (p, f + i) for i in range(n)], "body": "bold"}))' "$@")"
+}
 emu_counters() { _emu_call GET counters; }
 emu_count() {
 	_emu_n=$(emu_counters | sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p")

@@ -54,5 +54,19 @@ mkdata() {
 		echo "$_p" >> "$_d/../participants.txt"
 	done
 }
+# copy_rapidfile: a Rapidfile in the current folder copying each run of
+# mkdata's tree to out/sub-<participant>/<run>.txt (target copy).
+copy_rapidfile() {
+	cat > Rapidfile <<'RF'
+participants = file(participants.txt)
+runs = REST1_LR REST1_RL REST2_LR REST2_RL
+target copy
+    foreach participant in $(participants)
+    foreach run in $(runs)
+    input   bold = data/{participant}/MNINonLinear/Results/rfMRI_{run}/rfMRI_{run}.nii.gz
+    output  out  = out/sub-{participant}/{run}.txt
+    run cp {bold} {out}
+RF
+}
 # count_lines FILE PATTERN: how many lines of FILE match PATTERN (0 if none).
 count_lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }
