@@ -349,32 +349,74 @@ out:
 	return ret;
 }
 
-int mkdir_p(const char *path, int mode)
+/* mkdir of p (which has no trailing slash), making missing parents
+ * first: the deepest folder is tried first, so a path whose parent
+ * exists costs one call. */
+static int mkdir_up(char *p, mode_t mode, void (*made)(const char *, void *), void *arg)
 {
-	struct stat st;
-	if (stat(path, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
-			int e = errno;
-			free(p);
-			errno = e;
-			return -1;
-		}
-		*s = '/';
+	if (mkdir(p, mode) == 0) {
+		if (made)
+			made(p, arg);
+		return 0;
 	}
-	int r = mkdir(p, (mode_t)mode);
+	if (errno == EEXIST) {
+		struct stat st;
+		if (stat(p, &st) < 0)
+			return -1;
+		return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+	}
+	if (errno != ENOENT)
+		return -1;
+	char *slash = strrchr(p, '/');
+	while (slash && slash > p && slash[-1] == '/')
+		slash--;
+	if (!slash || slash == p)
+		return -1; /* ENOENT at the top: nothing to make it in */
+	*slash = 0;
+	int r = mkdir_up(p, mode, made, arg);
+	*slash = '/';
+	if (r < 0)
+		return -1;
+	if (mkdir(p, mode) == 0) {
+		if (made)
+			made(p, arg);
+		return 0;
+	}
+	return errno == EEXIST ? mkdir_up(p, mode, made, arg) : -1;
+}
+
+int mkdir_p_each(const char *path, int mode, void (*made)(const char *dir, void *arg), void *arg)
+{
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (!n)
+		return 0;
+	char *p = xstrndup(path, n);
+	int r = mkdir_up(p, (mode_t)mode, made, arg);
 	int e = errno;
 	free(p);
-	if (r < 0 && e != EEXIST) {
-		errno = e;
+	errno = e;
+	return r;
+}
+
+int mkdir_p(const char *path, int mode)
+{
+	return mkdir_p_each(path, mode, NULL, NULL);
+}
+
+int fsync_path(const char *path)
+{
+	int fd;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
 		return -1;
-	}
-	return 0;
+	int r = fsync(fd), e = errno;
+	close(fd);
+	errno = e;
+	return r;
 }
 
 int remove_tree(const char *path)

@@ -66,8 +66,15 @@ char *read_file(const char *path, size_t *len);
 /* Write data to path atomically (temp file in the same folder, fsync,
  * rename); creates missing parent folders. -1 with errno on failure. */
 int write_file_atomic(const char *path, const void *data, size_t len);
-/* mkdir -p; 0 or -1 with errno. */
+/* mkdir -p; 0 or -1 with errno. The deepest folder is tried first. */
 int mkdir_p(const char *path, int mode);
+/* The same, calling made(dir, arg) for each folder it created (dir has
+ * no trailing slash), outermost first: whoever must make the creation
+ * durable syncs each one's parent. */
+int mkdir_p_each(const char *path, int mode, void (*made)(const char *dir, void *arg), void *arg);
+/* fsync the file or folder at path (a symbolic link is not followed).
+ * 0, or -1 with errno. */
+int fsync_path(const char *path);
 /* rm -rf; 0 or -1 with errno. A missing path is success. */
 int remove_tree(const char *path);
 

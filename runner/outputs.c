@@ -142,10 +142,82 @@ int outputs_hash(const struct spec *s, char *const *scratch, struct out_files *f
 	return 0;
 }
 
+/* The folders whose entries publishing changed: each is synced once,
+ * after every output is in place and before the ok sentinel. */
+struct dirset {
+	char **v;
+	size_t n, cap;
+};
+
+static void dirset_add(struct dirset *ds, const char *dir)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		if (!strcmp(ds->v[i], dir))
+			return;
+	GROW(ds->v, ds->cap, ds->n + 1);
+	ds->v[ds->n++] = xstrdup(dir);
+}
+
+static void dirset_free(struct dirset *ds)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		free(ds->v[i]);
+	free(ds->v);
+}
+
+/* mkdir_p_each's callback: a folder it made is an entry of its parent. */
+static void made_dir(const char *dir, void *arg)
+{
+	char *parent = path_dirname(dir);
+	dirset_add(arg, parent);
+	free(parent);
+}
+
+/* fsync every regular file and folder of the tree at path (a file: just
+ * itself), so that its content is on disk before it is published. */
+static int sync_tree(const char *path, char **reason)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		*reason = xasprintf("cannot stat '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		if (!d) {
+			*reason = xasprintf("cannot list '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		struct dirent *de;
+		int ret = 0;
+		while (ret == 0 && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char *c = path_join(path, de->d_name);
+			ret = sync_tree(c, reason);
+			free(c);
+		}
+		if (ret == 0 && fsync(dirfd(d)) < 0) {
+			*reason = xasprintf("cannot sync '%s': %s", path, strerror(errno));
+			ret = -1;
+		}
+		closedir(d);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) /* a symbolic link: nothing of its own to sync */
+		return 0;
+	if (fsync_path(path) < 0) {
+		*reason = xasprintf("cannot sync '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Replace the directory dest by src. The old one is moved aside into
  * trash first and removed only once the new one is in place; if the new
  * one cannot go in, the old one is put back, and if even that fails it
- * is left in trash, whole, and the reason says where. */
+ * is left in trash, whole, and the reason says where. (No ok sentinel
+ * describes either by then: the caller removed them first.) */
 static int move_dir(const char *src, const char *dest, const char *name,
 		    const char *trash, char **reason)
 {
@@ -196,13 +268,17 @@ out:
 
 int outputs_publish(const struct spec *s, char *const *scratch, const char *trash, char **reason)
 {
+	struct dirset ds = {0};
+	int ret = -1;
 	for (size_t i = 0; i < s->noutputs; i++) {
 		const struct spec_output *o = &s->outputs[i];
 		char *dest = strip_slash(o->path);
 		char *src = strip_slash(scratch[i]);
 		char *parent = path_dirname(dest);
 		int r = -1;
-		if (mkdir_p(parent, 0777) < 0)
+		if (sync_tree(src, reason) < 0)
+			;
+		else if (mkdir_p_each(parent, 0777, made_dir, &ds) < 0)
 			*reason = xasprintf("cannot create '%s': %s", parent, strerror(errno));
 		else if (o->dir)
 			r = move_dir(src, dest, o->name, trash, reason);
@@ -210,13 +286,23 @@ int outputs_publish(const struct spec *s, char *const *scratch, const char *tras
 			*reason = xasprintf("cannot move '%s' to '%s': %s", src, dest, strerror(errno));
 		else
 			r = 0;
+		if (r == 0)
+			dirset_add(&ds, parent);
 		free(dest);
 		free(src);
 		free(parent);
 		if (r < 0)
-			return -1;
+			goto out;
 	}
-	return 0;
+	for (size_t i = 0; i < ds.n; i++)
+		if (fsync_path(ds.v[i]) < 0) {
+			*reason = xasprintf("cannot sync '%s': %s", ds.v[i], strerror(errno));
+			goto out;
+		}
+	ret = 0;
+out:
+	dirset_free(&ds);
+	return ret;
 }
 
 void out_files_free(struct out_files *f)

@@ -32,7 +32,12 @@ int outputs_check(const struct spec *, char *const *scratch, char **reason);
 int outputs_hash(const struct spec *, char *const *scratch, struct out_files *, char **reason);
 /* Move every output into place: a file by rename over the destination, a
  * directory replacing the old one as a whole (the old one goes through
- * trash, a folder of its own, which is removed). 0, or -1 with *reason.
+ * trash, a folder of its own, which is removed). Each output's files and
+ * folders are synced before it moves, and every folder whose entries
+ * changed (the destinations' parents, and the parents of folders made for
+ * them) after all have moved: when this returns 0 the outputs are
+ * durable. The caller removes the instance's ok sentinels first
+ * (sentinel_drop_ok). 0, or -1 with *reason.
  * On failure the previous directory is back in place; if it cannot be
  * put back it is left in trash, never removed, and *reason names it. */
 int outputs_publish(const struct spec *, char *const *scratch, const char *trash, char **reason);

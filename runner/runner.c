@@ -122,8 +122,11 @@ static char *make_body(const struct run *r, enum sentinel_state state, size_t *l
 
 /* ---- the steps ---- */
 
-/* Remove what dead runners of this key left in folder (<key>.<pid>/):
- * we hold the claim, so nobody else works on this key. */
+/* Remove what dead runners left in folder (a scratch or trash root, of
+ * <key>.<pid>/ folders): every one of this key (we hold the claim, so
+ * nobody else works on it) and every one whose runner no longer lives on
+ * this machine. No ok sentinel describes what a runner left in trash: the
+ * instance's oks were removed before its outputs were touched. */
 static void remove_leftovers(const char *folder, const char *key)
 {
 	DIR *d = opendir(folder);
@@ -132,8 +135,18 @@ static void remove_leftovers(const char *folder, const char *key)
 	struct dirent *de;
 	size_t kl = strlen(key);
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, key, kl) || de->d_name[kl] != '.')
+		const char *dot = strchr(de->d_name, '.');
+		if (!dot || dot == de->d_name)
 			continue;
+		bool ours = (size_t)(dot - de->d_name) == kl && !strncmp(de->d_name, key, kl);
+		if (!ours) {
+			char *end;
+			errno = 0;
+			long pid = strtol(dot + 1, &end, 10);
+			if (errno || end == dot + 1 || *end || pid <= 0 || pid == (long)getpid() ||
+			    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+		}
 		char *p = path_join(folder, de->d_name);
 		remove_tree(p);
 		free(p);
@@ -145,11 +158,12 @@ static void remove_leftovers(const char *folder, const char *key)
 static int prepare_scratch(struct run *r)
 {
 	const struct spec *s = r->s;
-	/* Leftovers in trash are kept: one there is a previous output that a
-	 * dead runner, or a failed rollback, could not put back. */
 	char *scratch_root = layout_scratch_root(s->root);
 	remove_leftovers(scratch_root, s->key);
 	free(scratch_root);
+	char *trash_root = layout_trash_root(s->root);
+	remove_leftovers(trash_root, s->key);
+	free(trash_root);
 	if (mkdir_p(r->scratch, 0777) < 0) {
 		r->reason = xasprintf("cannot create '%s': %s", r->scratch, strerror(errno));
 		return -1;
@@ -285,8 +299,13 @@ out:
 
 static int publish_outputs(struct run *r)
 {
+	/* No ok sentinel of the instance, whatever its key, may outlive the
+	 * first change to its outputs: they go (durably) before the first
+	 * output moves, and the new ok is written only once every output is
+	 * in place and synced (finish). */
 	if (outputs_check(r->s, r->out_scratch, &r->reason) < 0 ||
 	    outputs_hash(r->s, r->out_scratch, &r->files, &r->reason) < 0 ||
+	    sentinel_drop_ok(r->s->sentinel_dir, &r->reason) < 0 ||
 	    outputs_publish(r->s, r->out_scratch, r->trash, &r->reason) < 0)
 		return -1;
 	return 0;

@@ -190,7 +190,57 @@ int sentinel_write(const char *dir, const char *key, enum sentinel_state s,
 	int ret = write_file_atomic(path, body, len);
 	if (ret < 0)
 		warn("cannot write '%s': %s", path, strerror(errno));
+	/* The rename is durable only once the folder is: an ok sentinel
+	 * must not vanish in a crash after its instance was reported built. */
+	else if (s == SENT_OK && (ret = fsync_path(dir)) < 0)
+		warn("cannot sync '%s': %s", dir, strerror(errno));
 	free(path);
+	return ret;
+}
+
+int sentinel_drop_ok(const char *dir, char **reason)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		*reason = xasprintf("cannot list '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	int ret = 0;
+	bool removed = false;
+	struct dirent *de;
+	for (;;) {
+		errno = 0;
+		if (!(de = readdir(d))) {
+			if (errno) {
+				*reason = xasprintf("cannot list '%s': %s", dir, strerror(errno));
+				ret = -1;
+			}
+			break;
+		}
+		struct sentinel_name nm;
+		if (sentinel_name_parse(de->d_name, strlen(de->d_name), &nm) < 0 || nm.ndirs ||
+		    nm.state != SENT_OK)
+			continue;
+		char *p = xasprintf("%s%s", dir, de->d_name);
+		int r = unlinkat(dirfd(d), de->d_name, 0);
+		if (r < 0 && errno == EISDIR) /* not a sentinel, but at an ok's name */
+			r = remove_tree(p);
+		if (r < 0 && errno != ENOENT) {
+			*reason = xasprintf("cannot remove '%s': %s", p, strerror(errno));
+			free(p);
+			ret = -1;
+			break;
+		}
+		free(p);
+		removed = true;
+	}
+	if (removed && ret == 0 && fsync(dirfd(d)) < 0) {
+		*reason = xasprintf("cannot sync '%s': %s", dir, strerror(errno));
+		ret = -1;
+	}
+	closedir(d);
 	return ret;
 }
 

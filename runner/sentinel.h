@@ -48,8 +48,10 @@ const char *not_regular(mode_t mode);
  * 0 not (stale or gone), -1 after printing why. */
 int sentinel_running_live(const char *path);
 
-/* Write <dir><key>.<state>.json atomically (creating dir). 0, or -1 after
- * printing "rapid: cannot write 'PATH': reason". */
+/* Write <dir><key>.<state>.json atomically (creating dir): a temporary
+ * file, fsync, rename; an ok sentinel's folder is synced too, so the ok
+ * is durable when this returns. 0, or -1 after printing
+ * "rapid: cannot write 'PATH': reason". */
 int sentinel_write(const char *dir, const char *key, enum sentinel_state,
 		   const char *body, size_t len);
 
@@ -78,6 +80,13 @@ void sentinel_release(struct sentinel_claim *);
  * -1 after printing why; either way the claim is dropped and a running
  * sentinel without a live runner is left. */
 int sentinel_abandon(struct sentinel_claim *, const char *body, size_t len);
+
+/* Before an instance's outputs are touched: remove every ok sentinel in
+ * its folder, whatever its key (and anything else at an ok sentinel's
+ * name), and sync the folder when one was removed, so that no ok survives
+ * a crash that leaves the outputs half replaced. 0, or -1 with *reason
+ * (malloc'd: the caller frees). */
+int sentinel_drop_ok(const char *dir, char **reason);
 
 /* After an ok sentinel for key is written: remove every other sentinel of
  * the instance except live running ones (they no longer describe its
