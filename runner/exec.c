@@ -1,7 +1,8 @@
 /* exec.c - run a recipe: fork + execvp into its own process group, cwd the
  * scratch folder, stdin /dev/null, stdout+stderr into a pipe of which the
  * last EXEC_TAIL_MAX bytes are kept in a ring. One poll loop watches the
- * pipe, a self-pipe fed by the signal handlers (SIGCHLD and the runner's
+ * pipe (whose bytes also go to the log file, as they come), a self-pipe
+ * fed by the signal handlers (SIGCHLD and the runner's
  * own SIGTERM/SIGINT/SIGHUP) and the timeout.
  *
  * The recipe gets PR_SET_PDEATHSIG(SIGKILL): if the runner dies without a
@@ -161,8 +162,28 @@ struct ring {
 	bool wrapped;
 };
 
+/* Append what was read to the log as it comes (exec_opts.log_fd). A
+ * log that cannot be written stops being written (log_err says why);
+ * the recipe goes on. */
+static void log_put(const struct exec_opts *o, struct exec_result *r, const char *p, size_t n)
+{
+	if (o->log_fd <= 2 || r->log_err)
+		return;
+	while (n > 0) {
+		ssize_t w = write(o->log_fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			r->log_err = errno;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 /* Read what is available; 1 at end of file, 0 otherwise, -1 on error. */
-static int ring_read(struct ring *rg, int fd, uint64_t *total)
+static int ring_read(struct ring *rg, int fd, const struct exec_opts *o, struct exec_result *r)
 {
 	for (;;) {
 		ssize_t n = read(fd, rg->data + rg->pos, EXEC_TAIL_MAX - rg->pos);
@@ -173,7 +194,8 @@ static int ring_read(struct ring *rg, int fd, uint64_t *total)
 		}
 		if (n == 0)
 			return 1;
-		*total += (uint64_t)n;
+		log_put(o, r, rg->data + rg->pos, (size_t)n);
+		r->total += (uint64_t)n;
 		rg->pos += (size_t)n;
 		if (rg->pos == EXEC_TAIL_MAX) {
 			rg->pos = 0;
@@ -284,7 +306,7 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 			;
 		r->exit_code = 127;
 		r->start_error = start_error(o, &sf);
-		ring_read(&rg, out[0], &r->total);
+		ring_read(&rg, out[0], o, r);
 		ring_take(&rg, &r->tail);
 		ret = 0;
 		goto out;
@@ -343,7 +365,7 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 		if (np > 0 && pf[0].revents)
 			drain_self_pipe(pid, !reaped, &kill_at);
 		if (np > 0 && !eof && pf[1].revents) {
-			int e = ring_read(&rg, out[0], &r->total);
+			int e = ring_read(&rg, out[0], o, r);
 			if (e != 0)
 				eof = true;
 		}

@@ -25,6 +25,8 @@ struct exec_opts {
 	const char *const *env;  /* "NAME=value" set on top of ours; NULL-terminated or NULL */
 	const char *cwd;
 	long timeout_s;          /* 0: none */
+	int log_fd;              /* > 2: every byte of output is also written
+				  * here as it comes (0: none) */
 };
 
 struct exec_result {
@@ -36,6 +38,7 @@ struct exec_result {
 			    * ("cannot run 'x': reason"); exit_code is then 127 */
 	struct buf tail;   /* the last EXEC_TAIL_MAX bytes of its output */
 	uint64_t total;    /* bytes of output in all */
+	int log_err;       /* why writing log_fd stopped (errno), or 0 */
 };
 
 /* Run the recipe to its end. 0 with *r filled (whatever the recipe did),

@@ -6,8 +6,10 @@
  * container mode can stage from S3 and upload instead of renaming. Once
  * the instance is claimed, every way out goes through finish(): a failed
  * or ok sentinel is written, the scratch folder removed, the claim
- * released. Outputs move into place only after the recipe exited 0, and
- * the ok sentinel is written only after all of them are in place. */
+ * released. Outputs move into place only after the recipe exited 0 and
+ * every ok sentinel of the instance is gone, and the ok sentinel is
+ * written only after all of them are in place and synced: an ok for key K
+ * exists only while the outputs it describes are in place. */
 #include "runner/runner.h"
 #include "runner/sentinel.h"
 #include "runner/sentinel_body.h"
@@ -234,8 +236,28 @@ static void free_strv(char **v)
 	free(v);
 }
 
-/* Keep the log tail and write it to the log file. */
-static void save_log(struct run *r, const struct exec_result *x)
+/* Open the log at its final path, so that it fills as the recipe runs
+ * (`rapid logs --follow` tails it). -1 when there is none: the recipe
+ * runs all the same. */
+static int open_log(struct run *r)
+{
+	char *dir = path_dirname(r->log);
+	int fd = -1;
+	if (mkdir_p(dir, 0777) == 0) {
+		do
+			fd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		while (fd < 0 && errno == EINTR);
+	}
+	if (fd < 0)
+		warn("cannot write '%s': %s", r->log, strerror(errno));
+	else
+		r->log_written = true;
+	free(dir);
+	return fd;
+}
+
+/* Keep the output's tail for the failure message. */
+static void keep_tail(struct run *r, const struct exec_result *x)
 {
 	buf_reset(&r->tail);
 	if (x->total > x->tail.len) {
@@ -248,10 +270,8 @@ static void save_log(struct run *r, const struct exec_result *x)
 	} else {
 		buf_putn(&r->tail, x->tail.data ? x->tail.data : "", x->tail.len);
 	}
-	if (write_file_atomic(r->log, r->tail.data, r->tail.len) < 0)
-		warn("cannot write '%s': %s", r->log, strerror(errno));
-	else
-		r->log_written = true;
+	if (x->log_err)
+		warn("cannot write '%s': %s", r->log, strerror(x->log_err));
 }
 
 static int run_recipe(struct run *r)
@@ -267,16 +287,20 @@ static int run_recipe(struct run *r)
 	char **env = xcalloc(s->nenv + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nenv; i++)
 		env[i] = xasprintf("%s=%s", s->env[i].name, s->env[i].value);
-	struct exec_opts o = {argv, (const char *const *)env, r->scratch, s->timeout_s};
+	struct exec_opts o = {.argv = argv, .env = (const char *const *)env, .cwd = r->scratch,
+			      .timeout_s = s->timeout_s, .log_fd = open_log(r)};
 	struct exec_result x;
 	int ret = -1;
-	if (exec_run(&o, &x) < 0) {
+	int er = exec_run(&o, &x);
+	if (o.log_fd >= 0 && close(o.log_fd) < 0 && er == 0 && !x.log_err)
+		x.log_err = errno;
+	if (er < 0) {
 		r->reason = xasprintf("cannot run '%s'", argv[0]);
 		goto out;
 	}
 	r->exit_code = x.exit_code;
 	r->signal = x.signal;
-	save_log(r, &x);
+	keep_tail(r, &x);
 	r->interrupted = x.start_error ? 0 : x.interrupted;
 	if (x.start_error)
 		r->reason = xstrdup(x.start_error);

@@ -7,15 +7,19 @@
  *   2. makes a scratch folder (layout_scratch) and gives
  *      each output a path in it (a directory output's path ends with '/');
  *   3. runs the recipe with execvp (never a shell), cwd = the scratch
- *      folder, stdin /dev/null, stdout+stderr into a pipe of which the
- *      last 64 KiB are kept and written to <log_dir><key>.log; the
+ *      folder, stdin /dev/null, stdout+stderr into a pipe written to
+ *      <log_dir><key>.log as it comes (its last 64 KiB also kept for the
+ *      failure message); the
  *      timeout (if any) sends SIGTERM then SIGKILL 10 s later; SIGTERM
  *      or SIGINT to the runner is passed to the recipe;
- *   4. on exit 0, checks every output exists, moves them into place
- *      (rename; a directory replaces the old one as a whole), records
- *      each output file's size and XXH3-128, writes the ok sentinel and
- *      prunes older ones; otherwise writes the failed sentinel (exit code
- *      or signal, reason) and prints the log's last lines on stderr;
+ *   4. on exit 0, checks every output exists, records each output
+ *      file's size and XXH3-128, removes every ok sentinel of the
+ *      instance (any key; their folder synced), syncs and moves the
+ *      outputs into place (rename; a directory replaces the old one as a
+ *      whole), syncs the folders whose entries changed, writes the ok
+ *      sentinel (synced with its folder) and prunes older ones; otherwise
+ *      writes the failed sentinel (exit code or signal, reason) and
+ *      prints the log's last lines on stderr;
  *   5. removes the scratch folder and the running sentinel.
  *   SIGTERM, SIGINT or SIGHUP to the runner stops it without recording a
  *   failure: the running sentinel stays, its body saying "interrupted by
