@@ -1,9 +1,9 @@
-/* exec.c - run a recipe: fork + execvp into its own process group, cwd the
- * scratch folder, stdin /dev/null, stdout+stderr into a pipe of which the
- * last EXEC_TAIL_MAX bytes are kept in a ring. One poll loop watches the
- * pipe (whose bytes also go to the log file, as they come), a self-pipe
- * fed by the signal handlers (SIGCHLD and the runner's
- * own SIGTERM/SIGINT/SIGHUP) and the timeout.
+/* exec.c - run a recipe: vfork + execve (PATH searched as execvp does)
+ * into its own process group, cwd the scratch folder, stdin /dev/null,
+ * stdout+stderr into a pipe of which the last EXEC_TAIL_MAX bytes are kept
+ * in a ring. One poll loop watches the pipe (whose bytes also go to the
+ * log file, as they come), a self-pipe fed by the signal handlers
+ * (SIGCHLD and the runner's own SIGTERM/SIGINT/SIGHUP) and the timeout.
  *
  * The recipe gets PR_SET_PDEATHSIG(SIGKILL): if the runner dies without a
  * chance to clean up (SIGKILL), the recipe does not run on unwatched. When
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -106,7 +107,7 @@ struct start_failure {
 	int err;
 };
 
-static void child_fail(int fd, int stage, int err)
+__attribute__((noreturn)) static void child_fail(int fd, int stage, int err)
 {
 	struct start_failure f = {stage, err};
 	if (write(fd, &f, sizeof f) < 0) {
@@ -115,8 +116,71 @@ static void child_fail(int fd, int stage, int err)
 	_exit(127);
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void child(const struct exec_opts *o, char **envp, int out_w, int err_w, pid_t parent)
+/* The program to exec, found before the child is started: the child
+ * shares our memory (vfork) and may not allocate. execvp's rules: a name
+ * with a '/' is used as it is, else the first executable regular file of
+ * that name in the recipe's PATH; a file the kernel cannot exec (ENOEXEC)
+ * is run by /bin/sh. */
+struct prog {
+	char *path;     /* NULL: none found, err says why */
+	int err;
+	char **sh_argv; /* /bin/sh path argv[1]... */
+};
+
+static void prog_find(struct prog *pg, char *const *argv, char *const *envp)
+{
+	const char *name = argv[0];
+	memset(pg, 0, sizeof(*pg));
+	if (!name[0]) {
+		pg->err = ENOENT;
+	} else if (strchr(name, '/')) {
+		pg->path = xstrdup(name);
+	} else {
+		const char *path = "/usr/local/bin:/bin:/usr/bin"; /* glibc's default */
+		for (size_t i = 0; envp[i]; i++)
+			if (!strncmp(envp[i], "PATH=", 5))
+				path = envp[i] + 5;
+		pg->err = ENOENT;
+		for (const char *d = path;; d++) {
+			const char *e = strchr(d, ':');
+			size_t dl = e ? (size_t)(e - d) : strlen(d);
+			char *cand = dl ? xasprintf("%.*s/%s", (int)dl, d, name) : xstrdup(name);
+			struct stat st;
+			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+				if (access(cand, X_OK) == 0) {
+					pg->path = cand;
+					break;
+				}
+				pg->err = EACCES;
+			}
+			free(cand);
+			if (!e)
+				break;
+			d = e;
+		}
+	}
+	if (!pg->path)
+		return;
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	pg->sh_argv = xcalloc(n + 2, sizeof(char *));
+	pg->sh_argv[0] = (char *)"/bin/sh";
+	pg->sh_argv[1] = pg->path;
+	for (size_t i = 1; i < n; i++)
+		pg->sh_argv[i + 1] = argv[i];
+}
+
+static void prog_free(struct prog *pg)
+{
+	free(pg->path);
+	free(pg->sh_argv);
+}
+
+/* In the child, between vfork and exec: it runs on our memory, so it
+ * makes system calls only (no allocation, no stdio, no global state). */
+__attribute__((noreturn)) static void child(const struct exec_opts *o, const struct prog *pg, char **envp,
+		  int out_w, int err_w, pid_t parent)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -151,9 +215,23 @@ static void child(const struct exec_opts *o, char **envp, int out_w, int err_w, 
 	if (fcntl(err_w, F_SETFD, FD_CLOEXEC) < 0)
 		child_fail(err_w, 2, errno);
 	closefrom(4);
-	environ = envp;
-	execvp(o->argv[0], o->argv);
+	if (!pg->path)
+		child_fail(err_w, 0, pg->err);
+	execve(pg->path, o->argv, envp);
+	if (errno == ENOEXEC)
+		execve("/bin/sh", pg->sh_argv, envp);
 	child_fail(err_w, 0, errno);
+}
+
+/* vfork and run child() in it, in a frame of its own: nothing of the
+ * caller's is live across the vfork. The child's pid, or -1. */
+__attribute__((noinline)) static pid_t spawn(const struct exec_opts *o, const struct prog *pg,
+					     char **envp, int out_w, int err_w, pid_t parent)
+{
+	pid_t pid = vfork();
+	if (pid == 0)
+		child(o, pg, envp, out_w, err_w, parent);
+	return pid;
 }
 
 struct ring {
@@ -255,6 +333,7 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 	int out[2] = {-1, -1}, errp[2] = {-1, -1};
 	int ret = -1;
 	char **envp = NULL;
+	struct prog pg = {0};
 	struct ring rg = {0};
 	memset(r, 0, sizeof(*r));
 	r->exit_code = -1;
@@ -265,6 +344,7 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 		goto out;
 	}
 	envp = make_envp(o->env);
+	prog_find(&pg, o->argv, envp);
 	rg.data = xmalloc(EXEC_TAIL_MAX);
 
 	/* Keep the handlers from running in the child before it resets them:
@@ -275,9 +355,9 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 		sigaddset(&block, caught[i]);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0)
-		child(o, envp, out[1], errp[1], parent);
+	/* vfork: the runner's memory (a fork of the whole build) is not
+	 * copied for a child that only sets up descriptors and execs. */
+	pid_t pid = spawn(o, &pg, envp, out[1], errp[1], parent);
 	int fork_err = errno;
 	if (pid > 0)
 		setpgid(pid, pid); /* also in the child: whichever runs first */
@@ -386,6 +466,7 @@ out:
 			close(errp[i]);
 	}
 	free(envp);
+	prog_free(&pg);
 	free(rg.data);
 	return ret;
 }

@@ -126,10 +126,11 @@ static char *make_body(const struct run *r, enum sentinel_state state, size_t *l
 
 /* Remove what dead runners left in folder (a scratch or trash root, of
  * <key>.<pid>/ folders): every one of this key (we hold the claim, so
- * nobody else works on it) and every one whose runner no longer lives on
- * this machine. No ok sentinel describes what a runner left in trash: the
- * instance's oks were removed before its outputs were touched. */
-static void remove_leftovers(const char *folder, const char *key)
+ * nobody else works on it) and, with any_dead, every one whose runner no
+ * longer lives on this machine (the build sweeps scratch itself). No ok
+ * sentinel describes what a runner left in trash: the instance's oks were
+ * removed before its outputs were touched. */
+static void remove_leftovers(const char *folder, const char *key, bool any_dead)
 {
 	DIR *d = opendir(folder);
 	if (!d)
@@ -142,6 +143,8 @@ static void remove_leftovers(const char *folder, const char *key)
 			continue;
 		bool ours = (size_t)(dot - de->d_name) == kl && !strncmp(de->d_name, key, kl);
 		if (!ours) {
+			if (!any_dead)
+				continue;
 			char *end;
 			errno = 0;
 			long pid = strtol(dot + 1, &end, 10);
@@ -161,10 +164,10 @@ static int prepare_scratch(struct run *r)
 {
 	const struct spec *s = r->s;
 	char *scratch_root = layout_scratch_root(s->root);
-	remove_leftovers(scratch_root, s->key);
+	remove_leftovers(scratch_root, s->key, false);
 	free(scratch_root);
 	char *trash_root = layout_trash_root(s->root);
-	remove_leftovers(trash_root, s->key);
+	remove_leftovers(trash_root, s->key, true);
 	free(trash_root);
 	if (mkdir_p(r->scratch, 0777) < 0) {
 		r->reason = xasprintf("cannot create '%s': %s", r->scratch, strerror(errno));

@@ -9,7 +9,8 @@
 # built, the rest planned), "status prints sentinel reasons raw (terminal
 # escapes)" and "a failed sentinel with "signal": -2147483648 aborts every
 # plan under UBSan", and "leftover *.tmp.<pid> files and scratch folders
-# of killed runners are never cleaned" (only a dead owner's; trash kept).
+# of killed runners are never cleaned" (only a dead owner's, trash too:
+# no ok sentinel describes what is in it).
 . "$(dirname "$0")/lib.sh"
 W=$T_TMP/w; mkdir -p "$W"; cd "$W" || exit 1
 mkdata "$W/data" 100206 100307 100408
@@ -63,7 +64,7 @@ run "$RAPID" plan --exit-code
 is "$RC:$ERR" "0:" "bad instance folders: then up to date, silently"
 
 # What killed runners leave: removed by the next build when their pid is
-# dead, kept while it lives; trash is always kept.
+# dead, kept while it lives; trash too.
 sh -c 'exit 0' & dead=$!
 wait $dead
 I=$S/100206/REST1_RL
@@ -71,13 +72,14 @@ K=$(basename "$(ls $I/*.ok.json)" .ok.json)
 rm -f $I/$K.ok.json
 touch $I/$K.ok.json.tmp.$dead $I/$K.running.json.tmp.$dead.0 $I/$K.ok.json.tmp.$$
 OTHER=0123456789abcdef0123456789abcdef
-mkdir -p out/.rapid/scratch/$OTHER.$dead/o out/.rapid/scratch/$OTHER.$$ out/.rapid/trash/$OTHER.$dead/o
+mkdir -p out/.rapid/scratch/$OTHER.$dead/o out/.rapid/scratch/$OTHER.$$ out/.rapid/trash/$OTHER.$dead/o \
+	out/.rapid/trash/$OTHER.$$/o
 run "$RAPID" build
 is "$RC" 0 "a build after killed runners"
 like "$ERR" '^rapid: built 1 instance$' "builds what is stale"
 is "$(ls $I | grep tmp | tr '\n' ' ')" "$K.ok.json.tmp.$$ " "their temporary files are gone, a live one's kept"
 is "$(ls out/.rapid/scratch | tr '\n' ' ')" "$OTHER.$$ " "their scratch folders are gone, a live one's kept"
-ok "$([ -d out/.rapid/trash/$OTHER.$dead/o ]; echo $?)" "trash is kept"
+is "$(ls out/.rapid/trash | tr '\n' ' ')" "$OTHER.$$ " "their trash folders are gone, a live one's kept"
 
 # Hostile failed sentinels: escapes in the reason, numbers out of range.
 W2=$T_TMP/w2; mkdir -p "$W2"; cd "$W2" || exit 1
