@@ -5,6 +5,7 @@
  * plan is one stat() per input (the fingerprint cache answers the rest)
  * and one stat() per instance (its ok sentinel). */
 #include "engine/plan.h"
+#include "engine/outstat.h"
 #include "engine/state.h"
 #include "engine/store.h"
 #include "lib/util.h"
@@ -265,6 +266,28 @@ static bool comps_cached(struct state *st, const char *key, const struct comps *
 	return same;
 }
 
+/* An instance whose key has an ok sentinel: stale when an output that
+ * sentinel records is missing or changed. 0, or -1 after printing why. */
+static int check_outputs(struct plan *p, struct instance *i, struct inst_work *w, const char *key,
+			 const struct lookup *lk)
+{
+	const struct target *t = p->g->groups[i->group].t;
+	struct buf summary = {0}, why = {0}, details = {0};
+	int r = outstat_check(p->os, plan_store(p, i), p->g, i, w->sym + t->nwildcards + t->ninputs, key,
+			      lk, &summary, &why, &details);
+	if (r == 1) {
+		i->state = INST_STALE;
+		i->reason = R_OUTPUT_CHANGED;
+		i->summary = arena_strdup(p->g->arena, summary.data);
+		i->why = arena_strdup(p->g->arena, why.data);
+		i->details = arena_strdup(p->g->arena, details.data);
+	}
+	buf_free(&summary);
+	buf_free(&why);
+	buf_free(&details);
+	return r < 0 ? -1 : 0;
+}
+
 static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 {
 	const struct target *t = p->g->groups[i->group].t;
@@ -281,6 +304,8 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	case LK_OK:
 		i->state = INST_OK;
 		i->reason = R_NONE;
+		if (check_outputs(p, i, w, key, &lk) < 0)
+			return -1;
 		break;
 	case LK_RUNNING:
 		i->state = INST_RUNNING;
@@ -368,6 +393,7 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	p->st = st;
 	p->opts = *opts;
 	p->fp = fp_new(st, opts->refresh);
+	p->os = outstat_new(st, opts->verify);
 	p->stores = xcalloc(g->ngroups + 1, sizeof(*p->stores));
 	p->count = xcalloc(g->ngroups + 1, sizeof(*p->count));
 	struct inst_work w = {0};
@@ -404,6 +430,7 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	}
 	inst_work_free(&w);
 	p->fpstats = *fp_get_stats(p->fp);
+	outstat_counts(p->os, &p->outputs_stated, &p->outputs_hashed);
 	if (st && state_commit(st) < 0)
 		ok = 0;
 	if (!ok) {
@@ -438,6 +465,7 @@ void plan_free(struct plan *p)
 	free(p->count);
 	if (p->fp)
 		fp_free(p->fp);
+	outstat_free(p->os);
 	free(p);
 }
 
@@ -457,6 +485,9 @@ static const char *reason_text(const struct instance *i, struct buf *tmp)
 	case R_RUNNING: return "running";
 	case R_SKIP_INPUT: return "skipped: required input missing";
 	case R_SKIP_UPSTREAM: return "skipped: upstream missing or skipped";
+	case R_OUTPUT_CHANGED:
+		buf_printf(tmp, "%s: %s", i->summary ? i->summary : "output changed", i->why ? i->why : "");
+		return tmp->data;
 	case R_NONE: break;
 	}
 	return "up to date";
@@ -471,6 +502,10 @@ static void group_key(const struct instance *i, struct buf *out, struct buf *tmp
 	if (i->reason == R_FAILED) {
 		buf_reset(out);
 		buf_puts(out, "failed");
+	} else if (i->reason == R_OUTPUT_CHANGED) {
+		/* which file differs is said per instance */
+		buf_reset(out);
+		buf_puts(out, i->summary ? i->summary : "output changed");
 	}
 }
 
@@ -548,7 +583,7 @@ static void print_instance(FILE *f, const struct graph *g, const struct tgroup *
 	buf_reset(line);
 	graph_describe(g, ii, line);
 	fprintf(f, "    %s", line->len ? line->data : tg->t->name);
-	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED) {
+	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED || ii->reason == R_OUTPUT_CHANGED) {
 		fputs("  (", f);
 		put_printable(f, ii->why ? ii->why : "no details");
 		fputc(')', f);
@@ -671,6 +706,7 @@ static const char *reason_json(enum inst_reason r)
 	case R_RUNNING: return "running";
 	case R_SKIP_INPUT: return "input_missing";
 	case R_SKIP_UPSTREAM: return "upstream_missing";
+	case R_OUTPUT_CHANGED: return "output_changed";
 	case R_NONE: break;
 	}
 	return "none";

@@ -1,0 +1,341 @@
+/* outstat.c - are an up-to-date instance's outputs still in place?
+ *
+ * The ok sentinel's body lists every output file (runner/sentinel_body.h:
+ * its path inside a directory output, its size and XXH3-128). A plan
+ * stats each one, as make and ninja stat their outputs; under verify it
+ * hashes them too. An output the body lists no file for (an empty
+ * directory, a body written by hand) must at least exist.
+ *
+ * The cache record in STATE_OUTPUTS, under the 32-hex key (native byte
+ * order; the state checksums it): which sentinel file it was read from
+ * (inode, size, mtime ns, ctime ns: a rebuild at the same key writes
+ * another one), the number of files, then per file: output index (u16),
+ * length of its path inside a directory output (u16, 0 for a file
+ * output), size (u64), XXH3-128 (16 bytes), the path's bytes. */
+#include "engine/outstat.h"
+
+#include "engine/graph.h"
+#include "engine/state.h"
+#include "engine/store.h"
+#include "lib/hash.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REC_HEAD 36
+#define ENT_HEAD 28
+/* Differences spelled out per instance; the rest are counted. */
+#define SHOW_DIFFS 5
+
+struct outstat {
+	struct state *st;
+	bool verify;
+	size_t stated, hashed;
+	struct buf rec;   /* the record being checked */
+	struct buf path;  /* reused for each file's path */
+	uint8_t *hbuf;    /* HASH_CHUNK bytes, allocated on first hash */
+	XXH3_state_t *xs;
+	bool *seen;       /* per output of the instance being checked */
+	size_t capseen;
+};
+
+struct outstat *outstat_new(struct state *st, bool verify)
+{
+	struct outstat *o = xcalloc(1, sizeof(*o));
+	o->st = st;
+	o->verify = verify;
+	return o;
+}
+
+void outstat_free(struct outstat *o)
+{
+	if (!o)
+		return;
+	buf_free(&o->rec);
+	buf_free(&o->path);
+	free(o->hbuf);
+	free(o->seen);
+	if (o->xs)
+		XXH3_freeState(o->xs);
+	free(o);
+}
+
+void outstat_counts(const struct outstat *o, size_t *stated, size_t *hashed)
+{
+	*stated = o->stated;
+	*hashed = o->hashed;
+}
+
+static int unhex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 32 hex digits into 16 bytes; all zero when it is not that. */
+static void hash_from_hex(const char *hex, uint8_t out[16])
+{
+	for (size_t k = 0; k < 16; k++) {
+		int a = unhex((unsigned char)hex[2 * k]), b = a < 0 ? -1 : unhex((unsigned char)hex[2 * k + 1]);
+		if (a < 0 || b < 0) {
+			memset(out, 0, 16);
+			return;
+		}
+		out[k] = (uint8_t)(a << 4 | b);
+	}
+}
+
+/* Build the record of what body says into o->rec. */
+static void record_from_body(struct outstat *o, const struct target *t, const struct sentinel_body *b,
+			     const struct lookup *lk)
+{
+	buf_reset(&o->rec);
+	buf_putn(&o->rec, &lk->ok_id.ino, 8);
+	buf_putn(&o->rec, &lk->ok_id.size, 8);
+	buf_putn(&o->rec, &lk->ok_id.mtime_ns, 8);
+	buf_putn(&o->rec, &lk->ok_id.ctime_ns, 8);
+	size_t nat = o->rec.len;
+	uint32_t n = 0;
+	buf_putn(&o->rec, &n, 4);
+	for (size_t k = 0; k < b->noutputs; k++) {
+		const struct sentinel_output *so = &b->outputs[k];
+		size_t oi = t->noutputs;
+		for (size_t j = 0; j < t->noutputs && so->name; j++)
+			if (!strcmp(so->name, t->outputs[j].name))
+				oi = j;
+		if (oi == t->noutputs || oi > UINT16_MAX)
+			continue; /* an output this target no longer declares */
+		const char *rel = t->outputs[oi].is_dir && so->path ? so->path : "";
+		size_t rl = strlen(rel);
+		if (rl > UINT16_MAX)
+			continue;
+		uint16_t o16 = (uint16_t)oi, r16 = (uint16_t)rl;
+		uint8_t h[16];
+		hash_from_hex(so->xxh3, h);
+		buf_putn(&o->rec, &o16, 2);
+		buf_putn(&o->rec, &r16, 2);
+		buf_putn(&o->rec, &so->size, 8);
+		buf_putn(&o->rec, h, 16);
+		buf_putn(&o->rec, rel, rl);
+		n++;
+	}
+	memcpy(o->rec.data + nat, &n, 4);
+}
+
+/* Whether o->rec is a well-formed record of the sentinel lk found. */
+static bool record_valid(const struct outstat *o, const struct lookup *lk)
+{
+	const uint8_t *p = (const uint8_t *)o->rec.data;
+	size_t len = o->rec.len;
+	if (len < REC_HEAD || memcmp(p, &lk->ok_id.ino, 8) || memcmp(p + 8, &lk->ok_id.size, 8) ||
+	    memcmp(p + 16, &lk->ok_id.mtime_ns, 8) || memcmp(p + 24, &lk->ok_id.ctime_ns, 8))
+		return false;
+	uint32_t n;
+	memcpy(&n, p + 32, 4);
+	size_t off = REC_HEAD;
+	for (uint32_t k = 0; k < n; k++) {
+		uint16_t rl;
+		if (len - off < ENT_HEAD)
+			return false;
+		memcpy(&rl, p + off + 2, 2);
+		off += ENT_HEAD;
+		if (len - off < rl)
+			return false;
+		off += rl;
+	}
+	return off == len;
+}
+
+/* The record of key into o->rec: the cache's when it describes the same
+ * sentinel file, else read from the body (and cached). 0, or 1 when the
+ * body cannot be read (said why; nothing to compare against). */
+static int load_record(struct outstat *o, struct store *s, const struct graph *g,
+		       const struct instance *i, const char *key, const struct lookup *lk)
+{
+	const struct target *t = g->groups[i->group].t;
+	bool known = lk->ok_id.ino || lk->ok_id.mtime_ns;
+	if (o->st && known) {
+		void *v = NULL;
+		size_t vlen = 0;
+		if (state_get(o->st, STATE_OUTPUTS, key, 32, &v, &vlen) == 1) {
+			buf_reset(&o->rec);
+			buf_putn(&o->rec, v, vlen);
+			free(v);
+			if (record_valid(o, lk))
+				return 0;
+		}
+	}
+	const char *vals[RULES_MAX_WILDCARDS];
+	for (size_t k = 0; k < t->nwildcards; k++)
+		vals[k] = graph_value(g, i, k);
+	struct sentinel_body *b = store_body(s, t->name, vals, t->nwildcards, key, SENT_OK);
+	if (!b)
+		return 1;
+	record_from_body(o, t, b, lk);
+	sentinel_body_free(b);
+	if (o->st && known)
+		state_put(o->st, STATE_OUTPUTS, key, 32, o->rec.data, o->rec.len);
+	return 0;
+}
+
+/* One difference: counted, and spelled out while there are few. */
+struct diffs {
+	size_t n;
+	int first_output;
+	struct buf *why, *details;
+};
+
+static void diff_add(struct diffs *d, const struct target *t, size_t oi, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void diff_add(struct diffs *d, const struct target *t, size_t oi, const char *what, const char *fmt, ...)
+{
+	if (d->n++ == 0) {
+		d->first_output = (int)oi;
+		buf_puts(d->why, what);
+		buf_putc(d->why, ' ');
+		va_list ap;
+		va_start(ap, fmt);
+		buf_vprintf(d->why, fmt, ap);
+		va_end(ap);
+	}
+	if (d->n > SHOW_DIFFS)
+		return;
+	if (d->details->len)
+		buf_putc(d->details, '\n');
+	buf_printf(d->details, "output %s: %s ", t->outputs[oi].name, what);
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(d->details, fmt, ap);
+	va_end(ap);
+}
+
+/* o->path = the local path of output uri (+ rel inside a directory). */
+static void put_path(struct outstat *o, const struct graph *g, const char *uri, const char *rel, size_t rl)
+{
+	buf_reset(&o->path);
+	if (uri[0] != '/') {
+		buf_puts(&o->path, g->base);
+		if (o->path.len && o->path.data[o->path.len - 1] != '/')
+			buf_putc(&o->path, '/');
+	}
+	buf_puts(&o->path, uri);
+	buf_putn(&o->path, rel, rl);
+}
+
+/* Compare one recorded file with what is at o->path. */
+static void check_file(struct outstat *o, struct diffs *d, const struct target *t, size_t oi,
+		       const char *shown, uint64_t size, const uint8_t hash[16])
+{
+	struct stat sb;
+	o->stated++;
+	if (stat(o->path.data, &sb) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			diff_add(d, t, oi, shown, "missing");
+		else
+			diff_add(d, t, oi, shown, "unreadable (%s)", strerror(errno));
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		diff_add(d, t, oi, shown, "not a regular file");
+		return;
+	}
+	if ((uint64_t)sb.st_size != size) {
+		diff_add(d, t, oi, shown, "size %" PRIu64 " → %" PRIu64, size, (uint64_t)sb.st_size);
+		return;
+	}
+	if (!o->verify)
+		return;
+	static const uint8_t zero[16];
+	uint8_t h[16];
+	uint64_t n;
+	if (!o->hbuf) {
+		o->hbuf = xmalloc(HASH_CHUNK);
+		o->xs = hash_state_new();
+	}
+	o->hashed++;
+	int fd = open(o->path.data, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || hash_fd(fd, o->xs, o->hbuf, h, &n) < 0) {
+		diff_add(d, t, oi, shown, "unreadable (%s)", strerror(errno));
+	} else if (n != size) {
+		diff_add(d, t, oi, shown, "size %" PRIu64 " → %" PRIu64, size, n);
+	} else if (memcmp(hash, zero, 16) && memcmp(hash, h, 16)) {
+		diff_add(d, t, oi, shown, "content changed");
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+int outstat_check(struct outstat *o, struct store *s, const struct graph *g, const struct instance *i,
+		  const char *const *out_uris, const char *key, const struct lookup *lk,
+		  struct buf *summary, struct buf *why, struct buf *details)
+{
+	const struct target *t = g->groups[i->group].t;
+	if (strcmp(s->ops->kind, "local") || !t->noutputs)
+		return 0;
+	if (load_record(o, s, g, i, key, lk))
+		return 0;
+	struct diffs d = {.why = why, .details = details};
+	buf_reset(why);
+	buf_reset(details);
+	if (o->capseen < t->noutputs) {
+		o->seen = xreallocarray(o->seen, t->noutputs, sizeof(*o->seen));
+		o->capseen = t->noutputs;
+	}
+	bool *seen = o->seen;
+	memset(seen, 0, t->noutputs * sizeof(*seen));
+	const uint8_t *p = (const uint8_t *)o->rec.data;
+	uint32_t n;
+	memcpy(&n, p + 32, 4);
+	size_t off = REC_HEAD;
+	for (uint32_t k = 0; k < n; k++) {
+		uint16_t oi, rl;
+		uint64_t size;
+		memcpy(&oi, p + off, 2);
+		memcpy(&rl, p + off + 2, 2);
+		memcpy(&size, p + off + 4, 8);
+		const uint8_t *hash = p + off + 12;
+		const char *rel = (const char *)p + off + ENT_HEAD;
+		off += ENT_HEAD + rl;
+		if (oi >= t->noutputs || uri_is_s3(out_uris[oi]))
+			continue;
+		seen[oi] = true;
+		put_path(o, g, out_uris[oi], rel, rl);
+		char *shown = rl ? xstrndup(rel, rl) : xstrdup(out_uris[oi]);
+		check_file(o, &d, t, oi, shown, size, hash);
+		free(shown);
+	}
+	/* An output no file is recorded for must still be there. */
+	for (size_t oi = 0; oi < t->noutputs; oi++) {
+		if (seen[oi] || uri_is_s3(out_uris[oi]))
+			continue;
+		struct stat sb;
+		put_path(o, g, out_uris[oi], "", 0);
+		o->stated++;
+		if (stat(o->path.data, &sb) < 0)
+			diff_add(&d, t, oi, out_uris[oi], "missing");
+		else if (t->outputs[oi].is_dir != !!S_ISDIR(sb.st_mode))
+			diff_add(&d, t, oi, out_uris[oi], t->outputs[oi].is_dir ? "is not a directory" : "is a directory");
+	}
+	if (!d.n)
+		return 0;
+	if (d.n > 1)
+		buf_printf(why, ", and %zu more", d.n - 1);
+	if (d.n > SHOW_DIFFS)
+		buf_printf(details, "\n... and %zu more", d.n - SHOW_DIFFS);
+	buf_reset(summary);
+	buf_printf(summary, "output %s changed", t->outputs[d.first_output].name);
+	return 1;
+}
