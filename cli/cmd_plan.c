@@ -59,7 +59,8 @@ int cmd_plan(int argc, char **argv)
 		fprintf(stderr, "rapid: outputs: %zu stat'ed, %zu hashed\n", p->outputs_stated, p->outputs_hashed);
 		cloud_report();
 	}
-	ret = exit_code && p->pending ? 1 : 0;
+	/* an instance that cannot be planned is an error (said by plan_new) */
+	ret = p->unplannable || (exit_code && p->pending) ? 1 : 0;
 	plan_free(p);
 out:
 	session_close(&s);

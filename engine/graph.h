@@ -44,7 +44,8 @@ enum inst_reason {
 	R_RUNNING,      /* a live runner holds it */
 	R_SKIP_INPUT,   /* a required input is missing */
 	R_SKIP_UPSTREAM, /* an upstream instance is missing or skipped */
-	R_OUTPUT_CHANGED /* ok at this key, but an output it records is missing or changed */
+	R_OUTPUT_CHANGED, /* ok at this key, but an output it records is missing or changed */
+	R_INPUT_UNREADABLE /* skipped: an input cannot be read (EACCES, ELOOP, a FIFO, ...) */
 };
 
 struct instance {

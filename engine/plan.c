@@ -102,6 +102,13 @@ static int expand_file_input(struct plan *p, struct instance *i, struct inst_wor
 		char *path = graph_local_path(g, u->data);
 		r = fp_local(p->fp, path, w->fp[k]);
 		free(path);
+		if (r < 0) {
+			/* this instance cannot be planned; the others can */
+			buf_reset(&w->tmp);
+			buf_printf(&w->tmp, "input %s: %s", in->name, fp_error(p->fp));
+			skip(p, i, R_INPUT_UNREADABLE, w->tmp.data);
+			return 1;
+		}
 	}
 	if (r < 0)
 		return -1;
@@ -386,6 +393,19 @@ static int prefetch_s3(struct plan *p, const struct tgroup *tg, struct inst_work
 	return fp_s3_fetch(p->fp);
 }
 
+/* Instances that cannot be planned, said on stderr; the rest counted. */
+#define SHOW_UNPLANNABLE 5
+
+static void say_unplannable(struct plan *p, struct instance *i)
+{
+	if (p->unplannable++ >= SHOW_UNPLANNABLE)
+		return;
+	struct buf n = {0};
+	graph_name(p->g, i, &n);
+	warn("cannot plan %s: %s", n.data, i->why);
+	buf_free(&n);
+}
+
 struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts *opts)
 {
 	struct plan *p = xcalloc(1, sizeof(*p));
@@ -426,8 +446,12 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 				p->pending++;
 			else if (i->state == INST_SKIPPED)
 				p->skipped++;
+			if (i->reason == R_INPUT_UNREADABLE)
+				say_unplannable(p, i);
 		}
 	}
+	if (p->unplannable > SHOW_UNPLANNABLE)
+		warn("... and %zu more instances cannot be planned", p->unplannable - SHOW_UNPLANNABLE);
 	inst_work_free(&w);
 	p->fpstats = *fp_get_stats(p->fp);
 	outstat_counts(p->os, &p->outputs_stated, &p->outputs_hashed);
@@ -485,6 +509,7 @@ static const char *reason_text(const struct instance *i, struct buf *tmp)
 	case R_RUNNING: return "running";
 	case R_SKIP_INPUT: return "skipped: required input missing";
 	case R_SKIP_UPSTREAM: return "skipped: upstream missing or skipped";
+	case R_INPUT_UNREADABLE: return "cannot be planned: an input cannot be read";
 	case R_OUTPUT_CHANGED:
 		buf_printf(tmp, "%s: %s", i->summary ? i->summary : "output changed", i->why ? i->why : "");
 		return tmp->data;
@@ -707,6 +732,7 @@ static const char *reason_json(enum inst_reason r)
 	case R_SKIP_INPUT: return "input_missing";
 	case R_SKIP_UPSTREAM: return "upstream_missing";
 	case R_OUTPUT_CHANGED: return "output_changed";
+	case R_INPUT_UNREADABLE: return "input_unreadable";
 	case R_NONE: break;
 	}
 	return "none";

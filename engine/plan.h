@@ -30,6 +30,7 @@ struct plan {
 	size_t (*count)[5];      /* per group, per enum inst_state */
 	size_t pending;          /* stale + running instances */
 	size_t skipped;
+	size_t unplannable;      /* skipped because an input cannot be read */
 	struct fp_stats fpstats; /* what fingerprinting cost */
 	struct outstat *os;      /* checks the outputs of up-to-date instances */
 	size_t outputs_stated, outputs_hashed; /* what that cost */
