@@ -56,7 +56,7 @@ int cmd_plan(int argc, char **argv)
 		const struct fp_stats *fs = &p->fpstats;
 		fprintf(stderr, "rapid: inputs: %zu cached, %zu hashed (%llu bytes), %zu asked of S3, %zu missing\n",
 			fs->cached, fs->hashed, (unsigned long long)fs->bytes_hashed, fs->headed, fs->missing);
-		fprintf(stderr, "rapid: outputs: %zu stat'ed, %zu hashed\n", p->outputs_stated, p->outputs_hashed);
+		fprintf(stderr, "rapid: outputs: %zu checked, %zu hashed\n", p->outputs_stated, p->outputs_hashed);
 		cloud_report();
 	}
 	/* an instance that cannot be planned is an error (said by plan_new) */

@@ -4,16 +4,20 @@
  * its path inside a directory output, its size and XXH3-128). A plan
  * stats each one, as make and ninja stat their outputs; under verify it
  * hashes them too. An output the body lists no file for (an empty
- * directory, a body written by hand) must at least exist.
+ * directory, a body written by hand) must at least exist. On an S3 root,
+ * only under verify, the whole root is listed once (one request per 1,000
+ * objects) and each recorded object must be there with its size.
  *
  * The cache record in STATE_OUTPUTS, under the 32-hex key (native byte
  * order; the state checksums it): which sentinel file it was read from
- * (inode, size, mtime ns, ctime ns: a rebuild at the same key writes
- * another one), the number of files, then per file: output index (u16),
+ * (inode, size, mtime ns, ctime ns; on S3 the ETag's XXH3-64, size and
+ * LastModified: a rebuild at the same key writes another one), the number of files, then per file: output index (u16),
  * length of its path inside a directory output (u16, 0 for a file
  * output), size (u64), XXH3-128 (16 bytes), the path's bytes. */
 #include "engine/outstat.h"
 
+#include "aws/s3.h"
+#include "engine/cloud.h"
 #include "engine/graph.h"
 #include "engine/state.h"
 #include "engine/store.h"
@@ -44,6 +48,19 @@ struct outstat {
 	XXH3_state_t *xs;
 	bool *seen;       /* per output of the instance being checked */
 	size_t capseen;
+	/* verify on an S3 root: every object under the root listed once */
+	char *listed;     /* the root listed, or NULL */
+	char *bucket;
+	struct s3_key *keys;
+	size_t nkeys, capkeys;
+	size_t skip_len;  /* length of the root's "<prefix>.rapid/" */
+	char *skip;
+	struct arena *arena;
+};
+
+struct s3_key {
+	const char *key;
+	uint64_t size;
 };
 
 struct outstat *outstat_new(struct state *st, bool verify)
@@ -62,6 +79,11 @@ void outstat_free(struct outstat *o)
 	buf_free(&o->path);
 	free(o->hbuf);
 	free(o->seen);
+	free(o->listed);
+	free(o->bucket);
+	free(o->keys);
+	free(o->skip);
+	arena_free(o->arena);
 	if (o->xs)
 		XXH3_freeState(o->xs);
 	free(o);
@@ -222,11 +244,12 @@ static void diff_add(struct diffs *d, const struct target *t, size_t oi, const c
 	va_end(ap);
 }
 
-/* o->path = the local path of output uri (+ rel inside a directory). */
+/* o->path = the local path of output uri (+ rel inside a directory); an
+ * s3:// URI stays one. */
 static void put_path(struct outstat *o, const struct graph *g, const char *uri, const char *rel, size_t rl)
 {
 	buf_reset(&o->path);
-	if (uri[0] != '/') {
+	if (uri[0] != '/' && !uri_is_s3(uri)) {
 		buf_puts(&o->path, g->base);
 		if (o->path.len && o->path.data[o->path.len - 1] != '/')
 			buf_putc(&o->path, '/');
@@ -278,15 +301,96 @@ static void check_file(struct outstat *o, struct diffs *d, const struct target *
 		close(fd);
 }
 
+/* ---- S3 roots, under verify: one listing of the whole root ---- */
+
+static int on_key(void *ctx, const struct s3_object *ob)
+{
+	struct outstat *o = ctx;
+	if (!strncmp(ob->key, o->skip, o->skip_len))
+		return 0; /* sentinels, logs: not outputs */
+	GROW(o->keys, o->capkeys, o->nkeys + 1);
+	o->keys[o->nkeys++] = (struct s3_key){arena_strdup(o->arena, ob->key), ob->size};
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(((const struct s3_key *)a)->key, ((const struct s3_key *)b)->key);
+}
+
+/* List every object under root (once per root). 0, or -1 after printing. */
+static int list_root(struct outstat *o, const char *root)
+{
+	if (o->listed && !strcmp(o->listed, root))
+		return 0;
+	free(o->listed);
+	free(o->bucket);
+	free(o->skip);
+	o->listed = NULL;
+	o->bucket = NULL;
+	o->skip = NULL;
+	o->nkeys = 0;
+	arena_free(o->arena);
+	o->arena = arena_new();
+	struct s3_client *cl = cloud_s3();
+	char *prefix = NULL;
+	if (!cl)
+		return -1;
+	if (s3_uri_split(root, &o->bucket, &prefix) < 0) {
+		warn("cannot list '%s': not an s3://bucket/prefix/ URI", root);
+		return -1;
+	}
+	o->skip = xasprintf("%s.rapid/", prefix);
+	o->skip_len = strlen(o->skip);
+	struct s3_list_opts lo = {.prefix = prefix};
+	struct aws_error err = {0};
+	int r = s3_list(cl, o->bucket, &lo, on_key, NULL, o, NULL, &err);
+	if (r < 0) {
+		if (aws_error_isset(&err))
+			cloud_warn(&err);
+		else
+			warn("cannot list '%s': listing stopped", root);
+	} else {
+		if (o->nkeys > 1)
+			qsort(o->keys, o->nkeys, sizeof(*o->keys), cmp_key);
+		o->listed = xstrdup(root);
+	}
+	aws_error_clear(&err);
+	free(prefix);
+	return r < 0 ? -1 : 0;
+}
+
+/* Compare one recorded object (o->path: its s3:// URI) with the listing. */
+static void check_object(struct outstat *o, struct diffs *d, const struct target *t, size_t oi,
+			 const char *shown, uint64_t size)
+{
+	size_t bl = strlen(o->bucket);
+	const char *key = o->path.data + 5 + bl + 1; /* past "s3://bucket/" */
+	if (o->path.len < 6 + bl || strncmp(o->path.data + 5, o->bucket, bl) || o->path.data[5 + bl] != '/')
+		return; /* another bucket than the root's: not listed */
+	o->stated++;
+	struct s3_key want = {key, 0};
+	const struct s3_key *k = o->nkeys ? bsearch(&want, o->keys, o->nkeys, sizeof(*o->keys), cmp_key) : NULL;
+	if (!k)
+		diff_add(d, t, oi, shown, "missing");
+	else if (k->size != size)
+		diff_add(d, t, oi, shown, "size %" PRIu64 " → %" PRIu64, size, k->size);
+}
+
 int outstat_check(struct outstat *o, struct store *s, const struct graph *g, const struct instance *i,
 		  const char *const *out_uris, const char *key, const struct lookup *lk,
 		  struct buf *summary, struct buf *why, struct buf *details)
 {
 	const struct target *t = g->groups[i->group].t;
-	if (strcmp(s->ops->kind, "local") || !t->noutputs)
+	bool s3 = !strcmp(s->ops->kind, "s3");
+	/* An S3 root is compared only under verify: a listing of all its
+	 * objects, one request per 1,000, where a stat is free locally. */
+	if ((s3 && !o->verify) || (!s3 && strcmp(s->ops->kind, "local")) || !t->noutputs)
 		return 0;
 	if (load_record(o, s, g, i, key, lk))
 		return 0;
+	if (s3 && list_root(o, store_root(s)) < 0)
+		return -1;
 	struct diffs d = {.why = why, .details = details};
 	buf_reset(why);
 	buf_reset(details);
@@ -309,16 +413,19 @@ int outstat_check(struct outstat *o, struct store *s, const struct graph *g, con
 		const uint8_t *hash = p + off + 12;
 		const char *rel = (const char *)p + off + ENT_HEAD;
 		off += ENT_HEAD + rl;
-		if (oi >= t->noutputs || uri_is_s3(out_uris[oi]))
+		if (oi >= t->noutputs || uri_is_s3(out_uris[oi]) != s3)
 			continue;
 		seen[oi] = true;
 		put_path(o, g, out_uris[oi], rel, rl);
 		char *shown = rl ? xstrndup(rel, rl) : xstrdup(out_uris[oi]);
-		check_file(o, &d, t, oi, shown, size, hash);
+		if (s3)
+			check_object(o, &d, t, oi, shown, size);
+		else
+			check_file(o, &d, t, oi, shown, size, hash);
 		free(shown);
 	}
 	/* An output no file is recorded for must still be there. */
-	for (size_t oi = 0; oi < t->noutputs; oi++) {
+	for (size_t oi = 0; oi < t->noutputs && !s3; oi++) {
 		if (seen[oi] || uri_is_s3(out_uris[oi]))
 			continue;
 		struct stat sb;

@@ -4,8 +4,9 @@
  *
  * What a sentinel records is cached in the state (STATE_OUTPUTS, by key,
  * with which file the sentinel was), so a warm plan stats outputs without
- * reading sentinel bodies. Local output roots only: see docs/cli.md for
- * what an S3 root does. */
+ * reading sentinel bodies. An S3 output root is compared only under
+ * verify: one listing of the whole root, each recorded object's presence
+ * and size (docs/cli.md). */
 #ifndef RAPID_OUTSTAT_H
 #define RAPID_OUTSTAT_H
 
@@ -36,7 +37,7 @@ int outstat_check(struct outstat *, struct store *, const struct graph *, const 
 		  const char *const *out_uris, const char *key, const struct lookup *lk,
 		  struct buf *summary, struct buf *why, struct buf *details);
 
-/* How many output files were stat'ed and hashed so far. */
+/* How many output files (or objects) were checked and hashed so far. */
 void outstat_counts(const struct outstat *, size_t *stated, size_t *hashed);
 
 #endif

@@ -61,14 +61,14 @@ is "$RC" 0 "same size, same stat answer: plan trusts it"
 run "$RAPID" plan --verify --exit-code -v
 is "$RC" 1 "--verify re-hashes"
 like "$OUT" "^    p=100408  \\(func/maps.nii.gz content changed\\)$" "and says the content changed"
-like "$ERR" "outputs: 6 stat'ed, 6 hashed" "--verify hashed every recorded output file"
+like "$ERR" "outputs: 6 checked, 6 hashed" "--verify hashed every recorded output file"
 : > runs.up; : > runs.down
 run "$RAPID" build --force
 is "$RC" 0 "build --force puts it right"
 
 # The warm plan answers from the state: no sentinel body is read.
 run "$RAPID" plan -v
-like "$ERR" "outputs: 6 stat'ed, 0 hashed" "a warm plan stats each output file once"
+like "$ERR" "outputs: 6 checked, 0 hashed" "a warm plan stats each output file once"
 chmod 000 out/up/.rapid/sentinels/up/100307/*.ok.json 2>/dev/null
 if [ "$(id -u)" != 0 ]; then
 	run "$RAPID" plan --exit-code
