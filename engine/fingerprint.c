@@ -47,7 +47,21 @@ struct fp_ctx {
 	size_t nwanted;        /* S3 URIs waiting for fp_s3_fetch */
 	struct buf err;        /* why the last fp_local gave -1 */
 	struct buf tree;       /* fp_tree: the path being walked */
+	struct buf list;       /* fp_tree: the listing being built */
+	struct tree_memo *trees; /* listings made in this run (the state shows them after commit) */
+	size_t ntrees, captrees;
 };
+
+/* A folder's listing, by its tree hash: per file its path inside the
+ * folder, NUL, size (u64) and XXH3-128 (16 bytes). Stored in STATE_FP
+ * under "\xfftree" + hash, so an explanation can say which file changed. */
+struct tree_memo {
+	uint8_t hash[16];
+	char *data;
+	size_t len;
+};
+
+#define TREE_KEY_LEN 21
 
 struct fp_ctx *fp_new(struct state *st, bool refresh)
 {
@@ -95,6 +109,10 @@ void fp_free(struct fp_ctx *c)
 	free(c->buf);
 	buf_free(&c->err);
 	buf_free(&c->tree);
+	buf_free(&c->list);
+	for (size_t i = 0; i < c->ntrees; i++)
+		free(c->trees[i].data);
+	free(c->trees);
 	XXH3_freeState(c->xs);
 	free(c);
 }
@@ -318,6 +336,9 @@ static int tree_walk(struct fp_ctx *c, size_t root, int depth, XXH3_state_t *xs,
 				XXH3_128bits_update(xs, c->tree.data + root, c->tree.len - root + 1);
 				XXH3_128bits_update(xs, &rec.size, sizeof(rec.size));
 				XXH3_128bits_update(xs, rec.hash, sizeof(rec.hash));
+				buf_putn(&c->list, c->tree.data + root, c->tree.len - root + 1);
+				buf_putn(&c->list, &rec.size, sizeof(rec.size));
+				buf_putn(&c->list, rec.hash, sizeof(rec.hash));
 				(*files)++;
 				*bytes += rec.size;
 			}
@@ -328,6 +349,161 @@ static int tree_walk(struct fp_ctx *c, size_t root, int depth, XXH3_state_t *xs,
 	for (size_t k = 0; k < n; k++)
 		free(names[k]);
 	free(names);
+	return ret;
+}
+
+static void tree_key(const uint8_t hash[16], uint8_t key[TREE_KEY_LEN])
+{
+	memcpy(key, "\xfftree", 5);
+	memcpy(key + 5, hash, 16);
+}
+
+static const struct tree_memo *tree_find(const struct fp_ctx *c, const uint8_t hash[16])
+{
+	for (size_t i = 0; i < c->ntrees; i++)
+		if (!memcmp(c->trees[i].hash, hash, 16))
+			return &c->trees[i];
+	return NULL;
+}
+
+/* Keep c->list, the listing of the tree just hashed, for explanations:
+ * in memory for this run and in the state (when not there already). */
+static void remember_tree(struct fp_ctx *c, const uint8_t hash[16])
+{
+	if (!c->st || tree_find(c, hash))
+		return;
+	uint8_t key[TREE_KEY_LEN], probe;
+	size_t vlen;
+	tree_key(hash, key);
+	if (state_get_into(c->st, STATE_FP, key, sizeof key, &probe, 1, &vlen) != 1)
+		state_put(c->st, STATE_FP, key, sizeof key, c->list.data ? c->list.data : "", c->list.len);
+	GROW(c->trees, c->captrees, c->ntrees + 1);
+	struct tree_memo *m = &c->trees[c->ntrees++];
+	memcpy(m->hash, hash, 16);
+	m->len = c->list.len;
+	m->data = xmalloc(m->len + 1);
+	if (m->len)
+		memcpy(m->data, c->list.data, m->len);
+}
+
+/* One file of a listing. */
+struct tree_file {
+	const char *rel;
+	uint64_t size;
+	const uint8_t *hash;
+};
+
+static int cmp_tree_file(const void *a, const void *b)
+{
+	return strcmp(((const struct tree_file *)a)->rel, ((const struct tree_file *)b)->rel);
+}
+
+/* The files of a listing, sorted by path; NULL on a malformed one. */
+static struct tree_file *tree_files(const char *data, size_t len, size_t *n)
+{
+	struct tree_file *v = NULL;
+	size_t cap = 0;
+	*n = 0;
+	for (size_t off = 0; off < len;) {
+		const char *end = memchr(data + off, 0, len - off);
+		if (!end || (size_t)(data + len - end) < 1 + 8 + 16) {
+			free(v);
+			return NULL;
+		}
+		GROW(v, cap, *n + 1);
+		struct tree_file *f = &v[(*n)++];
+		f->rel = data + off;
+		memcpy(&f->size, end + 1, 8);
+		f->hash = (const uint8_t *)end + 9;
+		off = (size_t)(end - data) + 1 + 8 + 16;
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_tree_file);
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+/* The tree hash in a fingerprint "files=N size=S xxh3=HEX"; -1 if none. */
+static int tree_hash_of(const char *fp, uint8_t out[16])
+{
+	const char *x = strncmp(fp, "files=", 6) ? NULL : strstr(fp, " xxh3=");
+	if (!x || strlen(x + 6) < 32)
+		return -1;
+	for (size_t k = 0; k < 16; k++) {
+		unsigned v;
+		if (sscanf(x + 6 + 2 * k, "%2x", &v) != 1)
+			return -1;
+		out[k] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* A listing by tree hash, malloc'd into *data: this run's, else the
+ * state's. 1 found, 0 not. */
+static int tree_load(struct fp_ctx *c, const uint8_t hash[16], char **data, size_t *len)
+{
+	const struct tree_memo *m = tree_find(c, hash);
+	if (m) {
+		*data = xmalloc(m->len + 1);
+		memcpy(*data, m->data, m->len);
+		*len = m->len;
+		return 1;
+	}
+	uint8_t key[TREE_KEY_LEN];
+	void *v = NULL;
+	tree_key(hash, key);
+	if (!c->st || state_get(c->st, STATE_FP, key, sizeof key, &v, len) != 1)
+		return 0;
+	*data = v;
+	return 1;
+}
+
+int fp_tree_explain(struct fp_ctx *c, const char *old_fp, const char *new_fp, struct buf *out)
+{
+	uint8_t ho[16], hn[16];
+	char *dold = NULL, *dnew = NULL;
+	size_t lold = 0, lnew = 0, no = 0, nn = 0;
+	struct tree_file *fo = NULL, *fnw = NULL;
+	int ret = 0;
+	if (tree_hash_of(old_fp, ho) < 0 || tree_hash_of(new_fp, hn) < 0 || !memcmp(ho, hn, 16) ||
+	    !tree_load(c, ho, &dold, &lold) || !tree_load(c, hn, &dnew, &lnew))
+		goto out;
+	fo = tree_files(dold, lold, &no);
+	fnw = tree_files(dnew, lnew, &nn);
+	if (!fo || !fnw)
+		goto out;
+	size_t a = 0, b = 0, said = 0, more = 0;
+	while (a < no || b < nn) {
+		int cmp = a == no ? 1 : b == nn ? -1 : strcmp(fo[a].rel, fnw[b].rel);
+		const char *what = NULL, *rel = NULL;
+		if (cmp < 0) {
+			what = "removed";
+			rel = fo[a++].rel;
+		} else if (cmp > 0) {
+			what = "added";
+			rel = fnw[b++].rel;
+		} else {
+			if (fo[a].size != fnw[b].size || memcmp(fo[a].hash, fnw[b].hash, 16)) {
+				what = "changed";
+				rel = fo[a].rel;
+			}
+			a++;
+			b++;
+		}
+		if (!what)
+			continue;
+		if (said++ < 3)
+			buf_printf(out, "%s%s %s", ret ? ", " : "", rel, what);
+		else
+			more++;
+		ret = 1;
+	}
+	if (more)
+		buf_printf(out, ", and %zu more", more);
+out:
+	free(fo);
+	free(fnw);
+	free(dold);
+	free(dnew);
 	return ret;
 }
 
@@ -359,6 +535,7 @@ static int fp_tree(struct fp_ctx *c, const char *path, char out[FP_MAX])
 	buf_puts(&c->tree, path);
 	XXH3_state_t *xs = hash_state_new();
 	XXH3_128bits_reset(xs);
+	buf_reset(&c->list);
 	uint64_t files = 0, bytes = 0;
 	int r = tree_walk(c, c->tree.len, 0, xs, &files, &bytes);
 	if (r == 0) {
@@ -367,6 +544,7 @@ static int fp_tree(struct fp_ctx *c, const char *path, char out[FP_MAX])
 		char hex[33];
 		hex_encode(canon.digest, 16, hex);
 		snprintf(out, FP_MAX, "files=%" PRIu64 " size=%" PRIu64 " xxh3=%s", files, bytes, hex);
+		remember_tree(c, canon.digest);
 	}
 	XXH3_freeState(xs);
 	return r < 0 ? -1 : 1;

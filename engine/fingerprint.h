@@ -54,6 +54,12 @@ struct fp_ctx *fp_new(struct state *st, bool refresh);
 int fp_local(struct fp_ctx *, const char *path, char out[FP_MAX]);
 /* Why the last fp_local gave -1. Borrowed, valid until the next call. */
 const char *fp_error(const struct fp_ctx *);
+/* Which files differ between two folder fingerprints (each folder's
+ * listing is kept in the state, by its tree hash, when it is hashed):
+ * appends "sub/y.nii changed, new.nii added, x.nii removed, and 2 more"
+ * to out and gives 1; 0 when either listing is unknown. */
+struct buf;
+int fp_tree_explain(struct fp_ctx *, const char *old_fp, const char *new_fp, struct buf *out);
 const struct fp_stats *fp_get_stats(const struct fp_ctx *);
 /* Queue the cache updates into the state (the caller commits) and free. */
 void fp_free(struct fp_ctx *);

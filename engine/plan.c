@@ -273,6 +273,30 @@ static bool comps_cached(struct state *st, const char *key, const struct comps *
 	return same;
 }
 
+/* For each folder input whose fingerprint changed, a line saying which
+ * files did ("input atlas: sub/y.nii changed"), when both listings are
+ * known. */
+static void explain_trees(struct plan *p, const struct target *t, const struct inst_work *w,
+			  const struct comps *oc, struct buf *details)
+{
+	struct buf name = {0}, line = {0};
+	for (size_t k = 0; k < t->ninputs; k++) {
+		if (t->inputs[k].up || strncmp(w->fp[k], "files=", 6))
+			continue;
+		buf_reset(&name);
+		buf_printf(&name, "input %s", t->inputs[k].name);
+		const char *ov = comps_get(oc, name.data);
+		const char *nl = ov ? strchr(ov, '\n') : NULL;
+		if (!nl || !strcmp(nl + 1, w->fp[k]))
+			continue;
+		buf_reset(&line);
+		if (fp_tree_explain(p->fp, nl + 1, w->fp[k], &line) == 1)
+			buf_printf(details, "%s%s: %s", details->len ? "\n" : "", name.data, line.data);
+	}
+	buf_free(&name);
+	buf_free(&line);
+}
+
 /* An instance whose key has an ok sentinel: stale when an output that
  * sentinel records is missing or changed. 0, or -1 after printing why. */
 static int check_outputs(struct plan *p, struct instance *i, struct inst_work *w, const char *key,
@@ -338,6 +362,7 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 		if (old_comps(p, i, lk.old_key, lk.old_ok, &oc) == 0) {
 			struct buf s = {0}, d = {0};
 			comps_diff(&oc, &w->comps, &s, &d);
+			explain_trees(p, t, w, &oc, &d);
 			i->summary = arena_strdup(p->g->arena, s.data);
 			i->details = arena_strdup(p->g->arena, d.data);
 			buf_free(&s);

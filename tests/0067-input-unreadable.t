@@ -31,15 +31,18 @@ echo owt > data/a/atlas/sub/y.nii
 run "$RAPID" plan --explain
 like "$OUT" "^  input atlas changed: 1 instance$" "a file changed deep inside changes the key"
 like "$OUT" "^      input atlas: files=2 size=8 xxh3=[0-9a-f]{32} → files=2 size=8 xxh3=[0-9a-f]{32}$" "--explain shows the tree's fingerprint"
+like "$OUT" "^      input atlas: sub/y.nii changed$" "and which file changed"
 echo new > data/b/atlas/new.nii
-run "$RAPID" plan
+run "$RAPID" plan --explain
 like "$OUT" "^  input atlas changed: 2 instances$" "a file added changes it too"
+like "$OUT" "^      input atlas: new.nii added$" "named"
 run "$RAPID" build
 run "$RAPID" plan --exit-code
 is "$RC" 0 "rebuilt"
 rm data/b/atlas/new.nii
-run "$RAPID" plan
+run "$RAPID" plan --explain
 like "$OUT" "^    p=b$" "a file removed changes it"
+like "$OUT" "^      input atlas: new.nii removed$" "named"
 
 # Inputs that cannot be read, one kind per instance.
 cat > Rapidfile <<'RF'
