@@ -135,7 +135,7 @@ int cmd_check(int argc, char **argv)
 			deferred = deferred || rf->targets[i]->wildcards[w].values.deferred;
 	if (!deferred) {
 		struct graph *g = graph_new(rf);
-		int r = g ? overlap_check(g) : -1;
+		int r = g ? overlap_check(g, NULL) : -1;
 		graph_free(g);
 		if (r < 0) {
 			rules_free(rf);

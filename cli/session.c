@@ -135,7 +135,7 @@ int session_open(struct session *s, bool expand, bool state)
 			return -1;
 		/* Now that every set is known: two writers of one path, or an
 		 * output over an input, would destroy data. */
-		if (overlap_check(s->g) < 0)
+		if (overlap_check(s->g, s->st) < 0)
 			return -1;
 		if (graph_select(s->g, s->targets, s->ntargets) < 0)
 			return -1;

@@ -46,6 +46,7 @@ struct outstat {
 	struct buf path;  /* reused for each file's path */
 	uint8_t *hbuf;    /* HASH_CHUNK bytes, allocated on first hash */
 	XXH3_state_t *xs;
+	int basefd;       /* the graph's base folder; -2 not opened yet, -1 none */
 	bool *seen;       /* per output of the instance being checked */
 	size_t capseen;
 	/* verify on an S3 root: every object under the root listed once */
@@ -68,6 +69,7 @@ struct outstat *outstat_new(struct state *st, bool verify)
 	struct outstat *o = xcalloc(1, sizeof(*o));
 	o->st = st;
 	o->verify = verify;
+	o->basefd = -2;
 	return o;
 }
 
@@ -79,6 +81,8 @@ void outstat_free(struct outstat *o)
 	buf_free(&o->path);
 	free(o->hbuf);
 	free(o->seen);
+	if (o->basefd >= 0)
+		close(o->basefd);
 	free(o->listed);
 	free(o->bucket);
 	free(o->keys);
@@ -189,12 +193,18 @@ static int load_record(struct outstat *o, struct store *s, const struct graph *g
 	const struct target *t = g->groups[i->group].t;
 	bool known = lk->ok_id.ino || lk->ok_id.mtime_ns;
 	if (o->st && known) {
-		void *v = NULL;
+		/* into the reused buffer: no allocation per instance */
 		size_t vlen = 0;
-		if (state_get(o->st, STATE_OUTPUTS, key, 32, &v, &vlen) == 1) {
-			buf_reset(&o->rec);
-			buf_putn(&o->rec, v, vlen);
-			free(v);
+		grow((void **)&o->rec.data, &o->rec.cap, 256, 1);
+		/* one byte kept for the buffer's NUL */
+		int r = state_get_into(o->st, STATE_OUTPUTS, key, 32, o->rec.data, o->rec.cap - 1, &vlen);
+		if (r == 1 && vlen > o->rec.cap - 1) {
+			grow((void **)&o->rec.data, &o->rec.cap, vlen + 1, 1);
+			r = state_get_into(o->st, STATE_OUTPUTS, key, 32, o->rec.data, o->rec.cap - 1, &vlen);
+		}
+		if (r == 1 && vlen <= o->rec.cap - 1) {
+			o->rec.len = vlen;
+			o->rec.data[vlen] = 0;
 			if (record_valid(o, lk))
 				return 0;
 		}
@@ -244,12 +254,18 @@ static void diff_add(struct diffs *d, const struct target *t, size_t oi, const c
 	va_end(ap);
 }
 
-/* o->path = the local path of output uri (+ rel inside a directory); an
- * s3:// URI stays one. */
+/* o->path = output uri (+ rel inside a directory), as written: a
+ * relative one is looked up from the graph's base folder (o->basefd). */
 static void put_path(struct outstat *o, const struct graph *g, const char *uri, const char *rel, size_t rl)
 {
 	buf_reset(&o->path);
-	if (uri[0] != '/' && !uri_is_s3(uri)) {
+	if (o->basefd == -2) {
+		/* opened once: a path from it is walked from there, not from / */
+		o->basefd = open(g->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (o->basefd < 0)
+			o->basefd = -1;
+	}
+	if (uri[0] != '/' && !uri_is_s3(uri) && o->basefd < 0) {
 		buf_puts(&o->path, g->base);
 		if (o->path.len && o->path.data[o->path.len - 1] != '/')
 			buf_putc(&o->path, '/');
@@ -258,13 +274,19 @@ static void put_path(struct outstat *o, const struct graph *g, const char *uri, 
 	buf_putn(&o->path, rel, rl);
 }
 
+/* The fd o->path is relative to. */
+static int at_fd(const struct outstat *o)
+{
+	return o->path.data[0] != '/' && o->basefd >= 0 ? o->basefd : AT_FDCWD;
+}
+
 /* Compare one recorded file with what is at o->path. */
 static void check_file(struct outstat *o, struct diffs *d, const struct target *t, size_t oi,
 		       const char *shown, uint64_t size, const uint8_t hash[16])
 {
 	struct stat sb;
 	o->stated++;
-	if (stat(o->path.data, &sb) < 0) {
+	if (fstatat(at_fd(o), o->path.data, &sb, 0) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			diff_add(d, t, oi, shown, "missing");
 		else
@@ -289,7 +311,7 @@ static void check_file(struct outstat *o, struct diffs *d, const struct target *
 		o->xs = hash_state_new();
 	}
 	o->hashed++;
-	int fd = open(o->path.data, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = openat(at_fd(o), o->path.data, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 || hash_fd(fd, o->xs, o->hbuf, h, &n) < 0) {
 		diff_add(d, t, oi, shown, "unreadable (%s)", strerror(errno));
 	} else if (n != size) {
@@ -417,12 +439,12 @@ int outstat_check(struct outstat *o, struct store *s, const struct graph *g, con
 			continue;
 		seen[oi] = true;
 		put_path(o, g, out_uris[oi], rel, rl);
-		char *shown = rl ? xstrndup(rel, rl) : xstrdup(out_uris[oi]);
+		/* inside a folder: its path there, the tail of o->path */
+		const char *shown = rl ? o->path.data + o->path.len - rl : out_uris[oi];
 		if (s3)
 			check_object(o, &d, t, oi, shown, size);
 		else
 			check_file(o, &d, t, oi, shown, size, hash);
-		free(shown);
 	}
 	/* An output no file is recorded for must still be there. */
 	for (size_t oi = 0; oi < t->noutputs && !s3; oi++) {
@@ -431,7 +453,7 @@ int outstat_check(struct outstat *o, struct store *s, const struct graph *g, con
 		struct stat sb;
 		put_path(o, g, out_uris[oi], "", 0);
 		o->stated++;
-		if (stat(o->path.data, &sb) < 0)
+		if (fstatat(at_fd(o), o->path.data, &sb, 0) < 0)
 			diff_add(&d, t, oi, out_uris[oi], "missing");
 		else if (t->outputs[oi].is_dir != !!S_ISDIR(sb.st_mode))
 			diff_add(&d, t, oi, out_uris[oi], t->outputs[oi].is_dir ? "is not a directory" : "is a directory");

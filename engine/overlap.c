@@ -2,21 +2,25 @@
  *
  * Every output and every file input of every instance becomes one entry:
  * its path made absolute and normalised (no "//", "/./" or "dir/.."; S3
- * URIs are compared as written), without a trailing '/'. Sorted with '/'
- * ordered before every other byte, a path is followed at once by all the
- * paths inside it, so one pass with a stack of the entries the current
- * path is inside (or equal to) finds every overlap: O(n log n) in the
- * number of entries, and the stack is as deep as the paths are. Entries
- * that cannot collide with each other (two inputs) never report; many
- * instances reading one shared input push it once. */
+ * URIs are compared as written), without a trailing '/', and with the
+ * graph's base folder written as one byte (most paths are under it, so
+ * keys stay short). Entries go into a hash table of distinct paths, which
+ * keeps the first output and the first input of each: two outputs on one
+ * path, or an output on an input's path, show there. Then each distinct
+ * path looks up every folder above it (its prefixes up to a '/', hashed
+ * as they are read): an output above anything, or an input above an
+ * output, is an overlap. Linear in the total length of the paths; many
+ * instances reading one shared input make one table entry. */
 #include "engine/overlap.h"
 
 #include "engine/graph.h"
+#include "engine/state.h"
 #include "lib/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* Kinds of overlap spelled out (one per pair of declarations); the rest
  * are counted. */
@@ -30,8 +34,20 @@ struct entry {
 	uint8_t output; /* 1 output, 0 input */
 };
 
+/* One distinct path: its first output and first input entry (or NONE). */
+struct node {
+	uint64_t h;
+	uint32_t entry;     /* any entry with this path (its key), or NONE: empty slot */
+	uint32_t out, in;
+};
+
+#define NONE UINT32_MAX
+/* The base folder in a key: a byte no path holds. */
+#define BASE_MARK '\x01'
+
 struct ctx {
 	const struct graph *g;
+	struct buf base;    /* the graph's base, normalised */
 	struct buf paths;
 	struct entry *e;
 	size_t n, cap;
@@ -39,54 +55,91 @@ struct ctx {
 	struct buf tmp;
 };
 
-/* Append path normalised (see the top of the file) to c->paths. */
-static void put_normalised(struct ctx *c, const char *base, const char *uri)
+/* Whether a path needs no normalising: no "//", no "." or ".."
+ * component, no trailing '/'. */
+static bool clean(const char *s, size_t n)
+{
+	if (!n || s[n - 1] == '/')
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] != '.' && s[k] != '/')
+			continue;
+		bool start = k == 0 || s[k - 1] == '/';
+		if (s[k] == '/' && k + 1 < n && s[k + 1] == '/')
+			return false;
+		if (s[k] == '.' && start &&
+		    (k + 1 == n || s[k + 1] == '/' || (s[k + 1] == '.' && (k + 2 == n || s[k + 2] == '/'))))
+			return false;
+	}
+	return true;
+}
+
+/* Normalise the absolute path at b->data + start in place (see the top
+ * of the file). */
+static void normalise(struct buf *b, size_t start)
+{
+	char *d = b->data;
+	size_t w = start, r = start, end = b->len;
+	while (r < end) {
+		while (r < end && d[r] == '/')
+			r++;
+		size_t s0 = r;
+		while (r < end && d[r] != '/')
+			r++;
+		size_t n = r - s0;
+		if (n == 0 || (n == 1 && d[s0] == '.'))
+			continue;
+		if (n == 2 && d[s0] == '.' && d[s0 + 1] == '.') {
+			while (w > start && d[w - 1] != '/')
+				w--;
+			if (w > start)
+				w--; /* the '/' before the dropped component */
+			continue;
+		}
+		d[w++] = '/';
+		memmove(d + w, d + s0, n);
+		w += n;
+	}
+	if (w == start)
+		d[w++] = '/';
+	b->len = w;
+	d[w] = 0;
+}
+
+/* Append the key of uri to c->paths. */
+static void put_normalised(struct ctx *c, const char *uri)
 {
 	struct buf *b = &c->paths;
-	size_t start = b->len;
+	size_t start = b->len, n = strlen(uri);
 	if (uri_is_s3(uri)) {
-		buf_puts(b, uri);
+		buf_putn(b, uri, n);
 		while (b->len > start + 5 && b->data[b->len - 1] == '/')
 			b->data[--b->len] = 0;
 		return;
 	}
-	if (uri[0] != '/')
-		buf_puts(b, base);
-	buf_putc(b, '/');
-	const char *s = uri;
-	while (*s) {
-		while (*s == '/')
-			s++;
-		const char *e = strchr(s, '/');
-		size_t n = e ? (size_t)(e - s) : strlen(s);
-		if (n == 0)
-			break;
-		if (n == 1 && s[0] == '.') {
-			/* nothing */
-		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
-			/* back to the previous '/', never above where this path began */
-			while (b->len > start + 1 && b->data[b->len - 1] == '/')
-				b->len--;
-			while (b->len > start + 1 && b->data[b->len - 1] != '/')
-				b->len--;
-		} else {
-			if (b->data[b->len - 1] != '/')
-				buf_putc(b, '/');
-			buf_putn(b, s, n);
-		}
-		s += n;
+	if (uri[0] != '/' && clean(uri, n)) {
+		/* the common case: under the base, nothing to normalise */
+		if (c->base.len)
+			buf_putc(b, BASE_MARK);
+		buf_putc(b, '/');
+		buf_putn(b, uri, n);
+		return;
 	}
-	/* collapse what the base itself brought ("//", trailing '/') */
-	size_t w = start;
-	for (size_t r = start; r < b->len; r++) {
-		if (b->data[r] == '/' && w > start && b->data[w - 1] == '/')
-			continue;
-		b->data[w++] = b->data[r];
+	if (uri[0] != '/') {
+		buf_putn(b, c->base.data, c->base.len);
+		buf_putc(b, '/');
 	}
-	while (w > start + 1 && b->data[w - 1] == '/')
-		w--;
-	b->len = w;
-	b->data[w] = 0;
+	buf_putn(b, uri, n);
+	normalise(b, start);
+	/* under the base (or the base itself): the marker instead */
+	size_t bl = c->base.len;
+	if (bl && b->len - start >= bl && !memcmp(b->data + start, c->base.data, bl) &&
+	    (b->len - start == bl || b->data[start + bl] == '/')) {
+		b->data[start] = BASE_MARK;
+		memmove(b->data + start + 1, b->data + start + bl, b->len - start - bl);
+		b->len -= bl - 1;
+		b->data[b->len] = 0;
+	}
 }
 
 static void add(struct ctx *c, const char *uri, uint32_t inst, uint32_t sym, int output)
@@ -94,7 +147,7 @@ static void add(struct ctx *c, const char *uri, uint32_t inst, uint32_t sym, int
 	GROW(c->e, c->cap, c->n + 1);
 	struct entry *e = &c->e[c->n++];
 	e->off = c->paths.len;
-	put_normalised(c, c->g->base, uri);
+	put_normalised(c, uri);
 	e->len = (uint32_t)(c->paths.len - e->off);
 	buf_putc(&c->paths, 0);
 	e->inst = inst;
@@ -107,36 +160,25 @@ static const char *path_of(const struct ctx *c, const struct entry *e)
 	return c->paths.data + e->off;
 }
 
-/* qsort has no context argument: the paths buffer of the one check. */
-static const char *sort_paths;
-
-static int cmp_entry(const void *pa, const void *pb)
+static uint64_t fnv_step(uint64_t h, unsigned char ch)
 {
-	const struct entry *a = pa, *b = pb;
-	const unsigned char *x = (const unsigned char *)sort_paths + a->off;
-	const unsigned char *y = (const unsigned char *)sort_paths + b->off;
-	for (;; x++, y++) {
-		unsigned cx = *x == '/' ? 1 : *x == 1 ? '/' : *x;
-		unsigned cy = *y == '/' ? 1 : *y == 1 ? '/' : *y;
-		if (cx != cy)
-			return cx < cy ? -1 : 1;
-		if (!cx)
-			break;
-	}
-	/* outputs first among equals, then by instance: stable reports */
-	if (a->output != b->output)
-		return a->output ? -1 : 1;
-	if (a->inst != b->inst)
-		return a->inst < b->inst ? -1 : 1;
-	return a->sym < b->sym ? -1 : a->sym > b->sym;
+	return (h ^ ch) * 1099511628211ULL;
 }
 
-/* Whether a is b or a folder b is inside. */
-static bool within(const struct ctx *c, const struct entry *outer, const struct entry *inner)
+#define FNV_START 1469598103934665603ULL
+
+/* The node of the path p[0..n) with hash h: its slot, empty if none. */
+static struct node *slot(const struct ctx *c, struct node *t, size_t mask, uint64_t h, const char *p,
+			 size_t n)
 {
-	return inner->len >= outer->len && !memcmp(path_of(c, outer), path_of(c, inner), outer->len) &&
-	       (inner->len == outer->len || path_of(c, inner)[outer->len] == '/' ||
-		(outer->len == 1 && path_of(c, outer)[0] == '/'));
+	for (size_t k = h & mask;; k = (k + 1) & mask) {
+		struct node *nd = &t[k];
+		if (nd->entry == NONE)
+			return nd;
+		const struct entry *e = &c->e[nd->entry];
+		if (nd->h == h && e->len == n && !memcmp(path_of(c, e), p, n))
+			return nd;
+	}
 }
 
 /* The URI of entry e as its instance spells it, into out. */
@@ -190,11 +232,33 @@ static void report(struct ctx *c, struct found *f, size_t *nf, const struct entr
 	for (size_t k = 0; k < *nf; k++) {
 		if (same_decl(c, f[k].a, a) && same_decl(c, f[k].b, b)) {
 			f[k].count++;
+			/* the first instance is the example, whatever the order found */
+			if (a->inst < f[k].a->inst || (a->inst == f[k].a->inst && b->inst < f[k].b->inst)) {
+				f[k].a = a;
+				f[k].b = b;
+				f[k].outer = outer;
+				f[k].inner = inner;
+			}
 			return;
 		}
 	}
 	if (*nf < SHOW_OVERLAPS)
 		f[(*nf)++] = (struct found){a, b, outer, inner, 1};
+}
+
+/* Kinds in the order of their examples' instances, then outputs. */
+static int cmp_found(const void *x, const void *y)
+{
+	const struct found *a = x, *b = y;
+	if (a->a->inst != b->a->inst)
+		return a->a->inst < b->a->inst ? -1 : 1;
+	if (a->a->sym != b->a->sym)
+		return a->a->sym < b->a->sym ? -1 : 1;
+	if (a->b->inst != b->b->inst)
+		return a->b->inst < b->b->inst ? -1 : 1;
+	if (a->b->output != b->b->output)
+		return a->b->output ? -1 : 1;
+	return a->b->sym < b->b->sym ? -1 : a->b->sym > b->b->sym;
 }
 
 static void say(struct ctx *c, const struct found *f)
@@ -222,10 +286,96 @@ static void say(struct ctx *c, const struct found *f)
 	warn("%s", m->data);
 }
 
-int overlap_check(const struct graph *g)
+static int overlap_scan(const struct graph *g);
+
+static void sig_str(XXH3_state_t *xs, const char *str)
+{
+	XXH3_128bits_update(xs, str, strlen(str) + 1);
+}
+
+static void sig_tmpl(XXH3_state_t *xs, const struct tmpl *tp)
+{
+	for (size_t k = 0; k < tp->nsegs; k++) {
+		const struct seg *sg = &tp->segs[k];
+		if (sg->kind == SEG_LIT) {
+			XXH3_128bits_update(xs, "L", 1);
+			XXH3_128bits_update(xs, sg->text, sg->len + 1);
+		} else {
+			int32_t r = sg->ref;
+			XXH3_128bits_update(xs, "R", 1);
+			XXH3_128bits_update(xs, &r, sizeof r);
+		}
+	}
+	XXH3_128bits_update(xs, "E", 1);
+}
+
+/* What the paths of every instance are made of: the base folder, and per
+ * target its wildcards' values and its input and output templates. The
+ * same signature, the same paths: a check that passed need not run
+ * again (the warm no-op plan). */
+static void signature(const struct graph *g, uint8_t out[16])
+{
+	XXH3_state_t *xs = XXH3_createState();
+	if (!xs)
+		fatal("out of memory");
+	XXH3_128bits_reset(xs);
+	sig_str(xs, "rapid-overlap-1");
+	sig_str(xs, g->base);
+	for (size_t gi = 0; gi < g->ngroups; gi++) {
+		const struct target *t = g->groups[gi].t;
+		uint64_t n[3] = {t->nwildcards, t->ninputs, t->noutputs};
+		sig_str(xs, t->name);
+		XXH3_128bits_update(xs, n, sizeof n);
+		for (size_t w = 0; w < t->nwildcards; w++) {
+			const struct set *st = &t->wildcards[w].values;
+			uint64_t nv = st->n;
+			XXH3_128bits_update(xs, &nv, sizeof nv);
+			for (size_t v = 0; v < st->n; v++)
+				sig_str(xs, st->v[v]);
+		}
+		for (size_t k = 0; k < t->ninputs; k++) {
+			if (t->inputs[k].up)
+				XXH3_128bits_update(xs, "U", 1);
+			else
+				sig_tmpl(xs, &t->inputs[k].uri);
+		}
+		for (size_t k = 0; k < t->noutputs; k++)
+			sig_tmpl(xs, &t->outputs[k].uri);
+	}
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(xs));
+	memcpy(out, c.digest, 16);
+	XXH3_freeState(xs);
+}
+
+#define SIG_KEY "\xffoverlap-ok"
+
+int overlap_check(const struct graph *g, struct state *st)
+{
+	uint8_t sig[16], had[16];
+	size_t hl = 0;
+	if (st) {
+		signature(g, sig);
+		if (state_get_into(st, STATE_OUTPUTS, SIG_KEY, strlen(SIG_KEY), had, sizeof had, &hl) == 1 &&
+		    hl == sizeof had && !memcmp(had, sig, 16))
+			return 0;
+	}
+	int ret = overlap_scan(g);
+	if (ret == 0 && st)
+		state_put(st, STATE_OUTPUTS, SIG_KEY, strlen(SIG_KEY), sig, sizeof sig);
+	return ret;
+}
+
+/* The check itself. */
+static int overlap_scan(const struct graph *g)
 {
 	struct ctx c = {.g = g};
 	struct buf u = {0};
+	buf_puts(&c.base, g->base[0] == '/' ? "" : "/");
+	buf_puts(&c.base, g->base);
+	normalise(&c.base, 0);
+	if (c.base.len == 1)
+		buf_reset(&c.base); /* the base is "/": keys stay absolute paths */
 	for (size_t gi = 0; gi < g->ngroups; gi++) {
 		const struct tgroup *tg = &g->groups[gi];
 		const struct target *t = tg->t;
@@ -248,31 +398,65 @@ int overlap_check(const struct graph *g)
 			}
 		}
 	}
-	sort_paths = c.paths.data;
-	if (c.n > 1)
-		qsort(c.e, c.n, sizeof(*c.e), cmp_entry);
-	/* the stack: entries the current one is inside or equal to */
-	size_t *st = xcalloc(c.n + 1, sizeof(*st)), sn = 0, nf = 0;
+	size_t cap = 16;
+	while (cap < 2 * c.n + 2)
+		cap *= 2;
+	struct node *t = xcalloc(cap, sizeof(*t));
+	size_t mask = cap - 1, nf = 0;
 	struct found f[SHOW_OVERLAPS];
+	for (size_t k = 0; k < cap; k++)
+		t[k].entry = t[k].out = t[k].in = NONE;
+	/* the same path: two outputs, or an output and an input */
 	for (size_t k = 0; k < c.n; k++) {
 		const struct entry *e = &c.e[k];
-		while (sn && !within(&c, &c.e[st[sn - 1]], e))
-			sn--;
-		bool dup_input = false, said = false;
-		for (size_t s = sn; s-- > 0 && !said;) {
-			const struct entry *o = &c.e[st[s]];
-			if (!o->output && !e->output) {
-				dup_input = dup_input || o->len == e->len;
-				continue;
-			}
-			report(&c, f, &nf, o, e);
-			said = true;
+		const char *p = path_of(&c, e);
+		uint64_t h = FNV_START;
+		for (size_t x = 0; x < e->len; x++)
+			h = fnv_step(h, (unsigned char)p[x]);
+		struct node *nd = slot(&c, t, mask, h, p, e->len);
+		if (nd->entry == NONE) {
+			nd->h = h;
+			nd->entry = (uint32_t)k;
 		}
-		/* one entry per path is enough to compare what follows with */
-		if (!dup_input && !(sn && c.e[st[sn - 1]].len == e->len))
-			st[sn++] = k;
+		uint32_t *mine = e->output ? &nd->out : &nd->in;
+		if (e->output && nd->out != NONE)
+			report(&c, f, &nf, &c.e[nd->out], e);
+		if (*mine == NONE)
+			*mine = (uint32_t)k;
+	}
+	for (size_t k = 0; k < cap; k++)
+		if (t[k].out != NONE && t[k].in != NONE)
+			report(&c, f, &nf, &c.e[t[k].out], &c.e[t[k].in]);
+	/* a folder above: every prefix of each distinct path up to a '/' */
+	for (size_t k = 0; k < cap; k++) {
+		const struct node *nd = &t[k];
+		if (nd->entry == NONE)
+			continue;
+		const struct entry *e = &c.e[nd->entry];
+		const char *p = path_of(&c, e);
+		uint64_t h = FNV_START;
+		bool said = false;
+		for (size_t x = 0; x < e->len && !said; x++) {
+			if (p[x] == '/' && x > 0) {
+				const struct node *up = slot(&c, t, mask, h, p, x);
+				if (up->entry != NONE) {
+					/* an output above anything; an input above an output */
+					const struct entry *inner = nd->out != NONE ? &c.e[nd->out] : &c.e[nd->in];
+					if (up->out != NONE) {
+						report(&c, f, &nf, &c.e[up->out], inner);
+						said = true;
+					} else if (nd->out != NONE) {
+						report(&c, f, &nf, &c.e[up->in], &c.e[nd->out]);
+						said = true;
+					}
+				}
+			}
+			h = fnv_step(h, (unsigned char)p[x]);
+		}
 	}
 	size_t shown = 0;
+	if (nf > 1)
+		qsort(f, nf, sizeof(*f), cmp_found);
 	for (size_t k = 0; k < nf; k++) {
 		say(&c, &f[k]);
 		shown += f[k].count;
@@ -280,11 +464,11 @@ int overlap_check(const struct graph *g)
 	if (c.found > shown)
 		warn("... and %zu more overlapping paths", c.found - shown);
 	int ret = c.found ? -1 : 0;
-	free(st);
+	free(t);
 	free(c.e);
 	buf_free(&c.paths);
 	buf_free(&c.tmp);
 	buf_free(&u);
-	sort_paths = NULL;
+	buf_free(&c.base);
 	return ret;
 }

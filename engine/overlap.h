@@ -8,11 +8,15 @@
 #define RAPID_OVERLAP_H
 
 struct graph;
+struct state;
 
-/* Check every instance of g (sorted paths, O(n log n)). 0 when nothing
- * overlaps; -1 after printing the first few overlaps, each as
+/* Check every instance of g (a hash table of paths: linear in their
+ * length). With a state, a graph whose paths are made of the same parts
+ * as one that passed before (its base, sets and templates, hashed) is not
+ * checked again, and one that passes is remembered (the caller commits).
+ * 0 when nothing overlaps; -1 after printing the first few overlaps, each as
  * "rapid: FILE:LINE:COL: output 'o' of a p=1 ('out/x/') contains input
  * 'b' of a p=1 ('out/x/b.nii', FILE:LINE:COL)", and how many more. */
-int overlap_check(const struct graph *);
+int overlap_check(const struct graph *, struct state *st);
 
 #endif

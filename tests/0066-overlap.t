@@ -99,6 +99,38 @@ run "$RAPID" build
 is "$RC" 0 "and it builds"
 is "$(cat out/ab/2/y)" "bold2" "as written"
 
+# A plan remembers a check that passed (by what the paths are made of):
+# a new value in a set that makes two paths meet is still caught.
+echo 1 > ids1; echo 2 > ids2
+cat > Rapidfile <<'RF'
+ps = file(ids1)
+qs = file(ids2)
+target a
+    foreach p in $(ps)
+    output o = out/ids/{p}.txt
+    run touch {o}
+target b
+    foreach q in $(qs)
+    output o = out/ids/{q}.txt
+    run touch {o}
+RF
+run "$RAPID" plan
+is "$RC" 0 "disjoint sets: no overlap"
+run "$RAPID" plan
+is "$RC" 0 "again (remembered)"
+echo 1 >> ids2
+run "$RAPID" plan
+is "$RC" 1 "a value added to one set makes two outputs meet: caught"
+like "$ERR" "^rapid: Rapidfile:5:12: output 'o' of a p=1 \\('out/ids/1.txt'\\) is also output 'o' of b q=1 " "named"
+sed -i 's|out/ids/{q}.txt|out/ids/{q}.txt/|' Rapidfile
+echo 2 > ids2
+run "$RAPID" plan
+is "$RC" 0 "back to disjoint"
+sed -i 's|out/ids/{q}.txt/|out/ids/|' Rapidfile
+sed -i 's|^    foreach q in \$(qs)$||' Rapidfile
+run "$RAPID" plan
+is "$RC" 1 "a template changed to a folder over the others: caught"
+
 # Many instances: every one of 2,000 collides; a few lines say it all.
 i=0; : > ids
 while [ $i -lt 2000 ]; do echo "p$i" >> ids; i=$((i + 1)); done
