@@ -2,8 +2,9 @@
  *
  * One pass over the targets in dependency order: an upstream instance's
  * key is known before anything downstream needs it. The cost of a no-op
- * plan is one stat() per input (the fingerprint cache answers the rest)
- * and one stat() per instance (its ok sentinel). */
+ * plan is one stat() per input (the fingerprint cache answers the rest),
+ * one stat() per instance (its ok sentinel) and one per output file its
+ * sentinel records (outstat.c; the record comes from the state). */
 #include "engine/plan.h"
 #include "engine/outstat.h"
 #include "engine/state.h"

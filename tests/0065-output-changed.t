@@ -82,6 +82,15 @@ rm out/up/sub-100307/log.txt
 run "$RAPID" build
 run "$RAPID" plan --exit-code
 is "$RC" 0 "after a rebuild at the same key, the cached record is renewed"
+# A stale downstream waits for the rebuild of an upstream whose output
+# went missing, at any -j.
+rm -rf out/up/sub-100307 out/up/sub-100408
+sed -i 's|echo "$3" >> $(LOG)/runs.down|echo "$3" >> $(LOG)/runs.down; echo v2 >> "$2"|' Rapidfile
+: > runs.up; : > runs.down
+run "$RAPID" build -j 4
+is "$RC" 0 "a changed downstream and a deleted upstream output, -j 4"
+is "$(sort runs.up | tr '\n' ' ')$(sort runs.down | tr '\n' ' ')" "100307 100408 100307 100408 " "both rebuilt"
+is "$(cat out/down/100307.txt out/down/100408.txt | tr '\n' ' ')" "maps 100307 v2 maps 100408 v2 " "the downstream read the rebuilt upstream"
 rm -rf .rapid/state
 rm out/down/100307.txt
 run "$RAPID" plan
