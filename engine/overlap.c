@@ -15,6 +15,7 @@
 
 #include "engine/graph.h"
 #include "engine/state.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 
 #include <stdint.h>
@@ -315,9 +316,7 @@ static void sig_tmpl(XXH3_state_t *xs, const struct tmpl *tp)
  * again (the warm no-op plan). */
 static void signature(const struct graph *g, uint8_t out[16])
 {
-	XXH3_state_t *xs = XXH3_createState();
-	if (!xs)
-		fatal("out of memory");
+	XXH3_state_t *xs = hash_state_new();
 	XXH3_128bits_reset(xs);
 	sig_str(xs, "rapid-overlap-1");
 	sig_str(xs, g->base);
