@@ -49,6 +49,9 @@ struct fp_ctx {
 	struct buf tree;       /* fp_tree: the path being walked */
 	struct buf list;       /* fp_tree: the listing being built */
 	struct tree_memo *trees; /* listings made in this run (the state shows them after commit) */
+	char *base;            /* fp_set_base: its path (no trailing '/'), or NULL */
+	size_t baselen;
+	int basefd;            /* -1: none */
 	size_t ntrees, captrees;
 };
 
@@ -68,6 +71,7 @@ struct fp_ctx *fp_new(struct state *st, bool refresh)
 	struct fp_ctx *c = xcalloc(1, sizeof(*c));
 	c->st = st;
 	c->refresh = refresh;
+	c->basefd = -1;
 	c->xs = hash_state_new();
 	return c;
 }
@@ -75,6 +79,31 @@ struct fp_ctx *fp_new(struct state *st, bool refresh)
 const struct fp_stats *fp_get_stats(const struct fp_ctx *c)
 {
 	return &c->stats;
+}
+
+void fp_set_base(struct fp_ctx *c, const char *dir)
+{
+	if (c->basefd >= 0)
+		close(c->basefd);
+	free(c->base);
+	c->base = NULL;
+	c->basefd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->basefd < 0)
+		return; /* paths are then walked from / */
+	c->base = xstrdup(dir);
+	c->baselen = strlen(dir);
+	while (c->baselen > 1 && c->base[c->baselen - 1] == '/')
+		c->base[--c->baselen] = 0;
+}
+
+/* stat(path), walked from the base folder when path is inside it: the
+ * kernel then resolves a few components instead of the whole path. */
+static int stat_from_base(const struct fp_ctx *c, const char *path, struct stat *sb)
+{
+	if (c->basefd >= 0 && !strncmp(path, c->base, c->baselen) && path[c->baselen] == '/' &&
+	    path[c->baselen + 1])
+		return fstatat(c->basefd, path + c->baselen + 1, sb, 0);
+	return stat(path, sb);
 }
 
 const char *fp_error(const struct fp_ctx *c)
@@ -110,6 +139,9 @@ void fp_free(struct fp_ctx *c)
 	buf_free(&c->err);
 	buf_free(&c->tree);
 	buf_free(&c->list);
+	if (c->basefd >= 0)
+		close(c->basefd);
+	free(c->base);
 	for (size_t i = 0; i < c->ntrees; i++)
 		free(c->trees[i].data);
 	free(c->trees);
@@ -558,7 +590,7 @@ int fp_local(struct fp_ctx *c, const char *path, char out[FP_MAX])
 	buf_reset(&c->err);
 	if (plen && path[plen - 1] == '/')
 		return fp_tree(c, path, out);
-	if (stat(path, &sb) < 0) {
+	if (stat_from_base(c, path, &sb) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			c->stats.missing++;
 			return 0;

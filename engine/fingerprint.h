@@ -52,6 +52,10 @@ struct fp_ctx *fp_new(struct state *st, bool refresh);
  * ELOOP, ...), with fp_error saying "cannot read 'PATH': reason"; nothing
  * is printed. */
 int fp_local(struct fp_ctx *, const char *path, char out[FP_MAX]);
+/* Stat the paths fp_local is given that lie inside dir (absolute) from
+ * an open descriptor of dir: fewer components for the kernel to walk.
+ * Paths and the cache keys stay absolute. */
+void fp_set_base(struct fp_ctx *, const char *dir);
 /* Why the last fp_local gave -1. Borrowed, valid until the next call. */
 const char *fp_error(const struct fp_ctx *);
 /* Which files differ between two folder fingerprints (each folder's

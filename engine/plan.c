@@ -439,6 +439,7 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	p->st = st;
 	p->opts = *opts;
 	p->fp = fp_new(st, opts->refresh);
+	fp_set_base(p->fp, g->base);
 	p->os = outstat_new(st, opts->verify);
 	p->stores = xcalloc(g->ngroups + 1, sizeof(*p->stores));
 	p->count = xcalloc(g->ngroups + 1, sizeof(*p->count));
