@@ -28,6 +28,12 @@ run "$RAPID" build
 is "$RC" 1 "and build"
 ok "$([ ! -e out ]; echo $?)" "build ran nothing"
 
+# The same place spelled three ways: relative, absolute, through "..".
+printf 'target a\n    output o = out/y.txt\n    run touch {o}\ntarget b\n    output o = %s/out/y.txt\n    run touch {o}\ntarget c\n    output o = out/z/../y.txt/\n    run touch {o}\n' "$W" > Rapidfile
+run "$RAPID" check
+like "$ERR" "^rapid: Rapidfile:2:12: output 'o' of a \\('out/y.txt'\\) is also output 'o' of b \\('$W/out/y.txt', Rapidfile:5:12\\)" "an absolute path is the same place as a relative one"
+like "$ERR" "^rapid: Rapidfile:2:12: output 'o' of a \\('out/y.txt'\\) is also output 'o' of c \\('out/z/../y.txt/', Rapidfile:8:12\\)" "and one through '..'"
+
 # An output folder that contains the instance's own input.
 mkdir -p data/1 data/2
 echo bold1 > data/1/bold.nii; echo bold2 > data/2/bold.nii
