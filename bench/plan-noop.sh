@@ -14,12 +14,15 @@
 # the no-op, side by side:
 #
 #   rapid warm   `rapid plan` with the fingerprint cache (.rapid/state) full
+#                (it stats every input, every ok sentinel and every output)
 #   rapid cold   `rapid plan` after `rm -rf .rapid/state`: every input is
 #                read and hashed again and the cache is rewritten
 #   ninja -n     ninja's dry run (stats every input and output)
 #   make -q      make's question mode (parses the Makefile, stats everything)
 #
-# and the peak RSS of each (/usr/bin/time -f %M).
+# and the peak RSS of each (/usr/bin/time -f %M); then rapid warm and
+# ninja -n alternately, for wall and CPU time that a shared machine's
+# changing load hits alike.
 #
 # Usage:   make bench
 #          RAPID=/abs/path/to/rapid sh bench/plan-noop.sh
@@ -197,6 +200,9 @@ check() {
 		{ cat plan.out >&2; die "$n: rapid plan: unexpected counts"; }
 	grep -q "inputs: $n cached, 0 hashed" plan.err ||
 		{ cat plan.err >&2; die "$n: warm rapid plan re-hashed inputs"; }
+	# a plan that stats every output, as ninja does (rapid >= outputs check)
+	grep -q "outputs: $n checked, 0 hashed" plan.err ||
+		{ cat plan.err >&2; die "$n: warm rapid plan did not check each output once"; }
 	ninja -n >ninja.out 2>&1 && grep -q "no work to do" ninja.out ||
 		{ cat ninja.out >&2; die "$n: ninja -n: not up to date"; }
 	make -q || die "$n: make -q: not up to date"
@@ -301,10 +307,34 @@ measure() {
 	echo "$n|$warm|$warm_sd|$cold|$cold_sd|$ninja_ms|$make_ms|$ratio|$rss_warm|$rss_cold|$rss_ninja|$rss_make" >>"$WORK/rows.txt"
 }
 
+# alternate DIR N: rapid warm and ninja -n one after the other, $RUNS
+# times each, interleaved, so that a load that comes and goes on a shared
+# machine hits both alike. Mean wall and CPU (user + system) time of each,
+# from GNU time. One row of the side-by-side table.
+alternate() {
+	d=$1 n=$2
+	cd "$d"
+	[ $HAVE_TIME = 1 ] || return 0
+	say "$n: rapid warm and ninja -n alternating ($RUNS each)"
+	"$RAPID" plan >/dev/null 2>&1
+	: >alt.txt
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		/usr/bin/time -f "rapid %e %U %S" -a -o alt.txt "$RAPID" plan >/dev/null 2>&1 || true
+		/usr/bin/time -f "ninja %e %U %S" -a -o alt.txt ninja -n >/dev/null 2>&1 || true
+		i=$((i + 1))
+	done
+	awk -v n="$n" '$1 == "rapid" || $1 == "ninja" { w[$1] += $2; c[$1] += $3 + $4; k[$1]++ }
+		END { printf "%s|%.1f|%.1f|%.1f|%.1f|%.2f|%.2f\n", n, 1000 * w["rapid"] / k["rapid"],
+			1000 * c["rapid"] / k["rapid"], 1000 * w["ninja"] / k["ninja"], 1000 * c["ninja"] / k["ninja"],
+			w["rapid"] / w["ninja"], c["rapid"] / c["ninja"] }' alt.txt >>"$WORK/alt.txt"
+}
+
 # ---- main ----------------------------------------------------------------
 
 : >"$WORK/rows.txt"
 : >"$WORK/instr.txt"
+: >"$WORK/alt.txt"
 if [ "$INSTR" != 0 ] && ! command -v valgrind >/dev/null 2>&1; then
 	say "valgrind not found: no instruction counts"
 	INSTR=0
@@ -327,6 +357,7 @@ for n in $SIZES; do
 	build "$d" "$n"
 	check "$d" "$n"
 	measure "$d" "$n"
+	alternate "$d" "$n"
 	[ "$INSTR" = 0 ] || count "$d" "$n"
 done
 
@@ -353,6 +384,14 @@ commas='function commas(x) { while (x ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][
 	echo "| instances | rapid plan (warm) | rapid plan (cold) | ninja -n | make -q |"
 	echo "|---:|---:|---:|---:|---:|"
 	awk -F'|' "$commas"'{ printf "| %s | %s | %s | %s | %s |\n", commas($1), $9, $10, $11, $12 }' "$WORK/rows.txt"
+	if [ -s "$WORK/alt.txt" ]; then
+		echo
+		echo "Side by side, alternating runs (mean ms; CPU is user + system time):"
+		echo
+		echo "| instances | rapid warm wall | rapid warm CPU | ninja -n wall | ninja -n CPU | wall ratio | CPU ratio |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|"
+		awk -F'|' "$commas"'{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", commas($1), $2, $3, $4, $5, $6, $7 }' "$WORK/alt.txt"
+	fi
 	if [ -s "$WORK/instr.txt" ]; then
 		echo
 		echo "Instructions of the warm no-op (callgrind; the same on a busy machine):"

@@ -88,6 +88,12 @@ int cmd_build(int argc, char **argv)
 			r = r ? r : 1;
 		ret = r == 0 ? 0 : r > 128 ? r : 1; /* 130 after Ctrl-C, as a shell says */
 	}
+	if (p->unplannable && ret == 0) {
+		/* the rest was built; these were named when planned */
+		warn("%zu instance%s could not be planned (an input cannot be read)", p->unplannable,
+		     p->unplannable == 1 ? "" : "s");
+		ret = 1;
+	}
 	if (bo.verbose)
 		cloud_report();
 	plan_free(p);

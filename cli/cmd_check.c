@@ -3,6 +3,8 @@
  * each target, or print every error found. */
 #include "cli/args.h"
 #include "cli/cmd.h"
+#include "engine/graph.h"
+#include "engine/overlap.h"
 #include "lib/util.h"
 #include "rules/rules.h"
 
@@ -124,6 +126,22 @@ int cmd_check(int argc, char **argv)
 	if (rules_load(path, &opts, &rf) < 0) {
 		ret = 1;
 		goto out;
+	}
+	/* Overlapping paths need the instances; a set read from S3 is not
+	 * known offline, and plan checks those when it knows them. */
+	bool deferred = false;
+	for (size_t i = 0; i < rf->ntargets; i++)
+		for (size_t w = 0; w < rf->targets[i]->nwildcards; w++)
+			deferred = deferred || rf->targets[i]->wildcards[w].values.deferred;
+	if (!deferred) {
+		struct graph *g = graph_new(rf);
+		int r = g ? overlap_check(g, NULL) : -1;
+		graph_free(g);
+		if (r < 0) {
+			rules_free(rf);
+			ret = 1;
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < rf->ntargets; i++)
 		print_target(rf->targets[i]);

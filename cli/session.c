@@ -3,6 +3,7 @@
 #include "aws/s3.h"
 #include "engine/cloud.h"
 #include "cli/cmd.h"
+#include "engine/overlap.h"
 #include "engine/plan.h"
 #include "engine/state.h"
 #include "runner/layout.h"
@@ -131,6 +132,10 @@ int session_open(struct session *s, bool expand, bool state)
 	if (expand) {
 		s->g = graph_new(s->rf);
 		if (!s->g)
+			return -1;
+		/* Now that every set is known: two writers of one path, or an
+		 * output over an input, would destroy data. */
+		if (overlap_check(s->g, s->st) < 0)
 			return -1;
 		if (graph_select(s->g, s->targets, s->ntargets) < 0)
 			return -1;

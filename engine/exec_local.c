@@ -204,7 +204,10 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 		return -1;
 	}
 	buf_reset(&x->spec);
-	if (spec_write(p, i, &x->w, x->o->force, &x->spec) < 0) {
+	/* An instance whose outputs changed under its ok sentinel is rebuilt
+	 * at the same key: the runner must not take that sentinel as done. */
+	bool force = x->o->force || i->reason == R_OUTPUT_CHANGED;
+	if (spec_write(p, i, &x->w, force, &x->spec) < 0) {
 		warn("cannot write the spec of an instance: out of memory");
 		return -1;
 	}

@@ -19,7 +19,7 @@
 struct state;
 
 #define FP_RACY_NS 20000000LL
-/* "size=N xxh3=<32 hex>" fits with room to spare. */
+/* "size=N xxh3=<32 hex>" and "files=N size=S xxh3=<32 hex>" fit. */
 #define FP_MAX 96
 
 /* The record stored in STATE_FP (native byte order; versioned by the
@@ -44,10 +44,26 @@ struct fp_ctx;
  * rewrites them). */
 struct fp_ctx *fp_new(struct state *st, bool refresh);
 /* Fingerprint the file at an absolute path into out as
- * "size=N xxh3=HEX". 1 when present, 0 when missing (ENOENT/ENOTDIR),
- * -1 after printing "rapid: cannot read 'PATH': reason" (including "is a
- * directory"). */
+ * "size=N xxh3=HEX"; a path ending in '/' is a folder, fingerprinted as a
+ * tree: "files=N size=S xxh3=HEX" over each regular file under it (its
+ * path inside the folder, size and XXH3-128, each file cached as above),
+ * in name order. 1 when present, 0 when missing (ENOENT/ENOTDIR), -1 when
+ * it cannot be read (a folder without the trailing '/', a FIFO, EACCES,
+ * ELOOP, ...), with fp_error saying "cannot read 'PATH': reason"; nothing
+ * is printed. */
 int fp_local(struct fp_ctx *, const char *path, char out[FP_MAX]);
+/* Stat the paths fp_local is given that lie inside dir (absolute) from
+ * an open descriptor of dir: fewer components for the kernel to walk.
+ * Paths and the cache keys stay absolute. */
+void fp_set_base(struct fp_ctx *, const char *dir);
+/* Why the last fp_local gave -1. Borrowed, valid until the next call. */
+const char *fp_error(const struct fp_ctx *);
+/* Which files differ between two folder fingerprints (each folder's
+ * listing is kept in the state, by its tree hash, when it is hashed):
+ * appends "sub/y.nii changed, new.nii added, x.nii removed, and 2 more"
+ * to out and gives 1; 0 when either listing is unknown. */
+struct buf;
+int fp_tree_explain(struct fp_ctx *, const char *old_fp, const char *new_fp, struct buf *out);
 const struct fp_stats *fp_get_stats(const struct fp_ctx *);
 /* Queue the cache updates into the state (the caller commits) and free. */
 void fp_free(struct fp_ctx *);

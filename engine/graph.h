@@ -43,7 +43,9 @@ enum inst_reason {
 	R_FORCED,
 	R_RUNNING,      /* a live runner holds it */
 	R_SKIP_INPUT,   /* a required input is missing */
-	R_SKIP_UPSTREAM /* an upstream instance is missing or skipped */
+	R_SKIP_UPSTREAM, /* an upstream instance is missing or skipped */
+	R_OUTPUT_CHANGED, /* ok at this key, but an output it records is missing or changed */
+	R_INPUT_UNREADABLE /* skipped: an input cannot be read (EACCES, ELOOP, a FIFO, ...) */
 };
 
 struct instance {
@@ -52,10 +54,12 @@ struct instance {
 	uint8_t key[16];
 	uint8_t state, reason;
 	int exit_code;         /* R_FAILED: exit code, or -signal */
-	char *why;             /* arena: detail (missing input, failure reason) */
+	char *why;             /* arena: detail (missing input, failure reason, changed output) */
 	char *old_key;         /* arena: R_KEY_CHANGED: previous key (hex) */
-	char *summary;         /* arena: R_KEY_CHANGED: "input bold changed" */
-	char *details;         /* arena: R_KEY_CHANGED: lines "image: a → b" */
+	char *summary;         /* arena: R_KEY_CHANGED: "input bold changed";
+	                          R_OUTPUT_CHANGED: "output dir changed" */
+	char *details;         /* arena: R_KEY_CHANGED: lines "image: a → b";
+	                          R_OUTPUT_CHANGED: lines "output dir: a.nii missing" */
 };
 
 struct graph {

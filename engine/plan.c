@@ -2,9 +2,11 @@
  *
  * One pass over the targets in dependency order: an upstream instance's
  * key is known before anything downstream needs it. The cost of a no-op
- * plan is one stat() per input (the fingerprint cache answers the rest)
- * and one stat() per instance (its ok sentinel). */
+ * plan is one stat() per input (the fingerprint cache answers the rest),
+ * one stat() per instance (its ok sentinel) and one per output file its
+ * sentinel records (outstat.c; the record comes from the state). */
 #include "engine/plan.h"
+#include "engine/outstat.h"
 #include "engine/state.h"
 #include "engine/store.h"
 #include "lib/util.h"
@@ -101,6 +103,13 @@ static int expand_file_input(struct plan *p, struct instance *i, struct inst_wor
 		char *path = graph_local_path(g, u->data);
 		r = fp_local(p->fp, path, w->fp[k]);
 		free(path);
+		if (r < 0) {
+			/* this instance cannot be planned; the others can */
+			buf_reset(&w->tmp);
+			buf_printf(&w->tmp, "input %s: %s", in->name, fp_error(p->fp));
+			skip(p, i, R_INPUT_UNREADABLE, w->tmp.data);
+			return 1;
+		}
 	}
 	if (r < 0)
 		return -1;
@@ -265,6 +274,52 @@ static bool comps_cached(struct state *st, const char *key, const struct comps *
 	return same;
 }
 
+/* For each folder input whose fingerprint changed, a line saying which
+ * files did ("input atlas: sub/y.nii changed"), when both listings are
+ * known. */
+static void explain_trees(struct plan *p, const struct target *t, const struct inst_work *w,
+			  const struct comps *oc, struct buf *details)
+{
+	struct buf name = {0}, line = {0};
+	for (size_t k = 0; k < t->ninputs; k++) {
+		if (t->inputs[k].up || strncmp(w->fp[k], "files=", 6))
+			continue;
+		buf_reset(&name);
+		buf_printf(&name, "input %s", t->inputs[k].name);
+		const char *ov = comps_get(oc, name.data);
+		const char *nl = ov ? strchr(ov, '\n') : NULL;
+		if (!nl || !strcmp(nl + 1, w->fp[k]))
+			continue;
+		buf_reset(&line);
+		if (fp_tree_explain(p->fp, nl + 1, w->fp[k], &line) == 1)
+			buf_printf(details, "%s%s: %s", details->len ? "\n" : "", name.data, line.data);
+	}
+	buf_free(&name);
+	buf_free(&line);
+}
+
+/* An instance whose key has an ok sentinel: stale when an output that
+ * sentinel records is missing or changed. 0, or -1 after printing why. */
+static int check_outputs(struct plan *p, struct instance *i, struct inst_work *w, const char *key,
+			 const struct lookup *lk)
+{
+	const struct target *t = p->g->groups[i->group].t;
+	struct buf summary = {0}, why = {0}, details = {0};
+	int r = outstat_check(p->os, plan_store(p, i), p->g, i, w->sym + t->nwildcards + t->ninputs, key,
+			      lk, &summary, &why, &details);
+	if (r == 1) {
+		i->state = INST_STALE;
+		i->reason = R_OUTPUT_CHANGED;
+		i->summary = arena_strdup(p->g->arena, summary.data);
+		i->why = arena_strdup(p->g->arena, why.data);
+		i->details = arena_strdup(p->g->arena, details.data);
+	}
+	buf_free(&summary);
+	buf_free(&why);
+	buf_free(&details);
+	return r < 0 ? -1 : 0;
+}
+
 static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 {
 	const struct target *t = p->g->groups[i->group].t;
@@ -281,6 +336,8 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	case LK_OK:
 		i->state = INST_OK;
 		i->reason = R_NONE;
+		if (check_outputs(p, i, w, key, &lk) < 0)
+			return -1;
 		break;
 	case LK_RUNNING:
 		i->state = INST_RUNNING;
@@ -306,6 +363,7 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 		if (old_comps(p, i, lk.old_key, lk.old_ok, &oc) == 0) {
 			struct buf s = {0}, d = {0};
 			comps_diff(&oc, &w->comps, &s, &d);
+			explain_trees(p, t, w, &oc, &d);
 			i->summary = arena_strdup(p->g->arena, s.data);
 			i->details = arena_strdup(p->g->arena, d.data);
 			buf_free(&s);
@@ -361,6 +419,19 @@ static int prefetch_s3(struct plan *p, const struct tgroup *tg, struct inst_work
 	return fp_s3_fetch(p->fp);
 }
 
+/* Instances that cannot be planned, said on stderr; the rest counted. */
+#define SHOW_UNPLANNABLE 5
+
+static void say_unplannable(struct plan *p, struct instance *i)
+{
+	if (p->unplannable++ >= SHOW_UNPLANNABLE)
+		return;
+	struct buf n = {0};
+	graph_name(p->g, i, &n);
+	warn("cannot plan %s: %s", n.data, i->why);
+	buf_free(&n);
+}
+
 struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts *opts)
 {
 	struct plan *p = xcalloc(1, sizeof(*p));
@@ -368,6 +439,8 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	p->st = st;
 	p->opts = *opts;
 	p->fp = fp_new(st, opts->refresh);
+	fp_set_base(p->fp, g->base);
+	p->os = outstat_new(st, opts->verify);
 	p->stores = xcalloc(g->ngroups + 1, sizeof(*p->stores));
 	p->count = xcalloc(g->ngroups + 1, sizeof(*p->count));
 	struct inst_work w = {0};
@@ -400,10 +473,15 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 				p->pending++;
 			else if (i->state == INST_SKIPPED)
 				p->skipped++;
+			if (i->reason == R_INPUT_UNREADABLE)
+				say_unplannable(p, i);
 		}
 	}
+	if (p->unplannable > SHOW_UNPLANNABLE)
+		warn("... and %zu more instances cannot be planned", p->unplannable - SHOW_UNPLANNABLE);
 	inst_work_free(&w);
 	p->fpstats = *fp_get_stats(p->fp);
+	outstat_counts(p->os, &p->outputs_stated, &p->outputs_hashed);
 	if (st && state_commit(st) < 0)
 		ok = 0;
 	if (!ok) {
@@ -438,6 +516,7 @@ void plan_free(struct plan *p)
 	free(p->count);
 	if (p->fp)
 		fp_free(p->fp);
+	outstat_free(p->os);
 	free(p);
 }
 
@@ -457,6 +536,10 @@ static const char *reason_text(const struct instance *i, struct buf *tmp)
 	case R_RUNNING: return "running";
 	case R_SKIP_INPUT: return "skipped: required input missing";
 	case R_SKIP_UPSTREAM: return "skipped: upstream missing or skipped";
+	case R_INPUT_UNREADABLE: return "cannot be planned: an input cannot be read";
+	case R_OUTPUT_CHANGED:
+		buf_printf(tmp, "%s: %s", i->summary ? i->summary : "output changed", i->why ? i->why : "");
+		return tmp->data;
 	case R_NONE: break;
 	}
 	return "up to date";
@@ -471,6 +554,10 @@ static void group_key(const struct instance *i, struct buf *out, struct buf *tmp
 	if (i->reason == R_FAILED) {
 		buf_reset(out);
 		buf_puts(out, "failed");
+	} else if (i->reason == R_OUTPUT_CHANGED) {
+		/* which file differs is said per instance */
+		buf_reset(out);
+		buf_puts(out, i->summary ? i->summary : "output changed");
 	}
 }
 
@@ -548,7 +635,7 @@ static void print_instance(FILE *f, const struct graph *g, const struct tgroup *
 	buf_reset(line);
 	graph_describe(g, ii, line);
 	fprintf(f, "    %s", line->len ? line->data : tg->t->name);
-	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED) {
+	if (ii->state == INST_SKIPPED || ii->reason == R_FAILED || ii->reason == R_OUTPUT_CHANGED) {
 		fputs("  (", f);
 		put_printable(f, ii->why ? ii->why : "no details");
 		fputc(')', f);
@@ -671,6 +758,8 @@ static const char *reason_json(enum inst_reason r)
 	case R_RUNNING: return "running";
 	case R_SKIP_INPUT: return "input_missing";
 	case R_SKIP_UPSTREAM: return "upstream_missing";
+	case R_OUTPUT_CHANGED: return "output_changed";
+	case R_INPUT_UNREADABLE: return "input_unreadable";
 	case R_NONE: break;
 	}
 	return "none";

@@ -11,12 +11,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct outstat;
 struct state;
 struct store;
 
 struct plan_opts {
 	bool refresh;  /* re-hash inputs whatever the cache says */
 	bool force;    /* every selected, buildable instance is stale */
+	bool verify;   /* re-hash the outputs of up-to-date instances (outstat.h) */
 };
 
 struct plan {
@@ -28,7 +30,10 @@ struct plan {
 	size_t (*count)[5];      /* per group, per enum inst_state */
 	size_t pending;          /* stale + running instances */
 	size_t skipped;
+	size_t unplannable;      /* skipped because an input cannot be read */
 	struct fp_stats fpstats; /* what fingerprinting cost */
+	struct outstat *os;      /* checks the outputs of up-to-date instances */
+	size_t outputs_stated, outputs_hashed; /* what that cost */
 };
 
 /* Everything about one instance, expanded (reused between instances). */

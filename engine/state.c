@@ -1,10 +1,12 @@
 /* state.c - owns the LMDB environment in .rapid/state/ (see state.h).
  *
  * Format (version 2, stored as the ASCII string "2" under "format" in the
- * "meta" database): named databases "fp", "comp", "listing" and
- * "submissions"; keys and values are opaque to this module, except that
- * every stored value ends with 8 bytes of XXH3-64 over its key and value
- * (little-endian), so that a flipped bit is noticed. Keys LMDB cannot
+ * "meta" database): named databases "fp", "comp", "listing",
+ * "submissions" and "outputs" (a database that is missing is created, so
+ * an environment from before "outputs" reads as one with it empty); keys
+ * and values are opaque to this module, except that every stored value
+ * ends with 8 bytes of XXH3-64 over its key and value (little-endian), so
+ * that a flipped bit is noticed. Keys LMDB cannot
  * hold (empty, or longer than its limit) are replaced by
  * "\xffK" + XXH3-128(key).
  *
@@ -68,6 +70,7 @@ static const char *const db_names[STATE_NDB] = {
 	[STATE_COMP] = "comp",
 	[STATE_LISTING] = "listing",
 	[STATE_SUBMISSIONS] = "submissions",
+	[STATE_OUTPUTS] = "outputs",
 };
 
 static size_t initial_mapsize = DEFAULT_MAPSIZE;

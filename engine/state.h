@@ -20,6 +20,7 @@ enum state_db {
 	STATE_COMP,        /* build key (32 hex) -> key components (key.h encoding) */
 	STATE_LISTING,     /* sentinel listing per target root (S3 backend) */
 	STATE_SUBMISSIONS, /* submission id -> record (batch backend) */
+	STATE_OUTPUTS,     /* build key (32 hex) -> the files its ok sentinel records (outstat.c) */
 	STATE_NDB
 };
 

@@ -11,6 +11,7 @@
 #include "runner/sentinel_body.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct store;
 
@@ -26,6 +27,13 @@ struct lookup {
 	enum lookup_state state;
 	char old_key[33];     /* "" or the newest other key that has an ok (else failed) sentinel */
 	int old_ok;           /* whether old_key's sentinel is ok */
+	/* LK_OK on a local root: which file the ok sentinel is (a rebuild at
+	 * the same key writes a new one), so a cache of what it records can
+	 * tell it is still the same. All 0 when unknown. */
+	struct {
+		uint64_t ino, size;
+		int64_t mtime_ns, ctime_ns;
+	} ok_id;
 };
 
 /* What the sentinels say of one instance, whatever its current key: a

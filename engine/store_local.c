@@ -102,6 +102,10 @@ static int local_lookup(struct store *base, const char *target, const char *cons
 	if (fstatat(s->dirfd, s->rel.data, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISREG(st.st_mode)) {
 			out->state = LK_OK;
+			out->ok_id.ino = (uint64_t)st.st_ino;
+			out->ok_id.size = (uint64_t)st.st_size;
+			out->ok_id.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+			out->ok_id.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
 			return 0;
 		}
 	}

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* One sentinel found by the listing. */
 struct s3_sent {
@@ -23,6 +24,7 @@ struct s3_sent {
 	char key[33];
 	enum sentinel_state state;
 	int64_t mtime_ns;
+	uint64_t size, etag; /* etag: XXH3-64 of the ETag */
 };
 
 struct s3_store {
@@ -68,6 +70,8 @@ static int on_object(void *ctx, const struct s3_object *o)
 	e.ndirs = nm.ndirs;
 	e.dir = arena_strndup(s->arena, rel, nm.dirlen);
 	e.mtime_ns = o->mtime_ns;
+	e.size = o->size;
+	e.etag = o->etag ? XXH3_64bits(o->etag, strlen(o->etag)) : 0;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 256;
 		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
@@ -164,8 +168,14 @@ static int s3s_lookup(struct store *st, const char *target, const char *const *v
 	for (size_t i = lo; i < s->n && !dir_cmp(s->v[i].dir, dir); i++) {
 		const struct s3_sent *e = &s->v[i];
 		if (!strcmp(e->key, key)) {
-			if (e->state == SENT_OK)
+			if (e->state == SENT_OK) {
 				out->state = LK_OK;
+				/* which object it is: the cache of what it records
+				 * (outstat.c) follows a rewrite */
+				out->ok_id.ino = e->etag;
+				out->ok_id.size = e->size;
+				out->ok_id.mtime_ns = e->mtime_ns;
+			}
 			else if (out->state == LK_NONE)
 				out->state = e->state == SENT_RUNNING ? LK_RUNNING : LK_FAILED;
 		} else if (e->state == SENT_OK && !out->old_ok) {

@@ -78,6 +78,12 @@ static struct run one(struct state *st, const char *path, bool refresh)
 	capture_begin();
 	r.rc = fp_local(c, path, r.out);
 	r.err = capture_end();
+	if (r.rc < 0) {
+		/* fp_local prints nothing: its caller reports fp_error */
+		char *e = xasprintf("%srapid: %s\n", r.err ? r.err : "", fp_error(c));
+		free(r.err);
+		r.err = e;
+	}
 	r.stats = *fp_get_stats(c);
 	fp_free(c);
 	if (st && state_commit(st) < 0)
@@ -248,7 +254,7 @@ static void test_errors(struct state *st)
 	free(f);
 	free(file);
 
-	char *want = xasprintf("rapid: cannot read '%s': is a directory\n", tmpdir);
+	char *want = xasprintf("rapid: cannot read '%s': is a directory (write it with a trailing '/' to read it as a folder)\n", tmpdir);
 	r = one(st, tmpdir, false);
 	TAP_IS_INT(r.rc, -1, "directory: -1");
 	TAP_IS_STR(r.err, want, "directory: the message");
