@@ -32,13 +32,22 @@ static void work_reserve(struct inst_work *w, size_t nsym)
 	w->sym = xreallocarray(w->sym, nsym, sizeof(*w->sym));
 	w->fp = xreallocarray(w->fp, nsym, sizeof(*w->fp));
 	w->present = xreallocarray(w->present, nsym, sizeof(*w->present));
+	w->gath = xreallocarray(w->gath, nsym, sizeof(*w->gath));
+	for (size_t k = w->cap; k < nsym; k++)
+		memset(&w->gath[k], 0, sizeof(w->gath[k]));
 	w->cap = nsym;
 }
 
 void inst_work_free(struct inst_work *w)
 {
-	for (size_t k = 0; k < w->cap; k++)
+	for (size_t k = 0; k < w->cap; k++) {
 		buf_free(&w->uri[k]);
+		free(w->gath[k].ids);
+		free(w->gath[k].off);
+		buf_free(&w->gath[k].uris);
+		buf_free(&w->gath[k].comp);
+	}
+	free(w->gath);
 	free(w->uri);
 	free(w->sym);
 	free(w->fp);
@@ -86,6 +95,165 @@ static int expand_upstream_input(struct plan *p, struct instance *i, struct inst
 	return 0;
 }
 
+/* ---- gathering (fan-in) ----
+ *
+ * A gathering input's key component (key.h) is a header line and one
+ * line per agreeing upstream instance, in set order, named by the
+ * wildcards the gatherer lacks:
+ *   gathered 3 of 4 from rapidtide participant=1
+ *   run=REST1_LR <TAB> URI <TAB> key=HEX
+ *   run=REST2_RL <TAB> skipped
+ * so the key holds every gathered instance's key and the count, and an
+ * explanation can name the one that changed. */
+
+/* How many skipped instances a message names before it counts the rest. */
+#define GATHER_SHOW 3
+
+static bool gather_left_out(const struct instance *u)
+{
+	return u->state == INST_SKIPPED || u->state == INST_UNKNOWN;
+}
+
+/* "gathered N of TOTAL from rapidtide participant=1": the upstream and
+ * the values of the wildcards it shares with i. */
+static void gather_header(const struct graph *g, const struct instance *i, size_t k, size_t n,
+			  size_t total, struct buf *b)
+{
+	const struct tgroup *tg = &g->groups[i->group];
+	const struct target *up = tg->t->inputs[k].up;
+	buf_printf(b, "gathered %zu of %zu from %s", n, total, up->name);
+	for (size_t uk = 0; uk < up->nwildcards; uk++) {
+		int mine = tg->upwc[k][uk];
+		if (mine >= 0)
+			buf_printf(b, " %s=%s", up->wildcards[uk].name, graph_value(g, i, (size_t)mine));
+	}
+}
+
+void plan_describe_gather(const struct plan *p, const struct instance *i, size_t k, struct buf *b)
+{
+	const struct graph *g = p->g;
+	size_t total = graph_upstream_count(g, i, k), n = 0, skipped = 0;
+	for (size_t j = 0; j < total; j++)
+		n += !gather_left_out(&g->inst[graph_upstream_at(g, i, k, j)]);
+	gather_header(g, i, k, n, total, b);
+	if (n == total)
+		return;
+	buf_puts(b, ": ");
+	for (size_t j = 0; j < total; j++) {
+		const struct instance *u = &g->inst[graph_upstream_at(g, i, k, j)];
+		if (!gather_left_out(u))
+			continue;
+		if (skipped++ == GATHER_SHOW)
+			break;
+		if (skipped > 1)
+			buf_puts(b, ", ");
+		size_t at = b->len;
+		graph_describe_gathered(g, i, k, u, b);
+		for (size_t c = at; c < b->len; c++)
+			if (b->data[c] == '=')
+				b->data[c] = ' ';
+	}
+	if (total - n > GATHER_SHOW)
+		buf_printf(b, " and %zu more", total - n - GATHER_SHOW);
+	buf_puts(b, " skipped");
+}
+
+/* Gathering input k of instance i: the upstream instances it reads (not
+ * the skipped ones), their URIs and its key component. 0, or 1 when
+ * skipped (a required input that gathered nothing). */
+static int expand_gather_input(struct plan *p, struct instance *i, struct inst_work *w, size_t k)
+{
+	struct graph *g = p->g;
+	const struct target *t = g->groups[i->group].t;
+	const struct input *in = &t->inputs[k];
+	const struct tmpl *ou = &in->up->outputs[in->up_output].uri;
+	struct gathered *ga = &w->gath[k];
+	size_t total = graph_upstream_count(g, i, k);
+	ga->n = 0;
+	ga->total = total;
+	buf_reset(&ga->uris);
+	buf_reset(&ga->comp);
+	for (size_t j = 0; j < total; j++) {
+		uint32_t u = graph_upstream_at(g, i, k, j);
+		if (gather_left_out(&g->inst[u]))
+			continue;
+		GROW(ga->ids, ga->cap, ga->n + 1);
+		GROW(ga->off, ga->offcap, ga->n + 1);
+		ga->ids[ga->n] = u;
+		ga->off[ga->n] = ga->uris.len;
+		graph_expand(g, &g->inst[u], ou, NULL, &ga->uris);
+		buf_putc(&ga->uris, 0);
+		ga->n++;
+	}
+	if (ga->n == 0 && !in->optional) {
+		buf_reset(&w->tmp);
+		buf_printf(&w->tmp, "input %s: ", in->name);
+		if (total == 0) {
+			buf_printf(&w->tmp, "%s has no instance ", in->up->name);
+			graph_describe(g, i, &w->tmp);
+		} else {
+			plan_describe_gather(p, i, k, &w->tmp);
+		}
+		skip(p, i, R_SKIP_UPSTREAM, w->tmp.data);
+		return 1;
+	}
+	w->present[k] = ga->n > 0;
+	gather_header(g, i, k, ga->n, total, &ga->comp);
+	for (size_t j = 0, m = 0; j < total; j++) {
+		const struct instance *u = &g->inst[graph_upstream_at(g, i, k, j)];
+		buf_putc(&ga->comp, '\n');
+		graph_describe_gathered(g, i, k, u, &ga->comp);
+		if (gather_left_out(u)) {
+			buf_puts(&ga->comp, "\tskipped");
+			continue;
+		}
+		char hex[33];
+		plan_key_hex(u, hex);
+		buf_printf(&ga->comp, "\t%s\tkey=%s", ga->uris.data + ga->off[m++], hex);
+	}
+	snprintf(w->fp[k], FP_MAX, "gathered %zu of %zu", ga->n, total);
+	buf_reset(&w->uri[t->nwildcards + k]);
+	buf_puts(&w->uri[t->nwildcards + k], "");
+	return 0;
+}
+
+int plan_word_gather(const struct target *t, size_t a)
+{
+	const struct tmpl *tp = &t->argv[a];
+	size_t nw = t->nwildcards;
+	for (size_t s = 0; s < tp->nsegs; s++) {
+		const struct seg *sg = &tp->segs[s];
+		if (sg->kind == SEG_REF && (size_t)sg->ref >= nw && (size_t)sg->ref < nw + t->ninputs &&
+		    t->inputs[(size_t)sg->ref - nw].gather)
+			return sg->ref - (int)nw;
+	}
+	return -1;
+}
+
+size_t plan_expand_word(const struct plan *p, const struct instance *i, const struct inst_work *w,
+			size_t a, struct buf *out)
+{
+	const struct graph *g = p->g;
+	const struct target *t = g->groups[i->group].t;
+	int k = plan_word_gather(t, a);
+	if (k < 0) {
+		graph_expand(g, i, &t->argv[a], w->sym, out);
+		buf_putc(out, 0);
+		return 1;
+	}
+	size_t nsym = t->nwildcards + t->ninputs + t->noutputs;
+	const char **sym = xcalloc(nsym + 1, sizeof(*sym));
+	memcpy(sym, w->sym, nsym * sizeof(*sym));
+	const struct gathered *ga = &w->gath[k];
+	for (size_t j = 0; j < ga->n; j++) {
+		sym[t->nwildcards + (size_t)k] = ga->uris.data + ga->off[j];
+		graph_expand(g, i, &t->argv[a], sym, out);
+		buf_putc(out, 0);
+	}
+	free(sym);
+	return ga->n;
+}
+
 /* Input k of instance i read from a file or an S3 object: its URI and
  * fingerprint. 0, 1 when skipped (a required input missing), -1. */
 static int expand_file_input(struct plan *p, struct instance *i, struct inst_work *w, size_t k)
@@ -126,12 +294,17 @@ static void add_components(const struct plan *p, const struct instance *i, struc
 	size_t nw = t->nwildcards;
 	buf_reset(&w->tmp);
 	struct buf word = {0};
+	bool first = true;
 	for (size_t a = 0; a < t->nargv; a++) {
 		buf_reset(&word);
-		graph_expand(g, i, &t->argv[a], w->sym, &word);
-		if (a)
-			buf_putc(&w->tmp, ' ');
-		key_quote_word(&w->tmp, word.data ? word.data : "");
+		size_t n = plan_expand_word(p, i, w, a, &word);
+		for (size_t j = 0, at = 0; j < n; j++) {
+			if (!first)
+				buf_putc(&w->tmp, ' ');
+			first = false;
+			key_quote_word(&w->tmp, word.data + at);
+			at += strlen(word.data + at) + 1;
+		}
 	}
 	buf_free(&word);
 	comps_addn(&w->comps, "command", w->tmp.data ? w->tmp.data : "", w->tmp.len);
@@ -140,6 +313,11 @@ static void add_components(const struct plan *p, const struct instance *i, struc
 		comps_add_named(&w->comps, "env ", t->env[k].name, t->env[k].value,
 				strlen(t->env[k].value));
 	for (size_t k = 0; k < t->ninputs; k++) {
+		if (t->inputs[k].gather) {
+			comps_add_named(&w->comps, "input ", t->inputs[k].name, w->gath[k].comp.data,
+					w->gath[k].comp.len);
+			continue;
+		}
 		buf_reset(&w->tmp);
 		buf_puts(&w->tmp, w->sym[nw + k]);
 		buf_putc(&w->tmp, '\n');
@@ -165,7 +343,9 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 	for (size_t k = 0; k < t->ninputs; k++) {
 		buf_reset(&w->uri[nw + k]);
 		w->present[k] = true;
-		int r = t->inputs[k].up ? expand_upstream_input(p, i, w, k) : expand_file_input(p, i, w, k);
+		int r = t->inputs[k].gather ? expand_gather_input(p, i, w, k)
+			: t->inputs[k].up    ? expand_upstream_input(p, i, w, k)
+					     : expand_file_input(p, i, w, k);
 		if (r != 0)
 			return r;
 		w->sym[nw + k] = w->uri[nw + k].data;
