@@ -722,9 +722,10 @@ static void print_counts(FILE *f, const struct tgroup *tg, const size_t *c)
 
 /* One instance of a group: its name, why (skipped, failed), and with
  * explain its key and what changed. */
-static void print_instance(FILE *f, const struct graph *g, const struct tgroup *tg,
+static void print_instance(FILE *f, const struct plan *p, const struct tgroup *tg,
 			   const struct instance *ii, bool explain, struct buf *line)
 {
+	const struct graph *g = p->g;
 	buf_reset(line);
 	graph_describe(g, ii, line);
 	fprintf(f, "    %s", line->len ? line->data : tg->t->name);
@@ -744,13 +745,23 @@ static void print_instance(FILE *f, const struct graph *g, const struct tgroup *
 	fputc('\n', f);
 	if (ii->details)
 		print_lines(f, "      ", ii->details);
+	/* what each gathering input reads, unless the change said it */
+	for (size_t k = 0; k < tg->t->ninputs && ii->reason != R_KEY_CHANGED; k++) {
+		if (!tg->t->inputs[k].gather)
+			continue;
+		buf_reset(line);
+		buf_printf(line, "input %s: ", tg->t->inputs[k].name);
+		plan_describe_gather(p, ii, k, line);
+		print_lines(f, "      ", line->data);
+	}
 }
 
 /* The instances of a group (ids, n of them, all with the same reason):
  * its heading, the details they share, the first few (all with explain). */
-static void print_group(FILE *f, const struct graph *g, const struct tgroup *tg, const char *key,
+static void print_group(FILE *f, const struct plan *p, const struct tgroup *tg, const char *key,
 			const uint32_t *ids, size_t n, bool same_details, bool explain, struct buf *line)
 {
+	const struct graph *g = p->g;
 	const struct instance *first = &g->inst[ids[0]];
 	size_t parts = count_distinct_first(g, ids, n);
 	fputs("  ", f);
@@ -764,16 +775,17 @@ static void print_group(FILE *f, const struct graph *g, const struct tgroup *tg,
 		print_lines(f, "      ", first->details);
 	size_t show = explain ? n : (n > 5 ? 5 : n);
 	for (size_t k = 0; k < show; k++)
-		print_instance(f, g, tg, &g->inst[ids[k]], explain, line);
+		print_instance(f, p, tg, &g->inst[ids[k]], explain, line);
 	if (show < n)
 		fprintf(f, "    ... and %zu more\n", n - show);
 }
 
 /* Print the instances of a target that are not up to date, grouped by
  * reason, groups in order of first appearance. */
-static void print_target(FILE *f, const struct graph *g, const struct tgroup *tg, bool explain,
+static void print_target(FILE *f, const struct plan *p, const struct tgroup *tg, bool explain,
 			 struct buf *tmp, struct buf *line)
 {
+	const struct graph *g = p->g;
 	struct buf gk = {0}, other = {0};
 	uint32_t *ids = xcalloc(tg->n + 1, sizeof(uint32_t));
 	bool *done = xcalloc(tg->n + 1, sizeof(bool));
@@ -796,7 +808,7 @@ static void print_target(FILE *f, const struct graph *g, const struct tgroup *tg
 			if (ia->details && (!ib->details || strcmp(ia->details, ib->details)))
 				same_details = false;
 		}
-		print_group(f, g, tg, gk.data, ids, n, same_details, explain, line);
+		print_group(f, p, tg, gk.data, ids, n, same_details, explain, line);
 	}
 	free(ids);
 	free(done);
@@ -817,7 +829,7 @@ void plan_print(const struct plan *p, FILE *f, bool explain)
 		print_counts(f, tg, c);
 		if (c[INST_STALE] || c[INST_RUNNING])
 			targets_pending++;
-		print_target(f, g, tg, explain, &tmp, &line);
+		print_target(f, p, tg, explain, &tmp, &line);
 	}
 	if (p->pending)
 		fprintf(f, "pending: %zu instance%s in %zu target%s\n", p->pending,
@@ -893,6 +905,97 @@ static void json_changes(struct buf *b, const char *details)
 	buf_puts(b, "]");
 }
 
+/* {"run":"REST1_LR"}: the wildcards of upstream instance u that the
+ * target of i lacks (gathering input k). */
+static void json_free_wildcards(struct buf *b, const struct graph *g, const struct instance *i, size_t k,
+				const struct instance *u)
+{
+	const struct tgroup *tg = &g->groups[i->group];
+	const struct target *up = tg->t->inputs[k].up;
+	bool first = true;
+	buf_putc(b, '{');
+	for (size_t uk = 0; uk < up->nwildcards; uk++) {
+		if (tg->upwc[k][uk] >= 0)
+			continue;
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_put_json_str(b, up->wildcards[uk].name);
+		buf_putc(b, ':');
+		buf_put_json_str(b, graph_value(g, u, uk));
+	}
+	buf_putc(b, '}');
+}
+
+/* The target's gathering inputs: "gathers":[{"input":"maps",
+ * "target":"rapidtide","output":"dir","over":["run"]}]. */
+static void json_target_gathers(struct buf *b, const struct tgroup *tg)
+{
+	const struct target *t = tg->t;
+	bool first = true;
+	for (size_t k = 0; k < t->ninputs; k++) {
+		const struct input *in = &t->inputs[k];
+		if (!in->gather)
+			continue;
+		buf_puts(b, first ? ",\"gathers\":[{\"input\":" : ",{\"input\":");
+		first = false;
+		buf_put_json_str(b, in->name);
+		buf_puts(b, ",\"target\":");
+		buf_put_json_str(b, in->up->name);
+		buf_puts(b, ",\"output\":");
+		buf_put_json_str(b, in->up->outputs[in->up_output].name);
+		buf_puts(b, ",\"over\":[");
+		bool fw = true;
+		for (size_t uk = 0; uk < in->up->nwildcards; uk++) {
+			if (tg->upwc[k][uk] >= 0)
+				continue;
+			if (!fw)
+				buf_putc(b, ',');
+			fw = false;
+			buf_put_json_str(b, in->up->wildcards[uk].name);
+		}
+		buf_puts(b, "]}");
+	}
+	if (!first)
+		buf_putc(b, ']');
+}
+
+/* An instance's gathered edges: "gathered":[{"input":"maps","count":3,
+ * "of":4,"instances":[{"run":"REST1_LR"},…],"skipped":[{"run":"REST2_RL"}]}]. */
+static void json_instance_gathers(struct buf *b, const struct graph *g, const struct instance *i)
+{
+	const struct target *t = g->groups[i->group].t;
+	bool first = true;
+	for (size_t k = 0; k < t->ninputs; k++) {
+		if (!t->inputs[k].gather)
+			continue;
+		size_t total = graph_upstream_count(g, i, k), n = 0;
+		for (size_t j = 0; j < total; j++)
+			n += !gather_left_out(&g->inst[graph_upstream_at(g, i, k, j)]);
+		buf_puts(b, first ? ",\"gathered\":[{\"input\":" : ",{\"input\":");
+		first = false;
+		buf_put_json_str(b, t->inputs[k].name);
+		buf_printf(b, ",\"count\":%zu,\"of\":%zu", n, total);
+		for (int skipped = 0; skipped < 2; skipped++) {
+			buf_puts(b, skipped ? ",\"skipped\":[" : ",\"instances\":[");
+			bool fi = true;
+			for (size_t j = 0; j < total; j++) {
+				const struct instance *u = &g->inst[graph_upstream_at(g, i, k, j)];
+				if (gather_left_out(u) != (bool)skipped)
+					continue;
+				if (!fi)
+					buf_putc(b, ',');
+				fi = false;
+				json_free_wildcards(b, g, i, k, u);
+			}
+			buf_putc(b, ']');
+		}
+		buf_putc(b, '}');
+	}
+	if (!first)
+		buf_putc(b, ']');
+}
+
 void plan_print_json(const struct plan *p, FILE *f)
 {
 	const struct graph *g = p->g;
@@ -908,8 +1011,10 @@ void plan_print_json(const struct plan *p, FILE *f)
 		firstt = false;
 		buf_puts(&b, "\"name\":");
 		buf_put_json_str(&b, tg->t->name);
-		buf_printf(&b, ",\"instances\":%u,\"counts\":{\"up_to_date\":%zu,\"stale\":%zu,\"running\":%zu,\"skipped\":%zu},\"not_up_to_date\":[",
+		buf_printf(&b, ",\"instances\":%u,\"counts\":{\"up_to_date\":%zu,\"stale\":%zu,\"running\":%zu,\"skipped\":%zu}",
 			   tg->n, c[INST_OK], c[INST_STALE], c[INST_RUNNING], c[INST_SKIPPED]);
+		json_target_gathers(&b, tg);
+		buf_puts(&b, ",\"not_up_to_date\":[");
 		bool first = true;
 		for (uint32_t k = 0; k < tg->n; k++) {
 			const struct instance *i = &g->inst[tg->first + k];
@@ -942,6 +1047,7 @@ void plan_print_json(const struct plan *p, FILE *f)
 				buf_puts(&b, ",\"changes\":");
 				json_changes(&b, i->details);
 			}
+			json_instance_gathers(&b, g, i);
 			buf_puts(&b, "}");
 		}
 		buf_puts(&b, "]}");
