@@ -40,6 +40,8 @@ RF
 
 run "$RAPID" check
 is "$RC" 0 "check accepts gathering inputs"
+like "$OUT" '^  input   maps = rapidtide.dir  \(gathers run\)$' "check: what an input gathers over"
+like "$OUT" '^  input   all = rapidtide.dir  \(gathers participant run\)$' "check: a group-level input gathers over both"
 
 # ---- the plan ----
 run "$RAPID" plan --explain
