@@ -136,6 +136,28 @@ is "$(sed "s|$W/||" out/summary/sub-100.txt | grep -- --maps)" "--maps=out/rt/su
 --maps=out/rt/sub-100/rfMRI_REST1_RL/
 --maps=out/rt/sub-100/rfMRI_REST2_LR/" "the skipped run is left out of the words"
 
+# ---- set order when the shared wildcard is not the upstream's first ----
+mkdir -p "$W/order" && cd "$W/order" || exit 1
+cat > Rapidfile <<'RF'
+target up
+    foreach run in R1 R2 R3
+    foreach p in a b
+    foreach echo in e1 e2
+    output o = out/up/{p}/{run}-{echo}.txt
+    run sh -c 'echo x > "$1"' x {o}
+target down
+    foreach p in b a c
+    input m = up.o
+    output o = out/down/{p}.txt
+    run sh -c 'o=$1; shift; echo "$@" > "$o"' x {o} {m}
+RF
+run "$RAPID" build
+is "$(sed "s|$W/order/||g" out/down/b.txt)" "out/up/b/R1-e1.txt out/up/b/R1-e2.txt out/up/b/R2-e1.txt out/up/b/R2-e2.txt out/up/b/R3-e1.txt out/up/b/R3-e2.txt" \
+	"set order: the upstream's first wildcard varies slowest, whatever the shared one"
+like "$ERR" "built 14 instances" "a shared value the upstream lacks: that gatherer is skipped, the rest built"
+run "$RAPID" plan
+like "$OUT" '    p=c  \(input m: up has no instance p=c\)' "a shared value the upstream lacks: said so"
+
 # ---- an optional gathering input that gathers nothing: no words ----
 mkdir -p "$W/opt" && cd "$W/opt" || exit 1
 cat > Rapidfile <<'RF'
