@@ -164,6 +164,7 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 		buf_putc(b, '\n');
 		free(text);
 	}
+	free(s.command);
 	buf_free(&tmp);
 	arena_free(A);
 	return text ? 0 : -1;
