@@ -76,8 +76,20 @@ static void print_target(const struct target *t)
 		const struct input *in = &t->inputs[i];
 		const char *kw = in->optional ? "input?" : "input";
 		if (in->up) {
-			printf("  %-7s %s = %s.%s\n", kw, in->name, in->up->name,
+			printf("  %-7s %s = %s.%s", kw, in->name, in->up->name,
 			       in->up->outputs[in->up_output].name);
+			if (in->gather) { /* the upstream's wildcards this target lacks */
+				printf("  (gathers");
+				for (size_t k = 0; k < in->up->nwildcards; k++) {
+					bool shared = false;
+					for (size_t w = 0; w < t->nwildcards && !shared; w++)
+						shared = !strcmp(t->wildcards[w].name, in->up->wildcards[k].name);
+					if (!shared)
+						printf(" %s", in->up->wildcards[k].name);
+				}
+				printf(")");
+			}
+			printf("\n");
 		} else {
 			char *u = rules_tmpl_text(t, &in->uri);
 			printf("  %-7s %s = %s\n", kw, in->name, u);

@@ -4,6 +4,7 @@
 #include "cli/session.h"
 #include "lib/util.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,33 @@ static void dot_id(const char *s)
 		putchar(*s);
 	}
 	putchar('"');
+}
+
+/* The attributes of the edge of input k of t: its name, and for a
+ * gathering input the wildcards it gathers over ("maps\n(gathers run)"),
+ * drawn bold with a crow's foot at the upstream end. */
+static void edge_attrs(const struct target *t, size_t k)
+{
+	const struct input *in = &t->inputs[k];
+	printf(" [label=");
+	if (!in->gather) {
+		dot_id(in->name);
+		printf("];\n");
+		return;
+	}
+	struct buf b = {0};
+	buf_printf(&b, "%s (gathers", in->name);
+	for (size_t uk = 0; uk < in->up->nwildcards; uk++) {
+		bool shared = false;
+		for (size_t w = 0; w < t->nwildcards && !shared; w++)
+			shared = !strcmp(t->wildcards[w].name, in->up->wildcards[uk].name);
+		if (!shared)
+			buf_printf(&b, " %s", in->up->wildcards[uk].name);
+	}
+	buf_putc(&b, ')');
+	dot_id(b.data);
+	printf(", style=bold, dir=both, arrowtail=crow];\n");
+	buf_free(&b);
 }
 
 const struct cli_option graph_options[] = {{0}};
@@ -65,9 +93,7 @@ int cmd_graph(int argc, char **argv)
 			dot_id(t->inputs[k].up->name);
 			printf(" -> ");
 			dot_id(t->name);
-			printf(" [label=");
-			dot_id(t->inputs[k].name);
-			printf("];\n");
+			edge_attrs(t, k);
 		}
 	}
 	printf("}\n");

@@ -162,10 +162,13 @@ static int upstreams_built(struct exec *x, const struct instance *i)
 {
 	const struct graph *g = x->p->g;
 	const struct target *t = g->groups[i->group].t;
-	for (size_t in = 0; in < t->ninputs; in++) {
-		uint32_t u = graph_upstream(g, i, in);
-		/* (an S3 store answers from the listing made when planning) */
-		if (u == NO_INSTANCE || !watchable(x, &g->inst[u]))
+	/* every upstream instance of every input, gathered ones included */
+	for (size_t in = 0; in < t->ninputs; in++)
+	for (size_t j = 0, nu = graph_upstream_count(g, i, in); j < nu; j++) {
+		uint32_t u = graph_upstream_at(g, i, in, j);
+		/* (an S3 store answers from the listing made when planning;
+		 * a gathered instance skipped at plan time is not read) */
+		if (u == NO_INSTANCE || !watchable(x, &g->inst[u]) || g->inst[u].state == INST_SKIPPED)
 			continue;
 		struct lookup lk;
 		if (lookup_now(x, &g->inst[u], &lk) < 0)
@@ -350,8 +353,10 @@ static void exec_add_jobs(struct exec *x)
 			if (held)
 				hold_push(x, id);
 			x->total += !held;
-			for (size_t in = 0; in < tg->t->ninputs; in++) {
-				uint32_t u = graph_upstream(g, i, in);
+			/* every upstream instance, gathered ones included */
+			for (size_t in = 0; in < tg->t->ninputs; in++)
+			for (size_t j = 0, nu = graph_upstream_count(g, i, in); j < nu; j++) {
+				uint32_t u = graph_upstream_at(g, i, in, j);
 				if (u == NO_INSTANCE)
 					continue;
 				/* Any job of this build, ready or not: an upstream

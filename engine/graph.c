@@ -82,14 +82,18 @@ static int build_upmaps(struct graph *g, struct tgroup *tg)
 		tg->upwc[i] = arena_alloc(g->arena, (up->nwildcards + 1) * sizeof(int));
 		for (size_t k = 0; k < up->nwildcards; k++) {
 			int mine = wildcard_index(t, up->wildcards[k].name);
-			if (mine < 0) {
-				/* rules/ rejects this; keep the engine safe anyway */
-				warn("%s:%d:%d: input '%s': wildcard '%s' of '%s' is not a wildcard of '%s'",
-				     t->inputs[i].loc.file, t->inputs[i].loc.line, t->inputs[i].loc.col,
-				     t->inputs[i].name, up->wildcards[k].name, up->name, t->name);
-				return -1;
-			}
 			tg->upwc[i][k] = mine;
+			tg->upmap[i][k] = NULL;
+			if (mine < 0) {
+				/* rules/ marks such an input as gathering */
+				if (!t->inputs[i].gather) {
+					warn("%s:%d:%d: input '%s': wildcard '%s' of '%s' is not a wildcard of '%s'",
+					     t->inputs[i].loc.file, t->inputs[i].loc.line, t->inputs[i].loc.col,
+					     t->inputs[i].name, up->wildcards[k].name, up->name, t->name);
+					return -1;
+				}
+				continue;
+			}
 			const struct set *ms = &t->wildcards[mine].values;
 			const struct set *us = &up->wildcards[k].values;
 			uint32_t *map = arena_alloc(g->arena, (ms->n + 1) * sizeof(uint32_t));
@@ -245,6 +249,8 @@ uint32_t graph_upstream(const struct graph *g, const struct instance *i, size_t 
 	const struct target *up = tg->t->inputs[input].up;
 	if (!up)
 		return NO_INSTANCE;
+	if (tg->t->inputs[input].gather)
+		return NO_INSTANCE;
 	const struct tgroup *ug = &g->groups[up->index];
 	uint32_t uidx = 0;
 	for (size_t k = 0; k < up->nwildcards; k++) {
@@ -255,6 +261,77 @@ uint32_t graph_upstream(const struct graph *g, const struct instance *i, size_t 
 		uidx += v * ug->stride[k];
 	}
 	return ug->first + uidx;
+}
+
+/* A gathering input of i: the upstream index with the shared wildcards
+ * set and the free ones at 0 into *base; the number of instances
+ * gathered (0 when a shared value is not one of the upstream's). */
+static size_t gather_base(const struct graph *g, const struct instance *i, size_t input, uint32_t *base)
+{
+	const struct tgroup *tg = &g->groups[i->group];
+	const struct target *up = tg->t->inputs[input].up;
+	const struct tgroup *ug = &g->groups[up->index];
+	size_t n = 1;
+	*base = 0;
+	for (size_t k = 0; k < up->nwildcards; k++) {
+		int mine = tg->upwc[input][k];
+		if (mine < 0) {
+			n *= up->wildcards[k].values.n;
+			continue;
+		}
+		uint32_t v = tg->upmap[input][k][graph_value_index(tg, i->idx, (size_t)mine)];
+		if (v == NO_INSTANCE)
+			return 0;
+		*base += v * ug->stride[k];
+	}
+	return n;
+}
+
+size_t graph_upstream_count(const struct graph *g, const struct instance *i, size_t input)
+{
+	const struct target *t = g->groups[i->group].t;
+	if (!t->inputs[input].up)
+		return 0;
+	if (!t->inputs[input].gather)
+		return graph_upstream(g, i, input) == NO_INSTANCE ? 0 : 1;
+	uint32_t base;
+	return gather_base(g, i, input, &base);
+}
+
+uint32_t graph_upstream_at(const struct graph *g, const struct instance *i, size_t input, size_t j)
+{
+	const struct tgroup *tg = &g->groups[i->group];
+	if (!tg->t->inputs[input].gather)
+		return graph_upstream(g, i, input);
+	const struct target *up = tg->t->inputs[input].up;
+	const struct tgroup *ug = &g->groups[up->index];
+	uint32_t base;
+	if (j >= gather_base(g, i, input, &base))
+		return NO_INSTANCE;
+	/* j in mixed radix over the free wildcards, the last fastest: the
+	 * same order as the upstream's own numbering. */
+	for (size_t k = up->nwildcards; k-- > 0;) {
+		if (tg->upwc[input][k] >= 0)
+			continue;
+		size_t n = up->wildcards[k].values.n;
+		base += (uint32_t)(j % n) * ug->stride[k];
+		j /= n;
+	}
+	return ug->first + base;
+}
+
+void graph_describe_gathered(const struct graph *g, const struct instance *i, size_t input,
+			     const struct instance *u, struct buf *b)
+{
+	const struct tgroup *tg = &g->groups[i->group];
+	const struct target *up = tg->t->inputs[input].up;
+	bool first = true;
+	for (size_t k = 0; k < up->nwildcards; k++) {
+		if (tg->upwc[input][k] >= 0)
+			continue;
+		buf_printf(b, "%s%s=%s", first ? "" : " ", up->wildcards[k].name, graph_value(g, u, k));
+		first = false;
+	}
 }
 
 void graph_describe(const struct graph *g, const struct instance *i, struct buf *b)

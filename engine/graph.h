@@ -28,7 +28,8 @@ struct tgroup {
 	 * value index of the same-named wildcard, giving the upstream's value
 	 * index or UINT32_MAX. NULL for inputs that are not references. */
 	uint32_t ***upmap;
-	int **upwc;           /* upwc[input][k]: this target's wildcard index for upstream wildcard k */
+	int **upwc;           /* upwc[input][k]: this target's wildcard index for upstream
+			       * wildcard k, or -1 when this target lacks it (a gather) */
 	bool selected;        /* asked for (or needed by something asked for) */
 };
 
@@ -87,8 +88,23 @@ uint32_t graph_value_index(const struct tgroup *g, uint32_t idx, size_t k);
 /* Value of wildcard k of instance i. Borrowed. */
 const char *graph_value(const struct graph *, const struct instance *, size_t k);
 /* The upstream instance feeding reference input `input` of i, or
- * NO_INSTANCE when the upstream target has no such instance. */
+ * NO_INSTANCE when the upstream target has no such instance or the input
+ * gathers (graph_upstream_count and graph_upstream_at cover both). */
 uint32_t graph_upstream(const struct graph *, const struct instance *, size_t input);
+
+/* Reference input `input` of i, ordinary or gathering (rules.h, struct
+ * input.gather): how many upstream instances it reads. An ordinary one
+ * reads 1 (0 when graph_upstream is NO_INSTANCE); a gathering one reads
+ * every instance of the upstream target that agrees on the wildcards
+ * both targets have. O(wildcards). */
+size_t graph_upstream_count(const struct graph *, const struct instance *, size_t input);
+/* The j-th of them (j < graph_upstream_count), in set order (the
+ * upstream's instance order). O(wildcards): gathers are never stored. */
+uint32_t graph_upstream_at(const struct graph *, const struct instance *, size_t input, size_t j);
+/* Append the values of upstream instance u's wildcards that the target
+ * of i lacks, for input `input` ("run=REST2_RL"). */
+void graph_describe_gathered(const struct graph *, const struct instance *i, size_t input,
+			     const struct instance *u, struct buf *);
 
 /* Append "participant=100307 run=REST1_LR" (or "" with no wildcards). */
 void graph_describe(const struct graph *, const struct instance *, struct buf *);

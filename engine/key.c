@@ -241,6 +241,209 @@ static void diff_input(struct buf *d, const char *name, const char *old, const c
 	}
 }
 
+/* ---- gathering inputs ----
+ * Their value (engine/plan.c) is "gathered N of M from UP W=V..." and
+ * one line per agreeing upstream instance: "LABEL\tURI\tFINGERPRINT" or
+ * "LABEL\tskipped". The diff names what changed: the count with the
+ * instances newly skipped or added, and each gathered instance whose
+ * URI or key changed (the first few). */
+
+/* Changed gathered instances named one by one before the rest are counted. */
+#define GATHER_DIFF_SHOW 5
+
+struct gline {
+	const char *label, *rest; /* rest: "URI\tFP" or "skipped" */
+	size_t llen, rlen;
+};
+
+struct glist {
+	const char *header;
+	size_t hlen;
+	struct gline *v;
+	size_t n, cap;
+	size_t *slot;  /* open addressing by label: index + 1, 0 empty */
+	size_t mask;
+};
+
+static uint64_t mem_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void glist_parse(struct glist *l, const char *v)
+{
+	memset(l, 0, sizeof(*l));
+	const char *nl = strchr(v, '\n');
+	l->header = v;
+	l->hlen = nl ? (size_t)(nl - v) : strlen(v);
+	for (const char *p = nl ? nl + 1 : NULL; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		const char *tab = memchr(p, '\t', len);
+		GROW(l->v, l->cap, l->n + 1);
+		struct gline *g = &l->v[l->n++];
+		g->label = p;
+		g->llen = tab ? (size_t)(tab - p) : len;
+		g->rest = tab ? tab + 1 : p + len;
+		g->rlen = tab ? len - g->llen - 1 : 0;
+		p = e ? e + 1 : NULL;
+	}
+	size_t cap = 16;
+	while (cap < l->n * 2)
+		cap *= 2;
+	l->slot = xcalloc(cap, sizeof(*l->slot));
+	l->mask = cap - 1;
+	for (size_t i = 0; i < l->n; i++) {
+		size_t h = mem_hash(l->v[i].label, l->v[i].llen) & l->mask;
+		while (l->slot[h])
+			h = (h + 1) & l->mask;
+		l->slot[h] = i + 1;
+	}
+}
+
+static const struct gline *glist_get(const struct glist *l, const struct gline *like)
+{
+	size_t h = mem_hash(like->label, like->llen) & l->mask;
+	for (; l->slot[h]; h = (h + 1) & l->mask) {
+		const struct gline *g = &l->v[l->slot[h] - 1];
+		if (g->llen == like->llen && !memcmp(g->label, like->label, g->llen))
+			return g;
+	}
+	return NULL;
+}
+
+static void glist_free(struct glist *l)
+{
+	free(l->v);
+	free(l->slot);
+}
+
+static bool gline_skipped(const struct gline *g)
+{
+	return g->rlen == 7 && !memcmp(g->rest, "skipped", 7);
+}
+
+/* "run=REST2_RL" as "run REST2_RL". */
+static void put_label(struct buf *d, const struct gline *g)
+{
+	for (size_t i = 0; i < g->llen; i++)
+		buf_putc(d, g->label[i] == '=' ? ' ' : g->label[i]);
+}
+
+/* Append ", " before all but the first of a list of labels; "k more". */
+static void put_list(struct buf *d, const struct gline **v, size_t n, const char *what, bool *any)
+{
+	if (!n)
+		return;
+	buf_puts(d, *any ? "; " : ": ");
+	*any = true;
+	for (size_t i = 0; i < n && i < GATHER_DIFF_SHOW; i++) {
+		if (i)
+			buf_puts(d, ", ");
+		put_label(d, v[i]);
+	}
+	if (n > GATHER_DIFF_SHOW)
+		buf_printf(d, " and %zu more", n - GATHER_DIFF_SHOW);
+	buf_printf(d, " %s", what);
+}
+
+static void diff_gather(struct buf *d, const char *name, const char *old, const char *cur)
+{
+	struct glist o, c;
+	glist_parse(&o, old);
+	glist_parse(&c, cur);
+	const struct gline **skipped = xcalloc(c.n + 1, sizeof(*skipped));
+	const struct gline **added = xcalloc(c.n + 1, sizeof(*added));
+	const struct gline **gone = xcalloc(o.n + 1, sizeof(*gone));
+	size_t ns = 0, na = 0, ng = 0, changed = 0;
+	for (size_t i = 0; i < c.n; i++) {
+		const struct gline *og = glist_get(&o, &c.v[i]);
+		bool cs = gline_skipped(&c.v[i]);
+		if (cs && (!og || !gline_skipped(og)))
+			skipped[ns++] = &c.v[i];
+		else if (!cs && (!og || gline_skipped(og)))
+			added[na++] = &c.v[i];
+	}
+	for (size_t i = 0; i < o.n; i++)
+		if (!glist_get(&c, &o.v[i]))
+			gone[ng++] = &o.v[i];
+	/* "gathered 3 of 4 from rapidtide participant=1" → "gathered 3 of 4" */
+	const char *from = NULL;
+	for (size_t i = 0; i + 6 <= c.hlen && !from; i++)
+		if (!memcmp(c.header + i, " from ", 6))
+			from = c.header + i;
+	size_t ctl = from ? (size_t)(from - c.header) : c.hlen;
+	const char *ofrom = NULL;
+	for (size_t i = 0; i + 6 <= o.hlen && !ofrom; i++)
+		if (!memcmp(o.header + i, " from ", 6))
+			ofrom = o.header + i;
+	size_t otl = ofrom ? (size_t)(ofrom - o.header) : o.hlen;
+	bool first = true;
+	if (ns || na || ng || ctl != otl || memcmp(c.header, o.header, ctl)) {
+		bool any = false;
+		buf_printf(d, "%s: %.*s", name, (int)ctl, c.header);
+		put_list(d, skipped, ns, "skipped", &any);
+		put_list(d, added, na, "added", &any);
+		put_list(d, gone, ng, "no longer in the set", &any);
+		if (otl != ctl || memcmp(c.header, o.header, ctl))
+			buf_printf(d, " (was %.*s)", (int)(otl > 9 ? otl - 9 : otl), o.header + (otl > 9 ? 9 : 0));
+		first = false;
+	}
+	/* the upstream's name and shared wildcards, for naming an instance */
+	const char *up = from ? from + 6 : "";
+	size_t uplen = from ? c.hlen - ctl - 6 : 0;
+	for (size_t i = 0; i < c.n; i++) {
+		const struct gline *cg = &c.v[i], *og = glist_get(&o, cg);
+		if (!og || gline_skipped(cg) || gline_skipped(og) ||
+		    (og->rlen == cg->rlen && !memcmp(og->rest, cg->rest, cg->rlen)))
+			continue;
+		if (changed++ >= GATHER_DIFF_SHOW)
+			continue;
+		if (!first)
+			buf_putc(d, '\n');
+		first = false;
+		buf_printf(d, "%s: %.*s%s%.*s ", name, (int)uplen, up, uplen ? " " : "", (int)cg->llen, cg->label);
+		char *ov = xstrndup(og->rest, og->rlen), *cv = xstrndup(cg->rest, cg->rlen);
+		char *ot = strchr(ov, '\t'), *ct = strchr(cv, '\t');
+		if (ot)
+			*ot = 0;
+		if (ct)
+			*ct = 0;
+		if (strcmp(ov, cv))
+			buf_printf(d, "uri %s → %s%s", ov, cv, ot && ct && strcmp(ot + 1, ct + 1) ? ", " : "");
+		if (ot && ct && strcmp(ot + 1, ct + 1)) {
+			const char *of = ot + 1, *cf = ct + 1;
+			if (!strncmp(of, "key=", 4) && !strncmp(cf, "key=", 4)) {
+				buf_puts(d, "key ");
+				short_fp(d, of, "key=");
+				buf_puts(d, " → ");
+				short_fp(d, cf, "key=");
+			} else {
+				buf_printf(d, "%s → %s", of, cf);
+			}
+		}
+		free(ov);
+		free(cv);
+	}
+	if (changed > GATHER_DIFF_SHOW)
+		buf_printf(d, "\n%s: and %zu more gathered instances changed", name, changed - GATHER_DIFF_SHOW);
+	if (first) /* the same instances, the same keys: only the upstream named differently */
+		buf_printf(d, "%s: %.*s (was %.*s)", name, (int)c.hlen, c.header, (int)o.hlen, o.header);
+	free(skipped);
+	free(added);
+	free(gone);
+	glist_free(&o);
+	glist_free(&c);
+}
+
+static bool is_gather_value(const char *v)
+{
+	return !strncmp(v, "gathered ", 9);
+}
+
 static void note_change(struct buf *summary, struct buf *details, const char *name)
 {
 	if (summary->len)
@@ -263,6 +466,8 @@ void comps_diff(const struct comps *old, const struct comps *cur,
 			buf_printf(details, "%s: (none) → %s", name, v);
 		else if (!strcmp(name, "command"))
 			diff_command(details, ov, v);
+		else if (!strncmp(name, "input ", 6) && is_gather_value(ov) && is_gather_value(v))
+			diff_gather(details, name, ov, v);
 		else if (!strncmp(name, "input ", 6))
 			diff_input(details, name, ov, v);
 		else

@@ -6,11 +6,17 @@
  *   (component-name NUL component-value NUL)*
  * Components, in this order:
  *   command         the recipe argv with inputs/outputs as URIs, shell-quoted
+ *                   (a word holding a gathering input: one per instance)
  *   image           the image reference ("" when none)
  *   env NAME        one per env entry
  *   input NAME      "URI\nFINGERPRINT"; FINGERPRINT is "size=N xxh3=HEX"
  *                   (local file), "missing" (absent optional input) or
- *                   "key=HEX" (another target's output: that instance's key)
+ *                   "key=HEX" (another target's output: that instance's key).
+ *                   A gathering input (rules.h) is instead a header line,
+ *                   "gathered N of M from UPSTREAM W=V…" (the shared
+ *                   wildcards' values), then one line per agreeing
+ *                   upstream instance in set order: "W=V…\tURI\tkey=HEX"
+ *                   or "W=V…\tskipped" (W=V…: the wildcards gathered over)
  *   output NAME     the URI
  * NUL cannot occur in any part, so the encoding is unambiguous. Memory,
  * vcpus, timeout and retries are not components. The same NUL-separated

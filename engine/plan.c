@@ -34,13 +34,22 @@ static void work_reserve(struct inst_work *w, size_t nsym)
 	w->sym = xreallocarray(w->sym, nsym, sizeof(*w->sym));
 	w->fp = xreallocarray(w->fp, nsym, sizeof(*w->fp));
 	w->present = xreallocarray(w->present, nsym, sizeof(*w->present));
+	w->gath = xreallocarray(w->gath, nsym, sizeof(*w->gath));
+	for (size_t k = w->cap; k < nsym; k++)
+		memset(&w->gath[k], 0, sizeof(w->gath[k]));
 	w->cap = nsym;
 }
 
 void inst_work_free(struct inst_work *w)
 {
-	for (size_t k = 0; k < w->cap; k++)
+	for (size_t k = 0; k < w->cap; k++) {
 		buf_free(&w->uri[k]);
+		free(w->gath[k].ids);
+		free(w->gath[k].off);
+		buf_free(&w->gath[k].uris);
+		buf_free(&w->gath[k].comp);
+	}
+	free(w->gath);
 	free(w->uri);
 	free(w->sym);
 	free(w->fp);
@@ -86,6 +95,165 @@ static int expand_upstream_input(struct plan *p, struct instance *i, struct inst
 	memcpy(w->fp[k], "key=", 4);
 	memcpy(w->fp[k] + 4, hex, 33);
 	return 0;
+}
+
+/* ---- gathering (fan-in) ----
+ *
+ * A gathering input's key component (key.h) is a header line and one
+ * line per agreeing upstream instance, in set order, named by the
+ * wildcards the gatherer lacks:
+ *   gathered 3 of 4 from rapidtide participant=1
+ *   run=REST1_LR <TAB> URI <TAB> key=HEX
+ *   run=REST2_RL <TAB> skipped
+ * so the key holds every gathered instance's key and the count, and an
+ * explanation can name the one that changed. */
+
+/* How many skipped instances a message names before it counts the rest. */
+#define GATHER_SHOW 3
+
+static bool gather_left_out(const struct instance *u)
+{
+	return u->state == INST_SKIPPED || u->state == INST_UNKNOWN;
+}
+
+/* "gathered N of TOTAL from rapidtide participant=1": the upstream and
+ * the values of the wildcards it shares with i. */
+static void gather_header(const struct graph *g, const struct instance *i, size_t k, size_t n,
+			  size_t total, struct buf *b)
+{
+	const struct tgroup *tg = &g->groups[i->group];
+	const struct target *up = tg->t->inputs[k].up;
+	buf_printf(b, "gathered %zu of %zu from %s", n, total, up->name);
+	for (size_t uk = 0; uk < up->nwildcards; uk++) {
+		int mine = tg->upwc[k][uk];
+		if (mine >= 0)
+			buf_printf(b, " %s=%s", up->wildcards[uk].name, graph_value(g, i, (size_t)mine));
+	}
+}
+
+void plan_describe_gather(const struct plan *p, const struct instance *i, size_t k, struct buf *b)
+{
+	const struct graph *g = p->g;
+	size_t total = graph_upstream_count(g, i, k), n = 0, skipped = 0;
+	for (size_t j = 0; j < total; j++)
+		n += !gather_left_out(&g->inst[graph_upstream_at(g, i, k, j)]);
+	gather_header(g, i, k, n, total, b);
+	if (n == total)
+		return;
+	buf_puts(b, ": ");
+	for (size_t j = 0; j < total; j++) {
+		const struct instance *u = &g->inst[graph_upstream_at(g, i, k, j)];
+		if (!gather_left_out(u))
+			continue;
+		if (skipped++ == GATHER_SHOW)
+			break;
+		if (skipped > 1)
+			buf_puts(b, ", ");
+		size_t at = b->len;
+		graph_describe_gathered(g, i, k, u, b);
+		for (size_t c = at; c < b->len; c++)
+			if (b->data[c] == '=')
+				b->data[c] = ' ';
+	}
+	if (total - n > GATHER_SHOW)
+		buf_printf(b, " and %zu more", total - n - GATHER_SHOW);
+	buf_puts(b, " skipped");
+}
+
+/* Gathering input k of instance i: the upstream instances it reads (not
+ * the skipped ones), their URIs and its key component. 0, or 1 when
+ * skipped (a required input that gathered nothing). */
+static int expand_gather_input(struct plan *p, struct instance *i, struct inst_work *w, size_t k)
+{
+	struct graph *g = p->g;
+	const struct target *t = g->groups[i->group].t;
+	const struct input *in = &t->inputs[k];
+	const struct tmpl *ou = &in->up->outputs[in->up_output].uri;
+	struct gathered *ga = &w->gath[k];
+	size_t total = graph_upstream_count(g, i, k);
+	ga->n = 0;
+	ga->total = total;
+	buf_reset(&ga->uris);
+	buf_reset(&ga->comp);
+	for (size_t j = 0; j < total; j++) {
+		uint32_t u = graph_upstream_at(g, i, k, j);
+		if (gather_left_out(&g->inst[u]))
+			continue;
+		GROW(ga->ids, ga->cap, ga->n + 1);
+		GROW(ga->off, ga->offcap, ga->n + 1);
+		ga->ids[ga->n] = u;
+		ga->off[ga->n] = ga->uris.len;
+		graph_expand(g, &g->inst[u], ou, NULL, &ga->uris);
+		buf_putc(&ga->uris, 0);
+		ga->n++;
+	}
+	if (ga->n == 0 && !in->optional) {
+		buf_reset(&w->tmp);
+		buf_printf(&w->tmp, "input %s: ", in->name);
+		if (total == 0) {
+			buf_printf(&w->tmp, "%s has no instance ", in->up->name);
+			graph_describe(g, i, &w->tmp);
+		} else {
+			plan_describe_gather(p, i, k, &w->tmp);
+		}
+		skip(p, i, R_SKIP_UPSTREAM, w->tmp.data);
+		return 1;
+	}
+	w->present[k] = ga->n > 0;
+	gather_header(g, i, k, ga->n, total, &ga->comp);
+	for (size_t j = 0, m = 0; j < total; j++) {
+		const struct instance *u = &g->inst[graph_upstream_at(g, i, k, j)];
+		buf_putc(&ga->comp, '\n');
+		graph_describe_gathered(g, i, k, u, &ga->comp);
+		if (gather_left_out(u)) {
+			buf_puts(&ga->comp, "\tskipped");
+			continue;
+		}
+		char hex[33];
+		plan_key_hex(u, hex);
+		buf_printf(&ga->comp, "\t%s\tkey=%s", ga->uris.data + ga->off[m++], hex);
+	}
+	snprintf(w->fp[k], FP_MAX, "gathered %zu of %zu", ga->n, total);
+	buf_reset(&w->uri[t->nwildcards + k]);
+	buf_puts(&w->uri[t->nwildcards + k], "");
+	return 0;
+}
+
+int plan_word_gather(const struct target *t, size_t a)
+{
+	const struct tmpl *tp = &t->argv[a];
+	size_t nw = t->nwildcards;
+	for (size_t s = 0; s < tp->nsegs; s++) {
+		const struct seg *sg = &tp->segs[s];
+		if (sg->kind == SEG_REF && (size_t)sg->ref >= nw && (size_t)sg->ref < nw + t->ninputs &&
+		    t->inputs[(size_t)sg->ref - nw].gather)
+			return sg->ref - (int)nw;
+	}
+	return -1;
+}
+
+size_t plan_expand_word(const struct plan *p, const struct instance *i, const struct inst_work *w,
+			size_t a, struct buf *out)
+{
+	const struct graph *g = p->g;
+	const struct target *t = g->groups[i->group].t;
+	int k = plan_word_gather(t, a);
+	if (k < 0) {
+		graph_expand(g, i, &t->argv[a], w->sym, out);
+		buf_putc(out, 0);
+		return 1;
+	}
+	size_t nsym = t->nwildcards + t->ninputs + t->noutputs;
+	const char **sym = xcalloc(nsym + 1, sizeof(*sym));
+	memcpy(sym, w->sym, nsym * sizeof(*sym));
+	const struct gathered *ga = &w->gath[k];
+	for (size_t j = 0; j < ga->n; j++) {
+		sym[t->nwildcards + (size_t)k] = ga->uris.data + ga->off[j];
+		graph_expand(g, i, &t->argv[a], sym, out);
+		buf_putc(out, 0);
+	}
+	free(sym);
+	return ga->n;
 }
 
 /* Input k of instance i read from a file or an S3 object: its URI and
@@ -135,12 +303,17 @@ static void add_components(const struct plan *p, const struct instance *i, struc
 	size_t nw = t->nwildcards;
 	buf_reset(&w->tmp);
 	struct buf word = {0};
+	bool first = true;
 	for (size_t a = 0; a < t->nargv; a++) {
 		buf_reset(&word);
-		graph_expand(g, i, &t->argv[a], w->sym, &word);
-		if (a)
-			buf_putc(&w->tmp, ' ');
-		key_quote_word(&w->tmp, word.data ? word.data : "");
+		size_t n = plan_expand_word(p, i, w, a, &word);
+		for (size_t j = 0, at = 0; j < n; j++) {
+			if (!first)
+				buf_putc(&w->tmp, ' ');
+			first = false;
+			key_quote_word(&w->tmp, word.data + at);
+			at += strlen(word.data + at) + 1;
+		}
 	}
 	buf_free(&word);
 	comps_addn(&w->comps, "command", w->tmp.data ? w->tmp.data : "", w->tmp.len);
@@ -149,6 +322,11 @@ static void add_components(const struct plan *p, const struct instance *i, struc
 		comps_add_named(&w->comps, "env ", t->env[k].name, t->env[k].value,
 				strlen(t->env[k].value));
 	for (size_t k = 0; k < t->ninputs; k++) {
+		if (t->inputs[k].gather) {
+			comps_add_named(&w->comps, "input ", t->inputs[k].name, w->gath[k].comp.data,
+					w->gath[k].comp.len);
+			continue;
+		}
 		buf_reset(&w->tmp);
 		buf_puts(&w->tmp, w->sym[nw + k]);
 		buf_putc(&w->tmp, '\n');
@@ -174,7 +352,9 @@ int plan_expand(struct plan *p, struct instance *i, struct inst_work *w)
 	for (size_t k = 0; k < t->ninputs; k++) {
 		buf_reset(&w->uri[nw + k]);
 		w->present[k] = true;
-		int r = t->inputs[k].up ? expand_upstream_input(p, i, w, k) : expand_file_input(p, i, w, k);
+		int r = t->inputs[k].gather ? expand_gather_input(p, i, w, k)
+			: t->inputs[k].up    ? expand_upstream_input(p, i, w, k)
+					     : expand_file_input(p, i, w, k);
 		if (r != 0)
 			return r;
 		w->sym[nw + k] = w->uri[nw + k].data;
@@ -629,9 +809,10 @@ static void print_counts(FILE *f, const struct tgroup *tg, const size_t *c)
 
 /* One instance of a group: its name, why (skipped, failed), and with
  * explain its key and what changed. */
-static void print_instance(FILE *f, const struct graph *g, const struct tgroup *tg,
+static void print_instance(FILE *f, const struct plan *p, const struct tgroup *tg,
 			   const struct instance *ii, bool explain, struct buf *line)
 {
+	const struct graph *g = p->g;
 	buf_reset(line);
 	graph_describe(g, ii, line);
 	fprintf(f, "    %s", line->len ? line->data : tg->t->name);
@@ -651,13 +832,23 @@ static void print_instance(FILE *f, const struct graph *g, const struct tgroup *
 	fputc('\n', f);
 	if (ii->details)
 		print_lines(f, "      ", ii->details);
+	/* what each gathering input reads, unless the change said it */
+	for (size_t k = 0; k < tg->t->ninputs && ii->reason != R_KEY_CHANGED; k++) {
+		if (!tg->t->inputs[k].gather)
+			continue;
+		buf_reset(line);
+		buf_printf(line, "input %s: ", tg->t->inputs[k].name);
+		plan_describe_gather(p, ii, k, line);
+		print_lines(f, "      ", line->data);
+	}
 }
 
 /* The instances of a group (ids, n of them, all with the same reason):
  * its heading, the details they share, the first few (all with explain). */
-static void print_group(FILE *f, const struct graph *g, const struct tgroup *tg, const char *key,
+static void print_group(FILE *f, const struct plan *p, const struct tgroup *tg, const char *key,
 			const uint32_t *ids, size_t n, bool same_details, bool explain, struct buf *line)
 {
+	const struct graph *g = p->g;
 	const struct instance *first = &g->inst[ids[0]];
 	size_t parts = count_distinct_first(g, ids, n);
 	fputs("  ", f);
@@ -671,16 +862,17 @@ static void print_group(FILE *f, const struct graph *g, const struct tgroup *tg,
 		print_lines(f, "      ", first->details);
 	size_t show = explain ? n : (n > 5 ? 5 : n);
 	for (size_t k = 0; k < show; k++)
-		print_instance(f, g, tg, &g->inst[ids[k]], explain, line);
+		print_instance(f, p, tg, &g->inst[ids[k]], explain, line);
 	if (show < n)
 		fprintf(f, "    ... and %zu more\n", n - show);
 }
 
 /* Print the instances of a target that are not up to date, grouped by
  * reason, groups in order of first appearance. */
-static void print_target(FILE *f, const struct graph *g, const struct tgroup *tg, bool explain,
+static void print_target(FILE *f, const struct plan *p, const struct tgroup *tg, bool explain,
 			 struct buf *tmp, struct buf *line)
 {
+	const struct graph *g = p->g;
 	struct buf gk = {0}, other = {0};
 	uint32_t *ids = xcalloc(tg->n + 1, sizeof(uint32_t));
 	bool *done = xcalloc(tg->n + 1, sizeof(bool));
@@ -703,7 +895,7 @@ static void print_target(FILE *f, const struct graph *g, const struct tgroup *tg
 			if (ia->details && (!ib->details || strcmp(ia->details, ib->details)))
 				same_details = false;
 		}
-		print_group(f, g, tg, gk.data, ids, n, same_details, explain, line);
+		print_group(f, p, tg, gk.data, ids, n, same_details, explain, line);
 	}
 	free(ids);
 	free(done);
@@ -724,7 +916,7 @@ void plan_print(const struct plan *p, FILE *f, bool explain)
 		print_counts(f, tg, c);
 		if (c[INST_STALE] || c[INST_RUNNING])
 			targets_pending++;
-		print_target(f, g, tg, explain, &tmp, &line);
+		print_target(f, p, tg, explain, &tmp, &line);
 	}
 	if (p->pending)
 		fprintf(f, "pending: %zu instance%s in %zu target%s\n", p->pending,
@@ -802,6 +994,97 @@ static void json_changes(struct buf *b, const char *details)
 	buf_puts(b, "]");
 }
 
+/* {"run":"REST1_LR"}: the wildcards of upstream instance u that the
+ * target of i lacks (gathering input k). */
+static void json_free_wildcards(struct buf *b, const struct graph *g, const struct instance *i, size_t k,
+				const struct instance *u)
+{
+	const struct tgroup *tg = &g->groups[i->group];
+	const struct target *up = tg->t->inputs[k].up;
+	bool first = true;
+	buf_putc(b, '{');
+	for (size_t uk = 0; uk < up->nwildcards; uk++) {
+		if (tg->upwc[k][uk] >= 0)
+			continue;
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_put_json_str(b, up->wildcards[uk].name);
+		buf_putc(b, ':');
+		buf_put_json_str(b, graph_value(g, u, uk));
+	}
+	buf_putc(b, '}');
+}
+
+/* The target's gathering inputs: "gathers":[{"input":"maps",
+ * "target":"rapidtide","output":"dir","over":["run"]}]. */
+static void json_target_gathers(struct buf *b, const struct tgroup *tg)
+{
+	const struct target *t = tg->t;
+	bool first = true;
+	for (size_t k = 0; k < t->ninputs; k++) {
+		const struct input *in = &t->inputs[k];
+		if (!in->gather)
+			continue;
+		buf_puts(b, first ? ",\"gathers\":[{\"input\":" : ",{\"input\":");
+		first = false;
+		buf_put_json_str(b, in->name);
+		buf_puts(b, ",\"target\":");
+		buf_put_json_str(b, in->up->name);
+		buf_puts(b, ",\"output\":");
+		buf_put_json_str(b, in->up->outputs[in->up_output].name);
+		buf_puts(b, ",\"over\":[");
+		bool fw = true;
+		for (size_t uk = 0; uk < in->up->nwildcards; uk++) {
+			if (tg->upwc[k][uk] >= 0)
+				continue;
+			if (!fw)
+				buf_putc(b, ',');
+			fw = false;
+			buf_put_json_str(b, in->up->wildcards[uk].name);
+		}
+		buf_puts(b, "]}");
+	}
+	if (!first)
+		buf_putc(b, ']');
+}
+
+/* An instance's gathered edges: "gathered":[{"input":"maps","count":3,
+ * "of":4,"instances":[{"run":"REST1_LR"},…],"skipped":[{"run":"REST2_RL"}]}]. */
+static void json_instance_gathers(struct buf *b, const struct graph *g, const struct instance *i)
+{
+	const struct target *t = g->groups[i->group].t;
+	bool first = true;
+	for (size_t k = 0; k < t->ninputs; k++) {
+		if (!t->inputs[k].gather)
+			continue;
+		size_t total = graph_upstream_count(g, i, k), n = 0;
+		for (size_t j = 0; j < total; j++)
+			n += !gather_left_out(&g->inst[graph_upstream_at(g, i, k, j)]);
+		buf_puts(b, first ? ",\"gathered\":[{\"input\":" : ",{\"input\":");
+		first = false;
+		buf_put_json_str(b, t->inputs[k].name);
+		buf_printf(b, ",\"count\":%zu,\"of\":%zu", n, total);
+		for (int skipped = 0; skipped < 2; skipped++) {
+			buf_puts(b, skipped ? ",\"skipped\":[" : ",\"instances\":[");
+			bool fi = true;
+			for (size_t j = 0; j < total; j++) {
+				const struct instance *u = &g->inst[graph_upstream_at(g, i, k, j)];
+				if (gather_left_out(u) != (bool)skipped)
+					continue;
+				if (!fi)
+					buf_putc(b, ',');
+				fi = false;
+				json_free_wildcards(b, g, i, k, u);
+			}
+			buf_putc(b, ']');
+		}
+		buf_putc(b, '}');
+	}
+	if (!first)
+		buf_putc(b, ']');
+}
+
 void plan_print_json(const struct plan *p, FILE *f)
 {
 	const struct graph *g = p->g;
@@ -817,8 +1100,10 @@ void plan_print_json(const struct plan *p, FILE *f)
 		firstt = false;
 		buf_puts(&b, "\"name\":");
 		buf_put_json_str(&b, tg->t->name);
-		buf_printf(&b, ",\"instances\":%u,\"counts\":{\"up_to_date\":%zu,\"stale\":%zu,\"running\":%zu,\"skipped\":%zu},\"not_up_to_date\":[",
+		buf_printf(&b, ",\"instances\":%u,\"counts\":{\"up_to_date\":%zu,\"stale\":%zu,\"running\":%zu,\"skipped\":%zu}",
 			   tg->n, c[INST_OK], c[INST_STALE], c[INST_RUNNING], c[INST_SKIPPED]);
+		json_target_gathers(&b, tg);
+		buf_puts(&b, ",\"not_up_to_date\":[");
 		bool first = true;
 		for (uint32_t k = 0; k < tg->n; k++) {
 			const struct instance *i = &g->inst[tg->first + k];
@@ -851,6 +1136,7 @@ void plan_print_json(const struct plan *p, FILE *f)
 				buf_puts(&b, ",\"changes\":");
 				json_changes(&b, i->details);
 			}
+			json_instance_gathers(&b, g, i);
 			buf_puts(&b, "}");
 		}
 		buf_puts(&b, "]}");

@@ -36,9 +36,23 @@ struct plan {
 	size_t outputs_stated, outputs_hashed; /* what that cost */
 };
 
+/* A gathering input of an expanded instance (rules.h, struct input.gather):
+ * the upstream instances it reads, in set order, without the skipped
+ * ones. Reused between instances. */
+struct gathered {
+	uint32_t *ids;           /* gathered upstream instances */
+	size_t n, cap;
+	size_t total;            /* instances that agree, skipped ones included */
+	struct buf uris;         /* their output URIs, each NUL-terminated */
+	size_t *off;             /* offset of URI j in uris */
+	size_t offcap;
+	struct buf comp;         /* the input's key component (key.h) */
+};
+
 /* Everything about one instance, expanded (reused between instances). */
 struct inst_work {
 	size_t cap;
+	struct gathered *gath;   /* per input; meaningful for gathering inputs */
 	struct buf *uri;         /* per symbol: URI of inputs/outputs */
 	const char **sym;        /* per symbol: uri[i].data or NULL */
 	char (*fp)[FP_MAX];      /* per input: fingerprint string */
@@ -56,6 +70,21 @@ void plan_free(struct plan *);
  * i->reason and i->why set); -1 after printing why. */
 int plan_expand(struct plan *, struct instance *, struct inst_work *);
 void inst_work_free(struct inst_work *);
+
+/* The argv words run word a of instance i (expanded into w by
+ * plan_expand) becomes, with inputs and outputs as URIs, appended to out
+ * each NUL-terminated; how many. One, except for a word holding a
+ * gathering input: one word per gathered instance, the rest of the word
+ * repeated in each ("--maps={maps}" → "--maps=a/", "--maps=b/"), none
+ * when it gathered none. */
+size_t plan_expand_word(const struct plan *, const struct instance *, const struct inst_work *,
+			size_t a, struct buf *out);
+/* The gathering input of run word a of target t, or -1 when the word holds none. */
+int plan_word_gather(const struct target *t, size_t a);
+/* Append "gathered 3 of 4 from rapidtide participant=1" and, when some
+ * were skipped, ": run REST2_RL skipped" (the first few, then a count),
+ * for gathering input k of instance i, from the plan's states. */
+void plan_describe_gather(const struct plan *, const struct instance *, size_t k, struct buf *);
 
 /* Before a build: store_sweep each selected target's store once. 0, or
  * -1 after printing why (the build may go on: it is only tidying). */

@@ -52,6 +52,30 @@ static const char *own_path(struct arena *A, const struct graph *g, const char *
 	return r;
 }
 
+/* A gathering input: named by its reference ("rapidtide.dir"), one
+ * entry (URI, path, the upstream's key) per gathered instance. */
+static void fill_gathered(struct arena *A, const struct plan *p, const struct input *in,
+			  const struct gathered *ga, struct spec_input *out)
+{
+	const struct graph *g = p->g;
+	char *ref = xasprintf("%s.%s", in->up->name, in->up->outputs[in->up_output].name);
+	*out = (struct spec_input){
+		.name = in->name, .uri = arena_strdup(A, ref), .path = "", .optional = in->optional,
+		.gather = true, .ngathered = ga->n,
+	};
+	free(ref);
+	out->gathered = arena_alloc(A, (ga->n + 1) * sizeof(*out->gathered));
+	for (size_t j = 0; j < ga->n; j++) {
+		const char *uri = ga->uris.data + ga->off[j];
+		char fp[4 + 33];
+		memcpy(fp, "key=", 4);
+		plan_key_hex(&g->inst[ga->ids[j]], fp + 4);
+		out->gathered[j] = (struct spec_gathered){
+			.uri = uri, .path = own_path(A, g, uri), .fingerprint = arena_strdup(A, fp),
+		};
+	}
+}
+
 int spec_write(const struct plan *p, const struct instance *i, const struct inst_work *w,
 	       bool force, struct buf *b)
 {
@@ -80,20 +104,32 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 	free(sdir);
 	free(ldir);
 
-	s.nargv = s.ncommand = t->nargv;
+	s.nargv = t->nargv;
 	s.argv = arena_alloc(A, (t->nargv + 1) * sizeof(*s.argv));
-	s.command = arena_alloc(A, (t->nargv + 1) * sizeof(*s.command));
+	size_t ccap = 0;
+	s.command = NULL;
 	for (size_t a = 0; a < t->nargv; a++) {
 		fill_word(A, t, vals, &t->argv[a], &s.argv[a], &tmp);
 		buf_reset(&tmp);
-		graph_expand(g, i, &t->argv[a], w->sym, &tmp);
-		s.command[a] = arena_strdup(A, tmp.data ? tmp.data : "");
+		/* a word holding a gathering input is one command word per gathered instance */
+		size_t n = plan_expand_word(p, i, w, a, &tmp);
+		for (size_t j = 0, at = 0; j < n; j++) {
+			GROW(s.command, ccap, s.ncommand + 1);
+			s.command[s.ncommand++] = arena_strdup(A, tmp.data + at);
+			at += strlen(tmp.data + at) + 1;
+		}
 	}
 
 	s.ninputs = t->ninputs;
 	s.inputs = arena_alloc(A, (t->ninputs + 1) * sizeof(*s.inputs));
 	for (size_t k = 0; k < t->ninputs; k++) {
 		const char *uri = w->sym[nw + k];
+		if (t->inputs[k].gather) {
+			fill_gathered(A, p, &t->inputs[k], &w->gath[k], &s.inputs[k]);
+			s.inputs[k].fingerprint = w->fp[k];
+			s.inputs[k].present = w->present[k];
+			continue;
+		}
 		s.inputs[k] = (struct spec_input){
 			.name = t->inputs[k].name, .uri = uri, .path = own_path(A, g, uri),
 			.fingerprint = w->fp[k], .optional = t->inputs[k].optional,
@@ -128,6 +164,7 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 		buf_putc(b, '\n');
 		free(text);
 	}
+	free(s.command);
 	buf_free(&tmp);
 	arena_free(A);
 	return text ? 0 : -1;

@@ -16,6 +16,35 @@ static int find_wildcard(const struct target *t, const char *name)
 	return -1;
 }
 
+/* A run word expands to one word per gathered instance of the gathered
+ * input it holds; two in one word would have no clear meaning. */
+static int check_gather_words(struct rctx *c, const struct target *t)
+{
+	int ret = 0;
+	size_t nw = t->nwildcards;
+	for (size_t a = 0; a < t->nargv; a++) {
+		const struct tmpl *tp = &t->argv[a];
+		int first = -1;
+		for (size_t s = 0; s < tp->nsegs; s++) {
+			const struct seg *sg = &tp->segs[s];
+			if (sg->kind != SEG_REF || (size_t)sg->ref < nw || (size_t)sg->ref >= nw + t->ninputs)
+				continue;
+			const struct input *in = &t->inputs[(size_t)sg->ref - nw];
+			if (!in->gather)
+				continue;
+			if (first < 0) {
+				first = sg->ref;
+			} else if (first != sg->ref) {
+				rl_error(c, tp->loc, "one run word holds two gathered inputs, {%s} and {%s} (write them as separate words)",
+					 t->inputs[(size_t)first - nw].name, in->name);
+				ret = -1;
+				break;
+			}
+		}
+	}
+	return ret;
+}
+
 static int bind(struct rctx *c, struct rawtarget *rt)
 {
 	int ret = 0;
@@ -58,15 +87,13 @@ static int bind(struct rctx *c, struct rawtarget *rt)
 		}
 		in->up = up;
 		in->up_output = oi;
-		for (size_t w = 0; w < up->nwildcards; w++) {
-			if (find_wildcard(t, up->wildcards[w].name) < 0) {
-				rl_error(c, at, "input '%s' refers to %s.%s, but wildcard '%s' of '%s' is not a wildcard of '%s'",
-					 in->name, up->name, oname, up->wildcards[w].name, up->name, t->name);
-				ret = -1;
-				break;
-			}
-		}
+		/* A wildcard of up that t lacks makes the input gather. */
+		for (size_t w = 0; w < up->nwildcards && !in->gather; w++)
+			if (find_wildcard(t, up->wildcards[w].name) < 0)
+				in->gather = true;
 	}
+	if (check_gather_words(c, t) < 0)
+		ret = -1;
 	return ret;
 }
 

@@ -65,6 +65,11 @@ struct input {
 	struct tmpl uri;      /* may use wildcards only; unused when up != NULL */
 	struct target *up;    /* NAME = target.output: the upstream target */
 	int up_output;        /* index into up->outputs; -1 when up is NULL */
+	/* Gathering (fan-in): up has wildcards this target lacks, so the
+	 * input reads every instance of up that agrees on the wildcards
+	 * both have, in set order, and {name} in a run word makes one word
+	 * per gathered instance (at most one gathered input per word). */
+	bool gather;
 	struct loc loc;
 };
 

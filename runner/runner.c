@@ -202,7 +202,14 @@ static int stage_inputs(struct run *r)
 	for (size_t i = 0; i < s->ninputs; i++) {
 		const struct spec_input *in = &s->inputs[i];
 		struct stat st;
-		if (in->present && stat(in->path, &st) < 0) {
+		for (size_t k = 0; k < in->ngathered; k++) {
+			if (stat(in->gathered[k].path, &st) < 0) {
+				r->reason = xasprintf("input '%s' is missing: cannot stat '%s': %s",
+						      in->name, in->gathered[k].path, strerror(errno));
+				return -1;
+			}
+		}
+		if (in->present && !in->gather && stat(in->path, &st) < 0) {
 			r->reason = xasprintf("input '%s' is missing: cannot stat '%s': %s",
 					      in->name, in->path, strerror(errno));
 			return -1;
@@ -212,23 +219,53 @@ static int stage_inputs(struct run *r)
 	return 0;
 }
 
+static void free_strv(char **v);
+
+/* The gathering input a word holds (spec.h: at most one), or NULL. */
+static const struct spec_input *word_gather(const struct spec *s, const struct spec_word *w)
+{
+	for (size_t j = 0; j < w->nsegs; j++)
+		if (w->segs[j].kind == SPEC_SEG_INPUT && s->inputs[w->segs[j].index].gather)
+			return &s->inputs[w->segs[j].index];
+	return NULL;
+}
+
+/* Word w with a gathering input's segments as its path number k. */
+static char *expand_word(const struct run *r, const struct spec_word *w, size_t k)
+{
+	const struct spec *s = r->s;
+	struct buf b = {0};
+	for (size_t j = 0; j < w->nsegs; j++) {
+		const struct spec_seg *g = &w->segs[j];
+		if (g->kind == SPEC_SEG_TEXT)
+			buf_puts(&b, g->text);
+		else if (g->kind == SPEC_SEG_INPUT && s->inputs[g->index].gather)
+			buf_puts(&b, s->inputs[g->index].gathered[k].path);
+		else if (g->kind == SPEC_SEG_INPUT)
+			buf_puts(&b, r->in_local[g->index]);
+		else
+			buf_puts(&b, r->out_scratch[g->index]);
+	}
+	return buf_detach(&b);
+}
+
+/* The recipe's argv, NULL-terminated: one word per spec word, except
+ * that a word holding a gathering input is one word per gathered path. */
 static char **expand_argv(const struct run *r)
 {
 	const struct spec *s = r->s;
-	char **v = xcalloc(s->nargv + 1, sizeof(char *));
+	size_t n = 0, cap = 0;
+	char **v = NULL;
 	for (size_t i = 0; i < s->nargv; i++) {
-		struct buf b = {0};
-		for (size_t j = 0; j < s->argv[i].nsegs; j++) {
-			const struct spec_seg *g = &s->argv[i].segs[j];
-			if (g->kind == SPEC_SEG_TEXT)
-				buf_puts(&b, g->text);
-			else if (g->kind == SPEC_SEG_INPUT)
-				buf_puts(&b, r->in_local[g->index]);
-			else
-				buf_puts(&b, r->out_scratch[g->index]);
+		const struct spec_input *gi = word_gather(s, &s->argv[i]);
+		size_t times = gi ? gi->ngathered : 1;
+		for (size_t k = 0; k < times; k++) {
+			GROW(v, cap, n + 2);
+			v[n++] = expand_word(r, &s->argv[i], k);
 		}
-		v[i] = buf_detach(&b);
 	}
+	GROW(v, cap, n + 1);
+	v[n] = NULL;
 	return v;
 }
 
@@ -287,6 +324,11 @@ static int run_recipe(struct run *r)
 		return -1;
 	}
 	char **argv = expand_argv(r);
+	if (!argv[0]) { /* a gathering input that gathered nothing was the whole recipe */
+		r->reason = xstrdup("the recipe has no words");
+		free_strv(argv);
+		return -1;
+	}
 	char **env = xcalloc(s->nenv + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nenv; i++)
 		env[i] = xasprintf("%s=%s", s->env[i].name, s->env[i].value);

@@ -174,6 +174,44 @@ static int check_name_unique(struct ctx *c, const char *name, const char *path)
 	return 0;
 }
 
+/* The "gathered" list of a gathering input: its entries, and whether
+ * it is present (not empty). */
+static int parse_gathered(struct ctx *c, const cJSON *arr, const char *path, struct spec_input *in)
+{
+	if (want_array(c, arr, path) < 0)
+		return -1;
+	size_t cnt = (size_t)cJSON_GetArraySize(arr);
+	in->gather = true;
+	in->gathered = arena_alloc(c->s->arena, (cnt ? cnt : 1) * sizeof(*in->gathered));
+	in->ngathered = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		struct spec_gathered *e = &in->gathered[in->ngathered];
+		char ep[128], fp[160];
+		snprintf(ep, sizeof ep, "%s[%zu]", path, in->ngathered);
+		if (want_object(c, it, ep) < 0)
+			return -1;
+		snprintf(fp, sizeof fp, "%s.", ep);
+		const cJSON *f;
+		char fpath[192];
+		snprintf(fpath, sizeof fpath, "%suri", fp);
+		if (!(f = field(c, it, fp, "uri", true)) || !(e->uri = get_str(c, f, fpath, true)))
+			return -1;
+		snprintf(fpath, sizeof fpath, "%spath", fp);
+		if (!(f = field(c, it, fp, "path", true)) || !(e->path = get_str(c, f, fpath, true)) ||
+		    !(e->path = absolute(c, e->path)))
+			return -1;
+		snprintf(fpath, sizeof fpath, "%sfingerprint", fp);
+		e->fingerprint = NULL;
+		f = field(c, it, fp, "fingerprint", false);
+		if (f && !cJSON_IsNull(f) && !(e->fingerprint = get_str(c, f, fpath, false)))
+			return -1;
+		in->ngathered++;
+	}
+	in->present = in->ngathered > 0;
+	return 0;
+}
+
 static int parse_inputs(struct ctx *c, const cJSON *root)
 {
 	struct spec *s = c->s;
@@ -212,11 +250,19 @@ static int parse_inputs(struct ctx *c, const cJSON *root)
 			in.present = true;
 		else if (get_bool(c, f, path, &in.present) < 0)
 			return -1;
+		snprintf(path, sizeof path, "%sgathered", pre);
+		if ((f = field(c, it, pre, "gathered", false)) && parse_gathered(c, f, path, &in) < 0)
+			return -1;
+		snprintf(path, sizeof path, "%spresent", pre);
 		if (!in.present && !in.optional)
 			return fail(c, "'%s': the required input '%s' is not present", path, in.name);
 		snprintf(path, sizeof path, "%spath", pre);
-		f = field(c, it, pre, "path", in.present);
-		if (in.present) {
+		f = field(c, it, pre, "path", in.present && !in.gather);
+		if (in.gather) {
+			if (f && !cJSON_IsNull(f))
+				return fail(c, "'%s' must be null for a gathering input, not %s", path, type_name(f));
+			in.path = "";
+		} else if (in.present) {
 			if (!f || !(in.path = get_str(c, f, path, true)) ||
 			    !(in.path = absolute(c, in.path)))
 				return -1;
@@ -335,8 +381,15 @@ static int parse_argv(struct ctx *c, const cJSON *root)
 		cJSON_ArrayForEach(seg, w) {
 			char sp[96];
 			snprintf(sp, sizeof sp, "%s[%zu]", path, word->nsegs);
-			if (parse_segment(c, seg, sp, &word->segs[word->nsegs]) < 0)
+			struct spec_seg *g = &word->segs[word->nsegs];
+			if (parse_segment(c, seg, sp, g) < 0)
 				return -1;
+			if (g->kind == SPEC_SEG_INPUT && s->inputs[g->index].gather) {
+				for (size_t o = 0; o < word->nsegs; o++)
+					if (word->segs[o].kind == SPEC_SEG_INPUT && word->segs[o].index != g->index &&
+					    s->inputs[word->segs[o].index].gather)
+						return fail(c, "'%s': a word may hold one gathering input only", sp);
+			}
 			word->nsegs++;
 		}
 	}
@@ -550,10 +603,19 @@ static void add_files(bool *bad, cJSON *root, const struct spec *s)
 		cJSON *o = arr_add(bad, a, cJSON_CreateObject());
 		obj_add(bad, o, "name", cJSON_CreateString(in->name));
 		obj_add(bad, o, "uri", cJSON_CreateString(in->uri));
-		obj_add(bad, o, "path", str_or_null(in->present ? in->path : NULL));
+		obj_add(bad, o, "path", str_or_null(in->present && !in->gather ? in->path : NULL));
 		obj_add(bad, o, "optional", cJSON_CreateBool(in->optional));
 		obj_add(bad, o, "present", cJSON_CreateBool(in->present));
 		obj_add(bad, o, "fingerprint", str_or_null(in->fingerprint));
+		if (!in->gather)
+			continue;
+		cJSON *ga = obj_add(bad, o, "gathered", cJSON_CreateArray());
+		for (size_t k = 0; k < in->ngathered && ga; k++) {
+			cJSON *e = arr_add(bad, ga, cJSON_CreateObject());
+			obj_add(bad, e, "uri", cJSON_CreateString(in->gathered[k].uri));
+			obj_add(bad, e, "path", cJSON_CreateString(in->gathered[k].path));
+			obj_add(bad, e, "fingerprint", str_or_null(in->gathered[k].fingerprint));
+		}
 	}
 	a = obj_add(bad, root, "outputs", cJSON_CreateArray());
 	for (size_t i = 0; i < s->noutputs && a; i++) {

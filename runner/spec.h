@@ -33,7 +33,22 @@
  * know are ignored. argv words are lists of segments: a string is literal
  * text (wildcards are already substituted), {"input":NAME} /
  * {"output":NAME} is that file's local path (an absent optional input is
- * the empty string). */
+ * the empty string).
+ *
+ * A gathering input (one that reads several upstream instances, in
+ * order) has a "gathered" list instead of one path:
+ *   {"name":"maps", "uri":"rapidtide.dir", "path":null, "optional":false,
+ *    "present":true, "fingerprint":"gathered 3 of 4",
+ *    "gathered":[{"uri":"out/1/REST1_LR/", "path":"/abs/out/1/REST1_LR/",
+ *                 "fingerprint":"key=..."}, ...]}
+ * "path" is then null or left out, and "present" says whether the list
+ * is not empty (a required input's list must not be). A word holding
+ * {"input":NAME} of a gathering input becomes one argv word per entry,
+ * in order, the word's other segments repeated in each (none when the
+ * list is empty); a word may hold segments of one gathering input only.
+ * A spec without "gathered" anywhere reads as before, and a runner that
+ * predates the list rejects such a spec (a present input's path must be a
+ * string) rather than running it with the wrong words. */
 #ifndef RAPID_RUNNER_SPEC_H
 #define RAPID_RUNNER_SPEC_H
 
@@ -61,11 +76,20 @@ struct spec_word {
 	size_t nsegs;
 };
 
+/* One upstream instance a gathering input reads. */
+struct spec_gathered {
+	const char *uri, *path;
+	const char *fingerprint; /* NULL when none */
+};
+
 struct spec_input {
 	const char *name, *uri;
-	const char *path;        /* "" when absent */
+	const char *path;        /* "" when absent or gathering */
 	const char *fingerprint; /* NULL when none */
 	bool optional, present;
+	bool gather;             /* a gathering input: the paths are in gathered */
+	struct spec_gathered *gathered;
+	size_t ngathered;
 };
 
 struct spec_output {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The demo: plan, build, plan again (nothing to do), change one input,
-# plan (exactly one stale instance, and why), build it, show the status.
+# plan (that run and its participant's summary are stale, and why), build
+# them, show the status.
 set -eu
 : "${RAPID:?RAPID must name the rapid binary}"
 here=$(cd "$(dirname "$0")" && pwd)

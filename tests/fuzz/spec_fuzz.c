@@ -40,8 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (g->kind == SPEC_SEG_TEXT)
 				sink += strlen(g->text);
 		}
-	for (size_t i = 0; i < s->ninputs; i++)
-		sink += strlen(s->inputs[i].name) + strlen(s->inputs[i].path);
+	for (size_t i = 0; i < s->ninputs; i++) {
+		const struct spec_input *in = &s->inputs[i];
+		sink += strlen(in->name) + strlen(in->path);
+		/* a gathering input is present exactly when it gathered something */
+		if (in->gather && in->present != (in->ngathered > 0))
+			abort();
+		for (size_t k = 0; k < in->ngathered; k++)
+			if (!in->gathered[k].path[0])
+				abort();
+	}
 	for (size_t i = 0; i < s->noutputs; i++)
 		sink += strlen(s->outputs[i].path);
 	char *label = spec_label(s);

@@ -52,7 +52,11 @@ static void check_equal(const struct spec *a, const struct spec *b, const char *
 		const struct spec_input *x = &a->inputs[i], *y = &b->inputs[i];
 		ok = same(x->name, y->name) && same(x->uri, y->uri) && same(x->path, y->path) &&
 		     same(x->fingerprint, y->fingerprint) && x->optional == y->optional &&
-		     x->present == y->present;
+		     x->present == y->present && x->gather == y->gather && x->ngathered == y->ngathered;
+		for (size_t k = 0; ok && k < x->ngathered; k++)
+			ok = same(x->gathered[k].uri, y->gathered[k].uri) &&
+			     same(x->gathered[k].path, y->gathered[k].path) &&
+			     same(x->gathered[k].fingerprint, y->gathered[k].fingerprint);
 	}
 	TAP_OK(ok, "%s: inputs", what);
 	ok = a->noutputs == b->noutputs;
@@ -104,8 +108,9 @@ int main(void)
 	struct spec_word argv[] = {{w0, 1}, {w1, 1}, {w2, 3}, {w3, 1}};
 	const char *command[] = {"prog " ODD, "in/b.nii", "", ODD};
 	struct spec_input in[] = {
-		{"mask", "in/m\\a\"sk", "", NULL, true, false},
-		{"bold", "s3://b/k " ODD, "/abs/in/b\xc3\xa9.nii", "size=1 etag=\"9f\"", false, true},
+		{.name = "mask", .uri = "in/m\\a\"sk", .path = "", .optional = true, .present = false},
+		{.name = "bold", .uri = "s3://b/k " ODD, .path = "/abs/in/b\xc3\xa9.nii",
+		 .fingerprint = "size=1 etag=\"9f\"", .optional = false, .present = true},
 	};
 	struct spec_output out[] = {
 		{"dir", "out/100307/", "/abs/out/100307/", true},
@@ -140,6 +145,80 @@ int main(void)
 		.argv = margv, .nargv = 1, .outputs = mout, .noutputs = 1,
 	};
 	roundtrip(&m, "minimal spec");
+
+	/* Gathering inputs: one with three paths (in order), an optional one
+	 * that gathered none; the words holding them stay one spec word each. */
+	struct spec_gathered g3[] = {
+		{"out/1/REST1_LR/", "/abs/out/1/REST1_LR/", "key=00000000000000000000000000000001"},
+		{"out/1/" ODD "/", "/abs/out/1/" ODD "/", "key=00000000000000000000000000000002"},
+		{"out/1/REST2_RL/", "/abs/out/1/REST2_RL/", NULL},
+	};
+	struct spec_input gin[] = {
+		{.name = "maps", .uri = "rapidtide.dir", .path = "", .fingerprint = "gathered 3 of 4",
+		 .present = true, .gather = true, .gathered = g3, .ngathered = 3},
+		{.name = "masks", .uri = "mask.o", .path = "", .fingerprint = "gathered 0 of 4",
+		 .optional = true, .present = false, .gather = true, .gathered = NULL, .ngathered = 0},
+		{.name = "bold", .uri = "in/b.nii", .path = "/abs/in/b.nii", .present = true},
+	};
+	struct spec_seg g0[] = {{SPEC_SEG_TEXT, "summarise", 0}};
+	struct spec_seg g1[] = {{SPEC_SEG_TEXT, "--maps=", 0}, {SPEC_SEG_INPUT, NULL, 0},
+				{SPEC_SEG_TEXT, ":", 0}, {SPEC_SEG_INPUT, NULL, 2}};
+	struct spec_seg g2[] = {{SPEC_SEG_INPUT, NULL, 1}};
+	struct spec_word gargv[] = {{g0, 1}, {g1, 4}, {g2, 1}};
+	const char *gcommand[] = {"summarise", "--maps=out/1/REST1_LR/:in/b.nii",
+				  "--maps=out/1/" ODD "/:in/b.nii", "--maps=out/1/REST2_RL/:in/b.nii"};
+	struct spec gs = {
+		.target = "summary", .key = "ffffffffffffffffffffffffffffffff",
+		.wildcards = wc, .nwildcards = 1,
+		.root = "/r/", .sentinel_dir = "/r/s/", .log_dir = "/r/l/",
+		.argv = gargv, .nargv = 3, .command = gcommand, .ncommand = 4,
+		.inputs = gin, .ninputs = 3, .outputs = mout, .noutputs = 1,
+	};
+	roundtrip(&gs, "gathering inputs");
+	{
+		size_t glen;
+		char *gt = spec_encode(&gs, &glen);
+		char *err = NULL;
+		struct spec *b = gt ? spec_parse(gt, glen, &err) : NULL;
+		TAP_OK(b && b->inputs[0].gather && b->inputs[0].ngathered == 3 && b->inputs[0].present &&
+		       !b->inputs[1].present && !b->inputs[2].gather,
+		       "gathering inputs: the list, and present only when it is not empty");
+		TAP_OK(gt && strstr(gt, "\"name\":\"maps\",\"uri\":\"rapidtide.dir\",\"path\":null"),
+		       "gathering inputs: path is null (a runner without lists rejects the spec)");
+		spec_free(b);
+		free(err);
+		free(gt);
+	}
+	/* What is wrong with a gathering input is named. */
+	static const struct {
+		const char *json, *err;
+	} bad[] = {
+		{"{\"schema\":1,\"target\":\"t\",\"key\":\"ffffffffffffffffffffffffffffffff\",\"root\":\"/r/\",\"sentinel_dir\":\"/r/s/\",\"log_dir\":\"/r/l/\","
+		 "\"inputs\":[{\"name\":\"m\",\"uri\":\"u.o\",\"path\":\"/x\",\"gathered\":[{\"uri\":\"a\",\"path\":\"/a\"}]}],"
+		 "\"outputs\":[{\"name\":\"o\",\"uri\":\"o\",\"path\":\"/o\",\"dir\":false}],\"argv\":[[\"x\"]]}",
+		 "'inputs[0].path' must be null for a gathering input, not a string"},
+		{"{\"schema\":1,\"target\":\"t\",\"key\":\"ffffffffffffffffffffffffffffffff\",\"root\":\"/r/\",\"sentinel_dir\":\"/r/s/\",\"log_dir\":\"/r/l/\","
+		 "\"inputs\":[{\"name\":\"m\",\"uri\":\"u.o\",\"gathered\":[]}],"
+		 "\"outputs\":[{\"name\":\"o\",\"uri\":\"o\",\"path\":\"/o\",\"dir\":false}],\"argv\":[[\"x\"]]}",
+		 "'inputs[0].present': the required input 'm' is not present"},
+		{"{\"schema\":1,\"target\":\"t\",\"key\":\"ffffffffffffffffffffffffffffffff\",\"root\":\"/r/\",\"sentinel_dir\":\"/r/s/\",\"log_dir\":\"/r/l/\","
+		 "\"inputs\":[{\"name\":\"m\",\"uri\":\"u.o\",\"gathered\":[{\"uri\":\"a\"}]}],"
+		 "\"outputs\":[{\"name\":\"o\",\"uri\":\"o\",\"path\":\"/o\",\"dir\":false}],\"argv\":[[\"x\"]]}",
+		 "missing field 'inputs[0].gathered[0].path'"},
+		{"{\"schema\":1,\"target\":\"t\",\"key\":\"ffffffffffffffffffffffffffffffff\",\"root\":\"/r/\",\"sentinel_dir\":\"/r/s/\",\"log_dir\":\"/r/l/\","
+		 "\"inputs\":[{\"name\":\"m\",\"uri\":\"u.o\",\"gathered\":[{\"uri\":\"a\",\"path\":\"/a\"}]},"
+		 "{\"name\":\"n\",\"uri\":\"v.o\",\"gathered\":[{\"uri\":\"b\",\"path\":\"/b\"}]}],"
+		 "\"outputs\":[{\"name\":\"o\",\"uri\":\"o\",\"path\":\"/o\",\"dir\":false}],\"argv\":[[\"x\"],[{\"input\":\"m\"},{\"input\":\"n\"}]]}",
+		 "'argv[1][1]': a word may hold one gathering input only"},
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		char *err = NULL;
+		struct spec *b = spec_parse(bad[k].json, strlen(bad[k].json), &err);
+		TAP_OK(!b, "bad gathering spec %zu: rejected", k);
+		TAP_IS_STR(err, bad[k].err, "bad gathering spec %zu: message", k);
+		spec_free(b);
+		free(err);
+	}
 
 	/* Control characters are escaped, never written raw. */
 	size_t len;
