@@ -126,11 +126,15 @@ static void add_components(const struct plan *p, const struct instance *i, struc
 	size_t nw = t->nwildcards;
 	buf_reset(&w->tmp);
 	struct buf word = {0};
+	bool first = true;
 	for (size_t a = 0; a < t->nargv; a++) {
+		if (!rules_word_kept(t, a, w->present)) /* an absent [[ ... ]] group */
+			continue;
 		buf_reset(&word);
 		graph_expand(g, i, &t->argv[a], w->sym, &word);
-		if (a)
+		if (!first)
 			buf_putc(&w->tmp, ' ');
+		first = false;
 		key_quote_word(&w->tmp, word.data ? word.data : "");
 	}
 	buf_free(&word);

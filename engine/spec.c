@@ -80,14 +80,17 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 	free(sdir);
 	free(ldir);
 
-	s.nargv = s.ncommand = t->nargv;
 	s.argv = arena_alloc(A, (t->nargv + 1) * sizeof(*s.argv));
 	s.command = arena_alloc(A, (t->nargv + 1) * sizeof(*s.command));
 	for (size_t a = 0; a < t->nargv; a++) {
-		fill_word(A, t, vals, &t->argv[a], &s.argv[a], &tmp);
+		/* The words of a "[[ ... ]]" group whose optional input is
+		 * absent are left out, as the key's command leaves them out. */
+		if (!rules_word_kept(t, a, w->present))
+			continue;
+		fill_word(A, t, vals, &t->argv[a], &s.argv[s.nargv++], &tmp);
 		buf_reset(&tmp);
 		graph_expand(g, i, &t->argv[a], w->sym, &tmp);
-		s.command[a] = arena_strdup(A, tmp.data ? tmp.data : "");
+		s.command[s.ncommand++] = arena_strdup(A, tmp.data ? tmp.data : "");
 	}
 
 	s.ninputs = t->ninputs;

@@ -209,9 +209,12 @@ int rl_tmpl_compile(struct rctx *, const struct target *tg, const struct text *t
 /* Split tb[from, from + n) (an expanded run line) into words like a shell
  * (quotes, backslash), in place: quotes and escapes removed, each word
  * followed by a NUL whose position is just past the word. *words
- * (malloc'd) gets each word's place in tb. 0, or -1 after reporting. */
+ * (malloc'd) gets each word's place in tb, and whether it was written
+ * without quotes or backslashes (so "[[" can be told from '[['). 0, or -1
+ * after reporting. */
 struct span {
 	size_t at, n;
+	bool plain;
 };
 int rl_split_words(struct rctx *, struct tbuf *tb, size_t from, size_t n, struct span **words, size_t *nwords);
 

@@ -75,6 +75,14 @@ struct output {
 	struct loc loc;
 };
 
+/* An optional word group of a run line, "[[ --brainmask {mask} ]]": its
+ * words are kept only when every optional input they name is present. */
+struct word_group {
+	size_t *inputs;       /* the optional inputs named inside (input indices) */
+	size_t ninputs;       /* at least 1 */
+	struct loc loc;       /* the "[[" */
+};
+
 struct env_entry {
 	char *name, *value;
 	struct loc loc;
@@ -104,6 +112,12 @@ struct target {
 	size_t nenv;
 	struct tmpl *argv;        /* the run line, one template per word */
 	size_t nargv;
+	/* argv_group[a]: the word group of word a, or -1 outside every
+	 * group; NULL when the run line has no "[[ ... ]]". The "[[" and
+	 * "]]" themselves are not words of argv. */
+	int *argv_group;
+	struct word_group *groups;
+	size_t ngroups;
 	struct loc run_loc;
 	/* The static prefix of the outputs up to the last '/' before the first
 	 * placeholder (after $() expansion); the target's sentinels live
@@ -150,6 +164,10 @@ void rules_free(struct rapidfile *);
 
 /* Look up a target by name; NULL if the Rapidfile has none. Borrowed. */
 struct target *rules_target(const struct rapidfile *, const char *name);
+
+/* Whether run word a of t is kept for an instance whose input k is
+ * present when present[k] (a word outside every group always is). */
+bool rules_word_kept(const struct target *t, size_t a, const bool *present);
 
 /* Name of symbol i of t (wildcard, input or output name). Borrowed. */
 const char *rules_symbol_name(const struct target *t, int i);

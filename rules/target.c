@@ -513,6 +513,106 @@ static void check_output_wildcards(struct rctx *c, struct target *t, size_t k)
 	}
 }
 
+static bool is_marker(const char *s, const struct span *w, const char *m)
+{
+	return w->plain && w->n == 2 && !memcmp(s + w->at, m, 2);
+}
+
+/* Close the group g of t that started at word first: note the optional
+ * inputs its words name; a group naming none is an error (it would never
+ * be dropped). */
+static void close_group(struct rctx *c, struct target *t, size_t first)
+{
+	struct word_group *g = &t->groups[t->ngroups - 1];
+	size_t *ins = arena_alloc(c->A, (t->ninputs ? t->ninputs : 1) * sizeof(*ins));
+	for (size_t k = 0; k < t->ninputs; k++) {
+		if (!t->inputs[k].optional)
+			continue;
+		int sym = (int)(t->nwildcards + k);
+		bool named = false;
+		for (size_t a = first; a < t->nargv && !named; a++)
+			for (size_t s = 0; s < t->argv[a].nsegs && !named; s++)
+				named = t->argv[a].segs[s].kind == SEG_REF && t->argv[a].segs[s].ref == sym;
+		if (named)
+			ins[g->ninputs++] = k;
+	}
+	g->inputs = ins;
+	if (!g->ninputs)
+		rl_error(c, g->loc, "'[[ ... ]]' names no optional input, so its words would never be "
+			 "dropped (a group is kept only when the input? inside it is present)");
+}
+
+/* Compile the words of the run line into t->argv; the unquoted words
+ * "[[" and "]]" bracket optional groups and are not words themselves. */
+static void compile_run(struct rctx *c, struct target *t, struct tbuf *tb, const struct span *words,
+			size_t nw)
+{
+	const char *s = tb->b.data;
+	size_t open_at = 0; /* first word of the open group */
+	bool open = false;
+	size_t nested = 0; /* "[[" reported as nested, waiting for their "]]" */
+	struct loc open_loc = {0};
+	int nerr = c->nerr;
+	for (size_t k = 0; k < nw && !c->stop; k++) {
+		struct text w = {s + words[k].at, tb->p + words[k].at, words[k].n, tb->file};
+		if (is_marker(s, &words[k], "[[")) {
+			if (open) {
+				char *first = rl_loc_str(open_loc, true);
+				rl_error(c, rl_loc(&w, 0), "nested '[[' (word groups do not nest; the open one is at %s)",
+					 first);
+				free(first);
+				nested++;
+				continue;
+			}
+			if (!t->groups) {
+				t->groups = arena_alloc(c->A, nw * sizeof(*t->groups));
+				t->argv_group = arena_alloc(c->A, nw * sizeof(*t->argv_group));
+				for (size_t a = 0; a < t->nargv; a++)
+					t->argv_group[a] = -1;
+			}
+			open = true;
+			open_at = t->nargv;
+			open_loc = rl_loc(&w, 0);
+			t->groups[t->ngroups++] = (struct word_group){NULL, 0, open_loc};
+			continue;
+		}
+		if (is_marker(s, &words[k], "]]")) {
+			if (nested) {
+				nested--;
+				continue;
+			}
+			if (!open)
+				rl_error(c, rl_loc(&w, 0), "']]' without a '[[' before it");
+			else
+				close_group(c, t, open_at);
+			open = false;
+			continue;
+		}
+		if (rl_tmpl_compile(c, t, &w, TMPL_RUN, &t->argv[t->nargv]) == 0) {
+			if (t->argv_group)
+				t->argv_group[t->nargv] = open ? (int)t->ngroups - 1 : -1;
+			t->nargv++;
+		}
+	}
+	if (open && !c->stop)
+		rl_error(c, open_loc, "'[[' without a ']]' after it on the run line");
+	else if (t->argv_group && t->nargv && t->argv_group[0] >= 0)
+		rl_error(c, t->groups[0].loc, "the program (the first word of 'run') may not be inside '[[ ... ]]'");
+	else if (nw && !t->nargv && c->nerr == nerr)
+		rl_error(c, t->run_loc, "empty 'run' line");
+}
+
+bool rules_word_kept(const struct target *t, size_t a, const bool *present)
+{
+	if (!t->argv_group || a >= t->nargv || t->argv_group[a] < 0)
+		return true;
+	const struct word_group *g = &t->groups[t->argv_group[a]];
+	for (size_t k = 0; k < g->ninputs; k++)
+		if (!present[g->inputs[k]])
+			return false;
+	return true;
+}
+
 static void pass2(struct rctx *c, struct rawtarget *rt, struct pending *pd)
 {
 	struct target *t = rt->t;
@@ -573,11 +673,7 @@ static void pass2(struct rctx *c, struct rawtarget *rt, struct pending *pd)
 			if (nw == 0)
 				rl_error(c, t->run_loc, "empty 'run' line");
 			t->argv = arena_alloc(c->A, (nw ? nw : 1) * sizeof(*t->argv));
-			for (size_t k = 0; k < nw; k++) {
-				struct text w = {tb.b.data + words[k].at, tb.p + words[k].at, words[k].n, tb.file};
-				if (rl_tmpl_compile(c, t, &w, TMPL_RUN, &t->argv[t->nargv]) == 0)
-					t->nargv++;
-			}
+			compile_run(c, t, &tb, words, nw);
 		}
 		free(words);
 		tbuf_free(&tb);
