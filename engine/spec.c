@@ -119,6 +119,9 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 		s.env[k] = (struct spec_pair){t->env[k].name, t->env[k].value};
 	s.timeout_s = t->timeout_s > 0 ? t->timeout_s : 0;
 	s.force = force;
+	/* Locally the recipe runs in the Rapidfile's directory, as make's
+	 * do, so "run ./scripts/proc.sh" works from any caller's cwd. */
+	s.workdir = g->base;
 	s.ncomponents = w->comps.n;
 	s.components = arena_alloc(A, (w->comps.n + 1) * sizeof(*s.components));
 	for (size_t k = 0; k < w->comps.n; k++)

@@ -233,6 +233,9 @@ void rl_target_parse(struct rctx *, struct rawtarget *);
 /* Index of symbol name of t, the target being parsed (rules.h
  * numbering), -1 when none. */
 int rl_symbol_find(struct rctx *, const struct target *t, const char *name, size_t n);
+/* recipe.c: note run word a of t (just compiled from w) if it may name
+ * a file beside the Rapidfile; so too the words of an sh -c script. */
+void rl_recipe_word(struct rctx *, struct target *t, const struct text *w, size_t a);
 /* resolve.c: references, dependency order, roots. 0 or -1. */
 int rl_resolve(struct rctx *);
 

@@ -592,6 +592,7 @@ static void compile_run(struct rctx *c, struct target *t, struct tbuf *tb, const
 			if (t->argv_group)
 				t->argv_group[t->nargv] = open ? (int)t->ngroups - 1 : -1;
 			t->nargv++;
+			rl_recipe_word(c, t, &w, t->nargv - 1);
 		}
 	}
 	if (open && !c->stop)

@@ -253,7 +253,8 @@ static int run_recipe(struct run *r)
 	char **env = xcalloc(s->nenv + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nenv; i++)
 		env[i] = xasprintf("%s=%s", s->env[i].name, s->env[i].value);
-	struct exec_opts o = {argv, (const char *const *)env, r->scratch, s->timeout_s};
+	struct exec_opts o = {argv, (const char *const *)env, s->workdir ? s->workdir : r->scratch,
+				s->timeout_s};
 	struct exec_result x;
 	int ret = -1;
 	if (exec_run(&o, &x) < 0) {
