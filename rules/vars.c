@@ -154,6 +154,11 @@ int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
 				}
 			}
 		}
+		/* Inside a variable's value the first error ends it: with B =
+		 * $(C)$(C), C = $(D)$(D), ... and D undefined, going on would
+		 * retry D twice as often at each level (exponential time). */
+		if (ret < 0 && at)
+			return -1;
 		i = j + 1;
 	}
 	return ret;
