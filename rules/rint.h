@@ -120,6 +120,12 @@ struct rctx {
 	 * (kind << 32 | position) + 1, kind 0 wildcard, 1 input, 2 output;
 	 * and its env names -> the entry. */
 	struct rl_map syms, envs;
+	/* The run line being expanded when it is "sh -c '...'": bytes
+	 * [shell_from, shell_to) of shell_s are the script, where a $(...)
+	 * that is no variable was likely meant for the shell (vars.c hints
+	 * $$). */
+	const char *shell_s;
+	size_t shell_from, shell_to;
 };
 
 /* diag.c */

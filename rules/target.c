@@ -614,6 +614,61 @@ bool rules_word_kept(const struct target *t, size_t a, const bool *present)
 	return true;
 }
 
+/* Just past the -c word of "sh -c", as written; x->n when there is none. */
+static size_t shell_script_at(const struct text *x);
+
+/* The end of the shell word (quotes kept whole) at x[i]. */
+static size_t quoted_word_end(const struct text *x, size_t i)
+{
+	char q = 0;
+	for (; i < x->n; i++) {
+		char ch = x->s[i];
+		if (q) {
+			if (ch == q)
+				q = 0;
+			else if (q == '"' && ch == '\\' && i + 1 < x->n)
+				i++;
+		} else if (ch == '\'' || ch == '"') {
+			q = ch;
+		} else if (ch == '\\' && i + 1 < x->n) {
+			i++;
+		} else if (rl_is_blank(ch)) {
+			break;
+		}
+	}
+	return i;
+}
+
+/* Where the script of a run line "sh -c '...'" is, as written: [*from,
+ * *to) the word after the -c; empty when the line is not one. */
+static void shell_script(const struct text *x, size_t *from, size_t *to)
+{
+	size_t b = shell_script_at(x);
+	*from = b < x->n ? rl_skip_blanks(x, b) : x->n;
+	*to = quoted_word_end(x, *from);
+}
+
+static size_t shell_script_at(const struct text *x)
+{
+	static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh"};
+	size_t e = rl_word_end(x, 0);
+	size_t b = e;
+	while (b > 0 && x->s[b - 1] != '/')
+		b--;
+	bool shell = false;
+	for (size_t k = 0; k < ARRAY_LEN(shells); k++)
+		shell = shell || rl_word_is(x, b, e, shells[k]);
+	for (size_t i = rl_skip_blanks(x, e); shell && i < x->n && x->s[i] == '-';) {
+		size_t we = i;
+		while (we < x->n && !rl_is_blank(x->s[we]))
+			we++;
+		if (we - i >= 2 && x->s[i + 1] != '-' && memchr(x->s + i, 'c', we - i))
+			return we;
+		i = rl_skip_blanks(x, we);
+	}
+	return x->n;
+}
+
 static void pass2(struct rctx *c, struct rawtarget *rt, struct pending *pd)
 {
 	struct target *t = rt->t;
@@ -669,7 +724,11 @@ static void pass2(struct rctx *c, struct rawtarget *rt, struct pending *pd)
 		struct span *words = NULL;
 		size_t nw = 0;
 		struct text v;
-		if (expand_trim(c, &pd->run_val, &tb, &v) == 0 &&
+		c->shell_s = pd->run_val.s;
+		shell_script(&pd->run_val, &c->shell_from, &c->shell_to);
+		int r = expand_trim(c, &pd->run_val, &tb, &v);
+		c->shell_s = NULL;
+		if (r == 0 &&
 		    rl_split_words(c, &tb, (size_t)(v.s - tb.b.data), v.n, &words, &nw) == 0) {
 			if (nw == 0)
 				rl_error(c, t->run_loc, "empty 'run' line");
