@@ -42,7 +42,8 @@ static const char *literal(const struct tmpl *tp)
 	return tp->segs[0].text;
 }
 
-/* Could s[0, n) be a relative path to a file beside the Rapidfile? */
+/* Could s[0, n) be a relative path to a file beside the Rapidfile? (Not
+ * a whole script, nor an option, a glob or a URI.) */
 static bool plausible(const char *s, size_t n)
 {
 	if (n == 0 || n > 4096 || s[0] == '/' || s[0] == '-' || s[0] == '~')
@@ -50,7 +51,7 @@ static bool plausible(const char *s, size_t n)
 	if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (s[i] == '{' || s[i] == '}' || s[i] == '$' || s[i] == '*' || s[i] == '?' ||
+		if (s[i] == '{' || s[i] == '}' || s[i] == '$' || s[i] == '*' || s[i] == '?' || s[i] == ' ' ||
 		    s[i] == '[' || s[i] == '=' || (s[i] == ':' && i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/') ||
 		    (unsigned char)s[i] < 0x20)
 			return false;

@@ -518,25 +518,33 @@ static bool is_marker(const char *s, const struct span *w, const char *m)
 	return w->plain && w->n == 2 && !memcmp(s + w->at, m, 2);
 }
 
-/* Close the group g of t that started at word first: note the optional
- * inputs its words name; a group naming none is an error (it would never
- * be dropped). */
-static void close_group(struct rctx *c, struct target *t, size_t first)
+/* Close the last group of t, which started at word first: note the
+ * optional inputs its words name (in order of first use); a group naming
+ * none is an error (it would never be dropped). seen[k] (one per input,
+ * kept across groups) holds the number of the last group that named
+ * input k, so a line of many groups costs only its words. */
+static void close_group(struct rctx *c, struct target *t, size_t first, size_t *seen)
 {
 	struct word_group *g = &t->groups[t->ngroups - 1];
-	size_t *ins = arena_alloc(c->A, (t->ninputs ? t->ninputs : 1) * sizeof(*ins));
-	for (size_t k = 0; k < t->ninputs; k++) {
-		if (!t->inputs[k].optional)
-			continue;
-		int sym = (int)(t->nwildcards + k);
-		bool named = false;
-		for (size_t a = first; a < t->nargv && !named; a++)
-			for (size_t s = 0; s < t->argv[a].nsegs && !named; s++)
-				named = t->argv[a].segs[s].kind == SEG_REF && t->argv[a].segs[s].ref == sym;
-		if (named)
-			ins[g->ninputs++] = k;
+	size_t *ins = NULL, n = 0, cap = 0;
+	for (size_t a = first; a < t->nargv; a++) {
+		for (size_t s = 0; s < t->argv[a].nsegs; s++) {
+			const struct seg *sg = &t->argv[a].segs[s];
+			if (sg->kind != SEG_REF || (size_t)sg->ref < t->nwildcards)
+				continue;
+			size_t k = (size_t)sg->ref - t->nwildcards;
+			if (k >= t->ninputs || !t->inputs[k].optional || seen[k] == t->ngroups)
+				continue;
+			seen[k] = t->ngroups;
+			GROW(ins, cap, n + 1);
+			ins[n++] = k;
+		}
 	}
-	g->inputs = ins;
+	g->inputs = arena_alloc(c->A, (n ? n : 1) * sizeof(*ins));
+	if (n)
+		memcpy(g->inputs, ins, n * sizeof(*ins));
+	g->ninputs = n;
+	free(ins);
 	if (!g->ninputs)
 		rl_error(c, g->loc, "'[[ ... ]]' names no optional input, so its words would never be "
 			 "dropped (a group is kept only when the input? inside it is present)");
@@ -553,6 +561,7 @@ static void compile_run(struct rctx *c, struct target *t, struct tbuf *tb, const
 	size_t nested = 0; /* "[[" reported as nested, waiting for their "]]" */
 	struct loc open_loc = {0};
 	int nerr = c->nerr;
+	size_t *seen = NULL; /* for close_group, once there is a group */
 	for (size_t k = 0; k < nw && !c->stop; k++) {
 		struct text w = {s + words[k].at, tb->p + words[k].at, words[k].n, tb->file};
 		if (is_marker(s, &words[k], "[[")) {
@@ -569,6 +578,7 @@ static void compile_run(struct rctx *c, struct target *t, struct tbuf *tb, const
 				t->argv_group = arena_alloc(c->A, nw * sizeof(*t->argv_group));
 				for (size_t a = 0; a < t->nargv; a++)
 					t->argv_group[a] = -1;
+				seen = xcalloc(t->ninputs + 1, sizeof(*seen));
 			}
 			open = true;
 			open_at = t->nargv;
@@ -584,7 +594,7 @@ static void compile_run(struct rctx *c, struct target *t, struct tbuf *tb, const
 			if (!open)
 				rl_error(c, rl_loc(&w, 0), "']]' without a '[[' before it");
 			else
-				close_group(c, t, open_at);
+				close_group(c, t, open_at, seen);
 			open = false;
 			continue;
 		}
@@ -595,6 +605,7 @@ static void compile_run(struct rctx *c, struct target *t, struct tbuf *tb, const
 			rl_recipe_word(c, t, &w, t->nargv - 1);
 		}
 	}
+	free(seen);
 	if (open && !c->stop)
 		rl_error(c, open_loc, "'[[' without a ']]' after it on the run line");
 	else if (t->argv_group && t->nargv && t->argv_group[0] >= 0)
