@@ -155,6 +155,7 @@ int cmd_check(int argc, char **argv)
 			goto out;
 		}
 	}
+	rules_warn_recipe_files(rf);
 	for (size_t i = 0; i < rf->ntargets; i++)
 		print_target(rf->targets[i]);
 	printf("rapid: %s ok (%zu target%s)\n", path, rf->ntargets, rf->ntargets == 1 ? "" : "s");

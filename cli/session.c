@@ -147,6 +147,7 @@ struct plan *session_plan(struct session *s, const struct plan_opts *po)
 {
 	if (session_open(s, true, true) < 0)
 		return NULL;
+	rules_warn_recipe_files(s->rf);
 	return plan_new(s->g, s->st, po);
 }
 

@@ -305,6 +305,8 @@ static void add_components(const struct plan *p, const struct instance *i, struc
 	struct buf word = {0};
 	bool first = true;
 	for (size_t a = 0; a < t->nargv; a++) {
+		if (!rules_word_kept(t, a, w->present)) /* an absent [[ ... ]] group */
+			continue;
 		buf_reset(&word);
 		size_t n = plan_expand_word(p, i, w, a, &word);
 		for (size_t j = 0, at = 0; j < n; j++) {

@@ -104,12 +104,15 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 	free(sdir);
 	free(ldir);
 
-	s.nargv = t->nargv;
 	s.argv = arena_alloc(A, (t->nargv + 1) * sizeof(*s.argv));
 	size_t ccap = 0;
 	s.command = NULL;
 	for (size_t a = 0; a < t->nargv; a++) {
-		fill_word(A, t, vals, &t->argv[a], &s.argv[a], &tmp);
+		/* The words of a "[[ ... ]]" group whose optional input is
+		 * absent are left out, as the key's command leaves them out. */
+		if (!rules_word_kept(t, a, w->present))
+			continue;
+		fill_word(A, t, vals, &t->argv[a], &s.argv[s.nargv++], &tmp);
 		buf_reset(&tmp);
 		/* a word holding a gathering input is one command word per gathered instance */
 		size_t n = plan_expand_word(p, i, w, a, &tmp);
@@ -152,6 +155,9 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 		s.env[k] = (struct spec_pair){t->env[k].name, t->env[k].value};
 	s.timeout_s = t->timeout_s > 0 ? t->timeout_s : 0;
 	s.force = force;
+	/* Locally the recipe runs in the Rapidfile's directory, as make's
+	 * do, so "run ./scripts/proc.sh" works from any caller's cwd. */
+	s.workdir = g->base;
 	s.ncomponents = w->comps.n;
 	s.components = arena_alloc(A, (w->comps.n + 1) * sizeof(*s.components));
 	for (size_t k = 0; k < w->comps.n; k++)

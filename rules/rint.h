@@ -120,6 +120,12 @@ struct rctx {
 	 * (kind << 32 | position) + 1, kind 0 wildcard, 1 input, 2 output;
 	 * and its env names -> the entry. */
 	struct rl_map syms, envs;
+	/* The run line being expanded when it is "sh -c '...'": bytes
+	 * [shell_from, shell_to) of shell_s are the script, where a $(...)
+	 * that is no variable was likely meant for the shell (vars.c hints
+	 * $$). */
+	const char *shell_s;
+	size_t shell_from, shell_to;
 };
 
 /* diag.c */
@@ -209,9 +215,12 @@ int rl_tmpl_compile(struct rctx *, const struct target *tg, const struct text *t
 /* Split tb[from, from + n) (an expanded run line) into words like a shell
  * (quotes, backslash), in place: quotes and escapes removed, each word
  * followed by a NUL whose position is just past the word. *words
- * (malloc'd) gets each word's place in tb. 0, or -1 after reporting. */
+ * (malloc'd) gets each word's place in tb, and whether it was written
+ * without quotes or backslashes (so "[[" can be told from '[['). 0, or -1
+ * after reporting. */
 struct span {
 	size_t at, n;
+	bool plain;
 };
 int rl_split_words(struct rctx *, struct tbuf *tb, size_t from, size_t n, struct span **words, size_t *nwords);
 
@@ -230,6 +239,9 @@ void rl_target_parse(struct rctx *, struct rawtarget *);
 /* Index of symbol name of t, the target being parsed (rules.h
  * numbering), -1 when none. */
 int rl_symbol_find(struct rctx *, const struct target *t, const char *name, size_t n);
+/* recipe.c: note run word a of t (just compiled from w) if it may name
+ * a file beside the Rapidfile; so too the words of an sh -c script. */
+void rl_recipe_word(struct rctx *, struct target *t, const struct text *w, size_t a);
 /* resolve.c: references, dependency order, roots. 0 or -1. */
 int rl_resolve(struct rctx *);
 

@@ -80,6 +80,23 @@ struct output {
 	struct loc loc;
 };
 
+/* An optional word group of a run line, "[[ --brainmask {mask} ]]": its
+ * words are kept only when every optional input they name is present. */
+struct word_group {
+	size_t *inputs;       /* the optional inputs named inside (input indices) */
+	size_t ninputs;       /* at least 1 */
+	struct loc loc;       /* the "[[" */
+};
+
+/* A literal run word, or a word of an "sh -c" script, that may name a
+ * file beside the Rapidfile (see rules_warn_recipe_files). */
+enum recipe_word_kind { RW_PROGRAM, RW_ARGUMENT, RW_SCRIPT };
+struct recipe_word {
+	const char *text;
+	struct loc loc;
+	enum recipe_word_kind kind;
+};
+
 struct env_entry {
 	char *name, *value;
 	struct loc loc;
@@ -109,6 +126,15 @@ struct target {
 	size_t nenv;
 	struct tmpl *argv;        /* the run line, one template per word */
 	size_t nargv;
+	/* argv_group[a]: the word group of word a, or -1 outside every
+	 * group; NULL when the run line has no "[[ ... ]]". The "[[" and
+	 * "]]" themselves are not words of argv. */
+	int *argv_group;
+	struct word_group *groups;
+	size_t ngroups;
+	/* The first few run words that may be paths (one each). */
+	struct recipe_word *rwords;
+	size_t nrwords;
 	struct loc run_loc;
 	/* The static prefix of the outputs up to the last '/' before the first
 	 * placeholder (after $() expansion); the target's sentinels live
@@ -155,6 +181,17 @@ void rules_free(struct rapidfile *);
 
 /* Look up a target by name; NULL if the Rapidfile has none. Borrowed. */
 struct target *rules_target(const struct rapidfile *, const char *name);
+
+/* Whether run word a of t is kept for an instance whose input k is
+ * present when present[k] (a word outside every group always is). */
+bool rules_word_kept(const struct target *t, size_t a, const bool *present);
+
+/* Warn, once per target and word, about each run word (or word of an
+ * "sh -c" script) that names an existing regular file relative to the
+ * Rapidfile's directory and is not an input of its target: the recipe
+ * reads it, but its changes rebuild nothing and no container gets it.
+ * Looks at the file system (stat) only. */
+void rules_warn_recipe_files(const struct rapidfile *);
 
 /* Name of symbol i of t (wildcard, input or output name). Borrowed. */
 const char *rules_symbol_name(const struct target *t, int i);

@@ -1,8 +1,11 @@
 /* sets.c - set expressions: the values a wildcard takes.
  *
  *   setexpr = item { item } [ "exclude" item { item } ]
- *   item    = "file(" PATH ")" | "list(" URI ")" | "$(" NAME ")" | WORD
+ *   item    = "file(" PATH ")" | "list(" URI ")" | "tsv(" PATH "," COLUMN [ "," PREFIX ] ")"
+ *           | "$(" NAME ")" | WORD
  *
+ * Relative paths are relative to the main Rapidfile's directory, from
+ * whichever file they are written in.
  * Order is first occurrence; duplicates are dropped with a warning. Lists
  * read from files and listings are cached by path so a participants file
  * used by three targets is read once; a variable's set is evaluated once. */
@@ -16,6 +19,7 @@
 struct cache_entry {
 	char *key;
 	struct sres r;
+	bool warned; /* "gives no values" said once */
 };
 
 /* An open-addressing hash of indices into an sres (index + 1; 0 empty). */
@@ -157,6 +161,12 @@ void rl_cache_free(struct rctx *c)
 	rl_map_free(&c->cachemap);
 }
 
+/* A UTF-8 byte order mark (what some editors write first) is not text. */
+static size_t skip_bom(const char *data, size_t len)
+{
+	return len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3) ? 3 : 0;
+}
+
 /* One id per line; blanks around it and a trailing \r are dropped; '#'
  * lines are comments; blank lines may only end the file. */
 static void parse_ids(struct rctx *c, const char *fname, const char *data, size_t len,
@@ -164,7 +174,7 @@ static void parse_ids(struct rctx *c, const char *fname, const char *data, size_
 {
 	struct acc a = {0};
 	int lineno = 0, blank = 0;
-	size_t i = 0;
+	size_t i = skip_bom(data, len);
 	while (i < len && !c->stop) {
 		size_t e = i;
 		while (e < len && data[e] != '\n')
@@ -196,6 +206,114 @@ static void parse_ids(struct rctx *c, const char *fname, const char *data, size_
 			continue;
 		}
 		acc_add(&a, arena_strndup(c->A, data + b, end - b), o, true);
+	}
+	free(a.h.slot);
+	*out = a.r;
+	if (c->stop)
+		out->failed = true;
+}
+
+/* The cell of a tab-separated line that starts at b and ends before the
+ * next tab or at end, without surrounding spaces: [*cb, *ce). */
+static void cell(const char *data, size_t b, size_t end, size_t *cb, size_t *ce)
+{
+	size_t e = b;
+	while (e < end && data[e] != '\t')
+		e++;
+	while (b < e && data[b] == ' ')
+		b++;
+	*cb = b;
+	while (e > b && data[e - 1] == ' ')
+		e--;
+	*ce = e;
+}
+
+/* A BIDS-style table (participants.tsv): a header row naming the columns,
+ * then one row per line, tab separated; the values of column, each
+ * without prefix when it starts with it, in first-seen order (repeats
+ * are dropped silently). Blank lines are skipped. colat
+ * is where the column is named in the Rapidfile. */
+static void parse_tsv(struct rctx *c, const char *fname, const char *data, size_t len,
+		      const char *column, const char *prefix, struct loc colat, struct sres *out)
+{
+	struct acc a = {0};
+	int lineno = 0;
+	long want = -1; /* the column's field index, once the header is read */
+	size_t i = skip_bom(data, len), plen = strlen(prefix);
+	while (i < len && !c->stop) {
+		size_t bol = i, e = i;
+		while (e < len && data[e] != '\n')
+			e++;
+		size_t end = e;
+		lineno++;
+		i = e + 1;
+		if (end > bol && data[end - 1] == '\r')
+			end--;
+		size_t k = bol;
+		while (k < end && rl_is_blank(data[k]))
+			k++;
+		if (k == end)
+			continue;
+		if (want < 0) {
+			const char **names = NULL;
+			size_t n = 0, cap = 0;
+			for (size_t f = bol;;) {
+				size_t cb, ce;
+				cell(data, f, end, &cb, &ce);
+				GROW(names, cap, n + 1);
+				names[n++] = arena_strndup(c->T, data + cb, ce - cb);
+				if (want < 0 && !strcmp(names[n - 1], column))
+					want = (long)n - 1;
+				const char *tab = memchr(data + f, '\t', end - f);
+				if (!tab)
+					break;
+				f = (size_t)(tab - data) + 1;
+			}
+			if (want < 0) {
+				const char *hint = closest_word(column, names, n);
+				if (hint)
+					rl_error(c, colat, "no column '%s' in '%s' (did you mean '%s'?)", column, fname, hint);
+				else
+					rl_error(c, colat, "no column '%s' in '%s' (its header: line %d)", column, fname, lineno);
+				a.r.failed = true;
+				free(names);
+				break;
+			}
+			free(names);
+			continue;
+		}
+		size_t f = bol;
+		long field = 0;
+		while (field < want) {
+			const char *tab = memchr(data + f, '\t', end - f);
+			if (!tab)
+				break;
+			f = (size_t)(tab - data) + 1;
+			field++;
+		}
+		if (field < want) {
+			rl_error(c, (struct loc){fname, lineno, 1}, "row has %ld field%s; column '%s' is field %ld",
+				 field + 1, field ? "s" : "", column, want + 1);
+			a.r.failed = true;
+			continue;
+		}
+		size_t cb, ce;
+		cell(data, f, end, &cb, &ce);
+		struct loc o = {fname, lineno, (int)(cb - bol + 1)};
+		if (plen && ce - cb >= plen && !memcmp(data + cb, prefix, plen)) {
+			cb += plen;
+			o.col += (int)plen;
+		}
+		if (!rl_check_id(c, data + cb, ce - cb, o)) {
+			a.r.failed = true;
+			continue;
+		}
+		/* A column repeats values (a group, a session): no warning. */
+		acc_add(&a, arena_strndup(c->A, data + cb, ce - cb), o, false);
+	}
+	if (want < 0 && !a.r.failed && !c->stop) {
+		rl_error(c, colat, "'%s' has no header row (expected one naming column '%s')", fname, column);
+		a.r.failed = true;
 	}
 	free(a.h.slot);
 	*out = a.r;
@@ -246,21 +364,93 @@ static void list_dir(struct rctx *c, const char *path, struct loc at, struct sre
 	free(names);
 }
 
-/* file(...) or list(...) at t[i] (i at 'f' or 'l', close at ')'). The
- * result is borrowed from the cache. */
-static const struct sres *eval_func(struct rctx *c, const struct text *t, size_t i, size_t close)
+/* The arguments of tsv(FILE, COLUMN[, PREFIX]) in x[b, e): split at
+ * commas, blanks around each dropped. The number found (at most 4). */
+static size_t split_args(const struct text *x, size_t b, size_t e, size_t from[4], size_t to[4])
+{
+	size_t n = 0;
+	for (size_t k = b; n < 4;) {
+		size_t j = k;
+		while (j < e && x->s[j] != ',')
+			j++;
+		size_t ab = k, ae = j;
+		while (ab < ae && (rl_is_blank(x->s[ab]) || x->s[ab] == '\n'))
+			ab++;
+		while (ae > ab && rl_is_blank(x->s[ae - 1]))
+			ae--;
+		from[n] = ab;
+		to[n++] = ae;
+		if (j >= e)
+			break;
+		k = j + 1;
+	}
+	return n;
+}
+
+/* The bytes of a set function's file: local (a regular file of at most
+ * RL_MAX_FILE) or s3:// through the fetch hook. NULL after reporting, or
+ * with *deferred set when there is no hook. */
+static char *read_list_file(struct rctx *c, const char *path, bool s3, struct loc at, size_t *len,
+			    bool *deferred)
+{
+	*deferred = false;
+	if (s3) {
+		if (!c->hooks || !c->hooks->fetch) {
+			*deferred = true;
+			return NULL;
+		}
+		char *data = NULL;
+		if (c->hooks->fetch(c->hooks->ctx, path, &data, len) < 0) {
+			rl_error_counted(c);
+			return NULL;
+		}
+		if (*len > RL_MAX_FILE) {
+			rl_error(c, at, "cannot read '%s': %s", path, rl_file_too_large());
+			free(data);
+			return NULL;
+		}
+		return data;
+	}
+	struct stat st;
+	const char *why;
+	char *data = rl_read_file(path, len, &st, &why);
+	if (!data)
+		rl_error(c, at, "cannot read '%s': %s", path, why);
+	return data;
+}
+
+/* file(...), list(...) or tsv(...) at t[i] (i at its first letter, open
+ * at '(', close at ')'). The result is borrowed from the cache. An empty
+ * result is a warning (once per function and path) when warn_empty. */
+static const struct sres *eval_func(struct rctx *c, const struct text *t, size_t i, size_t open,
+				    size_t close, bool warn_empty)
 {
 	static const struct sres failed = {.failed = true};
-	bool is_list = t->s[i] == 'l';
-	const char *fn = is_list ? "list" : "file";
+	const char fc = t->s[i];
+	const char *fn = fc == 'l' ? "list" : fc == 't' ? "tsv" : "file";
 	struct loc at = rl_loc(t, i);
 	struct tbuf tb = {.file = t->file};
 	const struct sres *ret = &failed;
-	char *key = NULL, *path = NULL, *dir = NULL;
-	if (rl_expand(c, t, i + 5, close, &tb, NULL) < 0)
+	char *key = NULL, *path = NULL, *column = NULL, *prefix = NULL;
+	if (rl_expand(c, t, open + 1, close, &tb, NULL) < 0)
 		goto out;
 	struct text x = tbuf_text(&tb, t->p[close]);
 	size_t b = 0, e = x.n;
+	size_t af[4], ae[4], na = 1;
+	struct loc colat = at;
+	if (fc == 't') {
+		na = split_args(&x, 0, x.n, af, ae);
+		if (na < 2 || na > 3 || ae[1] == af[1]) {
+			rl_error(c, at, "tsv() takes a file, a column and an optional prefix: "
+				 "tsv(participants.tsv, participant_id, sub-)");
+			goto out;
+		}
+		b = af[0];
+		e = ae[0];
+		column = xstrndup(x.s + af[1], ae[1] - af[1]);
+		prefix = na == 3 ? xstrndup(x.s + af[2], ae[2] - af[2]) : xstrdup("");
+		colat = rl_loc(&x, af[1]);
+	}
 	while (b < e && (rl_is_blank(x.s[b]) || x.s[b] == '\n'))
 		b++;
 	while (e > b && rl_is_blank(x.s[e - 1]))
@@ -278,23 +468,27 @@ static const struct sres *eval_func(struct rctx *c, const struct text *t, size_t
 		free(uri);
 		goto out;
 	}
+	/* Relative to the main Rapidfile's directory, whichever file this
+	 * is written in (as an input's URI is). */
 	if (s3) {
 		path = uri;
 	} else {
-		dir = t->file ? path_dirname(t->file) : xstrdup(c->rf->dir);
-		path = rl_path_in(dir, uri);
+		path = rl_path_in(c->rf->dir, uri);
 		free(uri);
 	}
-	key = xasprintf("%s(%s)", fn, path);
+	if (fc == 't')
+		key = xasprintf("tsv(%s, %s, %s)", path, column, prefix);
+	else
+		key = xasprintf("%s(%s)", fn, path);
 	struct cache_entry *ce = cache_get(c, key);
 	if (ce) {
 		ret = &ce->r;
-		goto out;
+		goto warn;
 	}
 	ce = cache_add(c, key);
 	ret = &ce->r;
 	struct sres *r = &ce->r;
-	if (s3 && is_list) {
+	if (s3 && fc == 'l') {
 		if (!c->hooks || !c->hooks->list) {
 			r->deferred = true;
 			r->what = arena_strdup(c->A, key);
@@ -319,46 +513,40 @@ static const struct sres *eval_func(struct rctx *c, const struct text *t, size_t
 		free(words);
 		free(a.h.slot);
 		*r = a.r;
-	} else if (s3) {
-		if (!c->hooks || !c->hooks->fetch) {
-			r->deferred = true;
-			r->what = arena_strdup(c->A, key);
-			goto out;
-		}
-		char *data = NULL;
-		size_t len = 0;
-		if (c->hooks->fetch(c->hooks->ctx, path, &data, &len) < 0) {
-			rl_error_counted(c);
-			r->failed = true;
-			goto out;
-		}
-		if (len > RL_MAX_FILE) {
-			rl_error(c, at, "cannot read '%s': %s", path, rl_file_too_large());
-			r->failed = true;
-			free(data);
-			goto out;
-		}
-		parse_ids(c, rl_intern_file(c, path), data, len, r);
-		free(data);
-	} else if (is_list) {
+	} else if (fc == 'l') {
 		list_dir(c, path, at, r);
 	} else {
-		size_t len;
-		struct stat st;
-		const char *why;
-		char *data = rl_read_file(path, &len, &st, &why);
+		size_t len = 0;
+		bool deferred;
+		char *data = read_list_file(c, path, s3, at, &len, &deferred);
 		if (!data) {
-			rl_error(c, at, "cannot read '%s': %s", path, why);
-			r->failed = true;
+			if (deferred) {
+				r->deferred = true;
+				r->what = arena_strdup(c->A, key);
+			} else {
+				r->failed = true;
+			}
 			goto out;
 		}
-		parse_ids(c, rl_intern_file(c, path), data, len, r);
+		const char *fname = rl_intern_file(c, path);
+		if (fc == 't')
+			parse_tsv(c, fname, data, len, column, prefix, colat, r);
+		else
+			parse_ids(c, fname, data, len, r);
 		free(data);
+	}
+warn:
+	if (warn_empty && !ce->warned && !ret->failed && !ret->deferred && ret->n == 0 && !c->stop) {
+		ce->warned = true;
+		char *where = rl_loc_str(at, true);
+		warn("%s: %s(%.*s) gives no values", where, fn, (int)x.n, x.s);
+		free(where);
 	}
 out:
 	free(key);
 	free(path);
-	free(dir);
+	free(column);
+	free(prefix);
 	tbuf_free(&tb);
 	return ret;
 }
@@ -440,14 +628,16 @@ int rl_set_eval(struct rctx *c, const struct text *t, size_t from, size_t to, st
 			break;
 		struct acc *a = excluding ? &exc : &inc;
 		after = true;
-		if (starts_with(t, i, to, "file(") || starts_with(t, i, to, "list(")) {
-			size_t close = close_paren(t, i + 4, to);
+		bool tsv = starts_with(t, i, to, "tsv(");
+		if (tsv || starts_with(t, i, to, "file(") || starts_with(t, i, to, "list(")) {
+			size_t open = i + (tsv ? 3 : 4);
+			size_t close = close_paren(t, open, to);
 			if (close >= to) {
-				rl_error(c, rl_loc(t, i), "missing ')' after '%.5s'", t->s + i);
+				rl_error(c, rl_loc(t, i), "missing ')' after '%.*s'", (int)(open - i + 1), t->s + i);
 				a->r.failed = true;
 				break;
 			}
-			acc_merge(a, eval_func(c, t, i, close), !excluding);
+			acc_merge(a, eval_func(c, t, i, open, close, !excluding), !excluding);
 			i = close + 1;
 			if (i < to && !rl_is_blank(t->s[i])) {
 				size_t e = plain_word_end(t, i, to);

@@ -513,6 +513,173 @@ static void check_output_wildcards(struct rctx *c, struct target *t, size_t k)
 	}
 }
 
+static bool is_marker(const char *s, const struct span *w, const char *m)
+{
+	return w->plain && w->n == 2 && !memcmp(s + w->at, m, 2);
+}
+
+/* Close the last group of t, which started at word first: note the
+ * optional inputs its words name (in order of first use); a group naming
+ * none is an error (it would never be dropped). seen[k] (one per input,
+ * kept across groups) holds the number of the last group that named
+ * input k, so a line of many groups costs only its words. */
+static void close_group(struct rctx *c, struct target *t, size_t first, size_t *seen)
+{
+	struct word_group *g = &t->groups[t->ngroups - 1];
+	size_t *ins = NULL, n = 0, cap = 0;
+	for (size_t a = first; a < t->nargv; a++) {
+		for (size_t s = 0; s < t->argv[a].nsegs; s++) {
+			const struct seg *sg = &t->argv[a].segs[s];
+			if (sg->kind != SEG_REF || (size_t)sg->ref < t->nwildcards)
+				continue;
+			size_t k = (size_t)sg->ref - t->nwildcards;
+			if (k >= t->ninputs || !t->inputs[k].optional || seen[k] == t->ngroups)
+				continue;
+			seen[k] = t->ngroups;
+			GROW(ins, cap, n + 1);
+			ins[n++] = k;
+		}
+	}
+	g->inputs = arena_alloc(c->A, (n ? n : 1) * sizeof(*ins));
+	if (n)
+		memcpy(g->inputs, ins, n * sizeof(*ins));
+	g->ninputs = n;
+	free(ins);
+	if (!g->ninputs)
+		rl_error(c, g->loc, "'[[ ... ]]' names no optional input, so its words would never be "
+			 "dropped (a group is kept only when the input? inside it is present)");
+}
+
+/* Compile the words of the run line into t->argv; the unquoted words
+ * "[[" and "]]" bracket optional groups and are not words themselves. */
+static void compile_run(struct rctx *c, struct target *t, struct tbuf *tb, const struct span *words,
+			size_t nw)
+{
+	const char *s = tb->b.data;
+	size_t open_at = 0; /* first word of the open group */
+	bool open = false;
+	size_t nested = 0; /* "[[" reported as nested, waiting for their "]]" */
+	struct loc open_loc = {0};
+	int nerr = c->nerr;
+	size_t *seen = NULL; /* for close_group, once there is a group */
+	for (size_t k = 0; k < nw && !c->stop; k++) {
+		struct text w = {s + words[k].at, tb->p + words[k].at, words[k].n, tb->file};
+		if (is_marker(s, &words[k], "[[")) {
+			if (open) {
+				char *first = rl_loc_str(open_loc, true);
+				rl_error(c, rl_loc(&w, 0), "nested '[[' (word groups do not nest; the open one is at %s)",
+					 first);
+				free(first);
+				nested++;
+				continue;
+			}
+			if (!t->groups) {
+				t->groups = arena_alloc(c->A, nw * sizeof(*t->groups));
+				t->argv_group = arena_alloc(c->A, nw * sizeof(*t->argv_group));
+				for (size_t a = 0; a < t->nargv; a++)
+					t->argv_group[a] = -1;
+				seen = xcalloc(t->ninputs + 1, sizeof(*seen));
+			}
+			open = true;
+			open_at = t->nargv;
+			open_loc = rl_loc(&w, 0);
+			t->groups[t->ngroups++] = (struct word_group){NULL, 0, open_loc};
+			continue;
+		}
+		if (is_marker(s, &words[k], "]]")) {
+			if (nested) {
+				nested--;
+				continue;
+			}
+			if (!open)
+				rl_error(c, rl_loc(&w, 0), "']]' without a '[[' before it");
+			else
+				close_group(c, t, open_at, seen);
+			open = false;
+			continue;
+		}
+		if (rl_tmpl_compile(c, t, &w, TMPL_RUN, &t->argv[t->nargv]) == 0) {
+			if (t->argv_group)
+				t->argv_group[t->nargv] = open ? (int)t->ngroups - 1 : -1;
+			t->nargv++;
+			rl_recipe_word(c, t, &w, t->nargv - 1);
+		}
+	}
+	free(seen);
+	if (open && !c->stop)
+		rl_error(c, open_loc, "'[[' without a ']]' after it on the run line");
+	else if (t->argv_group && t->nargv && t->argv_group[0] >= 0)
+		rl_error(c, t->groups[0].loc, "the program (the first word of 'run') may not be inside '[[ ... ]]'");
+	else if (nw && !t->nargv && c->nerr == nerr)
+		rl_error(c, t->run_loc, "empty 'run' line");
+}
+
+bool rules_word_kept(const struct target *t, size_t a, const bool *present)
+{
+	if (!t->argv_group || a >= t->nargv || t->argv_group[a] < 0)
+		return true;
+	const struct word_group *g = &t->groups[t->argv_group[a]];
+	for (size_t k = 0; k < g->ninputs; k++)
+		if (!present[g->inputs[k]])
+			return false;
+	return true;
+}
+
+/* Just past the -c word of "sh -c", as written; x->n when there is none. */
+static size_t shell_script_at(const struct text *x);
+
+/* The end of the shell word (quotes kept whole) at x[i]. */
+static size_t quoted_word_end(const struct text *x, size_t i)
+{
+	char q = 0;
+	for (; i < x->n; i++) {
+		char ch = x->s[i];
+		if (q) {
+			if (ch == q)
+				q = 0;
+			else if (q == '"' && ch == '\\' && i + 1 < x->n)
+				i++;
+		} else if (ch == '\'' || ch == '"') {
+			q = ch;
+		} else if (ch == '\\' && i + 1 < x->n) {
+			i++;
+		} else if (rl_is_blank(ch)) {
+			break;
+		}
+	}
+	return i;
+}
+
+/* Where the script of a run line "sh -c '...'" is, as written: [*from,
+ * *to) the word after the -c; empty when the line is not one. */
+static void shell_script(const struct text *x, size_t *from, size_t *to)
+{
+	size_t b = shell_script_at(x);
+	*from = b < x->n ? rl_skip_blanks(x, b) : x->n;
+	*to = quoted_word_end(x, *from);
+}
+
+static size_t shell_script_at(const struct text *x)
+{
+	static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh"};
+	size_t e = rl_word_end(x, 0);
+	size_t b = e;
+	while (b > 0 && x->s[b - 1] != '/')
+		b--;
+	bool shell = false;
+	for (size_t k = 0; k < ARRAY_LEN(shells); k++)
+		shell = shell || rl_word_is(x, b, e, shells[k]);
+	for (size_t i = rl_skip_blanks(x, e); shell && i < x->n && x->s[i] == '-';) {
+		size_t we = i;
+		while (we < x->n && !rl_is_blank(x->s[we]))
+			we++;
+		if (we - i >= 2 && x->s[i + 1] != '-' && memchr(x->s + i, 'c', we - i))
+			return we;
+		i = rl_skip_blanks(x, we);
+	}
+	return x->n;
+}
+
 static void pass2(struct rctx *c, struct rawtarget *rt, struct pending *pd)
 {
 	struct target *t = rt->t;
@@ -568,16 +735,16 @@ static void pass2(struct rctx *c, struct rawtarget *rt, struct pending *pd)
 		struct span *words = NULL;
 		size_t nw = 0;
 		struct text v;
-		if (expand_trim(c, &pd->run_val, &tb, &v) == 0 &&
+		c->shell_s = pd->run_val.s;
+		shell_script(&pd->run_val, &c->shell_from, &c->shell_to);
+		int r = expand_trim(c, &pd->run_val, &tb, &v);
+		c->shell_s = NULL;
+		if (r == 0 &&
 		    rl_split_words(c, &tb, (size_t)(v.s - tb.b.data), v.n, &words, &nw) == 0) {
 			if (nw == 0)
 				rl_error(c, t->run_loc, "empty 'run' line");
 			t->argv = arena_alloc(c->A, (nw ? nw : 1) * sizeof(*t->argv));
-			for (size_t k = 0; k < nw; k++) {
-				struct text w = {tb.b.data + words[k].at, tb.p + words[k].at, words[k].n, tb.file};
-				if (rl_tmpl_compile(c, t, &w, TMPL_RUN, &t->argv[t->nargv]) == 0)
-					t->nargv++;
-			}
+			compile_run(c, t, &tb, words, nw);
 		}
 		free(words);
 		tbuf_free(&tb);

@@ -151,7 +151,7 @@ int rl_split_words(struct rctx *c, struct tbuf *tb, size_t from, size_t n, struc
 			}
 		}
 		GROW(*words, cap, *nwords + 1);
-		(*words)[(*nwords)++] = (struct span){w0, w - w0};
+		(*words)[(*nwords)++] = (struct span){w0, w - w0, plain};
 		if (plain)
 			shell_operator(tb->file, at, s + w0, w - w0);
 		/* The blank after the word (if any) is consumed before its

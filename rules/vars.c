@@ -54,6 +54,17 @@ void rl_var_pop(struct rctx *c)
 	c->stack[--c->nstack]->busy = false;
 }
 
+/* Inside the script of a run line's sh -c, "$(date)" was likely meant
+ * for the shell: the hint that says how, or NULL elsewhere. Malloc'd. */
+static char *shell_hint(const struct rctx *c, const struct text *t, size_t i, const char *body, size_t n)
+{
+	if (!c->shell_s || t->s != c->shell_s || i < c->shell_from || i >= c->shell_to)
+		return NULL;
+	if (n > 40 || memchr(body, '\n', n))
+		return xstrdup("for the shell's command substitution write $$(...)");
+	return xasprintf("for the shell's command substitution write $$(%.*s)", (int)n, body);
+}
+
 struct var *rl_var_ref(struct rctx *c, const struct text *t, size_t i, const char *name, size_t n)
 {
 	struct var *v = rl_var_get(c, name, n);
@@ -76,10 +87,16 @@ struct var *rl_var_ref(struct rctx *c, const struct text *t, size_t i, const cha
 			free(names);
 		}
 		const char *hint = u->hint;
-		if (hint)
+		char *sh = shell_hint(c, t, i, name, n);
+		if (hint && sh)
+			rl_error(c, rl_loc(t, i), "undefined variable '%s' (did you mean '%s'? %s)", w, hint, sh);
+		else if (sh)
+			rl_error(c, rl_loc(t, i), "undefined variable '%s' (%s)", w, sh);
+		else if (hint)
 			rl_error(c, rl_loc(t, i), "undefined variable '%s' (did you mean '%s'?)", w, hint);
 		else
 			rl_error(c, rl_loc(t, i), "undefined variable '%s'", w);
+		free(sh);
 		free(w);
 		return NULL;
 	}
@@ -136,8 +153,10 @@ int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
 		const char *name = t->s + i + 2;
 		size_t n = j - i - 2;
 		if (!rl_is_name(name, n)) {
-			rl_error(c, rl_loc(t, i), "invalid variable reference '$(%.*s)' (expected $(NAME))",
-				 (int)n, name);
+			char *sh = shell_hint(c, t, i, name, n);
+			rl_error(c, rl_loc(t, i), "invalid variable reference '$(%.*s)' (expected $(NAME)%s%s)",
+				 (int)n, name, sh ? "; " : "", sh ? sh : "");
+			free(sh);
 			ret = -1;
 		} else {
 			struct var *v = rl_var_ref(c, t, i, name, n);
@@ -154,6 +173,11 @@ int rl_expand(struct rctx *c, const struct text *t, size_t from, size_t to,
 				}
 			}
 		}
+		/* Inside a variable's value the first error ends it: with B =
+		 * $(C)$(C), C = $(D)$(D), ... and D undefined, going on would
+		 * retry D twice as often at each level (exponential time). */
+		if (ret < 0 && at)
+			return -1;
 		i = j + 1;
 	}
 	return ret;

@@ -1,5 +1,6 @@
 /* exec.c - run a recipe: vfork + execve (PATH searched as execvp does)
- * into its own process group, cwd the scratch folder, stdin /dev/null,
+ * into its own process group, cwd the folder the caller names (the
+ * Rapidfile's, or the scratch folder) with PWD set to it, stdin /dev/null,
  * stdout+stderr into a pipe of which the last EXEC_TAIL_MAX bytes are kept
  * in a ring. One poll loop watches the pipe (whose bytes also go to the
  * log file, as they come), a self-pipe fed by the signal handlers
@@ -322,7 +323,7 @@ static char *start_error(const struct exec_opts *o, const struct start_failure *
 {
 	switch (f->stage) {
 	case 0: return xasprintf("cannot run '%s': %s", o->argv[0], strerror(f->err));
-	case 1: return xasprintf("cannot change to '%s': %s", o->cwd, strerror(f->err));
+	case 1: return xasprintf("cannot change to the recipe's folder '%s': %s", o->cwd, strerror(f->err));
 	case 2: return xasprintf("cannot set up the recipe's input and output: %s", strerror(f->err));
 	default: return xasprintf("cannot set the recipe's parent-death signal: %s", strerror(f->err));
 	}
@@ -332,7 +333,8 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 {
 	int out[2] = {-1, -1}, errp[2] = {-1, -1};
 	int ret = -1;
-	char **envp = NULL;
+	char **envp = NULL, *pwd_env = NULL;
+	const char **env2 = NULL;
 	struct prog pg = {0};
 	struct ring rg = {0};
 	memset(r, 0, sizeof(*r));
@@ -343,7 +345,21 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 		warn("cannot create a pipe: %s", strerror(errno));
 		goto out;
 	}
-	envp = make_envp(o->env);
+	/* PWD names the folder the recipe starts in (a program that trusts
+	 * $PWD would otherwise see the caller's), unless env sets it. */
+	size_t ne = 0, k = 0;
+	bool has_pwd = false;
+	for (; o->env && o->env[ne]; ne++)
+		has_pwd = has_pwd || !strncmp(o->env[ne], "PWD=", 4);
+	pwd_env = xasprintf("PWD=%s", o->cwd);
+	for (size_t n = strlen(pwd_env); n > 5 && pwd_env[n - 1] == '/'; n--)
+		pwd_env[n - 1] = 0;
+	env2 = xcalloc(ne + 2, sizeof(*env2));
+	if (!has_pwd)
+		env2[k++] = pwd_env;
+	for (size_t i = 0; i < ne; i++)
+		env2[k++] = o->env[i];
+	envp = make_envp(env2);
 	prog_find(&pg, o->argv, envp);
 	rg.data = xmalloc(EXEC_TAIL_MAX);
 
@@ -467,6 +483,8 @@ out:
 	}
 	free(envp);
 	prog_free(&pg);
+	free(env2);
+	free(pwd_env);
 	free(rg.data);
 	return ret;
 }

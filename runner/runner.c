@@ -332,7 +332,8 @@ static int run_recipe(struct run *r)
 	char **env = xcalloc(s->nenv + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nenv; i++)
 		env[i] = xasprintf("%s=%s", s->env[i].name, s->env[i].value);
-	struct exec_opts o = {.argv = argv, .env = (const char *const *)env, .cwd = r->scratch,
+	struct exec_opts o = {.argv = argv, .env = (const char *const *)env,
+			      .cwd = s->workdir ? s->workdir : r->scratch,
 			      .timeout_s = s->timeout_s, .log_fd = open_log(r)};
 	struct exec_result x;
 	int ret = -1;

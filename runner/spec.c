@@ -3,7 +3,7 @@
  * the first problem is reported with the field's JSON path
  * ("outputs[1].dir must be true or false"). Relative local paths are made
  * absolute against the runner's working folder, because the recipe runs
- * in the scratch folder. Fields this version does not know are ignored. */
+ * elsewhere (its workdir, or the scratch folder). Fields this version does not know are ignored. */
 #include "runner/spec.h"
 #include "lib/util.h"
 
@@ -467,6 +467,10 @@ static int parse_root(struct ctx *c, const cJSON *root)
 	f = field(c, root, "", "force", false);
 	if (f && get_bool(c, f, "force", &s->force) < 0)
 		return -1;
+	f = field(c, root, "", "workdir", false);
+	if (f && !cJSON_IsNull(f) &&
+	    (!(s->workdir = get_str(c, f, "workdir", true)) || !(s->workdir = absolute(c, s->workdir))))
+		return -1;
 	return 0;
 }
 
@@ -650,6 +654,7 @@ char *spec_encode(const struct spec *s, size_t *len)
 						     : cJSON_CreateNull());
 	add_pairs(&bad, j, "components", s->components, s->ncomponents);
 	obj_add(&bad, j, "force", cJSON_CreateBool(s->force));
+	obj_add(&bad, j, "workdir", str_or_null(s->workdir));
 	char *text = j && !bad ? cJSON_PrintUnformatted(j) : NULL;
 	cJSON_Delete(j);
 	*len = text ? strlen(text) : 0;

@@ -22,18 +22,23 @@
  *   "env": [["NAME","value"]],
  *   "timeout_s": 36000 or null,
  *   "components": [["command","rapidtide in/bold.nii.gz ..."], ["image","..."], ...],
- *   "force": false
+ *   "force": false,
+ *   "workdir": "/abs/project/" or null
  * }
  * The folders come from runner/layout.h. wildcards, command, inputs,
- * image, env, timeout_s, components and force may be left out (empty,
- * null, false); "optional" defaults to false and "present" to true; an
+ * image, env, timeout_s, components, force and workdir may be left out
+ * (empty, null, false); "optional" defaults to false and "present" to true; an
  * absent input's path and fingerprint may be null. force: run even when
  * an ok sentinel for the key exists (build --force). Relative local paths
  * are taken from the runner's working folder; fields this version does not
  * know are ignored. argv words are lists of segments: a string is literal
  * text (wildcards are already substituted), {"input":NAME} /
  * {"output":NAME} is that file's local path (an absent optional input is
- * the empty string).
+ * the empty string). workdir: the folder the recipe runs in (the local
+ * executor gives the Rapidfile's directory, as make runs recipes where
+ * the Makefile is); null or absent: the instance's scratch folder, which
+ * is where a container runs it. A relative workdir is taken from the
+ * runner's working folder.
  *
  * A gathering input (one that reads several upstream instances, in
  * order) has a "gathered" list instead of one path:
@@ -118,6 +123,7 @@ struct spec {
 	size_t nenv;
 	long timeout_s; /* 0: none */
 	bool force;     /* run even when an ok sentinel exists */
+	const char *workdir; /* where the recipe runs; NULL: the scratch folder */
 	struct spec_pair *components;
 	size_t ncomponents;
 };

@@ -30,10 +30,11 @@ like "$OUT" "usage: rapid" "check -h: usage on stdout"
 # Semantics: a downstream target written first is listed after its
 # upstream; tab indentation; a variable defined below its use; sets with
 # exclude and duplicates (a warning, not an error); a local list(); an
-# include relative to the including file; \# and comments.
+# include relative to the including file (its list() relative to the
+# Rapidfile, as every path but include's); \# and comments.
 mkdir -p "$T_TMP/p/data/sub-02" "$T_TMP/p/data/sub-01" "$T_TMP/p/data/.git" "$T_TMP/p/inc"
 : > "$T_TMP/p/data/notes.txt"
-printf 'SUBJECTS = list(../data) exclude sub-03\n' > "$T_TMP/p/inc/sets.rf"
+printf 'SUBJECTS = list(data) exclude sub-03\n' > "$T_TMP/p/inc/sets.rf"
 printf 'target summary\n\tforeach s in $(SUBJECTS)\n\tforeach k in a b\n\tinput maps = first.out\n\toutput o = $(RESULTS)/summary/{s}_{k}.txt\n\trun cat {maps} \\# not a comment # a comment\n' > "$T_TMP/p/Rapidfile"
 cat >> "$T_TMP/p/Rapidfile" <<'RF'
 include inc/sets.rf

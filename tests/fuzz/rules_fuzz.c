@@ -5,7 +5,9 @@
  * (also what file(s3://...) fetches), and NAME=value overrides, one a
  * line. A load that succeeds is checked against what rules.h promises:
  * targets upstream first, each findable by name, references and
- * placeholders in range, roots ending with '/', values valid ids.
+ * placeholders in range, roots ending with '/', values valid ids, word
+ * groups in range and naming optional inputs. The undeclared-file
+ * warning (rules_warn_recipe_files) runs too.
  * The loader's messages go to /dev/null; a sanitizer's report does not. */
 #include "lib/util.h"
 #include "rules/rules.h"
@@ -133,6 +135,22 @@ static void check(const struct rapidfile *rf)
 		for (size_t k = 0; k < nsym; k++)
 			if (!rules_symbol_name(t, (int)k))
 				abort();
+		/* [[ ... ]] groups: in range, each naming optional inputs,
+		 * never holding the program. */
+		if (t->argv_group && t->argv_group[0] >= 0)
+			abort();
+		for (size_t k = 0; t->argv_group && k < t->nargv; k++)
+			if (t->argv_group[k] >= (int)t->ngroups || t->argv_group[k] < -1)
+				abort();
+		for (size_t g = 0; g < t->ngroups; g++) {
+			if (!t->groups[g].ninputs)
+				abort();
+			for (size_t k = 0; k < t->groups[g].ninputs; k++)
+				if (t->groups[g].inputs[k] >= t->ninputs || !t->inputs[t->groups[g].inputs[k]].optional)
+					abort();
+		}
+		for (size_t k = 0; k < t->nrwords; k++)
+			sink += strlen(t->rwords[k].text);
 	}
 }
 
@@ -185,6 +203,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!rf)
 			abort();
 		check(rf);
+		fflush(stderr);
+		dup2(devnull, 2);
+		rules_warn_recipe_files(rf);
+		fflush(stderr);
+		dup2(saved_err, 2);
 	} else if (rf) {
 		abort();
 	}

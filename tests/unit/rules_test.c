@@ -521,7 +521,7 @@ static void test_hooks(void)
 
 static void test_include(void)
 {
-	put("inc/common.rf", "BASE = from-include\nIDS = file(ids2.txt)\n");
+	put("inc/common.rf", "BASE = from-include\nIDS = file(inc/ids2.txt)\n");
 	put("inc/ids2.txt", "x1\nx2\n");
 	put("inc/more.rf", "target inc\n    output o = out/inc\n    run $(BASE)\n");
 	struct rapidfile *rf = load(

@@ -70,6 +70,7 @@ static void check_equal(const struct spec *a, const struct spec *b, const char *
 	TAP_OK(pairs_equal(a->env, a->nenv, b->env, b->nenv), "%s: env", what);
 	TAP_IS_INT(b->timeout_s, a->timeout_s, "%s: timeout_s", what);
 	TAP_IS_INT(b->force, a->force, "%s: force", what);
+	TAP_IS_STR(b->workdir, a->workdir, "%s: workdir", what);
 	TAP_OK(pairs_equal(a->components, a->ncomponents, b->components, b->ncomponents),
 	       "%s: components", what);
 }
@@ -132,6 +133,7 @@ int main(void)
 		.timeout_s = 36000,
 		.force = true,
 		.components = comps, .ncomponents = 2,
+		.workdir = "/abs/project " ODD "/",
 	};
 	roundtrip(&a, "full spec");
 
@@ -219,6 +221,42 @@ int main(void)
 		spec_free(b);
 		free(err);
 	}
+	/* workdir absent or null: NULL (the recipe runs in its scratch
+	 * folder); relative: taken from the runner's working folder. */
+	const char *base = "{\"schema\":1,\"target\":\"t\",\"key\":\"ffffffffffffffffffffffffffffffff\","
+			   "\"root\":\"/r/\",\"sentinel_dir\":\"/r/s/\",\"log_dir\":\"/r/l/\","
+			   "\"argv\":[[\"true\"]],\"outputs\":[{\"name\":\"o\",\"uri\":\"o\",\"path\":\"/o\",\"dir\":false}]";
+	static const struct {
+		const char *tail, *want, *err;
+	} wd[] = {
+		{"}", NULL, NULL},
+		{",\"workdir\":null}", NULL, NULL},
+		{",\"workdir\":\"/p/q\"}", "/p/q", NULL},
+		{",\"workdir\":\"\"}", NULL, "'workdir' must not be empty"},
+		{",\"workdir\":3}", NULL, "'workdir' must be a string, not a number"},
+	};
+	for (size_t k = 0; k < ARRAY_LEN(wd); k++) {
+		char *t = xasprintf("%s%s", base, wd[k].tail);
+		char *err = NULL;
+		struct spec *p = spec_parse(t, strlen(t), &err);
+		if (wd[k].err) {
+			TAP_OK(!p && err && strstr(err, wd[k].err), "workdir %s: rejected (%s)", wd[k].tail,
+			       err ? err : "accepted");
+		} else {
+			TAP_OK(p != NULL, "workdir %s: parsed (%s)", wd[k].tail, err ? err : "no error");
+			TAP_IS_STR(p ? p->workdir : NULL, wd[k].want, "workdir %s: value", wd[k].tail);
+		}
+		spec_free(p);
+		free(err);
+		free(t);
+	}
+	char *t = xasprintf("%s,\"workdir\":\"rel/dir\"}", base), *err = NULL;
+	struct spec *p = spec_parse(t, strlen(t), &err);
+	TAP_OK(p && p->workdir && p->workdir[0] == '/' && strstr(p->workdir, "/rel/dir"),
+	       "a relative workdir is made absolute (%s)", p && p->workdir ? p->workdir : "none");
+	spec_free(p);
+	free(err);
+	free(t);
 
 	/* Control characters are escaped, never written raw. */
 	size_t len;
