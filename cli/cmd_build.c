@@ -19,11 +19,27 @@ const struct cli_option build_options[] = {
 	{O_JOBS, 'j', "jobs", "N", "run at most N instances at once (default 1)"},
 	{O_KEEP_GOING, 'k', "keep-going", NULL, "after a failure, go on with what does not depend on it"},
 	{O_BACKEND, 0, "backend", "local", "where instances run: local (this machine)"},
-	{O_FORCE, 0, "force", NULL, "rebuild the up-to-date instances of the selected targets too"},
+	{O_FORCE, 0, "force", NULL,
+	 "rebuild the up-to-date instances of the targets named (of every target when none is), never their upstream"},
 	{O_REFRESH, 0, "refresh", NULL, "re-read every input instead of trusting cached fingerprints"},
 	{O_VERBOSE, 'v', "verbose", NULL, "also say on stderr which S3 requests the build made"},
 	{0},
 };
+
+/* --force: per group, whether its up-to-date instances are rebuilt too.
+ * The targets named on the command line (their upstream is not forced),
+ * or every selected target when none is named. */
+static bool *forced_groups(const struct session *s)
+{
+	const struct graph *g = s->g;
+	bool *f = xcalloc(g->ngroups + 1, sizeof(bool));
+	for (size_t gi = 0; gi < g->ngroups; gi++) {
+		f[gi] = s->ntargets == 0 && g->groups[gi].selected;
+		for (size_t k = 0; k < s->ntargets; k++)
+			f[gi] |= !strcmp(g->groups[gi].t->name, s->targets[k]);
+	}
+	return f;
+}
 
 int cmd_build(int argc, char **argv)
 {
@@ -31,14 +47,15 @@ int cmd_build(int argc, char **argv)
 	struct plan_opts po = {0};
 	struct build_opts bo = {.jobs = 1};
 	struct cli_args a;
-	bool dry = false;
+	bool dry = false, force = false, *forced = NULL;
+	struct plan *p = NULL;
 	int ret = 1;
 	cli_args_init(&a, "build", argc, argv);
 	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
 		switch (o) {
 		case O_DRY_RUN: dry = true; break;
 		case O_KEEP_GOING: bo.keep_going = true; break;
-		case O_FORCE: po.force = bo.force = true; break;
+		case O_FORCE: force = true; break;
 		case O_REFRESH: po.refresh = true; break;
 		case O_VERBOSE: bo.verbose = true; break;
 		case O_JOBS:
@@ -61,7 +78,11 @@ int cmd_build(int argc, char **argv)
 			goto out;
 		}
 	}
-	struct plan *p = session_plan(&s, &po);
+	if (session_open(&s, true, true) < 0)
+		goto out;
+	if (force)
+		po.forced = forced = forced_groups(&s);
+	p = plan_new(s.g, s.st, &po);
 	if (!p)
 		goto out;
 	if (dry) {
@@ -90,8 +111,9 @@ int cmd_build(int argc, char **argv)
 	}
 	if (bo.verbose)
 		cloud_report();
-	plan_free(p);
 out:
+	plan_free(p);
+	free(forced);
 	session_close(&s);
 	return ret;
 }

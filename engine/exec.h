@@ -11,7 +11,6 @@
 struct build_opts {
 	long jobs;        /* runners at once (>= 1) */
 	bool keep_going;  /* -k: go on with what does not depend on a failure */
-	bool force;       /* rebuild up-to-date instances too */
 	bool verbose;
 };
 

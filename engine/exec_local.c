@@ -204,7 +204,7 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 		return -1;
 	}
 	buf_reset(&x->spec);
-	if (spec_write(p, i, &x->w, x->o->force, &x->spec) < 0) {
+	if (spec_write(p, i, &x->w, i->reason == R_FORCED, &x->spec) < 0) {
 		warn("cannot write the spec of an instance: out of memory");
 		return -1;
 	}

@@ -321,7 +321,7 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	 * sentinel. */
 	if (i->state == INST_STALE && p->st && !comps_cached(p->st, key, &w->comps))
 		state_put(p->st, STATE_COMP, key, 32, w->comps.data.data, w->comps.data.len);
-	if (p->opts.force && i->state == INST_OK) {
+	if (p->opts.forced && p->opts.forced[i->group] && i->state == INST_OK) {
 		i->state = INST_STALE;
 		i->reason = R_FORCED;
 	}

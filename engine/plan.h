@@ -16,7 +16,9 @@ struct store;
 
 struct plan_opts {
 	bool refresh;  /* re-hash inputs whatever the cache says */
-	bool force;    /* every selected, buildable instance is stale */
+	/* Per group: its up-to-date instances are stale too (forced);
+	 * NULL: none is. Borrowed. */
+	const bool *forced;
 };
 
 struct plan {
