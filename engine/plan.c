@@ -289,7 +289,8 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	case LK_FAILED:
 		i->state = INST_STALE;
 		i->reason = R_FAILED;
-		failed_detail(p, i, key);
+		if (!p->opts.no_failed_bodies)
+			failed_detail(p, i, key);
 		break;
 	case LK_INTERRUPTED:
 		i->state = INST_STALE;

@@ -19,6 +19,9 @@ struct plan_opts {
 	/* Per group: its up-to-date instances are stale too (forced);
 	 * NULL: none is. Borrowed. */
 	const bool *forced;
+	/* Leave failed instances' why unset instead of reading their
+	 * sentinels (status reads each body once itself). */
+	bool no_failed_bodies;
 };
 
 struct plan {

@@ -48,9 +48,13 @@ emu_reset
 run "$RAPID" status
 is "$RC" 0 "status succeeds"
 like "$OUT" "^rapidtide: 1100 ok, 7 failed, 3 running, 0 interrupted$" "status counts from the S3 listing"
-like "$OUT" "^  failed participant=[0-9]+: exit status 3 \\(log: s3://st-out/rt/x.log\\)$" "a failure with its exit status (said once) and log"
-is "$(printf '%s\n' "$OUT" | grep -c '^  failed ')" 7 "every failure is listed"
-is "$(emu_count ListObjectsV2)" 2 "one listing page per 1,000 sentinels (1,110 sentinels: 2)"
+like "$OUT" "^  failed \\(exit status 3\\): 7 instances$" "the failures grouped by their exit status (said once)"
+like "$OUT" "^    participant=[0-9]+  \\(log: s3://st-out/rt/x.log\\)$" "an example with its log"
+is "$(printf '%s\n' "$OUT" | grep -c '^    participant=')" 5 "five examples"
+like "$OUT" "^    \\.\\.\\. and 2 more$" "and a count of the rest"
+# status plans first (the instances of the current plan): the participants'
+# list(s3://) costs its 2 pages, then one listing page per 1,000 sentinels
+is "$(emu_count ListObjectsV2)" 4 "listing pages: 2 for list(), 2 for 1,110 sentinels"
 is "$(emu_count GetObject)" 7 "only the failed sentinels are read"
 is "$(emu_count HeadObject)" 0 "no input is looked at"
 
