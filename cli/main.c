@@ -34,6 +34,8 @@ static const struct cli_command commands[] = {
 	 "Plan, then run the stale instances (upstream before downstream).", build_options},
 	{"status", cmd_status, "[TARGET...] [VAR=value...]",
 	 "Count the current instances by state from the sentinels, and group the failures by reason.", status_options},
+	{"logs", cmd_logs, "TARGET [WILDCARD=value...] [VAR=value...]",
+	 "Print an instance's log; with --follow, as it runs, until it ends.", logs_options},
 	{"graph", cmd_graph, "[VAR=value...]", "Print the targets and their edges in DOT.", graph_options},
 	{"check", cmd_check, "[VAR=value...]",
 	 "Validate the Rapidfile without touching inputs or the network.", check_options},

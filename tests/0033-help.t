@@ -22,7 +22,7 @@ is "$ERR" "$HELP" "... with the help on stderr"
 
 # The commands rapid help lists: every one the table has, and only those.
 cmds=$(printf '%s\n' "$HELP" | sed -n '/^commands:$/,/^$/p' | sed -n 's/^  \([a-z]*\) .*/\1/p')
-is "$(echo $cmds)" "plan build status graph check runner stack version help" "rapid help lists the commands"
+is "$(echo $cmds)" "plan build status logs graph check runner stack version help" "rapid help lists the commands"
 
 # options_of FILE TABLE: "-x --name" words of one option table in FILE.
 options_of() {
