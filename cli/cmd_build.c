@@ -8,15 +8,19 @@
 #include "engine/state.h"
 #include "lib/util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE };
+enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE, O_CORES, O_MEMORY };
 
 const struct cli_option build_options[] = {
 	{O_DRY_RUN, 'n', "dry-run", NULL, "print the plan and run nothing"},
-	{O_JOBS, 'j', "jobs", "N", "run at most N instances at once (default 1)"},
+	{O_JOBS, 'j', "jobs", "[N]", "run at most N instances at once (default 1; -j alone: one per core)"},
+	{O_CORES, 0, "cores", "N", "the vcpus the running instances may take together (default: this machine's)"},
+	{O_MEMORY, 0, "memory", "SIZE",
+	 "the memory they may take together: MiB, or with K, M, G, T (default: this machine's)"},
 	{O_KEEP_GOING, 'k', "keep-going", NULL, "after a failure, go on with what does not depend on it"},
 	{O_BACKEND, 0, "backend", "local", "where instances run: local (this machine)"},
 	{O_FORCE, 0, "force", NULL,
@@ -25,6 +29,33 @@ const struct cli_option build_options[] = {
 	{O_VERBOSE, 'v', "verbose", NULL, "also say on stderr which S3 requests the build made"},
 	{0},
 };
+
+/* A --memory SIZE in MiB: a number of MiB, or of K, M, G or T (powers
+ * of 1024; "8G", "8GiB", "512M", "1.5G"); -1 when it is not one. */
+static long parse_size(const char *v)
+{
+	char *end;
+	errno = 0;
+	double n = strtod(v, &end);
+	if (errno || end == v || !(n > 0) || *v == '-' || *v == '+')
+		return -1;
+	double mib;
+	switch (*end) {
+	case 'k': case 'K': mib = n / 1024; end++; break;
+	case 'm': case 'M': mib = n; end++; break;
+	case 'g': case 'G': mib = n * 1024; end++; break;
+	case 't': case 'T': mib = n * 1024 * 1024; end++; break;
+	default: mib = n; break;
+	}
+	if (end[0] == 'i' && end[1] == 'B')
+		end += 2;
+	else if (end[0] == 'B')
+		end++;
+	if (*end || mib > 1e12)
+		return -1;
+	long r = (long)mib;
+	return r < mib ? r + 1 : r < 1 ? 1 : r;
+}
 
 /* --force: per group, whether its up-to-date instances are rebuilt too.
  * The targets named on the command line (their upstream is not forced),
@@ -47,7 +78,7 @@ int cmd_build(int argc, char **argv)
 	struct plan_opts po = {0};
 	struct build_opts bo = {.jobs = 1};
 	struct cli_args a;
-	bool dry = false, force = false, *forced = NULL;
+	bool dry = false, force = false, jobs_per_core = false, *forced = NULL;
 	struct plan *p = NULL;
 	int ret = 1;
 	cli_args_init(&a, "build", argc, argv);
@@ -59,7 +90,24 @@ int cmd_build(int argc, char **argv)
 		case O_REFRESH: po.refresh = true; break;
 		case O_VERBOSE: bo.verbose = true; break;
 		case O_JOBS:
-			if ((bo.jobs = session_parse_count("-j", a.value)) < 0) {
+			/* -j alone: one per core (of --cores when given, wherever it is) */
+			if (!a.value)
+				jobs_per_core = true;
+			else if ((bo.jobs = session_parse_count("-j", a.value)) < 0) {
+				ret = 2;
+				goto out;
+			} else
+				jobs_per_core = false;
+			break;
+		case O_CORES:
+			if ((bo.cores = session_parse_count("--cores", a.value)) < 0) {
+				ret = 2;
+				goto out;
+			}
+			break;
+		case O_MEMORY:
+			if ((bo.memory_mib = parse_size(a.value)) < 0) {
+				warn("option --memory needs a size in MiB (or with K, M, G, T: 8G), not '%s'", a.value);
 				ret = 2;
 				goto out;
 			}
@@ -78,6 +126,8 @@ int cmd_build(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (jobs_per_core)
+		bo.jobs = bo.cores ? bo.cores : exec_machine_cores();
 	if (session_open(&s, true, true) < 0)
 		goto out;
 	if (force)

@@ -18,6 +18,7 @@
 #include "runner/runner.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -67,6 +68,8 @@ struct exec {
 	uint32_t *held_ids;      /* which (some may have moved on: see status) */
 	size_t nheld_ids, held_cap;
 	size_t held_ok, held_failed; /* what became of them there */
+	long cores, memory_mib;  /* what the running instances may take together */
+	long used_cores, used_mib; /* what they take now */
 	bool tty;                /* stderr is a terminal: a live progress line */
 	struct inst_work w;
 	struct buf spec;
@@ -187,6 +190,53 @@ static int upstreams_built(struct exec *x, const struct instance *i)
 	return 0;
 }
 
+long exec_machine_cores(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+long exec_machine_memory_mib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[256];
+	long mib = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long kib;
+		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1) {
+			mib = (long)(kib / 1024);
+			break;
+		}
+	}
+	fclose(f);
+	return mib;
+}
+
+/* What an instance of id's target takes while it runs: its vcpus and
+ * memory, none of either when the target does not say. */
+static long need_cores(const struct exec *x, uint32_t id)
+{
+	const struct target *t = x->p->g->groups[x->p->g->inst[id].group].t;
+	return t->vcpus > 0 ? t->vcpus : 0;
+}
+
+static long need_mib(const struct exec *x, uint32_t id)
+{
+	const struct target *t = x->p->g->groups[x->p->g->inst[id].group].t;
+	return t->memory_mib > 0 ? t->memory_mib : 0;
+}
+
+/* Whether id fits beside the running instances. */
+static bool fits(const struct exec *x, uint32_t id)
+{
+	return x->used_cores + need_cores(x, id) <= x->cores && x->used_mib + need_mib(x, id) <= x->memory_mib;
+}
+
 static int launch(struct exec *x, uint32_t id, size_t slot)
 {
 	struct plan *p = x->p;
@@ -228,6 +278,8 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 	x->pids[slot] = pid;
 	x->slot_inst[slot] = id;
 	x->running++;
+	x->used_cores += need_cores(x, id);
+	x->used_mib += need_mib(x, id);
 	x->started++;
 	struct buf n = {0};
 	graph_name(p->g, i, &n);
@@ -378,14 +430,21 @@ static void exec_add_jobs(struct exec *x)
 	x->blocked_held = x->blocked;
 }
 
-/* Start ready jobs while slots are free. */
+/* Start ready jobs while slots are free, in the order they became ready,
+ * each only when it fits beside the running ones (those that do not fit
+ * wait for their turn, in order). */
 static void start_ready(struct exec *x)
 {
 	const struct build_opts *o = x->o;
-	while (x->running < (size_t)o->jobs && x->rhead < x->rtail) {
-		uint32_t id = x->ready[x->rhead++];
+	size_t keep = x->rhead, k = x->rhead;
+	for (; k < x->rtail && x->running < (size_t)o->jobs; k++) {
+		uint32_t id = x->ready[k];
 		if (x->status[id] != J_READY)
 			continue;
+		if (!fits(x, id)) {
+			x->ready[keep++] = id;
+			continue;
+		}
 		size_t slot = 0;
 		while (x->pids[slot] > 0)
 			slot++;
@@ -393,11 +452,56 @@ static void start_ready(struct exec *x)
 			x->status[id] = J_FAILED;
 			x->failed++;
 			block_down(x, id, id, "failed");
-			if (!o->keep_going)
+			if (!o->keep_going) {
+				k++;
 				break;
+			}
 		} else {
 			x->status[id] = J_RUNNING;
 		}
+	}
+	/* what was not looked at stays, behind what did not fit */
+	if (keep != k)
+		memmove(x->ready + keep, x->ready + k, (x->rtail - k) * sizeof(*x->ready));
+	x->rtail = keep + (x->rtail - k);
+}
+
+/* Instances that can never fit (a target needing more vcpus or memory
+ * than the build may use) fail before anything starts: one line per
+ * target, naming what it needs, what there is and how to say otherwise. */
+static void fail_unfit(struct exec *x)
+{
+	struct graph *g = x->p->g;
+	for (size_t gi = 0; gi < g->ngroups; gi++) {
+		const struct tgroup *tg = &g->groups[gi];
+		const struct target *t = tg->t;
+		bool cores = t->vcpus > x->cores, mem = t->memory_mib > x->memory_mib;
+		if (!tg->selected || (!cores && !mem))
+			continue;
+		size_t n = 0;
+		for (uint32_t k = 0; k < tg->n; k++) {
+			uint32_t id = tg->first + k;
+			if (x->status[id] != J_WAITING && x->status[id] != J_READY)
+				continue;
+			x->status[id] = J_FAILED;
+			x->failed++;
+			n++;
+			block_down(x, id, id, "failed");
+		}
+		if (!n)
+			continue;
+		if (x->tty)
+			fputs("\r\033[K", stderr);
+		if (mem)
+			warn("%s: needs %ld MiB of memory and %s %ld MiB: %zu instance%s not built "
+			     "(--memory SIZE sets how much the build may use)",
+			     t->name, t->memory_mib, x->o->memory_mib ? "--memory gives" : "this machine has",
+			     x->memory_mib, n, n == 1 ? "" : "s");
+		if (cores)
+			warn("%s: needs %ld vcpus and %s %ld: %zu instance%s not built "
+			     "(--cores N sets how many the build may use)",
+			     t->name, t->vcpus, x->o->cores ? "--cores gives" : "this machine has", x->cores, n,
+			     n == 1 ? "" : "s");
 	}
 }
 
@@ -412,6 +516,8 @@ static void reap(struct exec *x, pid_t pid, int ws)
 		x->pids[s] = 0;
 		x->running--;
 		uint32_t id = x->slot_inst[s];
+		x->used_cores -= need_cores(x, id);
+		x->used_mib -= need_mib(x, id);
 		finish(x, id, ws);
 		if (x->status[id] == J_DONE && p->st) {
 			char key[33];
@@ -615,8 +721,13 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	struct exec x = {.p = p, .o = o};
 	size_t n = p->g->ninst;
 	x.tty = isatty(2);
+	x.cores = o->cores > 0 ? o->cores : exec_machine_cores();
+	x.memory_mib = o->memory_mib > 0 ? o->memory_mib : exec_machine_memory_mib();
+	if (x.memory_mib <= 0)
+		x.memory_mib = LONG_MAX / 2; /* unknown: not a limit */
 	exec_alloc(&x, n, o->jobs);
 	exec_add_jobs(&x);
+	fail_unfit(&x);
 
 	struct sigaction sa = {0}, sc = {0}, old_int, old_term, old_hup, old_chld;
 	sa.sa_handler = on_signal;
