@@ -102,6 +102,15 @@ is "$RC:$(runs)" "0:0" "-j1 -n: a dry run"
 run "$RAPID" build -kn small
 is "$RC:$(runs)" "0:0" "-kn: keep going, dry run"
 like "$OUT" "^small: 8 instances: 0 up to date, 8 to build\$" "prints the plan"
+rm -rf out; : > "$J"
+run "$RAPID" -j 2 --cores=64 -C "$W" build small
+is "$RC:$(runs)" "0:8" "a command's options before the command word (rapid -j 2 --cores=64 -C DIR build)"
+ok "$([ "$(overlap)" -le 2 ]; echo $?)" "-j 2 before the command word is read"
+run "$RAPID" -kn build small
+is "$RC:$(runs)" "0:8" "rapid -kn build: a dry run"
+run "$RAPID" -x plan
+is "$RC" 2 "an unknown option before the command word"
+like "$ERR" "^rapid: plan: unknown option '-x'" "is the command's usage error"
 run "$RAPID" plan -C "$W" small
 like "$OUT" "^small: 8 instances" "plan -C DIR after the command word"
 done_testing
