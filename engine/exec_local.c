@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +72,9 @@ struct exec {
 	long cores, memory_mib;  /* what the running instances may take together */
 	long used_cores, used_mib; /* what they take now */
 	bool tty;                /* stderr is a terminal: a live progress line */
+	int cols;                /* its width (0: unknown) */
+	size_t finished;         /* runners that ended (built, failed, interrupted) */
+	int64_t start_ms;
 	struct inst_work w;
 	struct buf spec;
 };
@@ -237,6 +241,58 @@ static bool fits(const struct exec *x, uint32_t id)
 	return x->used_cores + need_cores(x, id) <= x->cores && x->used_mib + need_mib(x, id) <= x->memory_mib;
 }
 
+static int64_t mono_ms(void);
+
+/* "1.5/s", "12/min", "3.2/h": instances finished per unit of time since
+ * the build started; "" before the first. */
+static void put_rate(const struct exec *x, struct buf *b)
+{
+	double s = (double)(mono_ms() - x->start_ms) / 1000.0;
+	if (!x->finished || s <= 0)
+		return;
+	double r = (double)x->finished / s;
+	if (r >= 1)
+		buf_printf(b, ", %.1f/s", r);
+	else if (r * 60 >= 1)
+		buf_printf(b, ", %.1f/min", r * 60);
+	else
+		buf_printf(b, ", %.1f/h", r * 3600);
+}
+
+/* Progress on stderr. On a terminal, one line rewritten in place as
+ * runners start and end: [finished/total], how many run and failed, the
+ * rate, and the instance concerned. Otherwise a plain line as each one
+ * ends ("[3/80] NAME", and " failed" or " interrupted" after it): what
+ * not ended when is NULL (a start: shown on a terminal only). */
+static void progress(struct exec *x, uint32_t id, const char *what)
+{
+	if (!x->tty && !what)
+		return;
+	struct buf b = {0};
+	buf_printf(&b, "[%zu/%zu] ", x->finished, x->total);
+	if (x->tty) {
+		buf_printf(&b, "%zu running", x->running);
+		if (x->failed)
+			buf_printf(&b, ", %zu failed", x->failed);
+		put_rate(x, &b);
+		buf_puts(&b, "  ");
+	}
+	graph_name(x->p->g, &x->p->g->inst[id], &b);
+	if (what)
+		buf_puts(&b, what);
+	if (x->tty) {
+		/* one line of the terminal: a wrapped one would not be rewritten */
+		if (x->cols > 1 && b.len > (size_t)x->cols - 1) {
+			b.len = (size_t)x->cols - 1;
+			b.data[b.len] = 0;
+		}
+		fprintf(stderr, "\r\033[K%s", b.data);
+	} else {
+		fprintf(stderr, "%s\n", b.data);
+	}
+	buf_free(&b);
+}
+
 static int launch(struct exec *x, uint32_t id, size_t slot)
 {
 	struct plan *p = x->p;
@@ -281,13 +337,7 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 	x->used_cores += need_cores(x, id);
 	x->used_mib += need_mib(x, id);
 	x->started++;
-	struct buf n = {0};
-	graph_name(p->g, i, &n);
-	if (x->tty) /* one live line, rewritten as runners start */
-		fprintf(stderr, "\r\033[K[%zu/%zu] %s", x->started, x->total, n.data);
-	else
-		fprintf(stderr, "[%zu/%zu] %s\n", x->started, x->total, n.data);
-	buf_free(&n);
+	progress(x, id, NULL);
 	/* Kept to remember the components of the key once it is built. */
 	buf_reset(&x->slot_comps[slot]);
 	buf_putn(&x->slot_comps[slot], x->w.comps.data.data, x->w.comps.data.len);
@@ -302,8 +352,10 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 	if (code == 0) {
 		x->status[id] = J_DONE;
 		x->built++;
+		x->finished++;
 		i->state = INST_OK;
 		release_down(x, id);
+		progress(x, id, "");
 		return;
 	}
 	if (code == RUNNER_EXIT_BUSY && watchable(x, i)) {
@@ -338,6 +390,9 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 			warn("%s: runner ended with status %d", n.data, code);
 	}
 	buf_free(&n);
+	x->finished++;
+	progress(x, id, x->status[id] == J_FAILED ? " failed"
+			: x->status[id] == J_INTERRUPTED ? " interrupted" : " running in another build");
 	if (g_stop_signal) /* stopping: what depends on it is "not started" */
 		return;
 	size_t before = x->blocked;
@@ -721,6 +776,10 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	struct exec x = {.p = p, .o = o};
 	size_t n = p->g->ninst;
 	x.tty = isatty(2);
+	struct winsize ws;
+	if (x.tty && ioctl(2, TIOCGWINSZ, &ws) == 0)
+		x.cols = ws.ws_col;
+	x.start_ms = mono_ms();
 	x.cores = o->cores > 0 ? o->cores : exec_machine_cores();
 	x.memory_mib = o->memory_mib > 0 ? o->memory_mib : exec_machine_memory_mib();
 	if (x.memory_mib <= 0)
