@@ -17,14 +17,12 @@ enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VER
 
 const struct cli_option build_options[] = {
 	{O_DRY_RUN, 'n', "dry-run", NULL, "print the plan and run nothing"},
-	{O_JOBS, 'j', "jobs", "[N]", "run at most N instances at once (default 1; -j alone: one per core)"},
-	{O_CORES, 0, "cores", "N", "the vcpus the running instances may take together (default: this machine's)"},
-	{O_MEMORY, 0, "memory", "SIZE",
-	 "the memory they may take together: MiB, or with K, M, G, T (default: this machine's)"},
+	{O_JOBS, 'j', "jobs", "[N]", "run at most N at once (default 1; -j alone: one per core)"},
+	{O_CORES, 0, "cores", "N", "vcpus the running instances may take (default: all)"},
+	{O_MEMORY, 0, "memory", "SIZE", "memory they may take: MiB, or 8G (default: all)"},
 	{O_KEEP_GOING, 'k', "keep-going", NULL, "after a failure, go on with what does not depend on it"},
 	{O_BACKEND, 0, "backend", "local", "where instances run: local (this machine)"},
-	{O_FORCE, 0, "force", NULL,
-	 "rebuild the up-to-date instances of the targets named (of every target when none is), never their upstream"},
+	{O_FORCE, 0, "force", NULL, "rebuild the named targets (all if none), not upstream"},
 	{O_REFRESH, 0, "refresh", NULL, "re-read every input instead of trusting cached fingerprints"},
 	{O_VERBOSE, 'v', "verbose", NULL, "also say on stderr which S3 requests the build made"},
 	{0},
@@ -47,9 +45,9 @@ static long parse_size(const char *v)
 	case 't': case 'T': mib = n * 1024 * 1024; end++; break;
 	default: mib = n; break;
 	}
-	if (end[0] == 'i' && end[1] == 'B')
+	if (end[0] == 'i' && (end[1] == 'B' || end[1] == 'b'))
 		end += 2;
-	else if (end[0] == 'B')
+	else if (end[0] == 'B' || end[0] == 'b')
 		end++;
 	if (*end || mib > 1e12)
 		return -1;

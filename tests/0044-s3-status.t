@@ -84,6 +84,21 @@ emu_seed "{\"bucket\": \"st-out\", \"keys\": [\"rt/.rapid/sentinels/rapidtide/$P
 run "$RAPID" status
 like "$OUT" "^rapidtide: 1100 ok, 7 failed, 3 running, 0 interrupted$" "other objects under the prefix are ignored"
 
+# rapid logs on an S3 root: one GetObject of the current key's log object.
+F=$(python3 -c 'import json; print(json.load(open("plan.json"))["targets"][0]["not_up_to_date"][1100]["wildcards"]["participant"])')
+FK=$(python3 -c 'import json; print(json.load(open("plan.json"))["targets"][0]["not_up_to_date"][1100]["key"])')
+emu_seed "{\"bucket\": \"st-out\", \"keys\": [\"rt/.rapid/logs/rapidtide/$F/$FK.log\"], \"body\": \"rapidtide said no\\n\"}" >/dev/null
+emu_reset
+run "$RAPID" logs rapidtide participant="$F"
+is "$RC:$OUT" "0:rapidtide said no" "logs: the log object of the current key"
+is "$(emu_count GetObject)" 1 "logs: one GetObject"
+run "$RAPID" logs rapidtide participant="$P"
+is "$RC" 1 "logs: an instance without a log object fails"
+like "$ERR" "^rapid: cannot read 's3://st-out/rt/\\.rapid/logs/rapidtide/$P/$K\\.log': no such object" "naming the object"
+run "$RAPID" logs rapidtide participant="$F" --follow
+is "$RC" 1 "logs --follow on an S3 root fails"
+like "$ERR" "^rapid: logs: --follow needs a local output root \\('s3://st-out/rt/' is on S3\\)$" "saying what it needs"
+
 # Errors name the object and the cause, once.
 run "$RAPID" status OUT=s3://nosuchbucket/rt
 is "$RC" 1 "a missing output bucket fails status"

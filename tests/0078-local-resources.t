@@ -77,6 +77,15 @@ like "$ERR" "built 8 of 16; 8 failed" "and counted"
 run "$RAPID" build --memory lots
 is "$RC" 2 "a bad --memory is a usage error"
 like "$ERR" "^rapid: option --memory needs a size in MiB \\(or with K, M, G, T: 8G\\), not 'lots'\$" "named"
+for m in 512 512M 0.5G 2GiB 1T 1048576K 8gb; do
+	run "$RAPID" build -n --memory $m
+	is "$RC" 0 "--memory $m is a size"
+done
+run "$RAPID" build -n --memory 8X
+is "$RC" 2 "--memory 8X is not"
+run "$RAPID" build big MEM=600 --memory 0.5G --cores 64
+is "$RC" 1 "more than --memory 0.5G"
+like "$ERR" "needs 600 MiB of memory and --memory gives 512 MiB" "--memory 0.5G is 512 MiB"
 run "$RAPID" build --cores 0
 is "$RC" 2 "a bad --cores is a usage error"
 
