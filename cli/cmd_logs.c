@@ -266,10 +266,33 @@ int cmd_logs(int argc, char **argv)
 		goto out;
 	}
 	/* Which words are wildcard values: the target's wildcard names, from
-	 * the Rapidfile read offline. */
+	 * the Rapidfile read offline and quietly (the real load below says
+	 * what is wrong with it, once). */
 	struct rules_opts ro0 = {0};
-	if (rules_load(g_opts.file ? g_opts.file : "Rapidfile", &ro0, &rf0) < 0)
-		goto out;
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDERR_FILENO);
+	int r0 = rules_load(g_opts.file ? g_opts.file : "Rapidfile", &ro0, &rf0);
+	fflush(stderr);
+	if (saved >= 0 && null >= 0)
+		dup2(saved, STDERR_FILENO);
+	if (saved >= 0)
+		close(saved);
+	if (null >= 0)
+		close(null);
+	if (r0 < 0) {
+		/* It may need the overrides to load: with every word as one
+		 * (it says why when it still fails). */
+		rf0 = NULL;
+		for (size_t w = 0; w < nwords; w++)
+			session_arg(&s, words[w]);
+		if (session_open(&s, false, false) < 0)
+			goto out;
+		rf0 = s.rf;
+		s.rf = NULL;
+		session_close(&s);
+	}
 	const struct target *t0 = rules_target(rf0, target);
 	if (!t0) {
 		const char **names = xcalloc(rf0->ntargets + 1, sizeof(char *));
