@@ -37,6 +37,11 @@ unlike "$OUT" '^not counted' "every sentinel is of the current plan"
 
 run "$RAPID" status other
 is "$OUT" "other: 1 ok, 0 failed, 0 running, 0 interrupted" "status TARGET shows that target only"
+run timeout 20 "$RAPID" status --watch other
+is "$RC:$OUT" "0:other: 1 ok, 0 failed, 0 running, 0 interrupted" "status --watch with nothing running: one look"
+run "$RAPID" status nosuch
+is "$RC" 1 "status of an unknown target fails"
+like "$ERR" "no target 'nosuch'" "naming it"
 
 # instances leave the Rapidfile: their sentinels are not counted
 seq 1 200 | sed 's/^/p/' > ids.txt

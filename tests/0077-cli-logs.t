@@ -15,6 +15,9 @@ target copy
     foreach r in x y
     output o = out/{p}/{r}.txt
     run sh -c 'echo "log of \$1 \$2 v\$3"; echo "to stderr" >&2; echo ok > "\$4"' x {p} {r} \$(V) {o}
+target one
+    output o = out/one.txt
+    run sh -c 'echo one; echo 1 > "\$1"' x {o}
 target slow
     foreach p in a
     output o = out/slow/{p}.txt
@@ -30,6 +33,9 @@ is "$OUT" "$(printf 'log of b x v1\nto stderr')" "wildcards in any order"
 run "$RAPID" -C "$W" logs copy p=a r=x -f Rapidfile
 is "$RC:$(printf '%s' "$OUT" | head -1)" "0:log of a x v1" "global options before and after"
 
+run "$RAPID" build one
+run "$RAPID" logs one
+is "$RC:$OUT" "0:one" "a target without wildcards: logs TARGET"
 run "$RAPID" logs copy p=a r=x V=2
 is "$RC" 0 "a changed key: the newest log is shown"
 is "$(printf '%s' "$OUT" | head -1)" "log of a x v1" "the older key's log"
