@@ -71,6 +71,9 @@ struct exec {
 	size_t held_ok, held_failed; /* what became of them there */
 	long cores, memory_mib;  /* what the running instances may take together */
 	long used_cores, used_mib; /* what they take now */
+	uint32_t *unfit_epoch;   /* per group: the pass of start_ready it did not fit in */
+	uint32_t epoch;
+	size_t nselected;        /* selected groups */
 	bool tty;                /* stderr is a terminal: a live progress line */
 	int cols;                /* its width (0: unknown) */
 	size_t finished;         /* runners that ended (built, failed, interrupted) */
@@ -412,6 +415,9 @@ static void exec_alloc(struct exec *x, size_t n, long jobs)
 	x->pids = xcalloc((size_t)jobs, sizeof(pid_t));
 	x->slot_inst = xcalloc((size_t)jobs, sizeof(uint32_t));
 	x->slot_comps = xcalloc((size_t)jobs, sizeof(struct buf));
+	x->unfit_epoch = xcalloc(x->p->g->ngroups + 1, sizeof(uint32_t));
+	for (size_t gi = 0; gi < x->p->g->ngroups; gi++)
+		x->nselected += x->p->g->groups[gi].selected;
 }
 
 static void exec_free(struct exec *x, size_t n, long jobs)
@@ -429,6 +435,7 @@ static void exec_free(struct exec *x, size_t n, long jobs)
 	for (long s = 0; s < jobs; s++)
 		buf_free(&x->slot_comps[s]);
 	free(x->slot_comps);
+	free(x->unfit_epoch);
 	inst_work_free(&x->w);
 	buf_free(&x->spec);
 }
@@ -491,13 +498,25 @@ static void exec_add_jobs(struct exec *x)
 static void start_ready(struct exec *x)
 {
 	const struct build_opts *o = x->o;
-	size_t keep = x->rhead, k = x->rhead;
+	size_t keep = x->rhead, k = x->rhead, unfit = 0;
+	/* Within one pass what did not fit stays so (only more gets used):
+	 * a target is asked once, and once every selected target is known
+	 * not to fit, the rest is not looked at. */
+	x->epoch++;
 	for (; k < x->rtail && x->running < (size_t)o->jobs; k++) {
 		uint32_t id = x->ready[k];
 		if (x->status[id] != J_READY)
 			continue;
-		if (!fits(x, id)) {
+		uint32_t gi = x->p->g->inst[id].group;
+		if (x->unfit_epoch[gi] == x->epoch || !fits(x, id)) {
 			x->ready[keep++] = id;
+			if (x->unfit_epoch[gi] != x->epoch) {
+				x->unfit_epoch[gi] = x->epoch;
+				if (++unfit == x->nselected) {
+					k++;
+					break;
+				}
+			}
 			continue;
 		}
 		size_t slot = 0;
