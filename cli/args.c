@@ -107,6 +107,24 @@ static int found(struct cli_args *a, const struct cli_option *o)
 	return o->id;
 }
 
+/* Whether o's value may be left out ("[N]"). */
+static bool optional(const struct cli_option *o)
+{
+	return o->arg && o->arg[0] == '[';
+}
+
+/* Whether w is a number (all digits): what an optional value must be to
+ * be read from the next word. */
+static bool digits(const char *w)
+{
+	if (!*w)
+		return false;
+	for (; *w; w++)
+		if (*w < '0' || *w > '9')
+			return false;
+	return true;
+}
+
 /* "option '--jobs' needs a value (N)" */
 static int needs_value(struct cli_args *a, const struct cli_option *o)
 {
@@ -127,9 +145,9 @@ int cli_next(struct cli_args *a)
 		if (o->arg) {
 			if (*a->rest)
 				a->value = a->rest;
-			else if (a->i < a->argc)
+			else if (a->i < a->argc && (!optional(o) || (!a->words_only && digits(a->argv[a->i]))))
 				a->value = a->argv[a->i++];
-			else
+			else if (!optional(o))
 				return needs_value(a, o);
 			a->rest = NULL;
 		}
@@ -164,9 +182,9 @@ int cli_next(struct cli_args *a)
 	if (o->arg) {
 		if (eq)
 			a->value = eq + 1;
-		else if (a->i < a->argc)
+		else if (a->i < a->argc && (!optional(o) || digits(a->argv[a->i])))
 			a->value = a->argv[a->i++];
-		else
+		else if (!optional(o))
 			return needs_value(a, o);
 	}
 	return found(a, o);
@@ -201,7 +219,9 @@ static void option_words(const struct cli_option *o, bool both, struct buf *b)
 		buf_printf(b, "-%c", o->letter);
 	if (o->name && (both || !o->letter))
 		buf_printf(b, "%s--%s", o->letter ? ", " : "", o->name);
-	if (o->arg)
+	if (o->arg && optional(o) && both && o->name)
+		buf_printf(b, "[=%.*s]", (int)strlen(o->arg) - 2, o->arg + 1);
+	else if (o->arg)
 		buf_printf(b, "%s%s", both && o->name ? "=" : " ", o->arg);
 }
 

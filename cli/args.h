@@ -15,7 +15,11 @@ struct cli_option {
 	char letter;      /* -x, or 0 */
 	const char *name; /* --name, or NULL */
 	const char *arg;  /* the value's placeholder ("N"): it takes a value
-			   * (-j N, -jN, --jobs N, --jobs=N); NULL: a flag */
+			   * (-j N, -jN, --jobs N, --jobs=N); NULL: a flag.
+			   * In brackets ("[N]") the value may be left out (-j
+			   * alone): then only an attached value (-j4,
+			   * --jobs=4) or a next word made of digits (-j 4) is
+			   * taken, and cli_next gives a NULL value without one. */
 	const char *help; /* one line */
 };
 

@@ -8,22 +8,67 @@
 #include "engine/state.h"
 #include "lib/util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE };
+enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE, O_CORES, O_MEMORY };
 
 const struct cli_option build_options[] = {
 	{O_DRY_RUN, 'n', "dry-run", NULL, "print the plan and run nothing"},
-	{O_JOBS, 'j', "jobs", "N", "run at most N instances at once (default 1)"},
+	{O_JOBS, 'j', "jobs", "[N]", "run at most N at once (default 1; -j alone: one per core)"},
+	{O_CORES, 0, "cores", "N", "vcpus the running instances may take (default: all)"},
+	{O_MEMORY, 0, "memory", "SIZE", "memory they may take: MiB, or 8G (default: all)"},
 	{O_KEEP_GOING, 'k', "keep-going", NULL, "after a failure, go on with what does not depend on it"},
 	{O_BACKEND, 0, "backend", "local", "where instances run: local (this machine)"},
-	{O_FORCE, 0, "force", NULL, "rebuild the up-to-date instances of the selected targets too"},
+	{O_FORCE, 0, "force", NULL, "rebuild the named targets (all if none), not upstream"},
 	{O_REFRESH, 0, "refresh", NULL, "re-read every input instead of trusting cached fingerprints"},
 	{O_VERBOSE, 'v', "verbose", NULL, "also say on stderr which S3 requests the build made"},
 	{0},
 };
+
+/* A --memory SIZE in MiB: a number of MiB, or of K, M, G or T (powers
+ * of 1024; "8G", "8GiB", "512M", "1.5G"); -1 when it is not one. */
+static long parse_size(const char *v)
+{
+	char *end;
+	errno = 0;
+	double n = strtod(v, &end);
+	if (errno || end == v || !(n > 0) || *v == '-' || *v == '+')
+		return -1;
+	double mib;
+	switch (*end) {
+	case 'k': case 'K': mib = n / 1024; end++; break;
+	case 'm': case 'M': mib = n; end++; break;
+	case 'g': case 'G': mib = n * 1024; end++; break;
+	case 't': case 'T': mib = n * 1024 * 1024; end++; break;
+	default: mib = n; break;
+	}
+	if (end[0] == 'i' && (end[1] == 'B' || end[1] == 'b'))
+		end += 2;
+	else if (end[0] == 'B' || end[0] == 'b')
+		end++;
+	if (*end || mib > 1e12)
+		return -1;
+	long r = (long)mib;
+	return r < mib ? r + 1 : r < 1 ? 1 : r;
+}
+
+/* --force: per group, whether its up-to-date instances are rebuilt too.
+ * The targets named on the command line (their upstream is not forced),
+ * or every selected target when none is named. */
+static bool *forced_groups(const struct session *s)
+{
+	const struct graph *g = s->g;
+	bool *f = xcalloc(g->ngroups + 1, sizeof(bool));
+	for (size_t gi = 0; gi < g->ngroups; gi++) {
+		f[gi] = s->ntargets == 0 && g->groups[gi].selected;
+		for (size_t k = 0; k < s->ntargets; k++)
+			f[gi] |= !strcmp(g->groups[gi].t->name, s->targets[k]);
+	}
+	return f;
+}
 
 int cmd_build(int argc, char **argv)
 {
@@ -31,18 +76,36 @@ int cmd_build(int argc, char **argv)
 	struct plan_opts po = {0};
 	struct build_opts bo = {.jobs = 1};
 	struct cli_args a;
-	bool dry = false;
+	bool dry = false, force = false, jobs_per_core = false, *forced = NULL;
+	struct plan *p = NULL;
 	int ret = 1;
 	cli_args_init(&a, "build", argc, argv);
 	for (int o; (o = cli_next(&a)) != CLI_DONE;) {
 		switch (o) {
 		case O_DRY_RUN: dry = true; break;
 		case O_KEEP_GOING: bo.keep_going = true; break;
-		case O_FORCE: po.force = bo.force = true; break;
+		case O_FORCE: force = true; break;
 		case O_REFRESH: po.refresh = true; break;
 		case O_VERBOSE: bo.verbose = true; break;
 		case O_JOBS:
-			if ((bo.jobs = session_parse_count("-j", a.value)) < 0) {
+			/* -j alone: one per core (of --cores when given, wherever it is) */
+			if (!a.value)
+				jobs_per_core = true;
+			else if ((bo.jobs = session_parse_count("-j", a.value)) < 0) {
+				ret = 2;
+				goto out;
+			} else
+				jobs_per_core = false;
+			break;
+		case O_CORES:
+			if ((bo.cores = session_parse_count("--cores", a.value)) < 0) {
+				ret = 2;
+				goto out;
+			}
+			break;
+		case O_MEMORY:
+			if ((bo.memory_mib = parse_size(a.value)) < 0) {
+				warn("option --memory needs a size in MiB (or with K, M, G, T: 8G), not '%s'", a.value);
 				ret = 2;
 				goto out;
 			}
@@ -61,7 +124,13 @@ int cmd_build(int argc, char **argv)
 			goto out;
 		}
 	}
-	struct plan *p = session_plan(&s, &po);
+	if (jobs_per_core)
+		bo.jobs = bo.cores ? bo.cores : exec_machine_cores();
+	if (session_open(&s, true, true) < 0)
+		goto out;
+	if (force)
+		po.forced = forced = forced_groups(&s);
+	p = plan_new(s.g, s.st, &po);
 	if (!p)
 		goto out;
 	if (dry) {
@@ -96,8 +165,9 @@ int cmd_build(int argc, char **argv)
 	}
 	if (bo.verbose)
 		cloud_report();
-	plan_free(p);
 out:
+	plan_free(p);
+	free(forced);
 	session_close(&s);
 	return ret;
 }

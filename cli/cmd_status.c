@@ -1,12 +1,17 @@
-/* cmd_status.c - `rapid status`: what the sentinels say, per target:
- * instances by state, and each failure with its reason and log. It asks
- * only the store (no inputs, no keys), local or S3 alike: `rapid plan`
- * says what is stale. */
+/* cmd_status.c - `rapid status`: what the sentinels say of the instances
+ * of the current plan, per target: instances by state, and the failures
+ * grouped by reason with a few examples each. It plans first (keys from
+ * the cached fingerprints, as `rapid plan`), so that a sentinel counts
+ * only when its instance is in the Rapidfile now and its key is the
+ * instance's current one; the others are counted on one line. Local or
+ * S3 alike: the plan's own store answers (one listing per 1,000 sentinels
+ * on S3, one read per failed sentinel). */
 #include "cli/args.h"
 #include "cli/cmd.h"
-#include "engine/graph.h"
-#include "engine/store.h"
 #include "cli/session.h"
+#include "engine/graph.h"
+#include "engine/plan.h"
+#include "engine/store.h"
 #include "lib/util.h"
 
 #include <stdio.h>
@@ -14,45 +19,133 @@
 #include <string.h>
 #include <unistd.h>
 
+#define EXAMPLES 5 /* failures shown per reason (as plan shows instances) */
+
 enum { ST_N = SCAN_INTERRUPTED + 1 };
 static const char *const st_names[ST_N] = {"ok", "failed", "running", "interrupted"};
 
+/* The failures that share one reason. */
+struct reason {
+	char *text;        /* printable */
+	size_t n;
+	struct buf lines;  /* the first EXAMPLES, one "    w=v  (log: …)\n" each */
+};
+
+/* An instance of the plan, by its description ("p=a q=b"). */
+struct named {
+	char *name;
+	uint32_t id;
+};
+
 struct tstatus {
-	const struct target *t;
+	const struct plan *p;
+	const struct tgroup *tg;
 	struct store *store;
+	struct named *by_name;   /* sorted by name */
+	size_t n;
 	size_t count[ST_N];
-	struct buf failures;      /* text lines */
+	size_t stale;            /* sentinels not of the current plan */
+	struct reason *reasons;  /* in order of first appearance */
+	size_t nreasons;
+	struct buf name;         /* scratch */
 	struct buf json_failures; /* JSON objects, comma-separated */
 };
 
+static int cmp_named(const void *a, const void *b)
+{
+	return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
+}
+
+static void index_instances(struct tstatus *ts)
+{
+	const struct graph *g = ts->p->g;
+	ts->n = ts->tg->n;
+	ts->by_name = xcalloc(ts->n + 1, sizeof(*ts->by_name));
+	struct buf b = {0};
+	for (uint32_t k = 0; k < ts->tg->n; k++) {
+		buf_reset(&b);
+		graph_describe(g, &g->inst[ts->tg->first + k], &b);
+		ts->by_name[k].name = xstrdup(b.data ? b.data : "");
+		ts->by_name[k].id = ts->tg->first + k;
+	}
+	buf_free(&b);
+	qsort(ts->by_name, ts->n, sizeof(*ts->by_name), cmp_named);
+}
+
+/* The instance of the plan the sentinel e is of, when its key is the
+ * instance's current key; NULL when it is of another. */
+static const struct instance *current(struct tstatus *ts, const struct scan_entry *e)
+{
+	const struct target *t = ts->tg->t;
+	buf_reset(&ts->name);
+	for (size_t k = 0; k < e->nvalues; k++)
+		buf_printf(&ts->name, "%s%s=%s", k ? " " : "", t->wildcards[k].name, e->values[k]);
+	struct named want = {.name = ts->name.data ? ts->name.data : (char *)""};
+	const struct named *f = bsearch(&want, ts->by_name, ts->n, sizeof(*ts->by_name), cmp_named);
+	if (!f)
+		return NULL;
+	const struct instance *i = &ts->p->g->inst[f->id];
+	if (i->state == INST_SKIPPED || i->state == INST_UNKNOWN)
+		return NULL; /* no current key */
+	char key[33];
+	plan_key_hex(i, key);
+	return strcmp(key, e->key) ? NULL : i;
+}
+
+/* How a failure ended, said once: "exit status 3", "exit status 3: out
+ * of memory", "killed by signal 9", the runner's own reason when it
+ * already says how the recipe ended, or "no details". Printable. */
+static void failure_text(const struct sentinel_body *b, struct buf *out)
+{
+	const char *why = b ? b->reason : NULL;
+	bool said = why && (strstr(why, "exit status") || strstr(why, "signal"));
+	if (b && b->has_exit_code && !said)
+		buf_printf(out, "exit status %d", b->exit_code);
+	else if (b && b->signal > 0 && !said)
+		buf_printf(out, "killed by signal %d", b->signal);
+	if (why && why[0]) {
+		buf_puts(out, out->len ? ": " : "");
+		buf_put_printable(out, why);
+	}
+	if (!out->len)
+		buf_puts(out, "no details");
+}
+
 static void failure(struct tstatus *ts, const struct scan_entry *e)
 {
-	const struct target *t = ts->t;
+	const struct target *t = ts->tg->t;
 	struct sentinel_body *b = store_body(ts->store, t->name, e->values, e->nvalues, e->key, SENT_FAILED);
-	bool has_ec = b && b->has_exit_code;
-	const char *why = b ? b->reason : NULL, *log = b ? b->log : NULL;
-	struct buf w = {0};
-	/* Everything here but the target's names comes from the sentinel
-	 * tree (folder names, bodies): printable only (buf_put_printable). */
-	for (size_t k = 0; k < e->nvalues; k++) {
-		buf_printf(&w, "%s%s=", k ? " " : "", t->wildcards[k].name);
-		buf_put_printable(&w, e->values[k]);
+	const char *log = b ? b->log : NULL;
+	struct buf why = {0};
+	failure_text(b, &why);
+	struct reason *r = NULL;
+	for (size_t k = 0; k < ts->nreasons && !r; k++)
+		if (!strcmp(ts->reasons[k].text, why.data))
+			r = &ts->reasons[k];
+	if (!r) {
+		ts->reasons = xreallocarray(ts->reasons, ts->nreasons + 1, sizeof(*ts->reasons));
+		r = &ts->reasons[ts->nreasons++];
+		memset(r, 0, sizeof(*r));
+		r->text = buf_detach(&why);
 	}
-	buf_printf(&ts->failures, "  failed %s:", w.len ? w.data : t->name);
-	/* the runner's reason may already say how the recipe ended */
-	bool said = why && (strstr(why, "exit status") || strstr(why, "signal"));
-	if (has_ec && !said)
-		buf_printf(&ts->failures, " exit status %d", b->exit_code);
-	if (why && why[0]) {
-		buf_puts(&ts->failures, has_ec && !said ? ": " : " ");
-		buf_put_printable(&ts->failures, why);
+	if (r->n++ < EXAMPLES) {
+		/* The values come from the sentinel tree's folder names:
+		 * printable only. */
+		buf_puts(&r->lines, "    ");
+		for (size_t k = 0; k < e->nvalues; k++) {
+			buf_printf(&r->lines, "%s%s=", k ? " " : "", t->wildcards[k].name);
+			buf_put_printable(&r->lines, e->values[k]);
+		}
+		if (!e->nvalues)
+			buf_puts(&r->lines, t->name);
+		if (log) {
+			buf_puts(&r->lines, "  (log: ");
+			buf_put_printable(&r->lines, log);
+			buf_putc(&r->lines, ')');
+		}
+		buf_putc(&r->lines, '\n');
 	}
-	if (log) {
-		buf_puts(&ts->failures, " (log: ");
-		buf_put_printable(&ts->failures, log);
-		buf_putc(&ts->failures, ')');
-	}
-	buf_putc(&ts->failures, '\n');
+	buf_free(&why);
 
 	if (ts->json_failures.len)
 		buf_putc(&ts->json_failures, ',');
@@ -65,71 +158,110 @@ static void failure(struct tstatus *ts, const struct scan_entry *e)
 		buf_put_json_str(&ts->json_failures, e->values[k]);
 	}
 	buf_printf(&ts->json_failures, "},\"key\":\"%s\"", e->key);
-	if (has_ec)
+	if (b && b->has_exit_code)
 		buf_printf(&ts->json_failures, ",\"exit_code\":%d", b->exit_code);
 	buf_puts(&ts->json_failures, ",\"reason\":");
-	buf_put_json_str(&ts->json_failures, why ? why : "");
+	buf_put_json_str(&ts->json_failures, b && b->reason ? b->reason : "");
 	buf_puts(&ts->json_failures, ",\"log\":");
 	if (log)
 		buf_put_json_str(&ts->json_failures, log);
 	else
 		buf_puts(&ts->json_failures, "null");
 	buf_putc(&ts->json_failures, '}');
-	buf_free(&w);
 	sentinel_body_free(b);
 }
 
 static int on_instance(void *ctx, const struct scan_entry *e)
 {
 	struct tstatus *ts = ctx;
+	if (!current(ts, e)) {
+		ts->stale++;
+		return 0;
+	}
 	ts->count[e->state]++;
 	if (e->state == SCAN_FAILED)
 		failure(ts, e);
 	return 0;
 }
 
+static void tstatus_free(struct tstatus *ts)
+{
+	for (size_t k = 0; k < ts->n; k++)
+		free(ts->by_name[k].name);
+	free(ts->by_name);
+	for (size_t k = 0; k < ts->nreasons; k++) {
+		free(ts->reasons[k].text);
+		buf_free(&ts->reasons[k].lines);
+	}
+	free(ts->reasons);
+	buf_free(&ts->name);
+	buf_free(&ts->json_failures);
+}
+
+static void print_text(struct buf *out, const struct tstatus *ts)
+{
+	buf_printf(out, "%s:", ts->tg->t->name);
+	for (int k = 0; k < ST_N; k++)
+		buf_printf(out, "%s %zu %s", k ? "," : "", ts->count[k], st_names[k]);
+	buf_putc(out, '\n');
+	for (size_t k = 0; k < ts->nreasons; k++) {
+		const struct reason *r = &ts->reasons[k];
+		buf_printf(out, "  failed (%s): %zu instance%s\n", r->text, r->n, r->n == 1 ? "" : "s");
+		buf_puts(out, r->lines.data);
+		if (r->n > EXAMPLES)
+			buf_printf(out, "    ... and %zu more\n", r->n - EXAMPLES);
+	}
+}
+
+/* One look at every selected target. 0, or -1 after printing why;
+ * *running: how many instances a live runner holds. */
 static int status_once(struct session *s, bool json, size_t *running)
 {
-	struct rapidfile *rf = s->rf;
+	struct plan_opts po = {.no_failed_bodies = true};
+	struct plan *p = plan_new(s->g, s->st, &po);
 	struct buf out = {0};
+	size_t stale = 0;
 	int ret = 0;
 	*running = 0;
+	if (!p)
+		return -1;
 	if (json)
 		buf_puts(&out, "{\"schema\":1,\"targets\":[");
-	for (size_t ti = 0; ti < rf->ntargets; ti++) {
-		const struct target *t = rf->targets[ti];
-		struct tstatus ts = {.t = t};
-		char *root = uri_is_s3(t->root) ? xstrdup(t->root) : path_join(rf->dir, t->root);
-		ts.store = store_open(root);
-		free(root);
-		if (!ts.store || store_scan(ts.store, t->name, t->nwildcards, on_instance, &ts) < 0)
+	bool first = true;
+	for (size_t gi = 0; gi < s->g->ngroups && ret == 0; gi++) {
+		const struct tgroup *tg = &s->g->groups[gi];
+		if (!tg->selected)
+			continue;
+		struct tstatus ts = {.p = p, .tg = tg, .store = p->stores[gi]};
+		index_instances(&ts);
+		if (!ts.store || store_scan(ts.store, tg->t->name, tg->t->nwildcards, on_instance, &ts) < 0)
 			ret = -1;
-		store_close(ts.store);
 		*running += ts.count[SCAN_RUNNING];
+		stale += ts.stale;
 		if (json) {
-			buf_puts(&out, ti ? ",{\"name\":" : "{\"name\":");
-			buf_put_json_str(&out, t->name);
+			buf_puts(&out, first ? "{\"name\":" : ",{\"name\":");
+			buf_put_json_str(&out, tg->t->name);
 			buf_puts(&out, ",\"counts\":{");
 			for (int k = 0; k < ST_N; k++)
 				buf_printf(&out, "%s\"%s\":%zu", k ? "," : "", st_names[k], ts.count[k]);
-			buf_printf(&out, "},\"failures\":[%s]}", ts.json_failures.data ? ts.json_failures.data : "");
+			buf_printf(&out, "},\"stale_sentinels\":%zu,\"failures\":[%s]}", ts.stale,
+				   ts.json_failures.data ? ts.json_failures.data : "");
 		} else {
-			buf_printf(&out, "%s:", t->name);
-			for (int k = 0; k < ST_N; k++)
-				buf_printf(&out, "%s %zu %s", k ? "," : "", ts.count[k], st_names[k]);
-			buf_putc(&out, '\n');
-			if (ts.failures.len)
-				buf_puts(&out, ts.failures.data);
+			print_text(&out, &ts);
 		}
-		buf_free(&ts.failures);
-		buf_free(&ts.json_failures);
+		first = false;
+		tstatus_free(&ts);
 	}
 	if (json)
 		buf_puts(&out, "]}\n");
-	if (out.len) /* a Rapidfile without targets prints nothing */
+	else if (stale)
+		buf_printf(&out, "not counted: %zu sentinel%s of older keys or of instances no longer in the Rapidfile\n",
+			   stale, stale == 1 ? "" : "s");
+	if (ret == 0 && out.len) /* a Rapidfile without targets prints nothing */
 		fwrite(out.data, 1, out.len, stdout);
 	fflush(stdout);
 	buf_free(&out);
+	plan_free(p);
 	return ret;
 }
 
@@ -158,7 +290,7 @@ int cmd_status(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (session_open(&s, false, false) < 0)
+	if (session_open(&s, true, true) < 0)
 		goto out;
 	for (;;) {
 		size_t running;

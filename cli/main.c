@@ -9,6 +9,8 @@
 #include "runner/runner.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,9 +34,12 @@ static const struct cli_command commands[] = {
 	 "Say which instances are missing or out of date, and why, without running anything.", plan_options},
 	{"build", cmd_build, "[TARGET...] [VAR=value...]",
 	 "Plan, then run the stale instances (upstream before downstream).", build_options},
-	{"status", cmd_status, "[VAR=value...]",
-	 "Count instances by state from the sentinels, and list each failure with its reason.", status_options},
-	{"graph", cmd_graph, "[VAR=value...]", "Print the targets and their edges in DOT.", graph_options},
+	{"status", cmd_status, "[TARGET...] [VAR=value...]",
+	 "Count the current instances by state, and the failures by reason.", status_options},
+	{"logs", cmd_logs, "TARGET [WILDCARD=value...] [VAR=value...]",
+	 "Print an instance's log; with --follow, as it runs, until it ends.", logs_options},
+	{"graph", cmd_graph, "[TARGET...] [VAR=value...]",
+	 "Print the named targets, their upstream and edges in DOT.", graph_options},
 	{"check", cmd_check, "[VAR=value...]",
 	 "Validate the Rapidfile without touching inputs or the network.", check_options},
 	{"runner", cmd_runner, NULL, "Run one instance from its spec (what the executors start).", runner_options},
@@ -192,9 +197,77 @@ int cli_global(int id, const char *value)
 	return 0;
 }
 
+/* Whether w is one of rapid's own options (-f FILE, -C DIR, --profile
+ * NAME, --version, -h, --help), and *value whether it takes the next word. */
+static bool own_option(const char *w, bool *value)
+{
+	*value = false;
+	if (!strcmp(w, "-f") || !strcmp(w, "-C") || !strcmp(w, "--profile"))
+		return *value = true;
+	return (w[1] == 'f' || w[1] == 'C') || !strncmp(w, "--profile=", 10) || !strcmp(w, "--version") ||
+	       !strcmp(w, "-h") || !strcmp(w, "--help");
+}
+
+static bool numeric(const char *w)
+{
+	if (!*w)
+		return false;
+	for (; *w; w++)
+		if (*w < '0' || *w > '9')
+			return false;
+	return true;
+}
+
+/* A command's options written before the command word (rapid -j4 build,
+ * as make -j4) move after it, where the command's table reads them:
+ * argv is rearranged in place. rapid's own options stay where they are. */
+static void options_after_command(int argc, char **argv)
+{
+	int cmd = 0;
+	for (int i = 1; i < argc && !cmd; i++) {
+		const char *w = argv[i];
+		bool value;
+		if (!strcmp(w, "--"))
+			return;
+		if (w[0] != '-' || !w[1])
+			cmd = i;
+		else if (own_option(w, &value))
+			i += value;
+		else if (i + 1 < argc && numeric(argv[i + 1]))
+			i++; /* -j 4: a command is never a number */
+	}
+	if (!cmd)
+		return;
+	char **moved = xcalloc((size_t)argc + 1, sizeof(char *)), **kept = xcalloc((size_t)argc + 1, sizeof(char *));
+	int nm = 0, nk = 0;
+	for (int i = 1; i < cmd; i++) {
+		bool value;
+		if (own_option(argv[i], &value)) {
+			kept[nk++] = argv[i];
+			if (value && i + 1 < cmd)
+				kept[nk++] = argv[++i];
+		} else {
+			moved[nm++] = argv[i];
+			if (i + 1 < cmd && numeric(argv[i + 1]))
+				moved[nm++] = argv[++i];
+		}
+	}
+	if (nm) {
+		int j = 1;
+		for (int k = 0; k < nk; k++)
+			argv[j++] = kept[k];
+		argv[j++] = argv[cmd];
+		for (int k = 0; k < nm; k++)
+			argv[j++] = moved[k];
+	}
+	free(moved);
+	free(kept);
+}
+
 /* The global options, then the command; its exit status. */
 static int dispatch(int argc, char **argv)
 {
+	options_after_command(argc, argv);
 	struct cli_args a;
 	const char *word = NULL;
 	cli_args_init(&a, "rapid", argc, argv);

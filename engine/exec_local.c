@@ -18,12 +18,14 @@
 #include "runner/runner.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,7 +69,15 @@ struct exec {
 	uint32_t *held_ids;      /* which (some may have moved on: see status) */
 	size_t nheld_ids, held_cap;
 	size_t held_ok, held_failed; /* what became of them there */
+	long cores, memory_mib;  /* what the running instances may take together */
+	long used_cores, used_mib; /* what they take now */
+	uint32_t *unfit_epoch;   /* per group: the pass of start_ready it did not fit in */
+	uint32_t epoch;
+	size_t nselected;        /* selected groups */
 	bool tty;                /* stderr is a terminal: a live progress line */
+	int cols;                /* its width (0: unknown) */
+	size_t finished;         /* runners that ended (built, failed, interrupted) */
+	int64_t start_ms;
 	struct inst_work w;
 	struct buf spec;
 };
@@ -190,6 +200,105 @@ static int upstreams_built(struct exec *x, const struct instance *i)
 	return 0;
 }
 
+long exec_machine_cores(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+long exec_machine_memory_mib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[256];
+	long mib = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long kib;
+		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1) {
+			mib = (long)(kib / 1024);
+			break;
+		}
+	}
+	fclose(f);
+	return mib;
+}
+
+/* What an instance of id's target takes while it runs: its vcpus and
+ * memory, none of either when the target does not say. */
+static long need_cores(const struct exec *x, uint32_t id)
+{
+	const struct target *t = x->p->g->groups[x->p->g->inst[id].group].t;
+	return t->vcpus > 0 ? t->vcpus : 0;
+}
+
+static long need_mib(const struct exec *x, uint32_t id)
+{
+	const struct target *t = x->p->g->groups[x->p->g->inst[id].group].t;
+	return t->memory_mib > 0 ? t->memory_mib : 0;
+}
+
+/* Whether id fits beside the running instances. */
+static bool fits(const struct exec *x, uint32_t id)
+{
+	return x->used_cores + need_cores(x, id) <= x->cores && x->used_mib + need_mib(x, id) <= x->memory_mib;
+}
+
+static int64_t mono_ms(void);
+
+/* "1.5/s", "12/min", "3.2/h": instances finished per unit of time since
+ * the build started; "" before the first. */
+static void put_rate(const struct exec *x, struct buf *b)
+{
+	double s = (double)(mono_ms() - x->start_ms) / 1000.0;
+	if (!x->finished || s <= 0)
+		return;
+	double r = (double)x->finished / s;
+	if (r >= 1)
+		buf_printf(b, ", %.1f/s", r);
+	else if (r * 60 >= 1)
+		buf_printf(b, ", %.1f/min", r * 60);
+	else
+		buf_printf(b, ", %.1f/h", r * 3600);
+}
+
+/* Progress on stderr. On a terminal, one line rewritten in place as
+ * runners start and end: [finished/total], how many run and failed, the
+ * rate, and the instance concerned. Otherwise a plain line as each one
+ * ends ("[3/80] NAME", and " failed" or " interrupted" after it): what
+ * not ended when is NULL (a start: shown on a terminal only). */
+static void progress(struct exec *x, uint32_t id, const char *what)
+{
+	if (!x->tty && !what)
+		return;
+	struct buf b = {0};
+	buf_printf(&b, "[%zu/%zu] ", x->finished, x->total);
+	if (x->tty) {
+		buf_printf(&b, "%zu running", x->running);
+		if (x->failed)
+			buf_printf(&b, ", %zu failed", x->failed);
+		put_rate(x, &b);
+		buf_puts(&b, "  ");
+	}
+	graph_name(x->p->g, &x->p->g->inst[id], &b);
+	if (what)
+		buf_puts(&b, what);
+	if (x->tty) {
+		/* one line of the terminal: a wrapped one would not be rewritten */
+		if (x->cols > 1 && b.len > (size_t)x->cols - 1) {
+			b.len = (size_t)x->cols - 1;
+			b.data[b.len] = 0;
+		}
+		fprintf(stderr, "\r\033[K%s", b.data);
+	} else {
+		fprintf(stderr, "%s\n", b.data);
+	}
+	buf_free(&b);
+}
+
 static int launch(struct exec *x, uint32_t id, size_t slot)
 {
 	struct plan *p = x->p;
@@ -209,7 +318,7 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 	buf_reset(&x->spec);
 	/* An instance whose outputs changed under its ok sentinel is rebuilt
 	 * at the same key: the runner must not take that sentinel as done. */
-	bool force = x->o->force || i->reason == R_OUTPUT_CHANGED;
+	bool force = i->reason == R_FORCED || i->reason == R_OUTPUT_CHANGED;
 	if (spec_write(p, i, &x->w, force, &x->spec) < 0) {
 		warn("cannot write the spec of an instance: out of memory");
 		return -1;
@@ -234,14 +343,10 @@ static int launch(struct exec *x, uint32_t id, size_t slot)
 	x->pids[slot] = pid;
 	x->slot_inst[slot] = id;
 	x->running++;
+	x->used_cores += need_cores(x, id);
+	x->used_mib += need_mib(x, id);
 	x->started++;
-	struct buf n = {0};
-	graph_name(p->g, i, &n);
-	if (x->tty) /* one live line, rewritten as runners start */
-		fprintf(stderr, "\r\033[K[%zu/%zu] %s", x->started, x->total, n.data);
-	else
-		fprintf(stderr, "[%zu/%zu] %s\n", x->started, x->total, n.data);
-	buf_free(&n);
+	progress(x, id, NULL);
 	/* Kept to remember the components of the key once it is built. */
 	buf_reset(&x->slot_comps[slot]);
 	buf_putn(&x->slot_comps[slot], x->w.comps.data.data, x->w.comps.data.len);
@@ -256,8 +361,10 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 	if (code == 0) {
 		x->status[id] = J_DONE;
 		x->built++;
+		x->finished++;
 		i->state = INST_OK;
 		release_down(x, id);
+		progress(x, id, "");
 		return;
 	}
 	if (code == RUNNER_EXIT_BUSY && watchable(x, i)) {
@@ -292,6 +399,9 @@ static void finish(struct exec *x, uint32_t id, int wstatus)
 			warn("%s: runner ended with status %d", n.data, code);
 	}
 	buf_free(&n);
+	x->finished++;
+	progress(x, id, x->status[id] == J_FAILED ? " failed"
+			: x->status[id] == J_INTERRUPTED ? " interrupted" : " running in another build");
 	if (g_stop_signal) /* stopping: what depends on it is "not started" */
 		return;
 	size_t before = x->blocked;
@@ -311,6 +421,9 @@ static void exec_alloc(struct exec *x, size_t n, long jobs)
 	x->pids = xcalloc((size_t)jobs, sizeof(pid_t));
 	x->slot_inst = xcalloc((size_t)jobs, sizeof(uint32_t));
 	x->slot_comps = xcalloc((size_t)jobs, sizeof(struct buf));
+	x->unfit_epoch = xcalloc(x->p->g->ngroups + 1, sizeof(uint32_t));
+	for (size_t gi = 0; gi < x->p->g->ngroups; gi++)
+		x->nselected += x->p->g->groups[gi].selected;
 }
 
 static void exec_free(struct exec *x, size_t n, long jobs)
@@ -328,6 +441,7 @@ static void exec_free(struct exec *x, size_t n, long jobs)
 	for (long s = 0; s < jobs; s++)
 		buf_free(&x->slot_comps[s]);
 	free(x->slot_comps);
+	free(x->unfit_epoch);
 	inst_work_free(&x->w);
 	buf_free(&x->spec);
 }
@@ -386,14 +500,33 @@ static void exec_add_jobs(struct exec *x)
 	x->blocked_held = x->blocked;
 }
 
-/* Start ready jobs while slots are free. */
+/* Start ready jobs while slots are free, in the order they became ready,
+ * each only when it fits beside the running ones (those that do not fit
+ * wait for their turn, in order). */
 static void start_ready(struct exec *x)
 {
 	const struct build_opts *o = x->o;
-	while (x->running < (size_t)o->jobs && x->rhead < x->rtail) {
-		uint32_t id = x->ready[x->rhead++];
+	size_t keep = x->rhead, k = x->rhead, unfit = 0;
+	/* Within one pass what did not fit stays so (only more gets used):
+	 * a target is asked once, and once every selected target is known
+	 * not to fit, the rest is not looked at. */
+	x->epoch++;
+	for (; k < x->rtail && x->running < (size_t)o->jobs; k++) {
+		uint32_t id = x->ready[k];
 		if (x->status[id] != J_READY)
 			continue;
+		uint32_t gi = x->p->g->inst[id].group;
+		if (x->unfit_epoch[gi] == x->epoch || !fits(x, id)) {
+			x->ready[keep++] = id;
+			if (x->unfit_epoch[gi] != x->epoch) {
+				x->unfit_epoch[gi] = x->epoch;
+				if (++unfit == x->nselected) {
+					k++;
+					break;
+				}
+			}
+			continue;
+		}
 		size_t slot = 0;
 		while (x->pids[slot] > 0)
 			slot++;
@@ -401,11 +534,56 @@ static void start_ready(struct exec *x)
 			x->status[id] = J_FAILED;
 			x->failed++;
 			block_down(x, id, id, "failed");
-			if (!o->keep_going)
+			if (!o->keep_going) {
+				k++;
 				break;
+			}
 		} else {
 			x->status[id] = J_RUNNING;
 		}
+	}
+	/* what was not looked at stays, behind what did not fit */
+	if (keep != k)
+		memmove(x->ready + keep, x->ready + k, (x->rtail - k) * sizeof(*x->ready));
+	x->rtail = keep + (x->rtail - k);
+}
+
+/* Instances that can never fit (a target needing more vcpus or memory
+ * than the build may use) fail before anything starts: one line per
+ * target, naming what it needs, what there is and how to say otherwise. */
+static void fail_unfit(struct exec *x)
+{
+	struct graph *g = x->p->g;
+	for (size_t gi = 0; gi < g->ngroups; gi++) {
+		const struct tgroup *tg = &g->groups[gi];
+		const struct target *t = tg->t;
+		bool cores = t->vcpus > x->cores, mem = t->memory_mib > x->memory_mib;
+		if (!tg->selected || (!cores && !mem))
+			continue;
+		size_t n = 0;
+		for (uint32_t k = 0; k < tg->n; k++) {
+			uint32_t id = tg->first + k;
+			if (x->status[id] != J_WAITING && x->status[id] != J_READY)
+				continue;
+			x->status[id] = J_FAILED;
+			x->failed++;
+			n++;
+			block_down(x, id, id, "failed");
+		}
+		if (!n)
+			continue;
+		if (x->tty)
+			fputs("\r\033[K", stderr);
+		if (mem)
+			warn("%s: needs %ld MiB of memory and %s %ld MiB: %zu instance%s not built "
+			     "(--memory SIZE sets how much the build may use)",
+			     t->name, t->memory_mib, x->o->memory_mib ? "--memory gives" : "this machine has",
+			     x->memory_mib, n, n == 1 ? "" : "s");
+		if (cores)
+			warn("%s: needs %ld vcpus and %s %ld: %zu instance%s not built "
+			     "(--cores N sets how many the build may use)",
+			     t->name, t->vcpus, x->o->cores ? "--cores gives" : "this machine has", x->cores, n,
+			     n == 1 ? "" : "s");
 	}
 }
 
@@ -420,6 +598,8 @@ static void reap(struct exec *x, pid_t pid, int ws)
 		x->pids[s] = 0;
 		x->running--;
 		uint32_t id = x->slot_inst[s];
+		x->used_cores -= need_cores(x, id);
+		x->used_mib -= need_mib(x, id);
 		finish(x, id, ws);
 		if (x->status[id] == J_DONE && p->st) {
 			char key[33];
@@ -623,8 +803,17 @@ int exec_local(struct plan *p, const struct build_opts *o)
 	struct exec x = {.p = p, .o = o};
 	size_t n = p->g->ninst;
 	x.tty = isatty(2);
+	struct winsize ws;
+	if (x.tty && ioctl(2, TIOCGWINSZ, &ws) == 0)
+		x.cols = ws.ws_col;
+	x.start_ms = mono_ms();
+	x.cores = o->cores > 0 ? o->cores : exec_machine_cores();
+	x.memory_mib = o->memory_mib > 0 ? o->memory_mib : exec_machine_memory_mib();
+	if (x.memory_mib <= 0)
+		x.memory_mib = LONG_MAX / 2; /* unknown: not a limit */
 	exec_alloc(&x, n, o->jobs);
 	exec_add_jobs(&x);
+	fail_unfit(&x);
 
 	struct sigaction sa = {0}, sc = {0}, old_int, old_term, old_hup, old_chld;
 	sa.sa_handler = on_signal;

@@ -528,7 +528,8 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	case LK_FAILED:
 		i->state = INST_STALE;
 		i->reason = R_FAILED;
-		failed_detail(p, i, key);
+		if (!p->opts.no_failed_bodies)
+			failed_detail(p, i, key);
 		break;
 	case LK_INTERRUPTED:
 		i->state = INST_STALE;
@@ -561,7 +562,7 @@ static int decide(struct plan *p, struct instance *i, struct inst_work *w)
 	 * sentinel. */
 	if (i->state == INST_STALE && p->st && !comps_cached(p->st, key, &w->comps))
 		state_put(p->st, STATE_COMP, key, 32, w->comps.data.data, w->comps.data.len);
-	if (p->opts.force && i->state == INST_OK) {
+	if (p->opts.forced && p->opts.forced[i->group] && i->state == INST_OK) {
 		i->state = INST_STALE;
 		i->reason = R_FORCED;
 	}

@@ -17,7 +17,12 @@ struct store;
 
 struct plan_opts {
 	bool refresh;  /* re-hash inputs whatever the cache says */
-	bool force;    /* every selected, buildable instance is stale */
+	/* Per group: its up-to-date instances are stale too (forced);
+	 * NULL: none is. Borrowed. */
+	const bool *forced;
+	/* Leave failed instances' why unset instead of reading their
+	 * sentinels (status reads each body once itself). */
+	bool no_failed_bodies;
 	bool verify;   /* re-hash the outputs of up-to-date instances (outstat.h) */
 };
 

@@ -24,7 +24,7 @@ RF
 run "$RAPID" plan --bogus
 is "$RC" 2 "unknown plan option: usage error"
 like "$ERR" "^rapid: plan: unknown option '--bogus'" "unknown plan option named"
-run "$RAPID" build -j zero
+run "$RAPID" build --jobs=zero
 is "$RC" 2 "bad -j: usage error"
 like "$ERR" "option -j needs a positive number, not 'zero'" "bad -j named"
 run "$RAPID" buidl

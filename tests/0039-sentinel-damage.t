@@ -113,7 +113,7 @@ run "$RAPID" plan --json
 like "$OUT" '"exit_code":0' "plan --json: no exit code out of range"
 run "$RAPID" status
 is "$RC" 0 "hostile failed sentinels: status works"
-like "$OUT" '^  failed p=x: evil \\x1b\[31mred\\x1b\[0m\\x07 bell\\x1b\]0;title\\x07 \(log: ' "status escapes the reason"
-like "$OUT" '^  failed p=y: \(log: /l\\x1b\[2Jog\)$' "status escapes the log path"
+like "$OUT" '^  failed \(evil \\x1b\[31mred\\x1b\[0m\\x07 bell\\x1b\]0;title\\x07\): 1 instance$' "status escapes the reason"
+like "$OUT" '^    p=y  \(log: /l\\x1b\[2Jog\)$' "status escapes the log path"
 ok "$(printf '%s' "$OUT" | grep -q "$ESC"; [ $? = 1 ]; echo $?)" "status prints no escape character"
 done_testing

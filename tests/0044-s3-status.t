@@ -48,9 +48,13 @@ emu_reset
 run "$RAPID" status
 is "$RC" 0 "status succeeds"
 like "$OUT" "^rapidtide: 1100 ok, 7 failed, 3 running, 0 interrupted$" "status counts from the S3 listing"
-like "$OUT" "^  failed participant=[0-9]+: exit status 3 \\(log: s3://st-out/rt/x.log\\)$" "a failure with its exit status (said once) and log"
-is "$(printf '%s\n' "$OUT" | grep -c '^  failed ')" 7 "every failure is listed"
-is "$(emu_count ListObjectsV2)" 2 "one listing page per 1,000 sentinels (1,110 sentinels: 2)"
+like "$OUT" "^  failed \\(exit status 3\\): 7 instances$" "the failures grouped by their exit status (said once)"
+like "$OUT" "^    participant=[0-9]+  \\(log: s3://st-out/rt/x.log\\)$" "an example with its log"
+is "$(printf '%s\n' "$OUT" | grep -c '^    participant=')" 5 "five examples"
+like "$OUT" "^    \\.\\.\\. and 2 more$" "and a count of the rest"
+# status plans first (the instances of the current plan): the participants'
+# list(s3://) costs its 2 pages, then one listing page per 1,000 sentinels
+is "$(emu_count ListObjectsV2)" 4 "listing pages: 2 for list(), 2 for 1,110 sentinels"
 is "$(emu_count GetObject)" 7 "only the failed sentinels are read"
 is "$(emu_count HeadObject)" 0 "no input is looked at"
 
@@ -79,6 +83,21 @@ P=$(python3 -c 'import json; print(json.load(open("plan.json"))["targets"][0]["n
 emu_seed "{\"bucket\": \"st-out\", \"keys\": [\"rt/.rapid/sentinels/rapidtide/$P/$K.ok.json.tmp\", \"rt/.rapid/sentinels/rapidtide/$P/$K.ok.x.json\", \"rt/.rapid/sentinels/rapidtide/$P/README\"], \"body\": \"{}\"}" >/dev/null
 run "$RAPID" status
 like "$OUT" "^rapidtide: 1100 ok, 7 failed, 3 running, 0 interrupted$" "other objects under the prefix are ignored"
+
+# rapid logs on an S3 root: one GetObject of the current key's log object.
+F=$(python3 -c 'import json; print(json.load(open("plan.json"))["targets"][0]["not_up_to_date"][1100]["wildcards"]["participant"])')
+FK=$(python3 -c 'import json; print(json.load(open("plan.json"))["targets"][0]["not_up_to_date"][1100]["key"])')
+emu_seed "{\"bucket\": \"st-out\", \"keys\": [\"rt/.rapid/logs/rapidtide/$F/$FK.log\"], \"body\": \"rapidtide said no\\n\"}" >/dev/null
+emu_reset
+run "$RAPID" logs rapidtide participant="$F"
+is "$RC:$OUT" "0:rapidtide said no" "logs: the log object of the current key"
+is "$(emu_count GetObject)" 1 "logs: one GetObject"
+run "$RAPID" logs rapidtide participant="$P"
+is "$RC" 1 "logs: an instance without a log object fails"
+like "$ERR" "^rapid: cannot read 's3://st-out/rt/\\.rapid/logs/rapidtide/$P/$K\\.log': no such object" "naming the object"
+run "$RAPID" logs rapidtide participant="$F" --follow
+is "$RC" 1 "logs --follow on an S3 root fails"
+like "$ERR" "^rapid: logs: --follow needs a local output root \\('s3://st-out/rt/' is on S3\\)$" "saying what it needs"
 
 # Errors name the object and the cause, once.
 run "$RAPID" status OUT=s3://nosuchbucket/rt
