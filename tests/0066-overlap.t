@@ -34,6 +34,18 @@ run "$RAPID" check
 like "$ERR" "^rapid: Rapidfile:2:12: output 'o' of a \\('out/y.txt'\\) is also output 'o' of b \\('$W/out/y.txt', Rapidfile:5:12\\)" "an absolute path is the same place as a relative one"
 like "$ERR" "^rapid: Rapidfile:2:12: output 'o' of a \\('out/y.txt'\\) is also output 'o' of c \\('out/z/../y.txt/', Rapidfile:8:12\\)" "and one through '..'"
 
+# Two instances of one target, one path: "1" + "11" and "11" + "1".
+cat > Rapidfile <<'RF'
+xs = 1 11
+target t
+    foreach a in $(xs)
+    foreach b in $(xs)
+    output o = out/ab/{a}{b}.txt
+    run touch {o}
+RF
+run "$RAPID" check
+is "$ERR" "rapid: Rapidfile:5:12: output 'o' of t a=1 b=11 ('out/ab/111.txt') is also output 'o' of t a=11 b=1 ('out/ab/111.txt', Rapidfile:5:12): the two would overwrite each other; give each output a path of its own" "two instances of one target writing one path"
+
 # An output folder that contains the instance's own input.
 mkdir -p data/1 data/2
 echo bold1 > data/1/bold.nii; echo bold2 > data/2/bold.nii
