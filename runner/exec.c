@@ -414,8 +414,10 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 	int64_t kill_at = 0, drain_until = 0;
 	bool reaped = false, eof = false;
 	int status = 0;
-	/* A signal that came before the fork is passed on now. */
+	/* A signal that came before the fork is passed on now, and counts as
+	 * the interruption even if the recipe is gone by the first reap. */
 	if (first_signal) {
+		r->interrupted = first_signal;
 		kill(-pid, first_signal);
 		kill_at = mono_ns() + (int64_t)EXEC_KILL_GRACE_S * 1000000000;
 	}

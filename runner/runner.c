@@ -174,6 +174,14 @@ static int prepare_scratch(struct run *r)
 		return -1;
 	}
 	r->out_scratch = xcalloc(s->noutputs + 1, sizeof(char *));
+	/* One file output goes straight into the scratch folder: a folder
+	 * fewer to make and remove per instance. Several outputs get a folder
+	 * each, so that their base names cannot collide. */
+	if (s->noutputs == 1 && !s->outputs[0].dir) {
+		const char *base = strrchr(s->outputs[0].uri, '/');
+		r->out_scratch[0] = xasprintf("%s%s", r->scratch, base ? base + 1 : s->outputs[0].uri);
+		return 0;
+	}
 	for (size_t i = 0; i < s->noutputs; i++) {
 		const struct spec_output *o = &s->outputs[i];
 		char *d = xasprintf("%s%s/", r->scratch, o->name);
@@ -449,7 +457,7 @@ static int finish(struct run *r, struct sentinel_claim *claim, bool ok)
 		if (!ok)
 			print_failure(r);
 	} else if (ok) {
-		if (sentinel_write(s->sentinel_dir, s->key, SENT_OK, body, len) == 0) {
+		if (sentinel_commit_ok(claim, s->sentinel_dir, s->key, body, len) == 0) {
 			sentinel_prune(s->sentinel_dir, s->key);
 			ret = 0;
 		} else {

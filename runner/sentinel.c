@@ -497,6 +497,38 @@ void sentinel_release(struct sentinel_claim *c)
 	free(c);
 }
 
+int sentinel_commit_ok(struct sentinel_claim *c, const char *dir, const char *key,
+		       const char *body, size_t len)
+{
+	char *okpath = sentinel_path(dir, key, SENT_OK);
+	struct stat st;
+	int ret = -1;
+	/* Under our lock the file at the running name is ours: it becomes
+	 * the ok sentinel (content synced before the rename, the folder
+	 * after), and no inode is made or freed for it. */
+	if (stat(c->path, &st) < 0 || st.st_dev != c->dev || st.st_ino != c->ino) {
+		ret = sentinel_write(dir, key, SENT_OK, body, len); /* not ours any more */
+		goto out;
+	}
+	if (ftruncate(c->fd, 0) < 0 || lseek(c->fd, 0, SEEK_SET) < 0 || write_all(c->fd, body, len) < 0 ||
+	    fsync(c->fd) < 0) {
+		warn("cannot write '%s': %s", c->path, strerror(errno));
+		goto out;
+	}
+	if (rename(c->path, okpath) < 0) {
+		warn("cannot write '%s': %s", okpath, strerror(errno));
+		goto out;
+	}
+	if (fsync_path(dir) < 0) {
+		warn("cannot sync '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(okpath);
+	return ret;
+}
+
 int sentinel_abandon(struct sentinel_claim *c, const char *body, size_t len)
 {
 	int ret = 0;

@@ -72,6 +72,13 @@ int sentinel_claim(const char *dir, const char *key, const char *body,
  * the claim (0 only when a live runner holds it). */
 int sentinel_claim_force(const char *dir, const char *key, const char *body,
 			 size_t len, struct sentinel_claim **out);
+/* Record the claimed instance as built: the running sentinel, still
+ * ours, gets body (synced) and is renamed to <key>.ok.json, then the
+ * folder is synced (sentinel_write when it is no longer ours). The claim
+ * is still to be released. 0, or -1 after printing why (the running
+ * sentinel may then hold the ok body: it is still a running sentinel). */
+int sentinel_commit_ok(struct sentinel_claim *, const char *dir, const char *key,
+		       const char *body, size_t len);
 /* Remove the running sentinel (if still ours) and drop the lock. */
 void sentinel_release(struct sentinel_claim *);
 /* Leave the claimed instance interrupted: replace the running sentinel

@@ -85,7 +85,7 @@ pub2=$(at "^rename [^ ]* $W/out/a/two.txt$")
 sync1=$(at "^fsync $W/out/.rapid/scratch/[^ ]*/o1/one.txt$")
 sync2=$(at "^fsync $W/out/.rapid/scratch/[^ ]*/o2/two.txt$")
 syncdir=$(grep -nE -- "^fsync $W/out/a$" "$T_TMP/trace" | tail -n 1 | cut -d: -f1)
-okren=$(at "^rename [^ ]*\.ok\.json\.tmp\.[0-9]+ $S/[0-9a-f]{32}\.ok\.json$")
+okren=$(at "^rename [^ ]*(\.ok\.json\.tmp\.[0-9]+|\.running\.json) $S/[0-9a-f]{32}\.ok\.json$")
 oksync=$(grep -nE -- "^fsync $S$" "$T_TMP/trace" | tail -n 1 | cut -d: -f1)
 diag=$(cat "$T_TMP/trace")
 order() { # name a b ...: each line number nonzero and increasing
@@ -104,6 +104,9 @@ order "(the second too)" "$sync2" "$pub2"
 order "the outputs' folder is synced after the last move and before the ok is renamed into place" \
 	"$pub2" "$syncdir" "$okren"
 order "the sentinel folder is synced after the ok rename" "$okren" "$oksync"
+okfrom=$(sed -n "${okren}p" "$T_TMP/trace" | cut -d' ' -f2)
+order "the ok sentinel's content is synced before its rename" \
+	"$(grep -nF -- "fsync $okfrom" "$T_TMP/trace" | tail -n 1 | cut -d: -f1)" "$okren"
 D=$W/outd/.rapid/sentinels/d/a
 dpub=$(at "^rename [^ ]*/dir $W/outd/a$")
 order "a directory output: its file and folders are synced before it moves" \
@@ -112,13 +115,13 @@ order "a directory output: its file and folders are synced before it moves" \
 	"$(at "^fsync $W/outd/.rapid/scratch/[^ ]*/dir$")" "$dpub"
 order "a directory output: its parent is synced before the ok" \
 	"$dpub" "$(grep -nE -- "^fsync $W/outd$" "$T_TMP/trace" | tail -n 1 | cut -d: -f1)" \
-	"$(at "^rename [^ ]*\.ok\.json\.tmp\.[0-9]+ $D/[0-9a-f]{32}\.ok\.json$")"
+	"$(at "^rename [^ ]*(\.ok\.json\.tmp\.[0-9]+|\.running\.json) $D/[0-9a-f]{32}\.ok\.json$")"
 
 # a first build into fresh folders: each folder made is synced in its parent
 rm -rf out outd
 : > "$T_TMP/trace"
 run shimmed FAULTSHIM_TRACE="$T_TMP/trace" -- "$RAPID" build t
-okren=$(at "^rename [^ ]*\.ok\.json\.tmp\.[0-9]+ $S/[0-9a-f]{32}\.ok\.json$")
+okren=$(at "^rename [^ ]*(\.ok\.json\.tmp\.[0-9]+|\.running\.json) $S/[0-9a-f]{32}\.ok\.json$")
 order "a folder made for an output is synced in its parent before the ok" \
 	"$(at "^rename [^ ]* $W/out/a/two.txt$")" "$(at "^fsync $W/out$")" "$okren"
 done_testing

@@ -203,9 +203,9 @@ static void trace_fd(const char *op, int fd)
 {
 	if (!in_runner() || !trace)
 		return;
-	char link[64], path[4096];
-	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, path, sizeof path - 1);
+	char fdpath[64], path[4096];
+	snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(fdpath, path, sizeof path - 1);
 	if (n < 0)
 		return;
 	path[n] = 0;
