@@ -40,23 +40,12 @@ void uri_encode_path(struct buf *out, const char *s, size_t n)
 	encode(out, s, n, 1);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void uri_decode(struct buf *out, const char *s, size_t n)
 {
 	size_t i, run = 0;
 	for (i = 0; i + 2 < n; i++) {
 		int hi, lo;
-		if (s[i] != '%' || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+		if (s[i] != '%' || (hi = hex_digit((unsigned char)s[i + 1])) < 0 || (lo = hex_digit((unsigned char)s[i + 2])) < 0)
 			continue;
 		buf_putn(out, s + run, i - run);
 		buf_putc(out, hi << 4 | lo);

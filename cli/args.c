@@ -113,9 +113,7 @@ static bool optional(const struct cli_option *o)
 	return o->arg && o->arg[0] == '[';
 }
 
-/* Whether w is a number (all digits): what an optional value must be to
- * be read from the next word. */
-static bool digits(const char *w)
+bool cli_all_digits(const char *w)
 {
 	if (!*w)
 		return false;
@@ -145,7 +143,7 @@ int cli_next(struct cli_args *a)
 		if (o->arg) {
 			if (*a->rest)
 				a->value = a->rest;
-			else if (a->i < a->argc && (!optional(o) || (!a->words_only && digits(a->argv[a->i]))))
+			else if (a->i < a->argc && (!optional(o) || (!a->words_only && cli_all_digits(a->argv[a->i]))))
 				a->value = a->argv[a->i++];
 			else if (!optional(o))
 				return needs_value(a, o);
@@ -182,7 +180,7 @@ int cli_next(struct cli_args *a)
 	if (o->arg) {
 		if (eq)
 			a->value = eq + 1;
-		else if (a->i < a->argc && (!optional(o) || digits(a->argv[a->i])))
+		else if (a->i < a->argc && (!optional(o) || cli_all_digits(a->argv[a->i])))
 			a->value = a->argv[a->i++];
 		else if (!optional(o))
 			return needs_value(a, o);

@@ -5,6 +5,7 @@
 #ifndef RAPID_CLI_ARGS_H
 #define RAPID_CLI_ARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -72,6 +73,10 @@ void cli_args_init(struct cli_args *, const char *name, int argc, char **argv);
 /* The next option's id (its value in a->value when it takes one),
  * CLI_WORD, CLI_DONE, CLI_HELP or CLI_USAGE (see above). */
 int cli_next(struct cli_args *);
+
+/* Whether w is a number (all digits, not empty): what an optional value
+ * (-j [N]) must be to be read from the next word. */
+bool cli_all_digits(const char *w);
 /* "rapid: COMMAND: message" and the command's usage on stderr; returns 2,
  * the exit status of a usage error. */
 int cli_usage(const struct cli_command *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -208,16 +208,6 @@ static bool own_option(const char *w, bool *value)
 	       !strcmp(w, "-h") || !strcmp(w, "--help");
 }
 
-static bool numeric(const char *w)
-{
-	if (!*w)
-		return false;
-	for (; *w; w++)
-		if (*w < '0' || *w > '9')
-			return false;
-	return true;
-}
-
 /* A command's options written before the command word (rapid -j4 build,
  * as make -j4) move after it, where the command's table reads them:
  * argv is rearranged in place. rapid's own options stay where they are. */
@@ -233,7 +223,7 @@ static void options_after_command(int argc, char **argv)
 			cmd = i;
 		else if (own_option(w, &value))
 			i += value;
-		else if (i + 1 < argc && numeric(argv[i + 1]))
+		else if (i + 1 < argc && cli_all_digits(argv[i + 1]))
 			i++; /* -j 4: a command is never a number */
 	}
 	if (!cmd)
@@ -248,7 +238,7 @@ static void options_after_command(int argc, char **argv)
 				kept[nk++] = argv[++i];
 		} else {
 			moved[nm++] = argv[i];
-			if (i + 1 < cmd && numeric(argv[i + 1]))
+			if (i + 1 < cmd && cli_all_digits(argv[i + 1]))
 				moved[nm++] = argv[++i];
 		}
 	}

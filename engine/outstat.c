@@ -99,22 +99,11 @@ void outstat_counts(const struct outstat *o, size_t *stated, size_t *hashed)
 	*hashed = o->hashed;
 }
 
-static int unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 32 hex digits into 16 bytes; all zero when it is not that. */
 static void hash_from_hex(const char *hex, uint8_t out[16])
 {
 	for (size_t k = 0; k < 16; k++) {
-		int a = unhex((unsigned char)hex[2 * k]), b = a < 0 ? -1 : unhex((unsigned char)hex[2 * k + 1]);
+		int a = hex_digit((unsigned char)hex[2 * k]), b = a < 0 ? -1 : hex_digit((unsigned char)hex[2 * k + 1]);
 		if (a < 0 || b < 0) {
 			memset(out, 0, 16);
 			return;

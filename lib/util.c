@@ -525,6 +525,17 @@ const char *closest_word(const char *word, const char *const *cands, size_t n)
 	return bestd <= limit && bestd > 0 ? best : NULL;
 }
 
+int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void hex_encode(const uint8_t *in, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";

@@ -95,5 +95,7 @@ const char *closest_word(const char *word, const char *const *cands, size_t n);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(int c);
 
 #endif
