@@ -231,41 +231,51 @@ def main(path):
 
     s3 = [(w, st) for w, st in stmts if any(str(a).lower().startswith("s3:") for a in actions(st))]
     check("there are S3 statements", len(s3) > 0)
-    bucket_arn = re.compile(r"^arn:\$\{AWS::Partition\}:s3:::\$\{(InputBucket|OutputBucket)\}(/\*)?$")
+    # What rapid runner does in the output bucket, under an output root
+    # that is the bucket's top or a prefix: list it (sentinel folders,
+    # folder inputs, unfinished uploads); get, put and abort uploads of any
+    # object (manifests under .rapid/submissions/, upstream outputs,
+    # outputs, sentinels, logs); delete sentinels only.
+    bucket_arn = re.compile(r"^arn:\$\{AWS::Partition\}:s3:::\$\{(InputBucket|OutputBucket)\}(/\*|/\.rapid/sentinels/\*|/\*/\.rapid/sentinels/\*)?$")
     def s3_resource(r):
-        """(bucket parameter, is-objects) for a bucket ARN built from a parameter, else None."""
+        """(bucket parameter, 'bucket' | 'objects' | 'sentinels') for a bucket ARN built from a parameter, else None."""
         m = bucket_arn.match(r.get("Fn::Sub", "")) if isinstance(r, dict) and isinstance(r.get("Fn::Sub"), str) else None
-        return (m.group(1), bool(m.group(2))) if m else None
+        return (m.group(1), "objects" if m.group(2) == "/*" else "sentinels" if m.group(2) else "bucket") if m else None
     bad = [(w, r) for w, st in s3 for r in aslist(st.get("Resource")) if r == "*" or not s3_resource(r)]
-    check("S3 actions are only on the input and output buckets (never Resource '*')", not bad, bad)
-    read = {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
+    check("S3 actions are only on the output bucket, its objects or its sentinels (never Resource '*')", not bad, bad)
     allowed = {
-        ("OutputBucket", False): {"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"},
-        ("OutputBucket", True): {"s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                                 "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
-        ("InputBucket", False): {"s3:ListBucket", "s3:GetBucketLocation"},
-        ("InputBucket", True): {"s3:GetObject"},
+        ("OutputBucket", "bucket"): {"s3:ListBucket", "s3:ListBucketMultipartUploads"},
+        ("OutputBucket", "objects"): {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"},
+        ("OutputBucket", "sentinels"): {"s3:DeleteObject"},
     }
-    bad = []
-    for w, st in s3:
-        for r in aslist(st.get("Resource")):
-            where = s3_resource(r)
-            if where:
-                bad += [(w, where, a) for a in actions(st) if a not in allowed[where]]
-    check("the output bucket: list, get, put, delete and multipart; the input bucket: read only", not bad, bad)
+    where_of = lambda st: {s3_resource(r) for r in aslist(st.get("Resource"))}
+    bad = [(w, where, a) for w, st in s3 for where in where_of(st) if where
+           for a in actions(st) if a not in allowed.get(where, ())]
+    check("the output bucket: list; its objects: get, put, abort uploads; delete sentinels only", not bad, bad)
+    bad = [w for w, st in stmts if "InputBucket" in json.dumps(st)]
+    check("the job role has no permission on the input bucket (its key pair reads it)", not bad, bad)
     granted = {a for w, st in s3 for a in actions(st)}
-    want = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
-    check("the jobs can get, put, delete and list", want <= granted, sorted(want - granted))
+    want = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:ListBucketMultipartUploads",
+            "s3:AbortMultipartUpload"}
+    check("the jobs can get, put, list, abort uploads and remove sentinels", want <= granted, sorted(want - granted))
+    sentinels = {(w, r.get("Fn::Sub")) for w, st in s3 if "s3:DeleteObject" in actions(st) for r in aslist(st.get("Resource"))}
+    check("sentinels may be removed under the bucket's top and under any prefix",
+          {s for w, s in sentinels} == {"arn:${AWS::Partition}:s3:::${OutputBucket}/.rapid/sentinels/*",
+                                         "arn:${AWS::Partition}:s3:::${OutputBucket}/*/.rapid/sentinels/*"}, sentinels)
 
     sm = [(w, st) for w, st in stmts if any(str(a).lower().startswith("secretsmanager:") for a in actions(st))]
     check("there is a Secrets Manager statement", len(sm) > 0)
     bad = [(w, st) for w, st in sm
            if not all(ref(r) in secrets for r in aslist(st.get("Resource")))
-           or set(actions(st)) - {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}]
-    check("Secrets Manager: only reading, and only the stack's own secret (by Ref)", not bad, bad)
+           or set(actions(st)) != {"secretsmanager:GetSecretValue"}]
+    check("Secrets Manager: GetSecretValue only, and only on the stack's own secret (by Ref)", not bad, bad)
     other = [(w, a) for w, st in stmts for a in actions(st)
-             if not str(a).lower().startswith(("s3:", "secretsmanager:"))]
-    check("inline policies grant nothing beyond S3 and Secrets Manager", not other, other)
+             if not str(a).lower().startswith(("s3:", "secretsmanager:")) and a != "batch:DescribeJobs"]
+    check("inline policies grant nothing beyond S3, Secrets Manager and batch:DescribeJobs", not other, other)
+    # DescribeJobs (is the job holding a running sentinel alive?) takes no
+    # resource but '*'; nothing else may have it.
+    anywhere = [(w, st) for w, st in stmts if "*" in aslist(st.get("Resource")) and actions(st) != ["batch:DescribeJobs"]]
+    check("only batch:DescribeJobs, which reads, is on Resource '*'", not anywhere, anywhere)
 
     # --- trust policies
     def trusted(k):
@@ -311,9 +321,20 @@ def main(path):
           not props(job_role).get("ManagedPolicyArns"), props(job_role).get("ManagedPolicyArns"))
     sm_roles = {w.split("/")[0] for w, st in sm} | {w.split("/")[0] for w, st in s3}
     check("only the job role holds S3 and Secrets Manager permissions", sm_roles == {job_role}, sm_roles)
+    check("its command is rapid runner", cp.get("Command") == ["rapid", "runner"], cp.get("Command"))
     env = {e.get("Name"): e.get("Value") for e in cp.get("Environment", [])}
-    check("its environment names the output bucket and the secret's ARN",
-          any(ref(v) == "OutputBucket" for v in env.values()) and any(ref(v) in secrets for v in env.values()), env)
+    check("its environment names the output bucket and the input bucket",
+          ref(env.get("RAPID_OUTPUT_BUCKET")) == "OutputBucket" and ref(env.get("RAPID_INPUT_BUCKET")) == "InputBucket", env)
+    check("RAPID_INPUT_SECRET_ARN is the secret's ARN (Ref), the secret the job role may read",
+          ref(env.get("RAPID_INPUT_SECRET_ARN")) in secrets and
+          [ref(r) for w, st in sm for r in aslist(st.get("Resource"))] == [ref(env.get("RAPID_INPUT_SECRET_ARN"))],
+          env.get("RAPID_INPUT_SECRET_ARN"))
+    doc = " ".join(str(p("Image").get("Description", "")).split())
+    how = ["podman build -f runner/Containerfile --build-arg BASE=",
+           "docker buildx build --platform linux/arm64,linux/amd64 -f runner/Containerfile",
+           "aws ecr get-login-password", "podman push"]
+    check("the Image parameter says how to build the image and push it to ECR",
+          all(h in doc for h in how), [h for h in how if h not in doc])
     check("the secret's value is not injected into the container (no Secrets)", "Secrets" not in cp, cp.get("Secrets"))
     priv = cp.get("Privileged")
     pcond = priv.get("Fn::If", [None])[0] if isinstance(priv, dict) else None
@@ -406,9 +427,18 @@ job = R["JobRole"]["Properties"]
 pol = {p["PolicyName"]: p["PolicyDocument"]["Statement"] for p in job["Policies"]}
 m = sys.argv[2]
 if m == "s3star":
-    pol["OutputBucketReadWrite"][1]["Action"].append("s3:*")
+    pol["OutputBucket"][1]["Action"].append("s3:*")
 elif m == "s3anywhere":
-    pol["InputBucketReadOnly"][1]["Resource"] = "*"
+    pol["OutputBucket"][1]["Resource"] = "*"
+elif m == "inputread":
+    pol["OutputBucket"].append({"Effect": "Allow", "Action": "s3:GetObject",
+                                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${InputBucket}/*"}})
+elif m == "deleteany":
+    pol["OutputBucket"][1]["Action"].append("s3:DeleteObject")
+elif m == "batchany":
+    pol["DescribeJobs"][0]["Action"] = ["batch:DescribeJobs", "batch:SubmitJob"]
+elif m == "nocommand":
+    del R["JobDefinition"]["Properties"]["ContainerProperties"]["Command"]
 elif m == "secretanywhere":
     pol["ReadInputSecret"][0]["Resource"] = "*"
 elif m == "anyprincipal":
@@ -430,8 +460,12 @@ mutant() {
 	is "$(grep '^1	' "$1.out" | cut -f2 | grep -c -F -- "$2")" 1 "$3"
 }
 mutant s3star "no IAM action is '*', 's3:*'" "caught: s3:* on the output bucket"
-mutant s3anywhere "never Resource '*'" "caught: S3 read on Resource '*'"
-mutant secretanywhere "only the stack's own secret" "caught: GetSecretValue on Resource '*'"
+mutant s3anywhere "never Resource '*'" "caught: S3 objects on Resource '*'"
+mutant inputread "no permission on the input bucket" "caught: the job role reading the input bucket"
+mutant deleteany "delete sentinels only" "caught: DeleteObject on any object of the output bucket"
+mutant batchany "only batch:DescribeJobs, which reads" "caught: a Batch action beyond DescribeJobs on '*'"
+mutant nocommand "its command is rapid runner" "caught: a job definition without rapid runner"
+mutant secretanywhere "only on the stack's own secret" "caught: GetSecretValue on Resource '*'"
 mutant anyprincipal "named AWS service only" "caught: a role any principal may assume"
 mutant secretvalue "is created with no value" "caught: a SecretString in the template"
 mutant secretparam "no parameter holds a secret" "caught: a parameter for the key pair"
