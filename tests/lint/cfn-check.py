@@ -123,11 +123,12 @@ def near(word, choices, cutoff=0.7):
     return ' (did you mean %s?)' % best[0] if best else ''
 
 
-def intrinsic(v):
-    """The function name if v is an intrinsic function call ({'Ref': ...}, {'Fn::X': ...}), else None."""
+def intrinsic(v, conditions=False):
+    """The function name if v is an intrinsic function call ({'Ref': ...},
+    {'Fn::X': ...}; in Conditions {'Condition': ...} too), else None."""
     if isinstance(v, dict) and len(v) == 1:
         key = next(iter(v))
-        if key in ('Ref', 'Condition') or str(key).startswith('Fn::'):
+        if key == 'Ref' or str(key).startswith('Fn::') or (conditions and key == 'Condition'):
             return key
     return None
 
@@ -393,7 +394,7 @@ class Checker:
             yields = 'any' if got is None else 'list' if got['type'] == 'array' else 'string'
         elif fn in YIELDS:
             yields = YIELDS[fn]
-        elif fn in CONDITION_FUNCTIONS or fn == 'Condition':
+        elif fn in CONDITION_FUNCTIONS:
             self.err(where, '%s belongs in Conditions, not in a property value' % fn)
             return
         else:
@@ -507,7 +508,7 @@ class Checker:
             return
         if not isinstance(node, dict):
             return
-        fn = intrinsic(node)
+        fn = intrinsic(node, conditions=not resources)
         arg = node[fn] if fn else None
         at = where + (fn,) if fn else where
         if fn == 'Ref':
