@@ -94,6 +94,10 @@ print("%d resources of %d types" % (len(R), len({r["Type"] for r in R.values()})
 	broken badsub 's/\${OutputBucket}\/\*/${OutputBuckets}\/*/' \
 		"@LINE@: Resources\.JobRole\.Properties\.Policies\[[0-9]\]\.PolicyDocument\.Statement\[[0-9]\]\.Resource\.Fn::Sub: Ref names no parameter, resource or pseudo parameter 'OutputBuckets' \(did you mean OutputBucket\?\)$" \
 		"caught: a \${name} in Fn::Sub that names nothing"
+	long=$(awk 'BEGIN { while (n++ < 4000) printf "x" }')
+	broken longdesc "s/which has no rapid\./& $long/" \
+		"[0-9]+: Parameters\.Image\.Description: a parameter's Description is a string of at most 4,000 characters$" \
+		"caught: a parameter Description over CloudFormation's 4,000 characters"
 
 	# Short-form tags, as CloudFormation reads them: a small template, then
 	# the same with errors behind !If, !Ref and !GetAtt.

@@ -28,7 +28,8 @@ The template is read as CloudFormation reads it, short-form tags (!Ref,
     no resource); Fn::GetAtt (and ${A.B} in Fn::Sub) names a resource and an
     attribute of its type; Fn::If and Condition name a condition; DependsOn
     names other resources; Outputs have a Value; parameters have a known
-    Type and a Default among their AllowedValues.
+    Type, a Default among their AllowedValues and a Description of at most
+    4,000 characters (the template's: 1,024 bytes).
 
 Each error is one line, FILE:LINE: PATH: message, PATH as in
 Resources.JobDefinition.Properties.ContainerProperties.Environment[2].Name.
@@ -188,6 +189,9 @@ class Checker:
         for key in doc:
             if key not in TEMPLATE_SECTIONS:
                 self.err((key,), 'unknown template section' + near(key, TEMPLATE_SECTIONS))
+        description = doc.get('Description')
+        if description is not None and (not isinstance(description, str) or len(description.encode()) > 1024):
+            self.err(('Description',), "a template's Description is a string of at most 1,024 bytes")
         self.parameters = self.section('Parameters')
         self.conditions = self.section('Conditions')
         self.resources = self.section('Resources')
@@ -227,6 +231,9 @@ class Checker:
         for key in p:
             if key not in PARAMETER_KEYS:
                 self.err(where + (key,), 'unknown parameter key' + near(key, PARAMETER_KEYS))
+        description = p.get('Description')
+        if description is not None and (not isinstance(description, str) or len(description) > 4000):
+            self.err(where + ('Description',), "a parameter's Description is a string of at most 4,000 characters")
         ptype = p['Type']
         if ptype not in PARAMETER_TYPES and not ptype.startswith(('AWS::', 'List<AWS::')):
             self.err(where + ('Type',), "unknown parameter type '%s'" % ptype + near(ptype, PARAMETER_TYPES))
