@@ -1,13 +1,14 @@
 #!/bin/sh
 # cfn/rapid-batch.yaml, the Batch stack's CloudFormation template, read
-# without AWS: it parses, it passes cfn-lint (npm, pinned in tests/lint), and
-# it keeps the least-privilege and job-definition promises of issue 4, which
-# a Python reading of the template checks one by one. Mutated copies of the
+# without AWS: it parses, it matches the current CloudFormation resource
+# schemas (tests/lint/cfn-check.py over @aws-cdk/aws-service-spec, npm,
+# pinned in tests/lint), and it keeps the least-privilege and
+# job-definition promises, which a Python reading of the template checks
+# one by one. Mutated copies of the
 # template (s3:* on *, a wildcard principal, a secret value, ...) show that
 # each kind of check can fail.
 . "$(dirname "$0")/lib.sh"
 TEMPLATE=$TESTS_DIR/../cfn/rapid-batch.yaml
-LINT=$TESTS_DIR/lint/node_modules/cfn-lint
 PY=/usr/bin/python3
 cd "$T_TMP" || exit 1
 
@@ -19,68 +20,126 @@ is "$RC$ERR" 0 "Debian's PyYAML safe_load parses it (long-form intrinsics, no !R
 size=$(wc -c <"$TEMPLATE")
 ok "$([ "$size" -lt 51200 ]; echo $?)" "it fits CreateStack's 51,200-byte TemplateBody ($size bytes)"
 
-# 2. cfn-lint. cfn-lint 1.9.7 (martysweet's JavaScript validator, the one on
-# npm) carries the CloudFormation resource specification of early 2019
-# (2.29.0). Batch has grown since, and that spec rejects what the template
-# rightly uses: ContainerProperties.ResourceRequirements (with Vcpus/Memory,
-# now deprecated, still marked required), ExecutionRoleArn and
-# LinuxParameters, RetryStrategy.EvaluateOnExit, and
-# ComputeResources.AllocationStrategy. The linter has no option to turn one
-# check off, so rather than ignore its complaints, lint.js adds those
-# properties to its spec as today's CloudFormation specification defines
-# them (only where its spec lacks them), leaving every check on: the new
-# properties are type-checked like the rest, and anything else the old spec
-# does not know is still an error.
-cat >lint.js <<'JS'
-'use strict';
-const [lintdir, file, ...params] = process.argv.slice(2);
-const spec = require(lintdir + '/lib/awsData').awsResources;
-const P = spec.PropertyTypes;
-const str = { PrimitiveType: 'String', Required: false, UpdateType: 'Mutable' };
-const int = { PrimitiveType: 'Integer', Required: false, UpdateType: 'Mutable' };
-const bool = { PrimitiveType: 'Boolean', Required: false, UpdateType: 'Mutable' };
-const list = (item) => ({ Type: 'List', ItemType: item, Required: false, UpdateType: 'Mutable', DuplicatesAllowed: false });
-const added = [];
-function addType(name, props) {
-	if (!P[name]) { P[name] = { Documentation: '', Properties: props }; added.push(name); }
-}
-function addProp(type, name, def) {
-	if (!P[type].Properties[name]) { P[type].Properties[name] = Object.assign({ Documentation: '' }, def); added.push(type + '.' + name); }
-}
-const JD = 'AWS::Batch::JobDefinition';
-addType(JD + '.ResourceRequirement', { Type: str, Value: str });
-addType(JD + '.EvaluateOnExit', {
-	Action: Object.assign({}, str, { Required: true }), OnExitCode: str, OnReason: str, OnStatusReason: str });
-addType(JD + '.LinuxParameters', { SharedMemorySize: int, InitProcessEnabled: bool, MaxSwap: int, Swappiness: int });
-addProp(JD + '.ContainerProperties', 'ResourceRequirements', list('ResourceRequirement'));
-addProp(JD + '.ContainerProperties', 'ExecutionRoleArn', str);
-addProp(JD + '.ContainerProperties', 'LinuxParameters', { Type: 'LinuxParameters', Required: false, UpdateType: 'Mutable' });
-addProp(JD + '.RetryStrategy', 'EvaluateOnExit', list('EvaluateOnExit'));
-addProp('AWS::Batch::ComputeEnvironment.ComputeResources', 'AllocationStrategy', str);
-for (const p of ['Memory', 'Vcpus']) P[JD + '.ContainerProperties'].Properties[p].Required = false;
-const parameters = {};
-for (const kv of params) { const i = kv.indexOf('='); parameters[kv.slice(0, i)] = kv.slice(i + 1); }
-const r = require(lintdir + '/lib/api').validateFile(file, { parameters, guessParameters: [] });
-console.log('spec additions: ' + added.join(', '));
-for (const level of ['crit', 'warn', 'info'])
-	for (const e of r.errors[level]) console.log(level + ': ' + e.resource + ': ' + e.message);
-process.exit(r.templateValid && r.errors.crit.length === 0 && r.errors.warn.length === 0 ? 0 : 1);
-JS
-if [ -f "$LINT/lib/api.js" ]; then
-	is "$(node -p 'require(process.argv[1]).version' "$LINT/package.json")" 1.9.7 "cfn-lint is the pinned 1.9.7"
-	run node lint.js "$LINT" "$TEMPLATE" OutputBucket=my-rapid-output
-	is "$RC" 0 "cfn-lint: no errors or warnings with the defaults (on-demand, unprivileged)"
+# 2. The resource schemas. tests/lint/cfn-check.py checks every resource
+# against the schema of its type in @aws-cdk/aws-service-spec's db.json.gz
+# (npm, pinned in tests/lint/package-lock.json): the type exists, every
+# property is known, the required ones are there, every value has its
+# property's type (nested property types, lists, maps, tags; intrinsics
+# by what they yield), allowed values, and the names Ref, Fn::GetAtt,
+# Fn::Sub, Fn::If and DependsOn use.
+SPEC=$TESTS_DIR/lint/node_modules/@aws-cdk/aws-service-spec
+CHECK=$TESTS_DIR/lint/cfn-check.py
+if [ -f "$SPEC/db.json.gz" ]; then
+	pinned=$(node -p 'require(process.argv[1]).dependencies["@aws-cdk/aws-service-spec"]' "$TESTS_DIR/lint/package.json")
+	is "$(node -p 'require(process.argv[1]).version' "$SPEC/package.json")" "$pinned" \
+		"the installed @aws-cdk/aws-service-spec is the pinned $pinned"
+	cp "$TEMPLATE" rapid-batch.yaml
+	run "$PY" "$CHECK" rapid-batch.yaml
+	is "$RC" 0 "cfn-check: the template matches the resource schemas"
 	[ "$RC" = 0 ] || printf '%s\n' "$OUT$ERR" | sed 's/^/#   /'
-	run node lint.js "$LINT" "$TEMPLATE" OutputBucket=my-rapid-output InputBucket=my-inputs \
-		BatchType=SPOT MaxvCpus=64 S3fsMount=true Image=example/rapidtide:1
-	is "$RC" 0 "cfn-lint: no errors or warnings with Spot, s3fs and every parameter set"
-	[ "$RC" = 0 ] || printf '%s\n' "$OUT$ERR" | sed 's/^/#   /'
-	sed -e 's/SharedMemorySize:/SharedMemSize:/' -e 's/OnStatusReason:/OnStatusReasn:/' "$TEMPLATE" >typo.yaml
-	run node lint.js "$LINT" typo.yaml OutputBucket=my-rapid-output
-	like "$OUT" 'SharedMemSize is not a valid property' "cfn-lint still checks the added properties: a misspelt one fails"
-	like "$OUT" 'OnStatusReasn is not a valid property' "... inside EvaluateOnExit too"
+	printf '# %s\n' "$OUT"
+	# Every resource was checked against a schema, none skipped.
+	want=$("$PY" -c 'import sys, yaml; R = yaml.safe_load(open(sys.argv[1]))["Resources"]
+print("%d resources of %d types" % (len(R), len({r["Type"] for r in R.values()})))' "$TEMPLATE")
+	like "$OUT" "^rapid-batch.yaml: $want, [0-9]{2,} property values and [0-9]{2,} names checked .*: no errors$" \
+		"... all of its resources and their property values ($want)"
+
+	# broken NAME SED-EXPR PATTERN DESCRIPTION: a copy of the template
+	# edited by SED-EXPR fails, with PATTERN among its errors; PATTERN's
+	# :LINE: is the line of the copy that the edit changed.
+	broken() {
+		sed -e "$2" rapid-batch.yaml >"$1.yaml"
+		line=$(diff rapid-batch.yaml "$1.yaml" | sed -n 's/^\([0-9]*\)[cd].*/\1/p' | head -n 1)
+		run "$PY" "$CHECK" "$1.yaml"
+		pattern=$(printf '%s' "$3" | sed "s/@LINE@/${line:-none}/")
+		if [ "$RC" = 1 ] && printf '%s\n' "$OUT" | grep -Eq -- "^$1.yaml:$pattern"; then
+			_report 0 "$4"
+		else
+			_report 1 "$4" "$(printf 'exit %s, expected 1 and a line matching %s; got:\n%s' "$RC" "$pattern" "$OUT$ERR")"
+		fi
+	}
+	broken unknown 's/SharedMemorySize:/SharedMemSize:/' \
+		"@LINE@: Resources\.JobDefinition\.Properties\.ContainerProperties\.LinuxParameters\.SharedMemSize: unknown property 'SharedMemSize' of AWS::Batch::JobDefinition\.LinuxParameters \(did you mean SharedMemorySize\?\)$" \
+		"caught: an unknown property, with its line and a 'did you mean'"
+	broken required '/GroupDescription:/d' \
+		"[0-9]+: Resources\.SecurityGroup\.Properties: required property 'GroupDescription' of AWS::EC2::SecurityGroup is missing$" \
+		"caught: a missing required property"
+	broken nestedreq '/^        Image:$/,/^          Ref: Image$/d' \
+		"[0-9]+: Resources\.JobDefinition\.Properties\.ContainerProperties: required property 'Image' of AWS::Batch::JobDefinition\.ContainerProperties is missing$" \
+		"caught: a missing required property of a nested property type"
+	broken wrongtype 's/MinvCpus: 0/MinvCpus: none/' \
+		"@LINE@: Resources\.ComputeEnvironment\.Properties\.ComputeResources\.MinvCpus: expected an integer, not a string \('none'\)$" \
+		"caught: a wrong primitive type (a string for an integer)"
+	broken wrongbool 's/EnableDnsSupport: true/EnableDnsSupport: maybe/' \
+		"@LINE@: Resources\.VPC\.Properties\.EnableDnsSupport: expected a boolean, not a string \('maybe'\)$" \
+		"caught: a string for a boolean"
+	broken notalist '/^        Subnets:$/{n;s/          - Ref: SubnetA/            Ref: SubnetA/;n;d}' \
+		"[0-9]+: Resources\.ComputeEnvironment\.Properties\.ComputeResources\.Subnets\.Ref: Ref SubnetA \(a resource\) gives a string where a list of strings is expected$" \
+		"caught: a Ref (a string) where a list is expected"
+	broken badgetatt '/JobRole$/{n;s/- Arn$/- Arnn/}' \
+		"[0-9]+: Resources\.JobDefinition\.Properties\.ContainerProperties\.JobRoleArn\.Fn::GetAtt: Fn::GetAtt JobRole\.Arnn: AWS::IAM::Role has no attribute Arnn \(it has Arn, RoleId\) \(did you mean Arn\?\)$" \
+		"caught: a Fn::GetAtt of an attribute the type does not have"
+	broken badtype 's/AWS::Batch::JobQueue$/AWS::Batch::JobQeue/' \
+		"@LINE@: Resources\.JobQueue\.Type: unknown resource type 'AWS::Batch::JobQeue' \(did you mean AWS::Batch::JobQueue\?\)$" \
+		"caught: a misspelt resource type"
+	broken badenum 's/VpcEndpointType: Gateway/VpcEndpointType: gateway/' \
+		"@LINE@: Resources\.S3Endpoint\.Properties\.VpcEndpointType: 'gateway' is not one of Interface, Gateway, .* \(did you mean Gateway\?\)$" \
+		"caught: a value the schema does not allow"
+	broken badref 's/^        Ref: RouteTable$/        Ref: RouteTabel/' \
+		"@LINE@: Resources\.DefaultRoute\.Properties\.RouteTableId\.Ref: Ref names no parameter, resource or pseudo parameter 'RouteTabel' \(did you mean RouteTable\?\)$" \
+		"caught: a Ref to nothing"
+	broken baddepends 's/DependsOn: GatewayAttachment/DependsOn: GatewayAttachmnt/' \
+		"@LINE@: Resources\.DefaultRoute\.DependsOn: DependsOn names no resource 'GatewayAttachmnt' \(did you mean GatewayAttachment\?\)$" \
+		"caught: a DependsOn on no resource"
+	broken badsub 's/\${OutputBucket}\/\*/${OutputBuckets}\/*/' \
+		"@LINE@: Resources\.JobRole\.Properties\.Policies\[[0-9]\]\.PolicyDocument\.Statement\[[0-9]\]\.Resource\.Fn::Sub: Ref names no parameter, resource or pseudo parameter 'OutputBuckets' \(did you mean OutputBucket\?\)$" \
+		"caught: a \${name} in Fn::Sub that names nothing"
+	long=$(awk 'BEGIN { while (n++ < 4000) printf "x" }')
+	broken longdesc "s/which has no rapid\./& $long/" \
+		"[0-9]+: Parameters\.Image\.Description: a parameter's Description is a string of at most 4,000 characters$" \
+		"caught: a parameter Description over CloudFormation's 4,000 characters"
+
+	# Short-form tags, as CloudFormation reads them: a small template, then
+	# the same with errors behind !If, !Ref and !GetAtt.
+	cat >short.yaml <<'YAML'
+Parameters:
+  Mode:
+    Type: String
+    AllowedValues: [ENABLED, DISABLED]
+    Default: ENABLED
+Conditions:
+  Enabled: !Equals [!Ref Mode, ENABLED]
+Resources:
+  Queue:
+    Type: AWS::Batch::JobQueue
+    Properties:
+      Priority: !If [Enabled, 1, 2]
+      State: !Ref Mode
+      ComputeEnvironmentOrder:
+        - Order: 1
+          ComputeEnvironment: !GetAtt Env.ComputeEnvironmentArn
+  Env:
+    Type: AWS::Batch::ComputeEnvironment
+    Properties:
+      Type: UNMANAGED
+Outputs:
+  Queue:
+    Value: !Ref Queue
+YAML
+	run "$PY" "$CHECK" short.yaml
+	is "$RC$(printf '%s' "$OUT" | grep -c ': no errors$')" 01 "cfn-check reads short-form tags (!Ref, !If, !GetAtt A.B, !Equals)"
+	sed -e 's/\[Enabled, 1, 2\]/[Enabled, 1, two]/' -e 's/DISABLED\]/OFFLINE]/' \
+		-e 's/Env.ComputeEnvironmentArn/Env.Arn/' short.yaml >short-bad.yaml
+	run "$PY" "$CHECK" short-bad.yaml
+	like "$OUT" "^short-bad.yaml:12: Resources\.Queue\.Properties\.Priority\.Fn::If\[2\]: expected an integer, not a string \('two'\)$" \
+		"... and checks both branches of !If"
+	like "$OUT" "^short-bad.yaml:13: Resources\.Queue\.Properties\.State\.Ref: parameter Mode may be OFFLINE: 'OFFLINE' is not one of DISABLED, ENABLED" \
+		"... the AllowedValues of a parameter given by !Ref against the property's"
+	like "$OUT" "^short-bad.yaml:16: .*ComputeEnvironment\.Fn::GetAtt: Fn::GetAtt Env\.Arn: AWS::Batch::ComputeEnvironment has no attribute Arn" \
+		"... and the attribute of !GetAtt A.B"
+	is "$RC" 1 "... and exits 1"
 else
-	_report 1 "cfn-lint is installed in tests/lint" "run: make deps (npm ci in tests/lint)"
+	_report 1 "@aws-cdk/aws-service-spec is installed in tests/lint" "run: make test-deps (npm ci in tests/lint)"
 fi
 
 # 3. Least privilege and the job definition, read from the template. One
@@ -176,41 +235,51 @@ def main(path):
 
     s3 = [(w, st) for w, st in stmts if any(str(a).lower().startswith("s3:") for a in actions(st))]
     check("there are S3 statements", len(s3) > 0)
-    bucket_arn = re.compile(r"^arn:\$\{AWS::Partition\}:s3:::\$\{(InputBucket|OutputBucket)\}(/\*)?$")
+    # What rapid runner does in the output bucket, under an output root
+    # that is the bucket's top or a prefix: list it (sentinel folders,
+    # folder inputs, unfinished uploads); get, put and abort uploads of any
+    # object (manifests under .rapid/submissions/, upstream outputs,
+    # outputs, sentinels, logs); delete sentinels only.
+    bucket_arn = re.compile(r"^arn:\$\{AWS::Partition\}:s3:::\$\{(InputBucket|OutputBucket)\}(/\*|/\.rapid/sentinels/\*|/\*/\.rapid/sentinels/\*)?$")
     def s3_resource(r):
-        """(bucket parameter, is-objects) for a bucket ARN built from a parameter, else None."""
+        """(bucket parameter, 'bucket' | 'objects' | 'sentinels') for a bucket ARN built from a parameter, else None."""
         m = bucket_arn.match(r.get("Fn::Sub", "")) if isinstance(r, dict) and isinstance(r.get("Fn::Sub"), str) else None
-        return (m.group(1), bool(m.group(2))) if m else None
+        return (m.group(1), "objects" if m.group(2) == "/*" else "sentinels" if m.group(2) else "bucket") if m else None
     bad = [(w, r) for w, st in s3 for r in aslist(st.get("Resource")) if r == "*" or not s3_resource(r)]
-    check("S3 actions are only on the input and output buckets (never Resource '*')", not bad, bad)
-    read = {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
+    check("S3 actions are only on the output bucket, its objects or its sentinels (never Resource '*')", not bad, bad)
     allowed = {
-        ("OutputBucket", False): {"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"},
-        ("OutputBucket", True): {"s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                                 "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
-        ("InputBucket", False): {"s3:ListBucket", "s3:GetBucketLocation"},
-        ("InputBucket", True): {"s3:GetObject"},
+        ("OutputBucket", "bucket"): {"s3:ListBucket", "s3:ListBucketMultipartUploads"},
+        ("OutputBucket", "objects"): {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"},
+        ("OutputBucket", "sentinels"): {"s3:DeleteObject"},
     }
-    bad = []
-    for w, st in s3:
-        for r in aslist(st.get("Resource")):
-            where = s3_resource(r)
-            if where:
-                bad += [(w, where, a) for a in actions(st) if a not in allowed[where]]
-    check("the output bucket: list, get, put, delete and multipart; the input bucket: read only", not bad, bad)
+    where_of = lambda st: {s3_resource(r) for r in aslist(st.get("Resource"))}
+    bad = [(w, where, a) for w, st in s3 for where in where_of(st) if where
+           for a in actions(st) if a not in allowed.get(where, ())]
+    check("the output bucket: list; its objects: get, put, abort uploads; delete sentinels only", not bad, bad)
+    bad = [w for w, st in stmts if "InputBucket" in json.dumps(st)]
+    check("the job role has no permission on the input bucket (its key pair reads it)", not bad, bad)
     granted = {a for w, st in s3 for a in actions(st)}
-    want = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
-    check("the jobs can get, put, delete and list", want <= granted, sorted(want - granted))
+    want = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:ListBucketMultipartUploads",
+            "s3:AbortMultipartUpload"}
+    check("the jobs can get, put, list, abort uploads and remove sentinels", want <= granted, sorted(want - granted))
+    sentinels = {(w, r.get("Fn::Sub")) for w, st in s3 if "s3:DeleteObject" in actions(st) for r in aslist(st.get("Resource"))}
+    check("sentinels may be removed under the bucket's top and under any prefix",
+          {s for w, s in sentinels} == {"arn:${AWS::Partition}:s3:::${OutputBucket}/.rapid/sentinels/*",
+                                         "arn:${AWS::Partition}:s3:::${OutputBucket}/*/.rapid/sentinels/*"}, sentinels)
 
     sm = [(w, st) for w, st in stmts if any(str(a).lower().startswith("secretsmanager:") for a in actions(st))]
     check("there is a Secrets Manager statement", len(sm) > 0)
     bad = [(w, st) for w, st in sm
            if not all(ref(r) in secrets for r in aslist(st.get("Resource")))
-           or set(actions(st)) - {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}]
-    check("Secrets Manager: only reading, and only the stack's own secret (by Ref)", not bad, bad)
+           or set(actions(st)) != {"secretsmanager:GetSecretValue"}]
+    check("Secrets Manager: GetSecretValue only, and only on the stack's own secret (by Ref)", not bad, bad)
     other = [(w, a) for w, st in stmts for a in actions(st)
-             if not str(a).lower().startswith(("s3:", "secretsmanager:"))]
-    check("inline policies grant nothing beyond S3 and Secrets Manager", not other, other)
+             if not str(a).lower().startswith(("s3:", "secretsmanager:")) and a != "batch:DescribeJobs"]
+    check("inline policies grant nothing beyond S3, Secrets Manager and batch:DescribeJobs", not other, other)
+    # DescribeJobs (is the job holding a running sentinel alive?) takes no
+    # resource but '*'; nothing else may have it.
+    anywhere = [(w, st) for w, st in stmts if "*" in aslist(st.get("Resource")) and actions(st) != ["batch:DescribeJobs"]]
+    check("only batch:DescribeJobs, which reads, is on Resource '*'", not anywhere, anywhere)
 
     # --- trust policies
     def trusted(k):
@@ -256,9 +325,20 @@ def main(path):
           not props(job_role).get("ManagedPolicyArns"), props(job_role).get("ManagedPolicyArns"))
     sm_roles = {w.split("/")[0] for w, st in sm} | {w.split("/")[0] for w, st in s3}
     check("only the job role holds S3 and Secrets Manager permissions", sm_roles == {job_role}, sm_roles)
+    check("its command is rapid runner", cp.get("Command") == ["rapid", "runner"], cp.get("Command"))
     env = {e.get("Name"): e.get("Value") for e in cp.get("Environment", [])}
-    check("its environment names the output bucket and the secret's ARN",
-          any(ref(v) == "OutputBucket" for v in env.values()) and any(ref(v) in secrets for v in env.values()), env)
+    check("its environment names the output bucket and the input bucket",
+          ref(env.get("RAPID_OUTPUT_BUCKET")) == "OutputBucket" and ref(env.get("RAPID_INPUT_BUCKET")) == "InputBucket", env)
+    check("RAPID_INPUT_SECRET_ARN is the secret's ARN (Ref), the secret the job role may read",
+          ref(env.get("RAPID_INPUT_SECRET_ARN")) in secrets and
+          [ref(r) for w, st in sm for r in aslist(st.get("Resource"))] == [ref(env.get("RAPID_INPUT_SECRET_ARN"))],
+          env.get("RAPID_INPUT_SECRET_ARN"))
+    doc = " ".join(str(p("Image").get("Description", "")).split())
+    how = ["podman build -f runner/Containerfile --build-arg BASE=",
+           "docker buildx build --platform linux/arm64,linux/amd64 -f runner/Containerfile",
+           "aws ecr get-login-password", "podman push"]
+    check("the Image parameter says how to build the image and push it to ECR",
+          all(h in doc for h in how), [h for h in how if h not in doc])
     check("the secret's value is not injected into the container (no Secrets)", "Secrets" not in cp, cp.get("Secrets"))
     priv = cp.get("Privileged")
     pcond = priv.get("Fn::If", [None])[0] if isinstance(priv, dict) else None
@@ -351,9 +431,18 @@ job = R["JobRole"]["Properties"]
 pol = {p["PolicyName"]: p["PolicyDocument"]["Statement"] for p in job["Policies"]}
 m = sys.argv[2]
 if m == "s3star":
-    pol["OutputBucketReadWrite"][1]["Action"].append("s3:*")
+    pol["OutputBucket"][1]["Action"].append("s3:*")
 elif m == "s3anywhere":
-    pol["InputBucketReadOnly"][1]["Resource"] = "*"
+    pol["OutputBucket"][1]["Resource"] = "*"
+elif m == "inputread":
+    pol["OutputBucket"].append({"Effect": "Allow", "Action": "s3:GetObject",
+                                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${InputBucket}/*"}})
+elif m == "deleteany":
+    pol["OutputBucket"][1]["Action"].append("s3:DeleteObject")
+elif m == "batchany":
+    pol["DescribeJobs"][0]["Action"] = ["batch:DescribeJobs", "batch:SubmitJob"]
+elif m == "nocommand":
+    del R["JobDefinition"]["Properties"]["ContainerProperties"]["Command"]
 elif m == "secretanywhere":
     pol["ReadInputSecret"][0]["Resource"] = "*"
 elif m == "anyprincipal":
@@ -375,8 +464,12 @@ mutant() {
 	is "$(grep '^1	' "$1.out" | cut -f2 | grep -c -F -- "$2")" 1 "$3"
 }
 mutant s3star "no IAM action is '*', 's3:*'" "caught: s3:* on the output bucket"
-mutant s3anywhere "never Resource '*'" "caught: S3 read on Resource '*'"
-mutant secretanywhere "only the stack's own secret" "caught: GetSecretValue on Resource '*'"
+mutant s3anywhere "never Resource '*'" "caught: S3 objects on Resource '*'"
+mutant inputread "no permission on the input bucket" "caught: the job role reading the input bucket"
+mutant deleteany "delete sentinels only" "caught: DeleteObject on any object of the output bucket"
+mutant batchany "only batch:DescribeJobs, which reads" "caught: a Batch action beyond DescribeJobs on '*'"
+mutant nocommand "its command is rapid runner" "caught: a job definition without rapid runner"
+mutant secretanywhere "only on the stack's own secret" "caught: GetSecretValue on Resource '*'"
 mutant anyprincipal "named AWS service only" "caught: a role any principal may assume"
 mutant secretvalue "is created with no value" "caught: a SecretString in the template"
 mutant secretparam "no parameter holds a secret" "caught: a parameter for the key pair"

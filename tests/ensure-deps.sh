@@ -7,7 +7,8 @@
 #          python3 with botocore and PyYAML (the AWS emulator), Debian's aws,
 #          node and npm, then the npm packages the tests pin in a
 #          package-lock.json: the emulator's s3rver (tests/emu) and the
-#          CloudFormation linter cfn-lint (tests/lint), each installed by
+#          CloudFormation resource schemas @aws-cdk/aws-service-spec
+#          (tests/lint, read by tests/lint/cfn-check.py), each installed by
 #          npm ci only when its node_modules is missing or older than its lock
 # As root, the missing Debian packages are installed with apt-get; otherwise
 # they are named, with the apt-get line to run as root, and the script fails.
@@ -64,5 +65,5 @@ npm_ci() {
 	fi
 }
 npm_ci "$here/emu" "the test emulator's s3rver"
-npm_ci "$here/lint" "the CloudFormation linter cfn-lint"
+npm_ci "$here/lint" "the CloudFormation resource schemas @aws-cdk/aws-service-spec"
 exit 0
