@@ -182,6 +182,8 @@ static void test_round_trip(void)
 	TAP_IS_STR(err, "cannot read index 3 of '" IDX "': the record is corrupt (a line of 0 bytes)", "... said");
 
 	/* corrupt headers */
+	free(err);
+	err = NULL;
 	TAP_IS_INT(manifest_header_parse(x.data, 10, IDX, &count, &err), -1, "a short header fails");
 	free(err);
 	buf_reset(&t);
@@ -248,7 +250,9 @@ static void test_round_trip(void)
 	free(err);
 	TAP_IS_INT(x.len, MANIFEST_IDX_RECORD * (N + 1), "nothing was appended by the refusals");
 
-	TAP_IS_STR(manifest_idx_uri("s3://b/c/manifest.jsonl"), "s3://b/c/manifest.idx", "the index beside it");
+	char *u = manifest_idx_uri("s3://b/c/manifest.jsonl");
+	TAP_IS_STR(u, "s3://b/c/manifest.idx", "the index beside it");
+	free(u);
 	TAP_OK(manifest_idx_uri("s3://b/c/manifest.json") == NULL, "not a .jsonl: no index");
 	TAP_OK(manifest_idx_uri("s3://b/c/.jsonl") == NULL, "... nor a bare .jsonl");
 
