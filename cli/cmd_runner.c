@@ -1,13 +1,13 @@
 /* cmd_runner.c - `rapid runner`: run one instance from its spec
  * (--spec, what the local executor starts: runner/runner.h), an array
  * child's instances from a chunk's manifest (--manifest, a Batch job's
- * command: runner/container.h), or a command with the child's
+ * command: runner/child.h), or a command with the child's
  * participant in PARTICIPANT_FROM_ARRAY (--exec, for rapidtide-cloud's
  * job scripts). */
 #include "cli/args.h"
 #include "cli/cmd.h"
 #include "lib/util.h"
-#include "runner/container.h"
+#include "runner/child.h"
 #include "runner/runner.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* container.h - `rapid runner` as a Batch job's command: the array child
+/* child.h - `rapid runner` as a Batch job's command: the array child
  * of a submission chunk (--manifest), and rapidtide-cloud's job scripts
  * (--exec).
  *
@@ -16,8 +16,8 @@
  * $PARTICIPANT_ARRAY_FILE (OUTPUT_BUCKET a bucket name, or s3://NAME), its
  * line index + 1 (runner/participants.h) exported as
  * PARTICIPANT_FROM_ARRAY, then execvp(argv[0], argv): no shell. */
-#ifndef RAPID_RUNNER_CONTAINER_H
-#define RAPID_RUNNER_CONTAINER_H
+#ifndef RAPID_RUNNER_CHILD_H
+#define RAPID_RUNNER_CHILD_H
 
 /* The array index from arg (--index's value; NULL when not given), else
  * the environment, else 0; *given says whether one of the first two said

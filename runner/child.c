@@ -1,8 +1,8 @@
-/* container.c - `rapid runner --manifest` and `rapid runner --exec`, the
+/* child.c - `rapid runner --manifest` and `rapid runner --exec`, the
  * commands of Batch jobs (container.h): find the array child's
  * participant with as few requests as its cohort allows (two ranged GETs
  * of a manifest, one GET of an array file), then run or exec. */
-#include "runner/container.h"
+#include "runner/child.h"
 #include "aws/s3.h"
 #include "lib/util.h"
 #include "runner/manifest.h"
