@@ -1,5 +1,5 @@
 /* child.c - `rapid runner --manifest` and `rapid runner --exec`, the
- * commands of Batch jobs (container.h): find the array child's
+ * commands of Batch jobs (child.h): find the array child's
  * participant with as few requests as its cohort allows (two ranged GETs
  * of a manifest, one GET of an array file), then run or exec. */
 #include "runner/child.h"
