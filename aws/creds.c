@@ -8,13 +8,14 @@
  * container authorization token or an IMDS token: values are only ever
  * described by the name of the variable, field or file they came from.
  *
- * Container credentials and IMDS go through the HTTP engine (aws/http.h),
- * one engine per resolution: the caller's engine may be in the middle of
- * running the request that needs the credentials. */
+ * Container credentials and IMDS are asked through aws/meta.h (the HTTP
+ * engine, one attempt, short timeouts), one client per resolution: the
+ * caller's engine may be in the middle of running the request that needs
+ * the credentials. */
 #include "aws/creds.h"
 #include "aws/config.h"
 #include "aws/date.h"
-#include "aws/http.h"
+#include "aws/meta.h"
 #include "lib/util.h"
 
 #include <arpa/inet.h>
@@ -38,8 +39,6 @@
 #define MAX_AUTH_TOKEN (16 * 1024)
 #define RETRY_NS (30 * NS_PER_S)
 #define CONTAINER_HOST "http://169.254.170.2"
-#define IMDS_V4 "http://169.254.169.254"
-#define IMDS_V6 "http://[fd00:ec2::254]"
 #define IMDS_CREDS_PATH "/latest/meta-data/iam/security-credentials/"
 
 enum source { SRC_NONE, SRC_ENV, SRC_PROFILE, SRC_CONTAINER, SRC_IMDS };
@@ -48,10 +47,10 @@ enum source { SRC_NONE, SRC_ENV, SRC_PROFILE, SRC_CONTAINER, SRC_IMDS };
 enum { FOUND, ABSENT, FAILED };
 
 /* One walk of the chain: its configuration and, once a metadata service
- * is asked, its HTTP engine. */
+ * is asked, its client. */
 struct chain {
 	const struct aws_config *cfg;
-	struct http_engine *http;
+	struct aws_meta *meta;
 };
 
 /* err := "cannot <what>: <why>" (what formatted, naming object). */
@@ -247,67 +246,16 @@ static int from_profile(const struct aws_config *cfg, struct aws_creds *out, str
 
 /* ---- HTTP, through the engine ---- */
 
-/* Free a response body, zeroing it first: it holds a secret. */
-static void body_free(struct buf *b)
-{
-	if (b->data)
-		OPENSSL_cleanse(b->data, b->cap);
-	buf_free(b);
-}
-
-/* method url with headers (name, value pairs, NULL-ended; borrowed). 0
- * with *status and the body (any status), or -1 with why written when no
- * HTTP response came (*status 0). One attempt, short timeouts, never
- * through a proxy: the services are link-local or loopback, and an
- * unreachable IMDS means "not on EC2". */
+/* method url with headers: aws_meta_call, keeping MAX_BODY bytes. */
 static int http_call(struct chain *ch, const char *method, const char *url, const char *const *headers,
                      long *status, struct buf *body, struct buf *why)
 {
-	struct http_request r;
-	int ret = -1;
-
-	*status = 0;
-	memset(body, 0, sizeof(*body));
-	if (!ch->http) {
-		struct http_config hc = {.max_attempts = 1, .connect_timeout_ms = 1000, .timeout_ms = 5000,
-		                         .no_proxy = 1};
-		struct aws_error e = {0};
-		if (!(ch->http = http_engine_new(&hc, &e))) {
-			char *m = aws_error_format(&e);
-			buf_puts(why, m);
-			free(m);
-			aws_error_clear(&e);
-			return -1;
-		}
-	}
-	http_request_init(&r);
-	r.method = method;
-	r.url = xstrdup(url);
-	r.max_body = MAX_BODY;
-	/* room for the whole body up front: no copy of it is left behind
-	 * by a realloc */
-	grow((void **)&r.resp_body.data, &r.resp_body.cap, MAX_BODY + 1, 1);
-	r.resp_body.data[0] = '\0';
-	sigv4_headers_add(&r.headers, "User-Agent", "rapid/" RAPID_VERSION);
-	for (size_t i = 0; headers && headers[i]; i += 2)
-		sigv4_headers_add(&r.headers, headers[i], headers[i + 1]);
-	if (http_do(ch->http, &r) < 0 && r.error->kind != AWS_ERR_SERVICE) {
-		if (r.error->kind == AWS_ERR_RESPONSE)
-			buf_printf(why, "the response is larger than %d bytes", MAX_BODY);
-		else
-			buf_puts(why, r.error->message ? r.error->message : "no answer");
-		goto out;
-	}
-	*status = r.status;
-	*body = r.resp_body;
-	memset(&r.resp_body, 0, sizeof(r.resp_body));
-	ret = 0;
-out:
-	/* the headers are zeroed by http_request_free (sigv4_headers_free) */
-	body_free(&r.resp_body);
-	http_request_free(&r);
-	return ret;
+	if (!ch->meta)
+		ch->meta = aws_meta_new(1000, 5000);
+	return aws_meta_call(ch->meta, method, url, headers, MAX_BODY, status, body, why);
 }
+
+#define body_free aws_meta_body_free
 
 /* Zero every string of a parsed document before it is freed. */
 static void json_cleanse(cJSON *j)
@@ -549,28 +497,6 @@ out:
 
 /* ---- EC2 instance metadata, IMDSv2 ---- */
 
-static int is_true(const char *v)
-{
-	return v && !strcasecmp(v, "true");
-}
-
-static char *imds_base(const struct aws_config *cfg)
-{
-	const char *base = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	if (!base && cfg && (base = aws_config_get(cfg, "ec2_metadata_service_endpoint")) && !*base)
-		base = NULL;
-	if (!base) {
-		const char *mode = env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-		if (!mode && cfg)
-			mode = aws_config_get(cfg, "ec2_metadata_service_endpoint_mode");
-		base = mode && !strcasecmp(mode, "IPv6") ? IMDS_V6 : IMDS_V4;
-	}
-	size_t n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	return xstrndup(base, n);
-}
-
 static int is_role_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -587,40 +513,35 @@ static int is_role_name(const char *s)
 static int from_imds(struct chain *ch, struct aws_creds *out, struct aws_error *err, struct buf *note)
 {
 	char *base = NULL, *url = NULL, *token = NULL, *role = NULL, *status_why = NULL;
-	const char *headers[3] = {"X-aws-ec2-metadata-token-ttl-seconds", "21600"};
+	const char *headers[3] = {NULL};
 	struct buf b = {0};
 	struct buf why = {0};
 	long status;
 	int ret = FAILED;
 
-	if (is_true(env("AWS_EC2_METADATA_DISABLED"))) {
+	if (aws_meta_imds_disabled()) {
 		buf_puts(note, "IMDS (disabled by AWS_EC2_METADATA_DISABLED)");
 		return ABSENT;
 	}
-	base = imds_base(ch->cfg);
-	url = xasprintf("%s/latest/api/token", base);
-	if (http_call(ch, "PUT", url, headers, &status, &b, &why) < 0) {
+	base = aws_meta_imds_base(ch->cfg);
+	if (!ch->meta)
+		ch->meta = aws_meta_new(1000, 5000);
+	int t = aws_meta_imds_token(ch->meta, base, &token, &why);
+	if (t == AWS_META_ABSENT) {
 		buf_printf(note, "IMDS ('%s': %s)", base, why.data);
 		ret = ABSENT;
 		goto out;
 	}
-	if (status != 200) {
-		status_why = xasprintf("HTTP %ld", status);
-		fail_with(err, url, status_why, "get an IMDSv2 token from '%s'", url);
-		goto out;
-	}
-	if (check_value("the IMDSv2 token", b.data, 4096, &why) < 0) {
+	if (t != AWS_META_OK) {
+		url = xasprintf("%s/latest/api/token", base);
 		fail_with(err, url, why.data, "get an IMDSv2 token from '%s'", url);
 		goto out;
 	}
-	token = xstrdup(b.data);
-	body_free(&b);
 	headers[0] = "X-aws-ec2-metadata-token";
 	headers[1] = token;
 
-	free(url);
 	url = xasprintf("%s" IMDS_CREDS_PATH, base);
-	if (http_call(ch, "GET", url, headers, &status, &b, &why) < 0) {
+	if (aws_meta_imds_get(ch->meta, base, token, IMDS_CREDS_PATH, &status, &b, &why) < 0) {
 		fail_with(err, url, why.data, "get the instance's role from '%s'", url);
 		goto out;
 	}
@@ -737,7 +658,7 @@ static int resolve(const struct aws_config *cfg, int64_t now, enum source only, 
 		free(why);
 	}
 out:
-	http_engine_free(ch.http);
+	aws_meta_free(ch.meta);
 	buf_free(&note);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include "runner/exec.h"
 #include "runner/layout.h"
 #include "runner/outputs.h"
+#include "runner/provenance.h"
 #include "runner/spec.h"
 
 #include <dirent.h>
@@ -117,6 +118,14 @@ static char *make_body(const struct run *r, enum sentinel_state state, size_t *l
 	b.pid = (long)getpid();
 	b.rapid_version = RAPID_VERSION;
 	b.log = state == SENT_RUNNING || r->log_written ? r->log : NULL;
+	const struct runner_provenance *pv = runner_provenance_get();
+	if (pv) {
+		b.batch_job_id = pv->job_id;
+		b.array_index = pv->array_index;
+		b.attempt = pv->attempt;
+		b.image_digest = pv->image_digest;
+		b.instance_type = pv->instance_type;
+	}
 	char *text = sentinel_body_encode(&b, len);
 	arena_free(A);
 	return text;

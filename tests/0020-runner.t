@@ -325,7 +325,7 @@ run $RAPID runner --spec "$T_TMP/no-such-spec.json"
 is "$RC:$ERR" "2:rapid: cannot read spec '$T_TMP/no-such-spec.json': No such file or directory" "missing spec file"
 run $RAPID runner
 is "$RC" 2 "no --spec: exit 2"
-like "$ERR" "^rapid: runner: --spec FILE is required" "no --spec: message"
+like "$ERR" "^rapid: runner: give one of --spec FILE, --manifest URI or --exec CMD" "no --spec: message"
 run $RAPID runner --bogus
 is "$RC" 2 "unknown option: exit 2"
 

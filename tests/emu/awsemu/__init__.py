@@ -37,8 +37,9 @@ services rapid calls:
     operations (`actions`) and may add control endpoints
     (control_routes()). Beside them: sigv4 (the signature check), faults,
     audit (counters, requests in flight, the request log), credentials
-    (the container credentials endpoint), server (the HTTP server and the
-    control API), main (the process).
+    (the container credentials endpoint), metadata (the ECS task metadata
+    endpoint and IMDSv2), server (the HTTP server and the control API),
+    main (the process).
   * Faults are injected on request, requests are counted by operation, and
     every request is kept in a log a test can search (a secret written to
     Secrets Manager excepted), to prove where a secret did not go.
@@ -92,6 +93,27 @@ Control API, on the same port, unsigned (JSON in and out):
   GET  /__emu/container-credentials  container credentials as ECS serves
                         them: the first --cred with a session token, to a
                         request whose Authorization is --container-auth
+  GET  /__emu/ecs-metadata  the ECS task metadata endpoint v4 of a Batch child
+                        (ECS_CONTAINER_METADATA_URI_V4): the container's JSON
+                        (DockerId, Name, Image, ImageID "sha256:...", Labels, ...);
+                        /__emu/ecs-metadata/task: the task's, with "Containers"
+  PUT  /__emu/imds/latest/api/token  IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT=
+                        $EMU_URL/__emu/imds): a token (text/plain) to a request
+                        with X-aws-ec2-metadata-token-ttl-seconds 1..21600, else
+                        400; GET /__emu/imds/latest/meta-data/instance-type: the
+                        instance type to a request carrying a token it gave (in
+                        X-aws-ec2-metadata-token, not expired), else 401
+  POST /__emu/metadata  {"image_id": "sha256:...", "image": "...",
+                        "instance_type": "m7g.xlarge"} what they say (null: the
+                        container has no ImageID, the instance type is 404);
+                        {"absent": ["ecs", "token", "imds"]}: those answer 404;
+                        {"hold": [...]}: those wait (at most 120 s) before they
+                        answer, until {"release": true} or a reset
+  GET  /__emu/metadata  the settings, "held" (requests waiting now) and every
+                        request since start or reset: {"seq", "service" (ecs,
+                        token, imds), "method", "path", "ttl" (the TTL header),
+                        "token" (whether one was sent; never its value),
+                        "status" (null while held)}
   GET  /__emu/requests[?contains=TEXT][&op=NAME]  {"count": N, "dropped": N,
                         "requests": [{"seq", "service", "op", "method", "path",
                         "query", "headers", "body", "body_bytes", "form",

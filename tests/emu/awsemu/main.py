@@ -13,6 +13,7 @@ from botocore.credentials import Credentials
 from .cloudformation import CloudFormation
 from .common import log
 from .credentials import ContainerCredentials
+from .metadata import Metadata
 from .s3 import S3, Upstream, set_parent_death_signal, start_s3rver
 from .secretsmanager import SecretsManager
 from .server import Emulator
@@ -73,7 +74,7 @@ def main(argv):
     try:
         proc, s3rver_port = start_s3rver(os.path.abspath(args.data), args.bucket)
         server = Emulator(Verifier(args.creds, args.region), services(args, s3rver_port),
-                          [ContainerCredentials(args.creds, args.container_auth)])
+                          [ContainerCredentials(args.creds, args.container_auth), Metadata()])
         port = server.server_address[1]
         tmp = '%s.%d.tmp' % (args.port_file, os.getpid())
         with open(tmp, 'w') as f:

@@ -199,7 +199,9 @@ class Emulator(http.server.ThreadingHTTPServer):
             spec = json.loads(req.body or b'{}')
             if not isinstance(spec, dict):
                 raise ValueError('the body must be a JSON object')
-            return reply(200, fn(req, spec))
+            result = fn(req, spec)
+            # a provider that speaks another protocol (IMDS) answers itself
+            return result if isinstance(result, Response) else reply(200, result)
         except ControlError as e:
             return reply(e.status, {'error': str(e)})
         except ValueError as e:
