@@ -14,6 +14,7 @@
 #include "runner/sentinel.h"
 #include "runner/sentinel_body.h"
 #include "lib/util.h"
+#include "runner/container.h"
 #include "runner/exec.h"
 #include "runner/layout.h"
 #include "runner/outputs.h"
@@ -340,12 +341,21 @@ static int run_recipe(struct run *r)
 	char **env = xcalloc(s->nenv + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nenv; i++)
 		env[i] = xasprintf("%s=%s", s->env[i].name, s->env[i].value);
-	struct exec_opts o = {.argv = argv, .env = (const char *const *)env,
-			      .cwd = s->workdir ? s->workdir : r->scratch,
+	struct container_cmd cc = {0};
+	int ret = -1;
+	if (s->container && container_command(s, argv, r->scratch, r->in_local, &cc, &r->reason) < 0) {
+		free_strv(env);
+		free_strv(argv);
+		return -1;
+	}
+	struct exec_opts o = {.argv = cc.argv ? cc.argv : argv, .env = (const char *const *)env,
+			      .cwd = s->workdir && !cc.argv ? s->workdir : r->scratch,
 			      .timeout_s = s->timeout_s, .log_fd = open_log(r)};
 	struct exec_result x;
-	int ret = -1;
 	int er = exec_run(&o, &x);
+	if (cc.argv && (er < 0 || x.timed_out || x.interrupted || x.signal))
+		container_reap(&cc);
+	container_cmd_free(&cc);
 	if (o.log_fd >= 0 && close(o.log_fd) < 0 && er == 0 && !x.log_err)
 		x.log_err = errno;
 	if (er < 0) {
