@@ -30,8 +30,8 @@
 # and is kept, with the storage, in RAPID_TEST_IMAGES (default
 # /var/cache/rapid-test-images), outside the tree: later runs reuse it and
 # the image layers built from it. The key names what goes in it; a new
-# package list makes a new image. Podman's own runtime state lives under
-# /run/rapid-test-images.
+# package list makes a new image. Podman's runtime state lives on tmpfs,
+# under /run/rapid-test-images/.
 #
 # Podman here needs runc (crun fails on these hybrid cgroups), higher
 # default ulimits, cgroupfs (no systemd) and file events (no journald): the
@@ -92,23 +92,26 @@ ctr_setup() {
 	done
 	[ "$(id -u)" = 0 ] || _ctr_skip "real containers: debootstrap makes the base image as root only"
 	PATH=$PATH:/usr/sbin:/sbin
-	mkdir -p "$CTR_IMAGES" /run/rapid-test-images || _ctr_skip "real containers: cannot create $CTR_IMAGES"
+	# podman's runtime state: on tmpfs, one folder per storage
+	_run=/run/rapid-test-images/$(printf '%s' "$CTR_IMAGES" | sha256sum | cut -c1-12)
+	mkdir -p "$CTR_IMAGES" "$_run" || _ctr_skip "real containers: cannot create $CTR_IMAGES and $_run"
 	CONTAINERS_CONF=$CTR_IMAGES/containers.conf
 	CONTAINERS_STORAGE_CONF=$CTR_IMAGES/storage.conf
 	export CONTAINERS_CONF CONTAINERS_STORAGE_CONF
-	cat >"$CONTAINERS_CONF.$$" <<'EOF'
+	cat >"$CONTAINERS_CONF.$$" <<EOF
 [containers]
 default_ulimits = ["nofile=1024:20000", "nproc=4096:4096"]
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+tmp_dir = "$_run/libpod"
 EOF
 	cat >"$CONTAINERS_STORAGE_CONF.$$" <<EOF
 [storage]
 driver = "overlay"
 graphroot = "$CTR_IMAGES/storage"
-runroot = "/run/rapid-test-images/storage"
+runroot = "$_run/storage"
 EOF
 	mv "$CONTAINERS_CONF.$$" "$CONTAINERS_CONF" && mv "$CONTAINERS_STORAGE_CONF.$$" "$CONTAINERS_STORAGE_CONF"
 	_why=$(_ctr_probe)
