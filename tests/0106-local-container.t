@@ -53,6 +53,37 @@ is "$OUT" "$(printf 'inside: 1 instance: 1 up to date\nhere: 1 instance: 1 up to
    "the next plan is clean"
 is "$(ctr_left)" "" "no container left"
 
+# ---- a gathering input: each upstream directory is mounted ----
+mkdir -p "$T_TMP/g" && cd "$T_TMP/g" || exit 1
+cat >Rapidfile <<'EOF'
+runs = r1 r2
+target up
+    foreach run in $(runs)
+    output dir = out/up/{run}/
+    image  rapid-test-base
+    run sh -c 'echo "$0" >"$1"part.txt' {run} {dir}
+target down
+    input  ups = up.dir
+    output all = out/all.txt
+    image  rapid-test-base
+    run sh -c 'out=$0; for d; do cat "$d"part.txt; done >"$out"' {all} {ups}
+EOF
+run "$RAPID" build --container podman
+is "$RC" 0 "a gathering target in the container: exit 0"
+is "$(cat out/all.txt 2>&1)" "$(printf 'r1\nr2')" "it read each gathered directory, mounted at its path"
+
+# ---- an image that is not on this machine ----
+cat >Rapidfile <<'EOF'
+target missing
+    output out = out/missing.txt
+    image  localhost/rapid-test-no-such-image
+    run true
+EOF
+run "$RAPID" build --container podman
+is "$RC" 1 "an image not on this machine: the instance fails"
+like "$ERR" "rapid: missing failed: exit status 125 " "with podman's exit status"
+like "$ERR" "  \| .*rapid-test-no-such-image" "and its message naming the image (it is never pulled)"
+
 # ---- failures inside the container: an exit status, a timeout ----
 mkdir -p "$T_TMP/f" && cd "$T_TMP/f" || exit 1
 cat >Rapidfile <<'EOF'
