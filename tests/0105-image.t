@@ -17,7 +17,9 @@ fi
 ctr_setup
 ctr_registry_start
 TOP=$(cd "$TESTS_DIR/.." && pwd)
-LOCAL=localhost/rapid-runner-test:latest
+# a name of this run's own: another test run may build other sources at the same time
+LOCAL=localhost/rapid-runner-test:run$$
+ctr_forget "$LOCAL"
 
 # ok_rc NAME: RC was 0; else the end of what the command said.
 ok_rc() {
@@ -30,7 +32,7 @@ run podman build --pull=never --layers --network=none \
 	--build-arg BUILDER="$CTR_BASE:$CTR_KEY" --build-arg BASE="$CTR_BASE:$CTR_KEY" \
 	-f "$TOP/runner/Containerfile" -t "$LOCAL" "$TOP"
 ok_rc "runner/Containerfile builds on the base image, without network"
-# what older builds of changed sources left (their cached layers)
+# what older runs left (their images are the layer cache of the next)
 podman image prune -f --filter until=24h >/dev/null 2>&1
 is "$(podman image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$LOCAL" 2>&1)" \
    '["/usr/local/bin/rapid"] ["runner"]' "the entry point is rapid, its command runner"
@@ -43,6 +45,7 @@ like "$DIGEST" '^sha256:[0-9a-f]{64}$' "the push gives the manifest's digest"
 is "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$CTR_REGISTRY/rapid-runner:test" 2>&1)" \
    "$DIGEST" "the registry serves that digest for the tag"
 IMG=$CTR_REGISTRY/rapid-runner@$DIGEST
+ctr_forget "$IMG"
 run podman pull -q --tls-verify=false "$IMG"
 ok_rc "pulled back by digest"
 
@@ -77,6 +80,4 @@ ok "$([ -f "$OKS" ]; echo $?)" "its ok sentinel is written"
 is "$(ls "$W/out/.rapid/sentinels/inside/01/" 2>&1)" "$KEY.ok.json" "no running sentinel left"
 like "$(cat "$OKS" 2>&1)" "\"requested\": *\"$CTR_REGISTRY/rapid-runner@$DIGEST\"" "the sentinel names the image"
 is "$(ctr_left)" "" "no container left"
-
-podman untag "$LOCAL" "$IMG" >/dev/null 2>&1
 done_testing

@@ -10,7 +10,8 @@
 #                        the base image is there: CTR_BASE (rapid-test-base,
 #                        also tagged with its key). CTR_MARK is a file only
 #                        the base image has, holding CTR_KEY: a recipe that
-#                        reads it ran inside.
+#                        reads it ran inside. At exit, the registry is
+#                        stopped and the rapid-* containers are removed.
 #   ctr_registry_start   docker-registry on a free loopback port, with a
 #                        configuration of our own (no auth) and its data in
 #                        the test's folder; CTR_REGISTRY=127.0.0.1:PORT.
@@ -21,6 +22,7 @@
 #                        -e NAME for each AWS_* variable of the environment
 #                        (by name: the values are never in a command line)
 #   ctr_left             the containers of rapid (named rapid-*) still there
+#   ctr_forget NAME...   untag these image names when the test exits
 #
 # The base image: `debootstrap --variant=minbase` of bookworm with what
 # building rapid needs (which brings the runtime libraries), imported with
@@ -134,7 +136,20 @@ EOF
 	# the registry and the tests' containers go when the test exits
 	trap >"$T_TMP/ctr-traps"
 	eval "set -- $(sed -n "s/^trap -- \(.*\) EXIT\$/\1/p" "$T_TMP/ctr-traps")"
-	trap "ctr_registry_stop; _ctr_remove_left; ${1:-}" EXIT
+	trap "_ctr_at_exit; ${1:-}" EXIT
+}
+
+CTR_FORGET=
+_ctr_at_exit() {
+	ctr_registry_stop
+	_ctr_remove_left
+	for _n in $CTR_FORGET; do podman untag "$_n" "$_n" >/dev/null 2>&1; done
+}
+
+# ctr_forget NAME...: remove these image names when the test exits (the
+# images stay, as the layer cache of later builds, until pruned).
+ctr_forget() {
+	CTR_FORGET="$CTR_FORGET $*"
 }
 
 ctr_left() {
