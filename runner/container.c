@@ -119,22 +119,22 @@ out:
 	return ret;
 }
 
-void container_reap(const struct container_cmd *c)
+/* Run the tool (argv) to its end, at most 30 s: stdin and stderr
+ * /dev/null, stdout into out (at most 4 KiB) or /dev/null when out is
+ * NULL. Its exit status, or -1 when it did not run or end in time. */
+static int run_tool(char *const *argv, struct buf *out)
 {
-	char *argv[8];
-	size_t n = 0;
-	argv[n++] = c->tool;
-	argv[n++] = (char *)"rm";
-	argv[n++] = (char *)"--force";
-	if (!strcmp(c->tool, "podman")) { /* no grace, no complaint when it is gone */
-		argv[n++] = (char *)"--time=0";
-		argv[n++] = (char *)"--ignore";
-	}
-	argv[n++] = c->name;
-	argv[n] = NULL;
+	int p[2] = {-1, -1};
+	if (out && pipe2(p, O_CLOEXEC) < 0)
+		return -1;
 	pid_t pid = fork();
-	if (pid < 0)
-		return;
+	if (pid < 0) {
+		if (out) {
+			close(p[0]);
+			close(p[1]);
+		}
+		return -1;
+	}
 	if (pid == 0) {
 		/* the runner's handlers and mask are not the tool's */
 		signal(SIGTERM, SIG_DFL);
@@ -147,24 +147,78 @@ void container_reap(const struct container_cmd *c)
 		int nul = open("/dev/null", O_RDWR);
 		if (nul >= 0) {
 			dup2(nul, 0);
-			dup2(nul, 1);
+			dup2(out ? p[1] : nul, 1);
 			dup2(nul, 2);
 		}
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	for (int waited_ms = 0;; waited_ms += 50) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
-		if (r == pid || (r < 0 && errno != EINTR))
-			break;
-		if (waited_ms >= 30000) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
+	int status = -1;
+	bool ended = false;
+	if (out) {
+		close(p[1]);
+		fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+	}
+	for (int waited_ms = 0; waited_ms < 30000; waited_ms += 50) {
+		char chunk[512];
+		ssize_t n;
+		while (out && (n = read(p[0], chunk, sizeof chunk)) > 0)
+			if (out->len < 4096)
+				buf_putn(out, chunk, (size_t)n);
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR)) {
+			ended = r == pid;
 			break;
 		}
 		poll(NULL, 0, 50);
 	}
+	if (!ended) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (out) {
+		ssize_t n;
+		char chunk[512];
+		while ((n = read(p[0], chunk, sizeof chunk)) > 0)
+			if (out->len < 4096)
+				buf_putn(out, chunk, (size_t)n);
+		close(p[0]);
+	}
+	return ended && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *container_image_id(const char *tool, const char *image)
+{
+	char *argv[] = {(char *)tool, "image", "inspect", "--format", "{{.Id}}", (char *)image, NULL};
+	struct buf out = {0};
+	char *id = NULL;
+	if (run_tool(argv, &out) == 0 && out.len) {
+		while (out.len && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == '\r'))
+			out.data[--out.len] = 0;
+		const char *hex = !strncmp(out.data, "sha256:", 7) ? out.data + 7 : out.data;
+		if (strlen(hex) == 64 && strspn(hex, "0123456789abcdef") == 64)
+			id = xasprintf("sha256:%s", hex);
+	}
+	buf_free(&out);
+	return id;
+}
+
+void container_reap(const struct container_cmd *c)
+{
+	char *argv[8];
+	size_t n = 0;
+	argv[n++] = c->tool;
+	argv[n++] = (char *)"rm";
+	argv[n++] = (char *)"--force";
+	const char *base = strrchr(c->tool, '/');
+	if (!strcmp(base ? base + 1 : c->tool, "podman")) { /* no grace, no complaint when it is gone */
+		argv[n++] = (char *)"--time=0";
+		argv[n++] = (char *)"--ignore";
+	}
+	argv[n++] = c->name;
+	argv[n] = NULL;
+	run_tool(argv, NULL);
 }
 
 void container_cmd_free(struct container_cmd *c)

@@ -46,6 +46,11 @@ struct container_cmd {
 int container_command(const struct spec *s, char *const *recipe, const char *scratch,
 		      char *const *inputs, struct container_cmd *out, char **err);
 
+/* The id of image as tool has it on this machine ("sha256:" and the
+ * hex digest of its configuration, as ECS reports an image it ran), or
+ * NULL when the tool cannot say (no such image). The caller frees. */
+char *container_image_id(const char *tool, const char *image);
+
 /* Remove the container if it is still there (after a timeout or a
  * signal); waits at most 30 s for the tool. Quiet: nothing is left to
  * report once the instance has failed or been interrupted. */

@@ -51,6 +51,7 @@ struct run {
 	int interrupted;       /* the signal that stopped it (SIGTERM, SIGINT, SIGHUP), or 0 */
 	struct out_files files;
 	struct buf tail;
+	char *image_id;        /* the image a container ran (container_image_id), or NULL */
 };
 
 /* ---- sentinel bodies (runner/sentinel_body.h) ---- */
@@ -79,6 +80,7 @@ static char *make_body(const struct run *r, enum sentinel_state state, size_t *l
 	b.command = s->command;
 	b.ncommand = s->ncommand;
 	b.image = s->image;
+	b.image_digest = r->image_id;
 	b.ninputs = s->ninputs;
 	b.inputs = arena_alloc(A, (s->ninputs + 1) * sizeof(*b.inputs));
 	for (size_t i = 0; i < s->ninputs; i++) {
@@ -348,6 +350,8 @@ static int run_recipe(struct run *r)
 		free_strv(argv);
 		return -1;
 	}
+	if (cc.argv)
+		r->image_id = container_image_id(s->container, s->image);
 	struct exec_opts o = {.argv = cc.argv ? cc.argv : argv, .env = (const char *const *)env,
 			      .cwd = s->workdir && !cc.argv ? s->workdir : r->scratch,
 			      .timeout_s = s->timeout_s, .log_fd = open_log(r)};
@@ -495,6 +499,7 @@ static void run_free(struct run *r)
 	free(r->reason);
 	out_files_free(&r->files);
 	buf_free(&r->tail);
+	free(r->image_id);
 }
 
 static int run_instance(const struct spec *s)

@@ -48,6 +48,9 @@ like "$(sed -n 4p out/inside.txt 2>&1)" "^$T_TMP/p/out/\.rapid/scratch/[0-9a-f]{
 is "$(cat out/here.txt 2>&1)" "here" "the target without an image ran here"
 SD=out/.rapid/sentinels/inside
 is "$(ls "$SD" 2>&1 | grep -c '\.ok\.json$')" 1 "its ok sentinel"
+is "$(jf "$(ls "$SD"/*.ok.json 2>/dev/null)" 'd["image"]["requested"], d["image"]["digest"]')" \
+   "('rapid-test-base', 'sha256:$(podman image inspect --format '{{.Id}}' "$CTR_BASE:$CTR_KEY")')" \
+   "the sentinel names the image and the id of the one that ran"
 run "$RAPID" plan
 is "$OUT" "$(printf 'inside: 1 instance: 1 up to date\nhere: 1 instance: 1 up to date\nnothing to build')" \
    "the next plan is clean"

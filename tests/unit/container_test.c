@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* argv as one string, words separated by '|'. */
@@ -113,5 +114,44 @@ int main(void)
 	TAP_OK(container_command(&s, recipe, "/abs/s/", rel, &c, &err) < 0, "a relative path cannot be mounted");
 	TAP_IS_STR(err, "cannot mount 'in/b.nii' in the container: not an absolute path", "its message");
 	free(err);
+
+	/* The tool asked for an image's id and to remove a container: a
+	 * stand-in tool in the working folder that records what it was asked. */
+	const char *fake = "./podman";
+	static const struct {
+		const char *says, *want;
+	} ids[] = {
+		{"echo 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+		{"echo sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+		{"echo 'Error: no such image' >&2; exit 125", NULL},
+		{"echo not-an-id", NULL},
+	};
+	for (size_t k = 0; k < ARRAY_LEN(ids); k++) {
+		char *script = xasprintf("#!/bin/sh\necho \"$@\" >fake-tool.args\n%s\n", ids[k].says);
+		TAP_OK(write_file_atomic(fake, script, strlen(script)) == 0 && chmod(fake, 0755) == 0,
+		       "stand-in tool %zu", k);
+		char *id = container_image_id(fake, "some/image:1");
+		TAP_IS_STR(id, ids[k].want, "image id when the tool says: %s", ids[k].says);
+		free(id);
+		free(script);
+	}
+	char *args = read_file("fake-tool.args", NULL);
+	TAP_IS_STR(args, "image inspect --format {{.Id}} some/image:1\n", "the tool is asked for the image's id");
+	free(args);
+	s.container = "podman";
+	TAP_OK(container_command(&s, recipe, "/abs/s/", local, &c, &err) == 0, "a command to reap");
+	free(c.tool);
+	c.tool = xstrdup(fake);
+	container_reap(&c);
+	args = read_file("fake-tool.args", NULL);
+	char *rm = xasprintf("rm --force --time=0 --ignore %s\n", c.name);
+	TAP_IS_STR(args, rm, "reap: the container is removed by name, at once");
+	free(rm);
+	free(args);
+	container_cmd_free(&c);
+	unlink(fake);
+	unlink("fake-tool.args");
 	return tap_done();
 }
