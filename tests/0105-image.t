@@ -2,12 +2,13 @@
 # The runner image for real: runner/Containerfile built with podman on the
 # tests' base image (BUILDER and BASE both; no network in the build),
 # pushed to Debian's docker-registry on loopback, pulled back and run by
-# its digest: rapid's entry point and help, then `rapid runner --spec -`
-# of one instance whose output root is a folder mounted from here, which
-# writes its output and ok sentinel there. ctr_run (tests/containers.sh)
-# runs the image with the AWS_* variables of the environment passed by
-# name, so a child of a manifest on the emulator (tests/emu.sh, reached
-# on 127.0.0.1 through --network host) runs the same way.
+# its digest: its command (the job definition's, rapid runner), rapid's
+# help, then `rapid runner --spec -` of one instance whose output root is
+# a folder mounted from here, which writes its output and ok sentinel
+# there. ctr_run (tests/containers.sh) runs the image with the AWS_*
+# variables of the environment passed by name, so a child of a manifest
+# on the emulator (tests/emu.sh, reached on 127.0.0.1 through --network
+# host) runs the same way.
 . "$(dirname "$0")/lib.sh"
 if grep -q __asan_init "$RAPID"; then
 	echo "1..0 # SKIP real containers: not under the sanitizer"
@@ -35,7 +36,7 @@ ok_rc "runner/Containerfile builds on the base image, without network"
 # what older runs left (their images are the layer cache of the next)
 podman image prune -f --filter until=24h >/dev/null 2>&1
 is "$(podman image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$LOCAL" 2>&1)" \
-   '["/usr/local/bin/rapid"] ["runner"]' "the entry point is rapid, its command runner"
+   'null ["rapid","runner"]' "no entry point; the command is rapid runner, as the job definition's"
 
 # ---- push, digest, pull by digest ----
 run podman push -q --tls-verify=false --digestfile "$T_TMP/digest" "$LOCAL" "$CTR_REGISTRY/rapid-runner:test"
@@ -50,9 +51,9 @@ run podman pull -q --tls-verify=false "$IMG"
 ok_rc "pulled back by digest"
 
 # ---- run by digest ----
-run ctr_run "$IMG" version
-is "$OUT" "$("$RAPID" version)" "podman run IMAGE@DIGEST version: rapid's version"
-run ctr_run "$IMG" build --help
+run ctr_run "$IMG" rapid version
+is "$OUT" "$("$RAPID" version)" "podman run IMAGE@DIGEST rapid version: rapid's version"
+run ctr_run "$IMG" rapid build --help
 is "$OUT" "$("$RAPID" build --help)" "the image's rapid is built from this tree (same build --help)"
 
 W=$T_TMP/w
@@ -71,7 +72,7 @@ cat >"$T_TMP/spec.json" <<EOF
 EOF
 [ ! -e "$CTR_MARK" ]
 ok $? "this machine has no $CTR_MARK (only the base image has it)"
-run ctr_run -i -v "$W:$W" "$IMG" runner --spec - <"$T_TMP/spec.json"
+run ctr_run -i -v "$W:$W" "$IMG" rapid runner --spec - <"$T_TMP/spec.json"
 ok_rc "rapid runner --spec - in the container"
 is "$(cat "$W/out/res.txt" 2>&1)" "$(printf '%s\nfrom the host' "$CTR_KEY")" \
    "the output, written in the image from the mounted input, is in place"
