@@ -5,8 +5,9 @@
 # its digest: its command (the job definition's, rapid runner), rapid's
 # help, then `rapid runner --spec -` of one instance whose output root is
 # a folder mounted from here, which writes its output and ok sentinel
-# there. ctr_run (tests/containers.sh) runs the image with the AWS_*
-# variables of the environment passed by name, so a child of a manifest
+# there. ctr_run (tests/containers.sh) runs the image with the AWS_*,
+# ECS_* and RAPID_* variables of the environment passed by name (checked
+# below), so a child of a manifest
 # on the emulator (tests/emu.sh, reached on 127.0.0.1 through --network
 # host) runs the same way.
 . "$(dirname "$0")/lib.sh"
@@ -80,5 +81,11 @@ OKS=$W/out/.rapid/sentinels/inside/01/$KEY.ok.json
 ok "$([ -f "$OKS" ]; echo $?)" "its ok sentinel is written"
 is "$(ls "$W/out/.rapid/sentinels/inside/01/" 2>&1)" "$KEY.ok.json" "no running sentinel left"
 like "$(cat "$OKS" 2>&1)" "\"requested\": *\"$CTR_REGISTRY/rapid-runner@$DIGEST\"" "the sentinel names the image"
+with_vars() (
+	export AWS_RAPID_TEST_VALUE=by-name ECS_RAPID_TEST=e RAPID_TEST_ONLY=r
+	ctr_run "$@"
+)
+run with_vars "$IMG" sh -c 'echo "$AWS_RAPID_TEST_VALUE $ECS_RAPID_TEST $RAPID_TEST_ONLY"'
+is "$OUT" "by-name e r" "ctr_run passes the AWS_*, ECS_* and RAPID_* variables"
 is "$(ctr_left)" "" "no container left"
 done_testing

@@ -19,8 +19,9 @@
 #   ctr_registry_stop
 #   ctr_run [OPTION...] IMAGE [ARG...]
 #                        podman run --rm --network host --pull=never, with
-#                        -e NAME for each AWS_* variable of the environment
-#                        (by name: the values are never in a command line)
+#                        -e NAME for each AWS_*, ECS_* and RAPID_* variable
+#                        of the environment (what a Batch child is given:
+#                        by name, the values are never in a command line)
 #   ctr_left             the containers of rapid (named rapid-*) still there
 #   ctr_forget NAME...   untag these image names when the test exits
 #
@@ -207,7 +208,7 @@ ctr_registry_stop() {
 }
 
 ctr_run() {
-	for _e in $(env | sed -n 's/^\(AWS_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	for _e in $(env | sed -n 's/^\(\(AWS\|ECS\|RAPID\)_[A-Za-z0-9_]*\)=.*/\1/p'); do
 		set -- -e "$_e" "$@"
 	done
 	podman run --rm --network host --pull=never "$@"
