@@ -1,5 +1,6 @@
-/* container.c - the container tool's command line for one recipe, and
- * the removal of a container its tool left behind (container.h). */
+/* container.c - the container tool's command line for one recipe, the
+ * id of the image it runs, and the removal of a container its tool left
+ * behind (container.h). */
 #include "runner/container.h"
 #include "lib/util.h"
 #include "runner/spec.h"
@@ -31,9 +32,9 @@ static void add(struct argv_b *a, char *owned)
 	a->v[a->n] = NULL;
 }
 
-/* The mount of path (read-only unless rw) at the same path, unless one
- * of the same folder is there already. -1 with *err when the tool could
- * not be told it. */
+/* The mount of path (read-only unless rw) at the same path, unless that
+ * path is mounted already. -1 with *err when the tool could not be told
+ * it. */
 static int add_mount(struct argv_b *a, struct buf *seen, const char *path, bool rw, char **err)
 {
 	if (path[0] != '/') {
