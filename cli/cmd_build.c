@@ -7,13 +7,15 @@
 #include "cli/session.h"
 #include "engine/state.h"
 #include "lib/util.h"
+#include "runner/container.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE, O_CORES, O_MEMORY };
+enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE, O_CORES, O_MEMORY,
+       O_CONTAINER };
 
 const struct cli_option build_options[] = {
 	{O_DRY_RUN, 'n', "dry-run", NULL, "print the plan and run nothing"},
@@ -22,6 +24,8 @@ const struct cli_option build_options[] = {
 	{O_MEMORY, 0, "memory", "SIZE", "memory they may take: MiB, or 8G (default: all)"},
 	{O_KEEP_GOING, 'k', "keep-going", NULL, "after a failure, go on with what does not depend on it"},
 	{O_BACKEND, 0, "backend", "local", "where instances run: local (this machine)"},
+	{O_CONTAINER, 0, "container", "podman|docker|none",
+	 "run each target that names an image in it, with this tool (default none)"},
 	{O_FORCE, 0, "force", NULL, "rebuild the named targets (all if none), not upstream"},
 	{O_REFRESH, 0, "refresh", NULL, "re-read every input instead of trusting cached fingerprints"},
 	{O_VERBOSE, 'v', "verbose", NULL, "also say on stderr which S3 requests the build made"},
@@ -68,6 +72,17 @@ static bool *forced_groups(const struct session *s)
 			f[gi] |= !strcmp(g->groups[gi].t->name, s->targets[k]);
 	}
 	return f;
+}
+
+/* --container: each selected target without an image runs on this
+ * machine as without the option; say so once for each. */
+static void say_no_image(const struct session *s, const char *tool)
+{
+	const struct graph *g = s->g;
+	for (size_t gi = 0; gi < g->ngroups; gi++)
+		if (g->groups[gi].selected && !g->groups[gi].t->image)
+			warn("target '%s' names no image: it runs on this machine, not in %s",
+			     g->groups[gi].t->name, tool);
 }
 
 int cmd_build(int argc, char **argv)
@@ -118,6 +133,18 @@ int cmd_build(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case O_CONTAINER:
+			if (!strcmp(a.value, "none")) {
+				po.container = NULL;
+			} else if (container_tool_known(a.value)) {
+				po.container = a.value;
+			} else {
+				warn("build: unknown container tool '%s' (the tools: podman, docker, none)", a.value);
+				cli_usage_lines(stderr, a.cmd);
+				ret = 2;
+				goto out;
+			}
+			break;
 		case CLI_WORD: session_arg(&s, a.value); break;
 		default:
 			ret = o == CLI_HELP ? 0 : 2;
@@ -130,6 +157,8 @@ int cmd_build(int argc, char **argv)
 		goto out;
 	if (force)
 		po.forced = forced = forced_groups(&s);
+	if (po.container)
+		say_no_image(&s, po.container);
 	p = plan_new(s.g, s.st, &po);
 	if (!p)
 		goto out;

@@ -24,6 +24,10 @@ struct plan_opts {
 	 * sentinels (status reads each body once itself). */
 	bool no_failed_bodies;
 	bool verify;   /* re-hash the outputs of up-to-date instances (outstat.h) */
+	/* build --container: the tool ("podman", "docker") that runs the
+	 * recipes of targets with an image in it (runner/container.h); NULL:
+	 * every recipe runs on this machine. Borrowed. */
+	const char *container;
 };
 
 struct plan {

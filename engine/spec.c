@@ -158,6 +158,11 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 	/* Locally the recipe runs in the Rapidfile's directory, as make's
 	 * do, so "run ./scripts/proc.sh" works from any caller's cwd. */
 	s.workdir = g->base;
+	/* build --container: a target with an image runs in it, in its scratch folder */
+	if (t->image && p->opts.container) {
+		s.container = p->opts.container;
+		s.workdir = NULL;
+	}
 	s.ncomponents = w->comps.n;
 	s.components = arena_alloc(A, (w->comps.n + 1) * sizeof(*s.components));
 	for (size_t k = 0; k < w->comps.n; k++)

@@ -14,6 +14,7 @@
 #include "runner/sentinel.h"
 #include "runner/sentinel_body.h"
 #include "lib/util.h"
+#include "runner/container.h"
 #include "runner/exec.h"
 #include "runner/layout.h"
 #include "runner/outputs.h"
@@ -51,6 +52,7 @@ struct run {
 	int interrupted;       /* the signal that stopped it (SIGTERM, SIGINT, SIGHUP), or 0 */
 	struct out_files files;
 	struct buf tail;
+	char *image_id;        /* the image a container ran (container_image_id), or NULL */
 };
 
 /* ---- sentinel bodies (runner/sentinel_body.h) ---- */
@@ -79,6 +81,7 @@ static char *make_body(const struct run *r, enum sentinel_state state, size_t *l
 	b.command = s->command;
 	b.ncommand = s->ncommand;
 	b.image = s->image;
+	b.image_digest = r->image_id;
 	b.ninputs = s->ninputs;
 	b.inputs = arena_alloc(A, (s->ninputs + 1) * sizeof(*b.inputs));
 	for (size_t i = 0; i < s->ninputs; i++) {
@@ -349,12 +352,23 @@ static int run_recipe(struct run *r)
 	char **env = xcalloc(s->nenv + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nenv; i++)
 		env[i] = xasprintf("%s=%s", s->env[i].name, s->env[i].value);
-	struct exec_opts o = {.argv = argv, .env = (const char *const *)env,
-			      .cwd = s->workdir ? s->workdir : r->scratch,
+	struct container_cmd cc = {0};
+	int ret = -1;
+	if (s->container && container_command(s, argv, r->scratch, r->in_local, &cc, &r->reason) < 0) {
+		free_strv(env);
+		free_strv(argv);
+		return -1;
+	}
+	if (cc.argv)
+		r->image_id = container_image_id(s->container, s->image);
+	struct exec_opts o = {.argv = cc.argv ? cc.argv : argv, .env = (const char *const *)env,
+			      .cwd = s->workdir && !cc.argv ? s->workdir : r->scratch,
 			      .timeout_s = s->timeout_s, .log_fd = open_log(r)};
 	struct exec_result x;
-	int ret = -1;
 	int er = exec_run(&o, &x);
+	if (cc.argv && (er < 0 || x.timed_out || x.interrupted || x.signal))
+		container_reap(&cc);
+	container_cmd_free(&cc);
 	if (o.log_fd >= 0 && close(o.log_fd) < 0 && er == 0 && !x.log_err)
 		x.log_err = errno;
 	if (er < 0) {
@@ -494,6 +508,7 @@ static void run_free(struct run *r)
 	free(r->reason);
 	out_files_free(&r->files);
 	buf_free(&r->tail);
+	free(r->image_id);
 }
 
 static int run_instance(const struct spec *s)

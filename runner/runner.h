@@ -11,7 +11,10 @@
  *      <log_dir><key>.log as it comes (its last 64 KiB also kept for the
  *      failure message); the
  *      timeout (if any) sends SIGTERM then SIGKILL 10 s later; SIGTERM
- *      or SIGINT to the runner is passed to the recipe;
+ *      or SIGINT to the runner is passed to the recipe; with a
+ *      container (spec "container"), the recipe runs in the spec's image
+ *      through that tool (runner/container.h), which is removed after a
+ *      timeout or a signal, and the sentinels record the image's id;
  *   4. on exit 0, checks every output exists, records each output
  *      file's size and XXH3-128, removes every ok sentinel of the
  *      instance (any key; their folder synced), syncs and moves the

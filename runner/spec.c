@@ -6,6 +6,7 @@
  * elsewhere (its workdir, or the scratch folder). Fields this version does not know are ignored. */
 #include "runner/spec.h"
 #include "lib/util.h"
+#include "runner/container.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -450,6 +451,15 @@ static int parse_root(struct ctx *c, const cJSON *root)
 	f = field(c, root, "", "image", false);
 	if (f && !cJSON_IsNull(f) && !(s->image = get_str(c, f, "image", false)))
 		return -1;
+	f = field(c, root, "", "container", false);
+	if (f && !cJSON_IsNull(f)) {
+		if (!(s->container = get_str(c, f, "container", true)))
+			return -1;
+		if (!container_tool_known(s->container))
+			return fail(c, "'container' must be podman, docker or null, not '%s'", s->container);
+		if (!s->image)
+			return fail(c, "'container' needs an 'image'");
+	}
 	if (get_pairs(c, root, "env", false, &s->env, &s->nenv) < 0)
 		return -1;
 	for (size_t i = 0; i < s->nenv; i++)
@@ -649,6 +659,7 @@ char *spec_encode(const struct spec *s, size_t *len)
 		arr_add(&bad, a, cJSON_CreateString(s->command[i]));
 	add_files(&bad, j, s);
 	obj_add(&bad, j, "image", str_or_null(s->image));
+	obj_add(&bad, j, "container", str_or_null(s->container));
 	add_pairs(&bad, j, "env", s->env, s->nenv);
 	obj_add(&bad, j, "timeout_s", s->timeout_s > 0 ? cJSON_CreateNumber((double)s->timeout_s)
 						     : cJSON_CreateNull());

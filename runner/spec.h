@@ -19,6 +19,7 @@
  *               "optional":false, "present":true, "fingerprint":"size=1 xxh3=..."}],
  *   "outputs": [{"name":"dir", "uri":"out/100307/", "path":"/abs/out/100307/", "dir":true}],
  *   "image": "fredericklab/rapidtide:3.2.0" or null,
+ *   "container": "podman" or "docker" or null,
  *   "env": [["NAME","value"]],
  *   "timeout_s": 36000 or null,
  *   "components": [["command","rapidtide in/bold.nii.gz ..."], ["image","..."], ...],
@@ -26,7 +27,7 @@
  *   "workdir": "/abs/project/" or null
  * }
  * The folders come from runner/layout.h. wildcards, command, inputs,
- * image, env, timeout_s, components, force and workdir may be left out
+ * image, container, env, timeout_s, components, force and workdir may be left out
  * (empty, null, false); "optional" defaults to false and "present" to true; an
  * absent input's path and fingerprint may be null. force: run even when
  * an ok sentinel for the key exists (build --force). Relative local paths
@@ -38,7 +39,10 @@
  * executor gives the Rapidfile's directory, as make runs recipes where
  * the Makefile is); null or absent: the instance's scratch folder, which
  * is where a container runs it. A relative workdir is taken from the
- * runner's working folder.
+ * runner's working folder. container: the tool (runner/container.h) that
+ * runs the recipe in image on this machine, in its scratch folder (the
+ * workdir is then not used); null or absent: the recipe runs here
+ * without a container. A container needs an image.
  *
  * A gathering input (one that reads several upstream instances, in
  * order) has a "gathered" list instead of one path:
@@ -119,6 +123,7 @@ struct spec {
 	struct spec_output *outputs;
 	size_t noutputs;
 	const char *image; /* NULL when none */
+	const char *container; /* "podman", "docker": runs the recipe in image; NULL: none */
 	struct spec_pair *env;
 	size_t nenv;
 	long timeout_s; /* 0: none */

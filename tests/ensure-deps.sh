@@ -9,7 +9,9 @@
 #          package-lock.json: the emulator's s3rver (tests/emu) and the
 #          CloudFormation resource schemas @aws-cdk/aws-service-spec
 #          (tests/lint, read by tests/lint/cfn-check.py), each installed by
-#          npm ci only when its node_modules is missing or older than its lock
+#          npm ci only when its node_modules is missing or older than its lock;
+#          and podman, buildah, skopeo, runc, docker-registry, debootstrap,
+#          uidmap, slirp4netns and fuse-overlayfs for the real containers
 # As root, the missing Debian packages are installed with apt-get; otherwise
 # they are named, with the apt-get line to run as root, and the script fails.
 what=${1:-test}
@@ -37,6 +39,13 @@ if [ "$what" = test ]; then
 	[ -x /usr/bin/aws ] || need="$need awscli"
 	command -v node >/dev/null 2>&1 || need="$need nodejs"
 	command -v npm >/dev/null 2>&1 || need="$need npm"
+	# Real containers (tests/containers.sh): podman with runc, the image
+	# tools, Debian's registry, and debootstrap for the base image.
+	for tool in podman:podman buildah:buildah skopeo:skopeo runc:runc \
+	            docker-registry:docker-registry debootstrap:debootstrap newuidmap:uidmap \
+	            slirp4netns:slirp4netns fuse-overlayfs:fuse-overlayfs; do
+		command -v "${tool%%:*}" >/dev/null 2>&1 || need="$need ${tool#*:}"
+	done
 fi
 if [ -n "$need" ]; then
 	if [ "$(id -u)" = 0 ]; then

@@ -67,6 +67,7 @@ static void check_equal(const struct spec *a, const struct spec *b, const char *
 	}
 	TAP_OK(ok, "%s: outputs", what);
 	TAP_IS_STR(b->image, a->image, "%s: image", what);
+	TAP_IS_STR(b->container, a->container, "%s: container", what);
 	TAP_OK(pairs_equal(a->env, a->nenv, b->env, b->nenv), "%s: env", what);
 	TAP_IS_INT(b->timeout_s, a->timeout_s, "%s: timeout_s", what);
 	TAP_IS_INT(b->force, a->force, "%s: force", what);
@@ -129,6 +130,7 @@ int main(void)
 		.inputs = in, .ninputs = 2,
 		.outputs = out, .noutputs = 2,
 		.image = "fredericklab/rapidtide:3.2.0@sha256:" ODD,
+		.container = "podman",
 		.env = env, .nenv = 2,
 		.timeout_s = 36000,
 		.force = true,
