@@ -126,7 +126,8 @@ static char *make_body(const struct run *r, enum sentinel_state state, size_t *l
 		b.batch_job_id = pv->job_id;
 		b.array_index = pv->array_index;
 		b.attempt = pv->attempt;
-		b.image_digest = pv->image_digest;
+		if (pv->image_digest) /* what ECS says ran; else the local container's */
+			b.image_digest = pv->image_digest;
 		b.instance_type = pv->instance_type;
 	}
 	char *text = sentinel_body_encode(&b, len);
