@@ -210,6 +210,8 @@ struct s3_client *s3_client_new(const struct s3_client_config *conf, struct aws_
 		goto fail;
 	c->conn.notice = conf->notice;
 	c->conn.notice_arg = conf->notice_arg;
+	if (conf->creds)
+		aws_conn_set_creds(&c->conn, conf->creds);
 	c->threshold = conf->multipart_threshold ? conf->multipart_threshold : DEFAULT_THRESHOLD;
 	c->part_size = conf->part_size ? conf->part_size : DEFAULT_PART_SIZE;
 	return c;
@@ -390,6 +392,11 @@ static void add_headers(struct s3_req *r)
 		sigv4_headers_add(hs, "x-amz-checksum-sha256", r->sha_b64);
 	if ((r->kind == R_PUT || r->kind == R_COMPLETE) && op->if_none_match)
 		sigv4_headers_add(hs, "If-None-Match", "*");
+	if (r->kind == R_PUT && op->if_match) {
+		char quoted[96];
+		snprintf(quoted, sizeof(quoted), "\"%s\"", op->if_match);
+		sigv4_headers_add(hs, "If-Match", quoted);
+	}
 }
 
 static void count_request(struct s3_client *c, enum rkind kind)
@@ -539,6 +546,8 @@ static void single_done(struct job *j)
 		    (op->kind == S3_HEAD || op->kind == S3_GET || op->kind == S3_DELETE))
 			op->found = 0;
 		else if (h->status == 412 && op->kind == S3_PUT && op->if_none_match)
+			op->found = 0;
+		else if ((h->status == 412 || h->status == 404) && op->kind == S3_PUT && op->if_match)
 			op->found = 0;
 		else
 			job_fail_req(j, h);

@@ -52,6 +52,11 @@ size_t sentinel_name_put(struct buf *b, const char *const *values, size_t nvalue
 /* Only the last component: "<key>.<state>[.<holder>].json". */
 void sentinel_base_put(struct buf *b, const char *key, enum sentinel_state, const char *holder);
 
+/* An S3 root's claim object, beside the sentinels: "<key>.claim.json"
+ * (runner/sentinel_s3.h). It is not a sentinel: sentinel_name_parse
+ * refuses it and stores ignore it. */
+void sentinel_claim_base_put(struct buf *b, const char *key);
+
 /* Decode rel (len bytes, relative to the target's sentinel folder). 0
  * and *out, or -1 when rel is not a sentinel's name (another object, a
  * temporary file, an empty or "."/".." component, a holder on an ok or
