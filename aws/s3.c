@@ -242,6 +242,16 @@ void s3_client_stats(const struct s3_client *c, struct s3_stats *out)
 
 static int prepare(struct http_request *, void *);
 
+static int without_etag(struct http_request *h, void *arg, char **code, char **message)
+{
+	(void)arg;
+	if (http_response_header(h, "ETag"))
+		return 0;
+	*code = xstrdup("InternalError");
+	*message = xstrdup("a 200 answer without the object's ETag");
+	return 1;
+}
+
 /* Make r a kind request for bucket/key (key NULL: the bucket) with query
  * (owned by r from now on; NULL for none). The bucket has passed
  * is_bucket_name, so aws_s3_url accepts it; were it refused, the request
@@ -261,6 +271,14 @@ static void req_init(struct s3_req *r, struct s3_client *c, struct job *j, enum 
 	r->http.method = methods[kind];
 	r->http.prepare = prepare;
 	r->http.arg = r;
+	/* S3 answers these with no body: an <Error> in a 200 is an error. An
+	 * object's HEAD or GET always carries its ETag: a 200 without one is
+	 * not the object (it may be an <Error>, which a GET cannot tell from
+	 * the object's own bytes). */
+	if (kind == R_PUT || kind == R_DELETE || kind == R_PART)
+		r->http.flags |= HTTP_ERROR_IN_200;
+	if ((kind == R_GET || kind == R_HEAD) && key && *key)
+		r->http.classify = without_etag;
 	if (aws_s3_url(&c->conn.ep, bucket, key, &u, &e) < 0) {
 		aws_error_clear(&e);
 		return;

@@ -736,9 +736,6 @@ int fp_s3_fetch(struct fp_ctx *c)
 {
 	if (!c->nwanted)
 		return 0;
-	struct s3_client *cl = cloud_s3();
-	if (!cl)
-		return -1;
 	struct s3_op *ops = xcalloc(c->nwanted, sizeof(*ops));
 	const char **uris = xcalloc(c->nwanted, sizeof(*uris)); /* memo's strings */
 	char **buckets = xcalloc(c->nwanted, sizeof(*buckets));
@@ -766,20 +763,28 @@ int fp_s3_fetch(struct fp_ctx *c)
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		if (!is_prefix(uris[i]))
 			continue;
-		if (list_prefix(cl, &ops[i]) < 0)
+		struct s3_client *cl = cloud_s3_for(buckets[i]);
+		if (!cl || list_prefix(cl, &ops[i]) < 0)
 			ret = -1;
 	}
+	/* the input buckets (--input-profile) with a client of their own */
 	struct s3_op *heads = xcalloc(n + 1, sizeof(*heads));
 	size_t *from = xcalloc(n + 1, sizeof(size_t));
-	for (size_t i = 0; i < n && ret == 0; i++)
-		if (!is_prefix(uris[i])) {
-			heads[nh] = ops[i];
-			from[nh++] = i;
-		}
-	if (ret == 0 && nh && s3_run(cl, heads, nh) < 0)
-		ret = -1;
-	for (size_t j = 0; j < nh; j++)
-		ops[from[j]] = heads[j];
+	for (int input = 0; input < 2 && ret == 0; input++) {
+		nh = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!is_prefix(uris[i]) && cloud_is_input_bucket(buckets[i]) == (input == 1)) {
+				heads[nh] = ops[i];
+				from[nh++] = i;
+			}
+		if (!nh)
+			continue;
+		struct s3_client *cl = input ? cloud_s3_for(heads[0].bucket) : cloud_s3();
+		if (!cl || s3_run(cl, heads, nh) < 0)
+			ret = -1;
+		for (size_t j = 0; j < nh; j++)
+			ops[from[j]] = heads[j];
+	}
 	free(heads);
 	free(from);
 	size_t failed = 0;
