@@ -274,6 +274,7 @@ static int dispatch(int argc, char **argv)
 		case G_FILE:
 		case G_DIR:
 		case G_PROFILE:
+		case G_INPUT_PROFILE:
 			if (cli_global(o, a.value) < 0)
 				return 2;
 			break;

@@ -182,10 +182,14 @@ struct remote *remote_open(const struct spec *s, char **reason)
 	add_bucket(&written, &nw, s->root);
 	for (size_t i = 0; i < s->noutputs; i++)
 		add_bucket(&written, &nw, s->outputs[i].path);
+	/* Another target's outputs (an input whose fingerprint is its key,
+	 * every gathered entry) are in a bucket the Rapidfile writes. */
 	for (size_t i = 0; i < s->ninputs; i++) {
-		add_bucket(&read, &nr, s->inputs[i].path);
-		for (size_t k = 0; k < s->inputs[i].ngathered; k++)
-			add_bucket(&read, &nr, s->inputs[i].gathered[k].path);
+		const struct spec_input *in = &s->inputs[i];
+		bool upstream = in->fingerprint && !strncmp(in->fingerprint, "key=", 4);
+		add_bucket(upstream ? &written : &read, upstream ? &nw : &nr, in->path);
+		for (size_t k = 0; k < in->ngathered; k++)
+			add_bucket(&written, &nw, in->gathered[k].path);
 	}
 	for (size_t i = 0; i < nr; i++)
 		if (!listed(written, nw, read[i])) {

@@ -5,8 +5,9 @@
  * --input-profile names a profile, one for the input buckets alone.
  *
  * An input bucket is one the instance reads and never writes: a bucket of
- * an s3:// input (or gathered entry) that holds neither the root nor any
- * output. The secret's SecretString is rapidtide-cloud's
+ * an s3:// input that holds neither the root nor any output, nor another
+ * target's outputs (an input whose fingerprint is "key=...", a gathered
+ * entry). The secret's SecretString is rapidtide-cloud's
  * {"IBS3SECRET":"KEY:SECRET"}; the key pair lives only in the input
  * client (zeroed when it closes), never in a message, a file, the
  * environment or an argv.

@@ -7,7 +7,8 @@
  * v0... are the instance's wildcard values (valid ids, one component
  * each), key the 32 lowercase hex digits of its build key, state running,
  * ok or failed. Only a running sentinel may name its holder: on S3
- * "<job id>.<attempt>" (so a dead holder is recognised without reading
+ * "<job id>.<attempt>" in Batch, "local.<pid>.<start>.<host>" elsewhere
+ * (runner/sentinel_s3.h; so a dead holder is recognised without reading
  * it); a local running sentinel has none in its name (its claim is a
  * lock on one fixed name; host and pid are in its body). The same
  * relative name is a local path below the folder and an S3 key below the

@@ -80,4 +80,31 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_CONTAINER_CREDENTIALS_FULL
 is "$?" 0 "a build without RAPID_INPUT_SECRET_ARN"
 is "$(emu_requests_count "$IN_AKID/")" 0 "never uses the input key"
 is "$(emu_count GetSecretValue)" 0 "nor asks for the secret"
+
+# On a workstation: --input-profile NAME signs plan's and build's requests
+# to the input bucket with that profile's keys, the rest with the default.
+printf '[hcp]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$IN_AKID" "$IN_SECRET" > "$T_TMP/creds"
+emu_aws s3 rm --recursive --quiet s3://rapid-out/r/
+ws() {
+	env AWS_SHARED_CREDENTIALS_FILE="$T_TMP/creds" AWS_ACCESS_KEY_ID="$EMU_AKID2" \
+		AWS_SECRET_ACCESS_KEY="$EMU_SECRET_KEY2" AWS_SESSION_TOKEN="$EMU_SESSION_TOKEN" "$RAPID" "$@"
+}
+emu_reset
+ws --input-profile hcp plan --refresh > /dev/null 2>&1
+emu_requests > reqs.json
+/usr/bin/python3 - > signers.txt <<PY
+import json, re
+for r in json.load(open("reqs.json"))["requests"]:
+    auth = {k.lower(): v for k, v in r["headers"].items()}.get("authorization", "")
+    m = re.search(r"Credential=([A-Z0-9]+)/", auth)
+    print(r["service"], r["op"], r["path"].split("/")[1], m.group(1) if m else "none")
+PY
+is "$(grep -c "^s3 HeadObject hcp $IN_AKID\$" signers.txt)" 2 "plan: the inputs' HEADs use the input profile"
+is "$(grep -c "^s3 ListObjectsV2 rapid-out $EMU_AKID2\$" signers.txt)" 1 "the output root's listing the default credentials"
+is "$(grep -c "$IN_AKID\$" signers.txt)" 2 "and nothing else uses the input profile"
+emu_reset
+ws --input-profile hcp build -j2 > /dev/null 2>&1
+is "$?" 0 "build --input-profile"
+is "$(emu_requests_count "$IN_AKID/")" "$(emu_requests_count /hcp/in/)" "every request to the input bucket, and only those, use the input profile"
+is "$(emu_requests_count /hcp/in/)" 2 "(the runners' two GETs)"
 done_testing
