@@ -43,10 +43,17 @@ struct stager {
 	size_t nm;
 	struct stage_stats *st;
 	char *reason;
-	/* during a listing */
-	const char *lprefix, *linput, *lbucket;
-	const char *ldir, *lrdir;
-	struct mirror *lm;
+	/* during a listing: the prefixes it serves (sorted), each with its
+	 * mirror (an index into m, which may move) */
+	const char *linput, *lbucket;
+	struct lprefix *lp;
+	size_t nlp;
+};
+
+struct lprefix {
+	char *key;   /* ends with '/' */
+	size_t len;
+	size_t mirror;
 };
 
 static struct want *add_want(struct stager *g)
@@ -95,13 +102,36 @@ static bool safe_rel(const char *rel)
 	return true;
 }
 
+static int cmp_lprefix(const void *a, const void *b)
+{
+	return strcmp(((const struct lprefix *)a)->key, ((const struct lprefix *)b)->key);
+}
+
+/* The prefix of the listing key is under, or NULL. The prefixes are
+ * distinct folders (ending with '/'), none under another: the only one a
+ * key can be under is the last that sorts before it. */
+static const struct lprefix *prefix_of(const struct stager *g, const char *key)
+{
+	size_t lo = 0, hi = g->nlp;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(g->lp[mid].key, key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && !strncmp(key, g->lp[lo - 1].key, g->lp[lo - 1].len))
+		return &g->lp[lo - 1];
+	return NULL;
+}
+
 static int on_listed(void *ctx, const struct s3_object *o)
 {
 	struct stager *g = ctx;
-	size_t pl = strlen(g->lprefix);
-	if (strncmp(o->key, g->lprefix, pl))
+	const struct lprefix *lp = prefix_of(g, o->key);
+	if (!lp)
 		return 0;
-	const char *rel = o->key + pl;
+	const char *rel = o->key + lp->len;
 	size_t rl = strlen(rel);
 	if (!rl || rel[rl - 1] == '/') /* a "folder" marker */
 		return 0;
@@ -110,19 +140,74 @@ static int on_listed(void *ctx, const struct s3_object *o)
 				      g->lbucket, o->key);
 		return -1;
 	}
+	struct mirror *m = &g->m[lp->mirror];
 	struct want *w = add_want(g);
 	w->input = g->linput;
 	w->bucket = xstrdup(g->lbucket);
 	w->key = xstrdup(o->key);
-	w->local = path_join(g->ldir, rel);
-	w->record = path_join(g->lrdir, rel);
+	w->local = path_join(m->dir, rel);
+	w->record = path_join(m->rdir, rel);
 	w->known = true;
 	w->size = o->size;
 	snprintf(w->etag, sizeof w->etag, "%s", o->etag ? o->etag : "");
-	struct mirror *m = g->lm;
 	m->rels = xreallocarray(m->rels, m->n + 1, sizeof(char *));
 	m->rels[m->n++] = xstrdup(rel);
 	return 0;
+}
+
+/* A mirror for dir and rdir; its index. */
+static size_t add_mirror(struct stager *g, const char *dir, const char *rdir)
+{
+	g->m = xreallocarray(g->m, g->nm + 1, sizeof(*g->m));
+	struct mirror *m = &g->m[g->nm];
+	memset(m, 0, sizeof(*m));
+	m->dir = xstrdup(dir);
+	m->rdir = xstrdup(rdir);
+	return g->nm++;
+}
+
+/* One listing (of the prefixes' longest common folder) for every prefix
+ * in g->lp (keys of bucket, each with its mirror), then g->lp is freed.
+ * 0, or -1 with g->reason. */
+static int list_prefixes(struct stager *g, const char *input, const char *bucket)
+{
+	qsort(g->lp, g->nlp, sizeof(*g->lp), cmp_lprefix);
+	/* the longest common prefix of the first and last, back to a '/' */
+	const char *a = g->lp[0].key, *b = g->lp[g->nlp - 1].key;
+	size_t n = 0;
+	while (a[n] && a[n] == b[n])
+		n++;
+	while (n > 0 && a[n - 1] != '/')
+		n--;
+	char *common = xstrndup(a, n);
+	g->linput = input;
+	g->lbucket = bucket;
+	int ret = 0;
+	/* Nothing in common: each prefix alone, not the whole bucket. */
+	for (size_t i = 0; ret == 0 && i < (n ? 1 : g->nlp); i++) {
+		struct s3_list_opts lo = {.prefix = n ? common : g->lp[i].key};
+		struct aws_error e = {0};
+		g->st->lists++;
+		if (s3_list(remote_client(g->rm, bucket), bucket, &lo, on_listed, NULL, g, NULL, &e) < 0) {
+			if (!g->reason)
+				g->reason = aws_error_isset(&e) ? aws_error_format(&e) : xstrdup("listing stopped");
+			ret = -1;
+		}
+		aws_error_clear(&e);
+	}
+	free(common);
+	for (size_t i = 0; i < g->nlp; i++)
+		free(g->lp[i].key);
+	free(g->lp);
+	g->lp = NULL;
+	g->nlp = 0;
+	return ret;
+}
+
+static void add_lprefix(struct stager *g, const char *key, size_t mirror)
+{
+	g->lp = xreallocarray(g->lp, g->nlp + 1, sizeof(*g->lp));
+	g->lp[g->nlp++] = (struct lprefix){xstrdup(key), strlen(key), mirror};
 }
 
 /* Stage the object or prefix uri into dir (ending with '/'), its records
@@ -147,30 +232,53 @@ static int want_uri(struct stager *g, const char *input, const char *uri, const 
 		*local = xstrdup(w->local);
 		return 0;
 	}
-	g->m = xreallocarray(g->m, g->nm + 1, sizeof(*g->m));
-	struct mirror *m = &g->m[g->nm++];
-	memset(m, 0, sizeof(*m));
-	m->dir = xstrdup(dir);
-	m->rdir = xstrdup(rdir);
-	g->lprefix = key;
-	g->linput = input;
-	g->lbucket = bucket;
-	g->ldir = dir;
-	g->lrdir = rdir;
-	g->lm = m;
-	struct s3_list_opts lo = {.prefix = key};
-	struct aws_error e = {0};
-	int ret = 0;
-	g->st->lists++;
-	if (s3_list(remote_client(g->rm, bucket), bucket, &lo, on_listed, NULL, g, NULL, &e) < 0) {
-		if (!g->reason)
-			g->reason = aws_error_isset(&e) ? aws_error_format(&e) : xstrdup("listing stopped");
-		ret = -1;
-	}
-	aws_error_clear(&e);
+	add_lprefix(g, key, add_mirror(g, dir, rdir));
+	int ret = list_prefixes(g, input, bucket);
 	*local = xstrdup(dir);
 	free(bucket);
 	free(key);
+	return ret;
+}
+
+/* A gathering input's s3:// prefixes in one bucket (its upstream
+ * instances' folders): one listing for all of them. Entry k goes to
+ * <dir><k>/. Its other entries are left to want_uri. 0, or -1 with
+ * g->reason. */
+static int want_gathered(struct stager *g, const struct spec_input *in, const char *dir, const char *rdir,
+			 char **local, bool *done)
+{
+	char *bucket = NULL;
+	int ret = 0;
+	for (size_t k = 0; k < in->ngathered; k++) {
+		char *b = NULL, *key = NULL;
+		const char *p = in->gathered[k].path;
+		size_t pl = strlen(p);
+		if (strncmp(p, "s3://", 5) || !pl || p[pl - 1] != '/' || s3_uri_split(p, &b, &key) < 0) {
+			free(b);
+			free(key);
+			continue;
+		}
+		if (bucket && strcmp(bucket, b)) { /* another bucket: its own listing */
+			free(b);
+			free(key);
+			continue;
+		}
+		if (!bucket)
+			bucket = b;
+		else
+			free(b);
+		char sub[32];
+		snprintf(sub, sizeof sub, "%zu/", k);
+		char *d = path_join(dir, sub), *rd = path_join(rdir, sub);
+		add_lprefix(g, key, add_mirror(g, d, rd));
+		local[k] = d;
+		done[k] = true;
+		free(rd);
+		free(key);
+	}
+	if (g->nlp)
+		ret = list_prefixes(g, in->name, bucket);
+	free(bucket);
 	return ret;
 }
 
@@ -327,8 +435,12 @@ int stage_inputs(struct remote *rm, const struct spec *s, const char *scratch, c
 		char *rdir = layout_stage_record_dir(scratch, in->name);
 		int r = 0;
 		gath_local[i] = xcalloc(in->ngathered + 1, sizeof(char *));
+		bool *done = xcalloc(in->ngathered + 1, sizeof(bool));
+		r = want_gathered(&g, in, dir, rdir, gath_local[i], done);
 		for (size_t k = 0; k < in->ngathered && r == 0; k++) {
 			const char *p = in->gathered[k].path;
+			if (done[k])
+				continue;
 			if (strncmp(p, "s3://", 5)) {
 				gath_local[i][k] = xstrdup(p);
 				r = local_present(&g, in->name, p);
@@ -348,6 +460,7 @@ int stage_inputs(struct remote *rm, const struct spec *s, const char *scratch, c
 			if (in->present && !in->gather)
 				r = local_present(&g, in->name, in->path);
 		}
+		free(done);
 		free(dir);
 		free(rdir);
 		if (r < 0)

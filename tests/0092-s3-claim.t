@@ -118,4 +118,30 @@ is "$(emu_count PutObject)" 5 "claim, running sentinel, output, log, ok: five PU
 is "$(emu_count DeleteObject)" 2 "running sentinel and claim: two DELETEs"
 total=$(($(emu_count ListObjectsV2) + $(emu_count GetObject) + $(emu_count PutObject) + $(emu_count DeleteObject) + $(emu_count HeadObject)))
 ok "$([ "$total" -le 13 ] && echo 0 || echo 1)" "at most 12 requests and one per output part ($total)"
+
+# And a participant's gatherer: its four runs' folders in, one file out.
+for r in 1 2 3 4; do emu_aws s3 cp --quiet "r$r.nii" "s3://rapid-out/up/3/run$r/maps.nii"; done
+K4=44444444444444444444444444444444
+/usr/bin/python3 - > s4.json <<PY
+import json
+r = "s3://rapid-out/r/"
+ga = [{"uri": "s3://rapid-out/up/3/run%d/" % i, "path": "s3://rapid-out/up/3/run%d/" % i, "fingerprint": "key=%032d" % i}
+      for i in range(1, 5)]
+print(json.dumps({"schema": 1, "target": "g", "wildcards": [["p", "3"]], "key": "$K4", "root": r,
+  "sentinel_dir": r + ".rapid/sentinels/g/3/", "log_dir": r + ".rapid/logs/g/3/",
+  "argv": [["sh"], ["-c"], ['o=\$1; shift; for d; do cat "\$d/maps.nii"; done > "\$o"'], ["x"], [{"output": "out"}],
+           [{"input": "maps"}]],
+  "inputs": [{"name": "maps", "uri": "up.dir", "path": None, "fingerprint": "gathered 4 of 4", "gathered": ga}],
+  "outputs": [{"name": "out", "uri": r + "g3.txt", "path": r + "g3.txt", "dir": False}],
+  "scratch": "$W/scratch/"}))
+PY
+emu_reset
+run "$RAPID" runner --spec s4.json
+is "$RC" 0 "a four-run gatherer builds"
+echo "# requests: $(emu_counters)"
+is "$(emu_count ListObjectsV2)" 2 "claim and stage: one listing of its folder, one of the four runs' folders together"
+is "$(emu_count GetObject)" 4 "stage: one GET per file"
+total=$(($(emu_count ListObjectsV2) + $(emu_count GetObject) + $(emu_count PutObject) + $(emu_count DeleteObject) + $(emu_count HeadObject)))
+ok "$([ "$total" -le 13 ] && echo 0 || echo 1)" "at most 12 requests and one per output part ($total)"
+is "$(emu_aws s3 cp --quiet s3://rapid-out/r/g3.txt -)" "$(cat r1.nii r2.nii r3.nii r4.nii)" "from its four folders, in order"
 done_testing
