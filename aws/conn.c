@@ -39,8 +39,21 @@ fail:
 	return -1;
 }
 
+void aws_conn_set_creds(struct aws_conn *conn, const struct aws_creds *creds)
+{
+	if (conn->fixed)
+		aws_creds_free(conn->fixed);
+	else
+		conn->fixed = xcalloc(1, sizeof(*conn->fixed));
+	aws_creds_copy(conn->fixed, creds);
+}
+
 void aws_conn_close(struct aws_conn *conn)
 {
+	if (conn->fixed) {
+		aws_creds_free(conn->fixed);
+		free(conn->fixed);
+	}
 	http_engine_free(conn->http);
 	sigv4_cache_free(conn->sigcache);
 	aws_creds_provider_free(conn->creds);
@@ -67,7 +80,11 @@ int aws_conn_sign(struct aws_conn *conn, struct http_request *req, const char *s
 		http_request_fail_with(req, &conn->creds_err);
 		return -1;
 	}
-	int got = aws_creds_provider_get(conn->creds, &cr, &e);
+	int got = 0;
+	if (conn->fixed)
+		aws_creds_copy(&cr, conn->fixed);
+	else
+		got = aws_creds_provider_get(conn->creds, &cr, &e);
 	if (got < 0) {
 		aws_error_move(&conn->creds_err, &e);
 		http_request_fail_with(req, &conn->creds_err);

@@ -23,6 +23,7 @@ struct aws_conn {
 	char *region;
 	struct aws_endpoint ep;
 	struct aws_creds_provider *creds;
+	struct aws_creds *fixed; /* aws_conn_set_creds: used instead of creds */
 	struct sigv4_cache *sigcache;
 	struct http_engine *http;
 	aws_notice_fn notice;
@@ -40,6 +41,10 @@ struct aws_conn {
  * closed. Credentials are resolved on first use. */
 int aws_conn_open(struct aws_conn *conn, const char *service_id, const char *profile, unsigned max_in_flight,
 		  unsigned max_attempts, struct aws_error *err);
+/* Sign every request with a copy of these credentials instead of the
+ * provider's chain (zeroed when the connection closes). */
+struct aws_creds;
+void aws_conn_set_creds(struct aws_conn *conn, const struct aws_creds *creds);
 /* Free everything; the struct may be opened again. */
 void aws_conn_close(struct aws_conn *conn);
 /* A new batch of requests: credentials are asked for again. */

@@ -210,6 +210,8 @@ struct s3_client *s3_client_new(const struct s3_client_config *conf, struct aws_
 		goto fail;
 	c->conn.notice = conf->notice;
 	c->conn.notice_arg = conf->notice_arg;
+	if (conf->creds)
+		aws_conn_set_creds(&c->conn, conf->creds);
 	c->threshold = conf->multipart_threshold ? conf->multipart_threshold : DEFAULT_THRESHOLD;
 	c->part_size = conf->part_size ? conf->part_size : DEFAULT_PART_SIZE;
 	return c;
@@ -240,6 +242,16 @@ void s3_client_stats(const struct s3_client *c, struct s3_stats *out)
 
 static int prepare(struct http_request *, void *);
 
+static int without_etag(struct http_request *h, void *arg, char **code, char **message)
+{
+	(void)arg;
+	if (http_response_header(h, "ETag"))
+		return 0;
+	*code = xstrdup("InternalError");
+	*message = xstrdup("a 200 answer without the object's ETag");
+	return 1;
+}
+
 /* Make r a kind request for bucket/key (key NULL: the bucket) with query
  * (owned by r from now on; NULL for none). The bucket has passed
  * is_bucket_name, so aws_s3_url accepts it; were it refused, the request
@@ -259,6 +271,14 @@ static void req_init(struct s3_req *r, struct s3_client *c, struct job *j, enum 
 	r->http.method = methods[kind];
 	r->http.prepare = prepare;
 	r->http.arg = r;
+	/* S3 answers these with no body: an <Error> in a 200 is an error. An
+	 * object's HEAD or GET always carries its ETag: a 200 without one is
+	 * not the object (it may be an <Error>, which a GET cannot tell from
+	 * the object's own bytes). */
+	if (kind == R_PUT || kind == R_DELETE || kind == R_PART)
+		r->http.flags |= HTTP_ERROR_IN_200;
+	if ((kind == R_GET || kind == R_HEAD) && key && *key)
+		r->http.classify = without_etag;
 	if (aws_s3_url(&c->conn.ep, bucket, key, &u, &e) < 0) {
 		aws_error_clear(&e);
 		return;
@@ -390,6 +410,11 @@ static void add_headers(struct s3_req *r)
 		sigv4_headers_add(hs, "x-amz-checksum-sha256", r->sha_b64);
 	if ((r->kind == R_PUT || r->kind == R_COMPLETE) && op->if_none_match)
 		sigv4_headers_add(hs, "If-None-Match", "*");
+	if (r->kind == R_PUT && op->if_match) {
+		char quoted[96];
+		snprintf(quoted, sizeof(quoted), "\"%s\"", op->if_match);
+		sigv4_headers_add(hs, "If-Match", quoted);
+	}
 }
 
 static void count_request(struct s3_client *c, enum rkind kind)
@@ -539,6 +564,8 @@ static void single_done(struct job *j)
 		    (op->kind == S3_HEAD || op->kind == S3_GET || op->kind == S3_DELETE))
 			op->found = 0;
 		else if (h->status == 412 && op->kind == S3_PUT && op->if_none_match)
+			op->found = 0;
+		else if ((h->status == 412 || h->status == 404) && op->kind == S3_PUT && op->if_match)
 			op->found = 0;
 		else
 			job_fail_req(j, h);

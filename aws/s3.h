@@ -29,6 +29,7 @@
 
 struct s3_client;
 struct http_engine;
+struct aws_creds;
 
 /* Zero fields take the default shown. */
 struct s3_client_config {
@@ -42,6 +43,9 @@ struct s3_client_config {
 	                                 parts: grown to fit) */
 	aws_notice_fn notice;         /* warnings that fail nothing; NULL: none */
 	void *notice_arg;
+	const struct aws_creds *creds; /* fixed credentials for every request
+	                                 (copied), instead of the chain; NULL:
+	                                 the chain (aws/creds.h) */
 };
 
 /* A client for S3 as configured by the environment and the AWS config
@@ -131,11 +135,15 @@ struct s3_op {
 	const char *content_type; /* NULL: none sent */
 	enum s3_checksum checksum;
 	int if_none_match;        /* send If-None-Match: * (PUT only) */
+	const char *if_match;     /* send If-Match: "<etag>" (PUT only; NULL: none):
+	                             the write happens only over that object */
 
 	/* --- out --- */
 	int found;           /* HEAD/GET: 0 after a 404 (not an error);
 	                        PUT with if_none_match: 0 after a 412 (the
-	                        object existed; not an error, nothing written) */
+	                        object existed; not an error, nothing written);
+	                        PUT with if_match: 0 after a 412 or a 404 (the
+	                        object is another or gone; nothing written) */
 	char etag[80];       /* without quotes; "" when none */
 	uint64_t size;       /* HEAD/GET: object size (Content-Length, or the
 	                        total of Content-Range); PUT: bytes sent */

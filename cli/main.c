@@ -6,6 +6,7 @@
 #include "cli/cmd.h"
 #include "engine/cloud.h"
 #include "lib/util.h"
+#include "runner/remote.h"
 #include "runner/runner.h"
 
 #include <errno.h>
@@ -15,12 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { G_FILE = 1, G_DIR, G_PROFILE, G_VERSION };
+enum { G_FILE = 1, G_DIR, G_PROFILE, G_INPUT_PROFILE, G_VERSION };
 
 static const struct cli_option global_options[] = {
 	{G_FILE, 'f', NULL, "FILE", "read the Rapidfile FILE (default: Rapidfile)"},
 	{G_DIR, 'C', NULL, "DIR", "change to DIR first"},
 	{G_PROFILE, 0, "profile", "NAME", "the AWS profile (default: AWS_PROFILE, else default)"},
+	{G_INPUT_PROFILE, 0, "input-profile", "NAME",
+	 "the AWS profile for input buckets (those no output root is in); default: --profile's"},
 	{G_VERSION, 0, "version", NULL, "print the version"},
 	{0},
 };
@@ -195,6 +198,10 @@ int cli_global(int id, const char *value)
 		g_opts.profile = value;
 		cloud_set_profile(value);
 		break;
+	case G_INPUT_PROFILE:
+		cloud_set_input_profile(value);
+		remote_set_input_profile(value);
+		break;
 	}
 	return 0;
 }
@@ -204,9 +211,10 @@ int cli_global(int id, const char *value)
 static bool own_option(const char *w, bool *value)
 {
 	*value = false;
-	if (!strcmp(w, "-f") || !strcmp(w, "-C") || !strcmp(w, "--profile"))
+	if (!strcmp(w, "-f") || !strcmp(w, "-C") || !strcmp(w, "--profile") || !strcmp(w, "--input-profile"))
 		return *value = true;
-	return (w[1] == 'f' || w[1] == 'C') || !strncmp(w, "--profile=", 10) || !strcmp(w, "--version") ||
+	return (w[1] == 'f' || w[1] == 'C') || !strncmp(w, "--profile=", 10) ||
+	       !strncmp(w, "--input-profile=", 16) || !strcmp(w, "--version") ||
 	       !strcmp(w, "-h") || !strcmp(w, "--help");
 }
 
@@ -268,6 +276,7 @@ static int dispatch(int argc, char **argv)
 		case G_FILE:
 		case G_DIR:
 		case G_PROFILE:
+		case G_INPUT_PROFILE:
 			if (cli_global(o, a.value) < 0)
 				return 2;
 			break;

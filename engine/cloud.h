@@ -4,12 +4,27 @@
 #ifndef RAPID_CLOUD_H
 #define RAPID_CLOUD_H
 
+#include <stdbool.h>
+
 struct s3_client;
 struct aws_error;
 
 /* The AWS profile the client will use (--profile); NULL: AWS_PROFILE.
  * Borrowed: the string outlives the client. */
 void cloud_set_profile(const char *name);
+
+/* The AWS profile for requests to input buckets (--input-profile):
+ * buckets that no output root of the Rapidfile is in. NULL: none (the
+ * one client for all). Borrowed. */
+void cloud_set_input_profile(const char *name);
+/* An output root (s3://bucket/...; others are ignored): its bucket is
+ * written, never an input bucket. */
+void cloud_add_written(const char *root);
+/* Whether requests to bucket go with the input profile. */
+bool cloud_is_input_bucket(const char *bucket);
+/* The client for bucket: the input profile's for an input bucket, else
+ * cloud_s3(). NULL after printing why. */
+struct s3_client *cloud_s3_for(const char *bucket);
 
 /* The client (configured from the environment, the AWS config files and
  * --profile). NULL after printing why; asked again, it tries again. */

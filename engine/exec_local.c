@@ -176,10 +176,27 @@ static int upstreams_built(struct exec *x, const struct instance *i)
 	for (size_t in = 0; in < t->ninputs; in++)
 	for (size_t j = 0, nu = graph_upstream_count(g, i, in); j < nu; j++) {
 		uint32_t u = graph_upstream_at(g, i, in, j);
-		/* (an S3 store answers from the listing made when planning;
-		 * a gathered instance skipped at plan time is not read) */
-		if (u == NO_INSTANCE || !watchable(x, &g->inst[u]) || g->inst[u].state == INST_SKIPPED)
+		/* On an S3 root no lookup is made: an upstream this build
+		 * ran counts by its runner's exit status (0 only once its ok
+		 * sentinel was PUT), one up to date when planned by the
+		 * listing made then; one that did neither has not been
+		 * started here. A gathered instance skipped at plan time is
+		 * not read. */
+		if (u == NO_INSTANCE || g->inst[u].state == INST_SKIPPED)
 			continue;
+		if (!watchable(x, &g->inst[u])) {
+			if (x->status[u] == J_DONE || g->inst[u].state == INST_OK)
+				continue;
+			struct buf n = {0}, un = {0};
+			graph_name(g, i, &n);
+			graph_name(g, &g->inst[u], &un);
+			if (x->tty)
+				fputs("\r\033[K", stderr);
+			warn("%s: not built: upstream %s was not built", n.data, un.data);
+			buf_free(&n);
+			buf_free(&un);
+			return -1;
+		}
 		struct lookup lk;
 		if (lookup_now(x, &g->inst[u], &lk) < 0)
 			return -1;

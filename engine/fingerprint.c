@@ -616,9 +616,71 @@ int fp_local(struct fp_ctx *c, const char *path, char out[FP_MAX])
 
 #define S3REC_HEAD 17
 
+/* A prefix (an s3:// URI ending with '/', a folder input) is listed: its
+ * record's ETag field holds "<objects> <XXH3-128 of each object's path
+ * below the prefix, size and ETag, in key order>", its size their sum.
+ * An empty prefix is missing. */
+static bool is_prefix(const char *uri)
+{
+	size_t n = strlen(uri);
+	return n && uri[n - 1] == '/';
+}
+
 static void format_s3(const struct memo *m, char out[FP_MAX])
 {
+	if (is_prefix(m->path)) {
+		const char *e = m->etag ? m->etag : "";
+		const char *sp = strchr(e, ' ');
+		snprintf(out, FP_MAX, "files=%.*s size=%" PRIu64 " etags=%.40s", sp ? (int)(sp - e) : 0, e,
+			 m->rec.size, sp ? sp + 1 : "");
+		return;
+	}
 	snprintf(out, FP_MAX, "size=%" PRIu64 " etag=%.64s", m->rec.size, m->etag ? m->etag : "");
+}
+
+struct prefix_sum {
+	size_t plen;
+	uint64_t files, size;
+	XXH3_state_t *xs;
+};
+
+static int sum_object(void *ctx, const struct s3_object *o)
+{
+	struct prefix_sum *ps = ctx;
+	size_t kl = strlen(o->key);
+	if (kl <= ps->plen || o->key[kl - 1] == '/') /* the prefix itself, or a "folder" marker */
+		return 0;
+	const char *e = o->etag ? o->etag : "";
+	XXH3_128bits_update(ps->xs, o->key + ps->plen, kl - ps->plen + 1);
+	XXH3_128bits_update(ps->xs, &o->size, sizeof o->size);
+	XXH3_128bits_update(ps->xs, e, strlen(e) + 1);
+	ps->files++;
+	ps->size += o->size;
+	return 0;
+}
+
+/* List a prefix into op's out fields as a HEAD would fill them: found,
+ * size, etag ("<files> <hex>"). 0, or -1 with op->error. */
+static int list_prefix(struct s3_client *cl, struct s3_op *op)
+{
+	struct prefix_sum ps = {.plen = strlen(op->key), .xs = XXH3_createState()};
+	struct s3_list_opts lo = {.prefix = op->key};
+	struct aws_error e = {0};
+	op->found = 0;
+	XXH3_128bits_reset(ps.xs);
+	int r = s3_list(cl, op->bucket, &lo, sum_object, NULL, &ps, NULL, &e);
+	if (r < 0) {
+		op->error = aws_error_dup(&e);
+		aws_error_clear(&e);
+	} else {
+		XXH128_hash_t h = XXH3_128bits_digest(ps.xs);
+		snprintf(op->etag, sizeof op->etag, "%" PRIu64 " %016" PRIx64 "%016" PRIx64, ps.files, h.high64,
+			 h.low64);
+		op->size = ps.size;
+		op->found = ps.files > 0;
+	}
+	XXH3_freeState(ps.xs);
+	return r;
 }
 
 static struct memo *s3_remember(struct fp_ctx *c, const char *uri, uint64_t h, int present,
@@ -674,9 +736,6 @@ int fp_s3_fetch(struct fp_ctx *c)
 {
 	if (!c->nwanted)
 		return 0;
-	struct s3_client *cl = cloud_s3();
-	if (!cl)
-		return -1;
 	struct s3_op *ops = xcalloc(c->nwanted, sizeof(*ops));
 	const char **uris = xcalloc(c->nwanted, sizeof(*uris)); /* memo's strings */
 	char **buckets = xcalloc(c->nwanted, sizeof(*buckets));
@@ -698,8 +757,36 @@ int fp_s3_fetch(struct fp_ctx *c)
 		uris[n++] = m->path;
 	}
 	int64_t checked = now_ns();
-	if (ret == 0 && s3_run(cl, ops, n) < 0)
-		ret = -1;
+	/* Objects with one HeadObject each, at once; prefixes listed (and
+	 * their ops left out of the HEADs). */
+	size_t nh = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		if (!is_prefix(uris[i]))
+			continue;
+		struct s3_client *cl = cloud_s3_for(buckets[i]);
+		if (!cl || list_prefix(cl, &ops[i]) < 0)
+			ret = -1;
+	}
+	/* the input buckets (--input-profile) with a client of their own */
+	struct s3_op *heads = xcalloc(n + 1, sizeof(*heads));
+	size_t *from = xcalloc(n + 1, sizeof(size_t));
+	for (int input = 0; input < 2 && ret == 0; input++) {
+		nh = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!is_prefix(uris[i]) && cloud_is_input_bucket(buckets[i]) == (input == 1)) {
+				heads[nh] = ops[i];
+				from[nh++] = i;
+			}
+		if (!nh)
+			continue;
+		struct s3_client *cl = input ? cloud_s3_for(heads[0].bucket) : cloud_s3();
+		if (!cl || s3_run(cl, heads, nh) < 0)
+			ret = -1;
+		for (size_t j = 0; j < nh; j++)
+			ops[from[j]] = heads[j];
+	}
+	free(heads);
+	free(from);
 	size_t failed = 0;
 	bool said_shared = false;
 	for (size_t i = 0; i < n; i++) {

@@ -6,6 +6,7 @@
  * one stat() per instance (its ok sentinel) and one per output file its
  * sentinel records (outstat.c; the record comes from the state). */
 #include "engine/plan.h"
+#include "engine/cloud.h"
 #include "engine/outstat.h"
 #include "engine/state.h"
 #include "engine/store.h"
@@ -628,6 +629,11 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	p->count = xcalloc(g->ngroups + 1, sizeof(*p->count));
 	struct inst_work w = {0};
 	int ok = 1;
+	/* A bucket an output root is in is never an input bucket
+	 * (--input-profile), whichever targets are selected. */
+	for (size_t gi = 0; gi < g->ngroups; gi++)
+		if (uri_is_s3(g->groups[gi].t->root))
+			cloud_add_written(g->groups[gi].t->root);
 	for (size_t gi = 0; gi < g->ngroups && ok; gi++) {
 		struct tgroup *tg = &g->groups[gi];
 		if (!tg->selected)

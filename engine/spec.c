@@ -44,8 +44,12 @@ static void fill_word(struct arena *A, const struct target *t, const char *const
 		out->segs[out->nsegs++] = (struct spec_seg){SPEC_SEG_TEXT, "", 0};
 }
 
+/* The path the runner is given: an s3:// URI as it is (the runner
+ * stages or uploads it), a local one made absolute. */
 static const char *own_path(struct arena *A, const struct graph *g, const char *uri)
 {
+	if (uri_is_s3(uri))
+		return arena_strdup(A, uri);
 	char *p = graph_local_path(g, uri);
 	const char *r = arena_strdup(A, p);
 	free(p);
@@ -162,6 +166,12 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 	if (t->image && p->opts.container) {
 		s.container = p->opts.container;
 		s.workdir = NULL;
+	}
+	/* An S3 root's scratch folders are local: beside the Rapidfile. */
+	if (uri_is_s3(root)) {
+		char *sc = layout_local_scratch_root(g->base);
+		s.scratch = arena_strdup(A, sc);
+		free(sc);
 	}
 	s.ncomponents = w->comps.n;
 	s.components = arena_alloc(A, (w->comps.n + 1) * sizeof(*s.components));

@@ -60,7 +60,7 @@ static int add_mount(struct argv_b *a, struct buf *seen, const char *path, bool 
 }
 
 int container_command(const struct spec *s, char *const *recipe, const char *scratch,
-		      char *const *inputs, struct container_cmd *out, char **err)
+		      char *const *inputs, char **const *gathered, struct container_cmd *out, char **err)
 {
 	struct argv_b a = {0};
 	struct buf seen = {0}, ep = {0};
@@ -82,9 +82,11 @@ int container_command(const struct spec *s, char *const *recipe, const char *scr
 		goto out;
 	for (size_t i = 0; i < s->ninputs; i++) {
 		const struct spec_input *in = &s->inputs[i];
-		for (size_t k = 0; k < in->ngathered; k++)
-			if (add_mount(&a, &seen, in->gathered[k].path, false, err) < 0)
+		for (size_t k = 0; k < in->ngathered; k++) {
+			const char *gp = gathered && gathered[i] ? gathered[i][k] : in->gathered[k].path;
+			if (add_mount(&a, &seen, gp, false, err) < 0)
 				goto out;
+		}
 		if (!in->gather && inputs[i][0] && add_mount(&a, &seen, inputs[i], false, err) < 0)
 			goto out;
 	}

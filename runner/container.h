@@ -39,12 +39,14 @@ struct container_cmd {
 
 /* The command that runs recipe (argv, NULL-terminated, expanded) of spec s
  * in s->image with the tool s->container. inputs: each of s->inputs' local
- * path ("" when absent; gathering inputs' paths are read from the spec);
+ * path ("" when absent); gathered: each gathering input's local paths
+ * (gathered[i][k], staged ones included; NULL, or gathered[i] NULL: the
+ * spec's paths);
  * scratch: the instance's scratch folder (absolute). 0 with *out filled,
  * or -1 with *err set (malloc'd: a path that cannot be mounted, one that
  * holds ':' or is not absolute). Free *out with container_cmd_free. */
 int container_command(const struct spec *s, char *const *recipe, const char *scratch,
-		      char *const *inputs, struct container_cmd *out, char **err);
+		      char *const *inputs, char **const *gathered, struct container_cmd *out, char **err);
 
 /* The id of image as tool has it on this machine ("sha256:" and the
  * hex digest of its configuration, as ECS reports an image it ran), or

@@ -412,6 +412,8 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 	fcntl(out[0], F_SETFL, fl | O_NONBLOCK);
 	int64_t deadline = o->timeout_s > 0 ? mono_ns() + (int64_t)o->timeout_s * 1000000000 : 0;
 	int64_t kill_at = 0, drain_until = 0;
+	int64_t tick_ns = o->tick && o->tick_ms > 0 ? (int64_t)o->tick_ms * 1000000 : 0;
+	int64_t next_tick = tick_ns ? mono_ns() + tick_ns : 0;
 	bool reaped = false, eof = false;
 	int status = 0;
 	/* A signal that came before the fork is passed on now, and counts as
@@ -439,9 +441,16 @@ int exec_run(const struct exec_opts *o, struct exec_result *r)
 			kill(-pid, SIGKILL);
 			kill_at = INT64_MAX;
 		}
+		if (!reaped && tick_ns && now >= next_tick) {
+			o->tick(o->tick_arg);
+			now = mono_ns();
+			next_tick = now + tick_ns;
+		}
 		int64_t wake = INT64_MAX;
 		if (!reaped && deadline && !r->timed_out)
 			wake = deadline;
+		if (!reaped && tick_ns && next_tick < wake)
+			wake = next_tick;
 		if (!reaped && kill_at && kill_at < wake)
 			wake = kill_at;
 		if (reaped && drain_until < wake)

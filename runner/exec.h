@@ -27,6 +27,11 @@ struct exec_opts {
 	long timeout_s;          /* 0: none */
 	int log_fd;              /* > 2: every byte of output is also written
 				  * here as it comes (0: none) */
+	long tick_ms;            /* > 0: tick(tick_arg) is called every
+				  * tick_ms while the recipe runs (the
+				  * output read so far is in log_fd) */
+	void (*tick)(void *arg);
+	void *tick_arg;
 };
 
 struct exec_result {

@@ -2,6 +2,8 @@
 #include "runner/layout.h"
 #include "lib/util.h"
 
+#include <string.h>
+
 #define DOT_RAPID ".rapid/"
 
 void layout_put_sentinel_root(struct buf *b, const char *root, const char *target)
@@ -56,6 +58,36 @@ char *layout_scratch_root(const char *root)
 char *layout_scratch(const char *root, const char *key, pid_t pid)
 {
 	return xasprintf("%s" DOT_RAPID "scratch/%s.%ld/", root, key, (long)pid);
+}
+
+char *layout_local_scratch_root(const char *dir)
+{
+	return path_join(dir, DOT_RAPID "scratch/");
+}
+
+char *layout_resumable_scratch(const char *scratch_root, const char *key)
+{
+	return xasprintf("%s%s/", scratch_root, key);
+}
+
+char *layout_stage_dir(const char *scratch, const char *input)
+{
+	return xasprintf("%s.in/%s/", scratch, input);
+}
+
+char *layout_stage_record_dir(const char *scratch, const char *input)
+{
+	return xasprintf("%s.staged/%s/", scratch, input);
+}
+
+char *layout_scratch_log(const char *scratch)
+{
+	return xasprintf("%s.log", scratch);
+}
+
+int layout_scratch_private(const char *name)
+{
+	return !strcmp(name, ".in") || !strcmp(name, ".staged") || !strcmp(name, ".log");
 }
 
 char *layout_trash_root(const char *root)

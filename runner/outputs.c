@@ -96,6 +96,7 @@ static int hash_tree(size_t output, const char *dir, const char *rel,
 		} else if (S_ISREG(st.st_mode)) {
 			GROW(f->v, f->cap, f->n + 1);
 			struct out_file *o = &f->v[f->n];
+			o->etag[0] = 0;
 			if (outputs_hash_file(full, o->xxh3, &o->size) < 0) {
 				*reason = xasprintf("cannot read '%s': %s", full, strerror(errno));
 				res = -1;
@@ -130,6 +131,7 @@ int outputs_hash(const struct spec *s, char *const *scratch, struct out_files *f
 		}
 		GROW(f->v, f->cap, f->n + 1);
 		struct out_file *o = &f->v[f->n];
+		o->etag[0] = 0;
 		if (outputs_hash_file(scratch[i], o->xxh3, &o->size) < 0) {
 			*reason = xasprintf("cannot read '%s': %s", scratch[i], strerror(errno));
 			return -1;

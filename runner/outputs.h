@@ -16,6 +16,7 @@ struct out_file {
 	char *rel;     /* path inside a directory output; a file output's base name */
 	uint64_t size;
 	char xxh3[33];
+	char etag[80]; /* its S3 object's ETag once uploaded; "" otherwise */
 };
 
 struct out_files {

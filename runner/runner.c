@@ -19,7 +19,11 @@
 #include "runner/layout.h"
 #include "runner/outputs.h"
 #include "runner/provenance.h"
+#include "runner/remote.h"
+#include "runner/sentinel_s3.h"
 #include "runner/spec.h"
+#include "runner/stage.h"
+#include "runner/upload.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +38,9 @@
 
 /* Lines of the log printed when an instance fails. */
 #define TAIL_LINES 15
+/* Seconds between uploads of a running recipe's log to an S3 root
+ * (RAPID_LOG_INTERVAL_S overrides). */
+#define LOG_INTERVAL_S 30
 
 /* One attempt at an instance, from claim to release. */
 struct run {
@@ -53,7 +60,19 @@ struct run {
 	struct out_files files;
 	struct buf tail;
 	char *image_id;        /* the image a container ran (container_image_id), or NULL */
+	/* on S3 (remote.h, sentinel_s3.h) */
+	struct remote *rm;     /* NULL: nothing on S3 */
+	struct s3sent *ss;     /* the S3 root's sentinels; NULL: a local root */
+	char ***gath_local;    /* each gathered entry's local path */
+	char *log_local;       /* where the log is written before its upload */
+	bool log_warned;       /* a failed upload of the log was reported */
+	struct stage_stats staged;
 };
+
+static bool is_s3(const char *p)
+{
+	return !strncmp(p, "s3://", 5);
+}
 
 /* ---- sentinel bodies (runner/sentinel_body.h) ---- */
 
@@ -106,6 +125,7 @@ static char *make_body(const struct run *r, enum sentinel_state state, size_t *l
 		}
 		so->size = f->size;
 		memcpy(so->xxh3, f->xxh3, 33);
+		so->etag = f->etag[0] ? f->etag : NULL;
 	}
 	b.has_exit_code = r->exit_code >= 0;
 	b.exit_code = r->exit_code;
@@ -176,12 +196,28 @@ static void remove_leftovers(const char *folder, const char *key, bool any_dead)
 static int prepare_scratch(struct run *r)
 {
 	const struct spec *s = r->s;
-	char *scratch_root = layout_scratch_root(s->root);
-	remove_leftovers(scratch_root, s->key, false);
-	free(scratch_root);
-	char *trash_root = layout_trash_root(s->root);
-	remove_leftovers(trash_root, s->key, true);
-	free(trash_root);
+	if (r->ss) {
+		/* An S3 root's scratch is the instance's across attempts:
+		 * staged inputs stay, what an earlier attempt's recipe made goes. */
+		DIR *d = opendir(r->scratch);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || layout_scratch_private(de->d_name))
+				continue;
+			char *p = path_join(r->scratch, de->d_name);
+			remove_tree(p);
+			free(p);
+		}
+		if (d)
+			closedir(d);
+	} else {
+		char *scratch_root = layout_scratch_root(s->root);
+		remove_leftovers(scratch_root, s->key, false);
+		free(scratch_root);
+		char *trash_root = layout_trash_root(s->root);
+		remove_leftovers(trash_root, s->key, true);
+		free(trash_root);
+	}
 	if (mkdir_p(r->scratch, 0777) < 0) {
 		r->reason = xasprintf("cannot create '%s': %s", r->scratch, strerror(errno));
 		return -1;
@@ -214,30 +250,14 @@ static int prepare_scratch(struct run *r)
 	return 0;
 }
 
-/* Give each input a local path. Here inputs are local already: check
- * that each present one is there. */
-static int stage_inputs(struct run *r)
+/* Give each input a local path: local ones are where they are (and
+ * must be there), s3:// ones are staged into scratch (stage.h). */
+static int stage(struct run *r)
 {
 	const struct spec *s = r->s;
 	r->in_local = xcalloc(s->ninputs + 1, sizeof(char *));
-	for (size_t i = 0; i < s->ninputs; i++) {
-		const struct spec_input *in = &s->inputs[i];
-		struct stat st;
-		for (size_t k = 0; k < in->ngathered; k++) {
-			if (stat(in->gathered[k].path, &st) < 0) {
-				r->reason = xasprintf("input '%s' is missing: cannot stat '%s': %s",
-						      in->name, in->gathered[k].path, strerror(errno));
-				return -1;
-			}
-		}
-		if (in->present && !in->gather && stat(in->path, &st) < 0) {
-			r->reason = xasprintf("input '%s' is missing: cannot stat '%s': %s",
-					      in->name, in->path, strerror(errno));
-			return -1;
-		}
-		r->in_local[i] = xstrdup(in->present ? in->path : "");
-	}
-	return 0;
+	r->gath_local = xcalloc(s->ninputs + 1, sizeof(char **));
+	return stage_inputs(r->rm, s, r->scratch, r->in_local, r->gath_local, &r->staged, &r->reason);
 }
 
 static void free_strv(char **v);
@@ -261,7 +281,7 @@ static char *expand_word(const struct run *r, const struct spec_word *w, size_t 
 		if (g->kind == SPEC_SEG_TEXT)
 			buf_puts(&b, g->text);
 		else if (g->kind == SPEC_SEG_INPUT && s->inputs[g->index].gather)
-			buf_puts(&b, s->inputs[g->index].gathered[k].path);
+			buf_puts(&b, r->gath_local[g->index][k]);
 		else if (g->kind == SPEC_SEG_INPUT)
 			buf_puts(&b, r->in_local[g->index]);
 		else
@@ -302,19 +322,56 @@ static void free_strv(char **v)
  * runs all the same. */
 static int open_log(struct run *r)
 {
-	char *dir = path_dirname(r->log);
+	const char *path = r->log_local ? r->log_local : r->log;
+	char *dir = path_dirname(path);
 	int fd = -1;
 	if (mkdir_p(dir, 0777) == 0) {
 		do
-			fd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 		while (fd < 0 && errno == EINTR);
 	}
 	if (fd < 0)
-		warn("cannot write '%s': %s", r->log, strerror(errno));
+		warn("cannot write '%s': %s", path, strerror(errno));
 	else
-		r->log_written = true;
+		r->log_written = !r->log_local; /* on S3: once uploaded */
 	free(dir);
 	return fd;
+}
+
+/* Upload the log written so far to the S3 root (while the recipe runs
+ * and when it is over). 0, or -1 after saying why once. */
+static int upload_log(struct run *r)
+{
+	if (!r->log_local || access(r->log_local, F_OK) < 0)
+		return -1;
+	char *why = NULL;
+	if (upload_file(r->rm, r->log_local, r->log, &why) == 0) {
+		r->log_written = true;
+		return 0;
+	}
+	if (!r->log_warned) {
+		if (isatty(2))
+			fputs("\r\033[K", stderr);
+		warn("%s: cannot upload its log: %s", r->label, why);
+	}
+	r->log_warned = true;
+	free(why);
+	return -1;
+}
+
+static void log_tick(void *arg)
+{
+	upload_log(arg);
+}
+
+static long log_interval_ms(void)
+{
+	const char *v = getenv("RAPID_LOG_INTERVAL_S");
+	char *end;
+	double d = v && *v ? strtod(v, &end) : 0;
+	if (v && *v && !*end && d > 0 && d < 1e6)
+		return (long)(d * 1000);
+	return LOG_INTERVAL_S * 1000L;
 }
 
 /* Keep the output's tail for the failure message. */
@@ -355,7 +412,7 @@ static int run_recipe(struct run *r)
 		env[i] = xasprintf("%s=%s", s->env[i].name, s->env[i].value);
 	struct container_cmd cc = {0};
 	int ret = -1;
-	if (s->container && container_command(s, argv, r->scratch, r->in_local, &cc, &r->reason) < 0) {
+	if (s->container && container_command(s, argv, r->scratch, r->in_local, r->gath_local, &cc, &r->reason) < 0) {
 		free_strv(env);
 		free_strv(argv);
 		return -1;
@@ -365,6 +422,11 @@ static int run_recipe(struct run *r)
 	struct exec_opts o = {.argv = cc.argv ? cc.argv : argv, .env = (const char *const *)env,
 			      .cwd = s->workdir && !cc.argv ? s->workdir : r->scratch,
 			      .timeout_s = s->timeout_s, .log_fd = open_log(r)};
+	if (r->ss && o.log_fd >= 0) {
+		o.tick = log_tick;
+		o.tick_arg = r;
+		o.tick_ms = log_interval_ms();
+	}
 	struct exec_result x;
 	int er = exec_run(&o, &x);
 	if (cc.argv && (er < 0 || x.timed_out || x.interrupted || x.signal))
@@ -401,6 +463,17 @@ out:
 
 static int publish_outputs(struct run *r)
 {
+	if (r->ss) {
+		/* The same invariant on S3: no ok of the instance while its
+		 * outputs change, the new ok once all are uploaded. */
+		bool replace = !s3sent_fresh(r->ss) || s3sent_took_over(r->ss);
+		if (outputs_check(r->s, r->out_scratch, &r->reason) < 0 ||
+		    outputs_hash(r->s, r->out_scratch, &r->files, &r->reason) < 0 ||
+		    s3sent_drop_ok(r->ss, &r->reason) < 0 ||
+		    upload_outputs(r->rm, r->s, r->out_scratch, &r->files, replace, &r->reason) < 0)
+			return -1;
+		return 0;
+	}
 	/* No ok sentinel of the instance, whatever its key, may outlive the
 	 * first change to its outputs: they go (durably) before the first
 	 * output moves, and the new ok is written only once every output is
@@ -452,11 +525,23 @@ static void print_failure(const struct run *r)
 static int abandon(struct run *r, struct sentinel_claim *claim)
 {
 	r->ended = now_ns();
+	if (r->ss)
+		upload_log(r);
 	size_t len;
 	char *body = make_body(r, SENT_RUNNING, &len);
 	if (isatty(2))
 		fputs("\r\033[K", stderr);
 	warn("%s: %s", r->label, r->reason);
+	if (r->ss) {
+		/* The scratch folder stays: a retry resumes from its inputs. */
+		char *why = NULL;
+		if ((body && s3sent_put(r->ss, SENT_RUNNING, body, len, &why) < 0) ||
+		    s3sent_release(r->ss, true, false, &why) < 0)
+			warn("%s: %s", r->label, why);
+		free(why);
+		free(body);
+		return 128 + r->interrupted;
+	}
 	if (r->scratch && remove_tree(r->scratch) < 0)
 		warn("cannot remove '%s': %s", r->scratch, strerror(errno));
 	/* Should the body not be written, the old running sentinel stays:
@@ -466,6 +551,45 @@ static int abandon(struct run *r, struct sentinel_claim *claim)
 	return 128 + r->interrupted;
 }
 
+/* The outcome on an S3 root: the log first (so that what the sentinel
+ * says of it holds), then the ok or failed sentinel, then the running
+ * one and the claim go (and, after an ok, the older sentinels). */
+static int finish_s3(struct run *r, bool ok)
+{
+	upload_log(r);
+	int ret = 1;
+	size_t len;
+	char *why = NULL;
+	char *body = make_body(r, ok ? SENT_OK : SENT_FAILED, &len);
+	if (!body) {
+		warn("%s: cannot record the outcome: out of memory", r->label);
+	} else if (ok && s3sent_put(r->ss, SENT_OK, body, len, &why) == 0) {
+		ret = 0;
+	} else if (ok) {
+		free(r->reason);
+		r->reason = xasprintf("cannot record its outputs: %s", why);
+		free(why);
+		why = NULL;
+		ok = false;
+		free(body);
+		body = make_body(r, SENT_FAILED, &len);
+	}
+	if (!ok && body && s3sent_put(r->ss, SENT_FAILED, body, len, &why) < 0) {
+		warn("%s: cannot record its failure: %s", r->label, why);
+		free(why);
+		why = NULL;
+	}
+	if (s3sent_release(r->ss, false, ok, &why) < 0)
+		warn("%s: %s", r->label, why);
+	free(why);
+	free(body);
+	if (!ok)
+		print_failure(r);
+	if (r->scratch && remove_tree(r->scratch) < 0)
+		warn("cannot remove '%s': %s", r->scratch, strerror(errno));
+	return ret;
+}
+
 /* Record the outcome, clean up, release the claim. The exit status. */
 static int finish(struct run *r, struct sentinel_claim *claim, bool ok)
 {
@@ -473,6 +597,8 @@ static int finish(struct run *r, struct sentinel_claim *claim, bool ok)
 	if (!ok && r->interrupted)
 		return abandon(r, claim);
 	r->ended = now_ns();
+	if (r->ss)
+		return finish_s3(r, ok);
 	int ret = 1;
 	size_t len;
 	char *body = make_body(r, ok ? SENT_OK : SENT_FAILED, &len);
@@ -506,10 +632,69 @@ static void run_free(struct run *r)
 	free(r->log);
 	free_strv(r->out_scratch);
 	free_strv(r->in_local);
+	for (size_t i = 0; r->gath_local && i < r->s->ninputs; i++)
+		free_strv(r->gath_local[i]);
+	free(r->gath_local);
+	free(r->log_local);
+	s3sent_free(r->ss);
+	remote_close(r->rm);
 	free(r->reason);
 	out_files_free(&r->files);
 	buf_free(&r->tail);
 	free(r->image_id);
+}
+
+/* Claim on an S3 root. The exit status when there is nothing to run,
+ * -1 when claimed. */
+static int claim_s3(struct run *r)
+{
+	size_t len;
+	char *body = make_body(r, SENT_RUNNING, &len), *why = NULL;
+	if (!body) {
+		warn("%s: cannot claim: out of memory", r->label);
+		return 1;
+	}
+	int c = s3sent_claim(r->ss, body, len, r->s->force, &why);
+	free(body);
+	int ret = -1;
+	if (c == S3SENT_DONE) {
+		ret = 0;
+	} else if (c == S3SENT_HELD) {
+		warn("%s: %s: not run", r->label, why);
+		ret = RUNNER_EXIT_BUSY;
+	} else if (c < 0) {
+		warn("%s: cannot claim: %s", r->label, why);
+		ret = 1;
+	}
+	free(why);
+	return ret;
+}
+
+/* Where an S3 root's scratch folders go: the spec's, else
+ * ./.rapid/scratch/. */
+static char *s3_scratch(const struct spec *s)
+{
+	if (s->scratch)
+		return layout_resumable_scratch(s->scratch, s->key);
+	char *cwd = getcwd(NULL, 0);
+	char *root = layout_local_scratch_root(cwd ? cwd : ".");
+	char *p = layout_resumable_scratch(root, s->key);
+	free(root);
+	free(cwd);
+	return p;
+}
+
+/* Outputs and root on the same side: all on S3 under an S3 root, all
+ * local under a local one. NULL, or why not (malloc'd). */
+static char *check_sides(const struct spec *s)
+{
+	for (size_t i = 0; i < s->noutputs; i++)
+		if (is_s3(s->outputs[i].path) != is_s3(s->root))
+			return xasprintf("output '%s' ('%s') is not under the root '%s'", s->outputs[i].name,
+					 s->outputs[i].path, s->root);
+	if (is_s3(s->sentinel_dir) != is_s3(s->root) || is_s3(s->log_dir) != is_s3(s->root))
+		return xasprintf("the sentinel and log folders are not under the root '%s'", s->root);
+	return NULL;
 }
 
 static int run_instance(const struct spec *s)
@@ -518,8 +703,6 @@ static int run_instance(const struct spec *s)
 	struct sentinel_claim *claim = NULL;
 	r.s = s;
 	r.label = spec_label(s);
-	r.scratch = layout_scratch(s->root, s->key, getpid());
-	r.trash = layout_trash(s->root, s->key, getpid());
 	r.log = layout_log_file(s->log_dir, s->key);
 	r.exit_code = -1;
 	r.started = now_ns();
@@ -530,31 +713,56 @@ static int run_instance(const struct spec *s)
 		ret = 128 + exec_interrupted();
 		goto out;
 	}
-	size_t len;
-	char *body = make_body(&r, SENT_RUNNING, &len);
-	if (!body) {
-		warn("%s: cannot claim: out of memory", r.label);
+	char *why = check_sides(s);
+	if (why) {
+		warn("cannot run %s: %s", r.label, why);
+		free(why);
+		ret = 2;
 		goto out;
 	}
-	int c = s->force ? sentinel_claim_force(s->sentinel_dir, s->key, body, len, &claim)
-			 : sentinel_claim(s->sentinel_dir, s->key, body, len, &claim);
-	free(body);
-	if (c < 0)
+	if (remote_needed(s) && !(r.rm = remote_open(s, &why))) {
+		warn("%s: %s", r.label, why);
+		free(why);
 		goto out;
-	if (c == 0) {
-		char *okp = sentinel_path(s->sentinel_dir, s->key, SENT_OK);
-		struct stat st;
-		/* Only a regular file is an ok sentinel (runner/sentinel.h). */
-		if (!s->force && lstat(okp, &st) == 0 && S_ISREG(st.st_mode)) {
-			ret = 0;
-		} else {
-			warn("%s: already running in another build", r.label);
-			ret = RUNNER_EXIT_BUSY;
+	}
+	if (is_s3(s->root)) {
+		r.scratch = s3_scratch(s);
+		r.log_local = layout_scratch_log(r.scratch);
+		r.ss = s3sent_new(r.rm, s->sentinel_dir, s->key);
+		int c = claim_s3(&r);
+		if (c >= 0) {
+			ret = c;
+			goto out;
 		}
-		free(okp);
-		goto out;
+	} else {
+		r.scratch = layout_scratch(s->root, s->key, getpid());
+		r.trash = layout_trash(s->root, s->key, getpid());
+		size_t len;
+		char *body = make_body(&r, SENT_RUNNING, &len);
+		if (!body) {
+			warn("%s: cannot claim: out of memory", r.label);
+			goto out;
+		}
+		int c = s->force ? sentinel_claim_force(s->sentinel_dir, s->key, body, len, &claim)
+				 : sentinel_claim(s->sentinel_dir, s->key, body, len, &claim);
+		free(body);
+		if (c < 0)
+			goto out;
+		if (c == 0) {
+			char *okp = sentinel_path(s->sentinel_dir, s->key, SENT_OK);
+			struct stat st;
+			/* Only a regular file is an ok sentinel (runner/sentinel.h). */
+			if (!s->force && lstat(okp, &st) == 0 && S_ISREG(st.st_mode)) {
+				ret = 0;
+			} else {
+				warn("%s: already running in another build", r.label);
+				ret = RUNNER_EXIT_BUSY;
+			}
+			free(okp);
+			goto out;
+		}
 	}
-	bool ok = prepare_scratch(&r) == 0 && stage_inputs(&r) == 0 &&
+	bool ok = prepare_scratch(&r) == 0 && stage(&r) == 0 &&
 		  run_recipe(&r) == 0 && publish_outputs(&r) == 0;
 	ret = finish(&r, claim, ok);
 out:

@@ -28,9 +28,45 @@
  *   failure: the running sentinel stays, its body saying "interrupted by
  *   signal N", with no live runner (as after a SIGKILL), so the instance
  *   reads as interrupted.
- * Exit status: 0 built (or already built), 1 the recipe failed, 2 a bad
- * spec or usage, 75 another runner holds the instance, 128 + N
- * interrupted by signal N.
+ *
+ * On S3 (the spec's root, inputs or outputs are s3:// URIs; spec.h): the
+ * clients and credentials are runner/remote.h's (the input buckets may be
+ * signed with the key pair of RAPID_INPUT_SECRET_ARN's secret), and
+ *   1. claim (runner/sentinel_s3.h): one ListObjectsV2 of the instance's
+ *      sentinel folder (an ok of the key: exit 0, nothing run; a live
+ *      holder's running sentinel: exit 75, "held by HOLDER"), then the
+ *      claim object with If-None-Match: * (a 412: another runner won,
+ *      exit 75) or, over a dead holder's claim, with If-Match on its
+ *      ETag; then PUT <key>.running.<holder>.json;
+ *   2. the scratch folder is local and the instance's across attempts:
+ *      <spec scratch><key>/ (runner/layout.h); what an earlier attempt's
+ *      recipe left there goes, its staged inputs stay; s3:// inputs are
+ *      staged into it by parallel GETs, a prefix by ListObjectsV2 then a
+ *      GET per object (runner/stage.h), reusing files already complete
+ *      (size and ETag recorded beside them); local inputs stay local;
+ *   3. the recipe runs as above, its log written to <scratch>.log and
+ *      uploaded to <log_dir><key>.log every 30 s while it runs
+ *      (RAPID_LOG_INTERVAL_S sets the interval, in seconds) and at the
+ *      end;
+ *   4. on exit 0, the outputs are checked and hashed (XXH3-128) as above,
+ *      every ok sentinel of the instance (any key) is deleted, then every
+ *      output file is uploaded (runner/upload.h: in parallel, multipart
+ *      from RAPID_MULTIPART_THRESHOLD bytes or 16 MiB, an upload aborted
+ *      when a part fails; a folder output replaces the old folder's
+ *      objects when the instance was built before), each one's ETag kept;
+ *   5. PUT <key>.ok.json recording each output's size, XXH3 and ETag
+ *      (or <key>.failed.json with the reason, which is also printed),
+ *      then the running sentinel, the claim and, after an ok, the older
+ *      sentinels are deleted, and the scratch folder is removed.
+ *   SIGTERM, SIGINT or SIGHUP: passed on to the recipe; the log is
+ *   uploaded, the running sentinel rewritten saying "interrupted by signal
+ *   N", the claim deleted, the scratch folder kept for a retry. A runner
+ *   killed outright leaves its claim and running sentinel: the next one
+ *   judges the holder dead (sentinel_s3.h) and takes the claim over,
+ *   aborting the multipart uploads left open under the outputs.
+ * Exit status: 0 built (or already built), 1 the recipe failed (or S3
+ * did), 2 a bad spec or usage, 75 another runner holds the instance, 128
+ * + N interrupted by signal N.
  *
  * The spec is documented in runner/spec.h, the sentinels in
  * runner/sentinel.h, the folders in runner/layout.h. */

@@ -67,6 +67,8 @@ static void add_files(bool *bad, cJSON *j, const struct sentinel_body *b)
 		add(bad, o, "uri", str(out->uri));
 		add(bad, o, "size", cJSON_CreateNumber((double)out->size));
 		add(bad, o, "xxh3", str(out->xxh3));
+		if (out->etag)
+			add(bad, o, "etag", str(out->etag));
 	}
 }
 
@@ -206,6 +208,7 @@ static void parse_files(struct sentinel_body *b, const cJSON *j)
 			const char *x = get_str(A, it, "xxh3");
 			if (x && strlen(x) == 32)
 				memcpy(out->xxh3, x, 33);
+			out->etag = get_str(A, it, "etag");
 		}
 	}
 }

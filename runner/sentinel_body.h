@@ -10,7 +10,7 @@
  *   "image": {"requested": "fredericklab/rapidtide:3.2.0", "digest": null},
  *   "inputs": [{"name": "bold", "uri": "...", "fingerprint": "...", "present": true}],
  *   "outputs": [{"name": "dir", "path": "a/b.nii.gz", "uri": ".../a/b.nii.gz",
- *                "size": 123, "xxh3": "<32 hex>"}],
+ *                "size": 123, "xxh3": "<32 hex>", "etag": "<ETag>"}],
  *   "exit_code": 0, "signal": null, "reason": null,
  *   "started": "2026-12-02T03:15:00.123Z", "ended": "...", "duration_s": 1.5,
  *   "batch_job_id": null, "array_index": null, "attempt": null,
@@ -20,7 +20,8 @@
  * outputs has one entry per regular file: path is its path inside a
  * directory output (a file output's base name), uri the output's URI
  * (with that path for a directory's file), xxh3 the canonical 32-hex
- * XXH3-128. The batch-only fields are null in local mode; exit_code
+ * XXH3-128, etag the ETag S3 gave the uploaded object (without quotes;
+ * left out for a local output). The batch-only fields are null in local mode; exit_code
  * (0..255) is null when a signal ended the recipe (signal is its number,
  * 1..127) or it never ran, and a number out of those ranges reads as null; reason is "exit status N", "killed by signal N (name)", "timeout
  * after Ns", "interrupted by signal N", "cannot run 'cmd': reason",
@@ -50,6 +51,7 @@ struct sentinel_output {
 	const char *name, *path, *uri;
 	uint64_t size;
 	char xxh3[33];
+	const char *etag; /* the S3 object's ETag (no quotes); NULL: not on S3 */
 };
 
 /* NULL strings, and the -1 / false "has" markers, are JSON null. */

@@ -59,6 +59,12 @@ void sentinel_base_put(struct buf *b, const char *key, enum sentinel_state st, c
 	buf_putn(b, ".json", 5);
 }
 
+void sentinel_claim_base_put(struct buf *b, const char *key)
+{
+	buf_puts(b, key);
+	buf_puts(b, ".claim.json");
+}
+
 size_t sentinel_name_put(struct buf *b, const char *const *values, size_t nvalues,
 			 const char *key, enum sentinel_state st, const char *holder)
 {

@@ -7,7 +7,8 @@
  * v0... are the instance's wildcard values (valid ids, one component
  * each), key the 32 lowercase hex digits of its build key, state running,
  * ok or failed. Only a running sentinel may name its holder: on S3
- * "<job id>.<attempt>" (so a dead holder is recognised without reading
+ * "<job id>.<attempt>" in Batch, "local.<pid>.<start>.<host>" elsewhere
+ * (runner/sentinel_s3.h; so a dead holder is recognised without reading
  * it); a local running sentinel has none in its name (its claim is a
  * lock on one fixed name; host and pid are in its body). The same
  * relative name is a local path below the folder and an S3 key below the
@@ -51,6 +52,11 @@ size_t sentinel_name_put(struct buf *b, const char *const *values, size_t nvalue
 		       const char *key, enum sentinel_state, const char *holder);
 /* Only the last component: "<key>.<state>[.<holder>].json". */
 void sentinel_base_put(struct buf *b, const char *key, enum sentinel_state, const char *holder);
+
+/* An S3 root's claim object, beside the sentinels: "<key>.claim.json"
+ * (runner/sentinel_s3.h). It is not a sentinel: sentinel_name_parse
+ * refuses it and stores ignore it. */
+void sentinel_claim_base_put(struct buf *b, const char *key);
 
 /* Decode rel (len bytes, relative to the target's sentinel folder). 0
  * and *out, or -1 when rel is not a sentinel's name (another object, a

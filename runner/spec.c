@@ -97,10 +97,10 @@ static int want_object(struct ctx *c, const cJSON *it, const char *path)
 	return 0;
 }
 
-/* An absolute form of a local path (arena). */
+/* An absolute form of a local path (arena); an s3:// URI as it is. */
 static const char *absolute(struct ctx *c, const char *p)
 {
-	if (p[0] == '/' || !p[0])
+	if (p[0] == '/' || !p[0] || !strncmp(p, "s3://", 5))
 		return p;
 	if (!c->cwd) {
 		c->cwd = getcwd(NULL, 0);
@@ -481,6 +481,13 @@ static int parse_root(struct ctx *c, const cJSON *root)
 	if (f && !cJSON_IsNull(f) &&
 	    (!(s->workdir = get_str(c, f, "workdir", true)) || !(s->workdir = absolute(c, s->workdir))))
 		return -1;
+	f = field(c, root, "", "scratch", false);
+	if (f && !cJSON_IsNull(f) && !(s->scratch = get_dir(c, root, "scratch")))
+		return -1;
+	if (s->workdir && !strncmp(s->workdir, "s3://", 5))
+		return fail(c, "'workdir' must be a local folder");
+	if (s->scratch && !strncmp(s->scratch, "s3://", 5))
+		return fail(c, "'scratch' must be a local folder");
 	return 0;
 }
 
@@ -666,6 +673,8 @@ char *spec_encode(const struct spec *s, size_t *len)
 	add_pairs(&bad, j, "components", s->components, s->ncomponents);
 	obj_add(&bad, j, "force", cJSON_CreateBool(s->force));
 	obj_add(&bad, j, "workdir", str_or_null(s->workdir));
+	if (s->scratch)
+		obj_add(&bad, j, "scratch", str_or_null(s->scratch));
 	char *text = j && !bad ? cJSON_PrintUnformatted(j) : NULL;
 	cJSON_Delete(j);
 	*len = text ? strlen(text) : 0;

@@ -44,6 +44,19 @@
  * workdir is then not used); null or absent: the recipe runs here
  * without a container. A container needs an image.
  *
+ * S3 (still schema 1): root, sentinel_dir and log_dir may be
+ * s3://bucket/prefix/ URIs, and so may an input's path, a gathered
+ * entry's path and an output's path (a trailing '/' naming a prefix, that
+ * is a folder). The runner then stages each s3:// input into its scratch
+ * folder and uploads each s3:// output (runner/runner.h says how); local
+ * paths stay local. With an S3 root the scratch folders are local, under
+ * "scratch": "/abs/project/.rapid/scratch/" (optional; the local executor
+ * gives the folder beside the Rapidfile, runner/layout.h; null or absent:
+ * .rapid/scratch/ in the runner's working folder). workdir and scratch
+ * are always local. A runner that predates this rejects nothing but
+ * misreads an s3:// path as a relative local one, which then fails as a
+ * missing input ("cannot stat").
+ *
  * A gathering input (one that reads several upstream instances, in
  * order) has a "gathered" list instead of one path:
  *   {"name":"maps", "uri":"rapidtide.dir", "path":null, "optional":false,
@@ -129,6 +142,8 @@ struct spec {
 	long timeout_s; /* 0: none */
 	bool force;     /* run even when an ok sentinel exists */
 	const char *workdir; /* where the recipe runs; NULL: the scratch folder */
+	const char *scratch; /* local folder of scratch folders for an S3 root
+			      * (ends with '/'); NULL: ./.rapid/scratch/ */
 	struct spec_pair *components;
 	size_t ncomponents;
 };

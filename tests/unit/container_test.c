@@ -73,7 +73,7 @@ int main(void)
 	char *recipe[] = {"rapidtide", "/abs/in/b.nii", "/abs/out/.rapid/scratch/k.1/dir/", NULL};
 	struct container_cmd c;
 	char *err = NULL;
-	TAP_OK(container_command(&s, recipe, "/abs/out/.rapid/scratch/k.1/", local, &c, &err) == 0,
+	TAP_OK(container_command(&s, recipe, "/abs/out/.rapid/scratch/k.1/", local, NULL, &c, &err) == 0,
 	       "podman: a command (%s)", err ? err : "no error");
 	char *want = xasprintf(
 		"podman|run|--rm|--pull=never|--network=host|--name=rapid-0123456789abcdef0123456789abcdef-%ld|"
@@ -95,7 +95,7 @@ int main(void)
 
 	s.container = "docker";
 	char *odd[] = {"[not json", NULL};
-	TAP_OK(container_command(&s, odd, "/abs/s/", local, &c, &err) == 0, "docker: a command");
+	TAP_OK(container_command(&s, odd, "/abs/s/", local, NULL, &c, &err) == 0, "docker: a command");
 	got = joined(c.argv);
 	TAP_OK(strstr(got, "|--entrypoint=[not json|fredericklab/rapidtide:3.2.0") && !strncmp(got, "docker|run|", 11),
 	       "docker: the entry point as it is (%s)", got);
@@ -105,13 +105,13 @@ int main(void)
 
 	s.container = "podman";
 	char *colon[] = {"/abs/in/a:b.nii", "", "", "", NULL};
-	TAP_OK(container_command(&s, recipe, "/abs/s/", colon, &c, &err) < 0 && !c.argv,
+	TAP_OK(container_command(&s, recipe, "/abs/s/", colon, NULL, &c, &err) < 0 && !c.argv,
 	       "a path with ':' cannot be mounted");
 	TAP_IS_STR(err, "cannot mount '/abs/in/a:b.nii' in the container: the path holds ':'", "its message");
 	free(err);
 	err = NULL;
 	char *rel[] = {"in/b.nii", "", "", "", NULL};
-	TAP_OK(container_command(&s, recipe, "/abs/s/", rel, &c, &err) < 0, "a relative path cannot be mounted");
+	TAP_OK(container_command(&s, recipe, "/abs/s/", rel, NULL, &c, &err) < 0, "a relative path cannot be mounted");
 	TAP_IS_STR(err, "cannot mount 'in/b.nii' in the container: not an absolute path", "its message");
 	free(err);
 
@@ -141,7 +141,7 @@ int main(void)
 	TAP_IS_STR(args, "image inspect --format {{.Id}} some/image:1\n", "the tool is asked for the image's id");
 	free(args);
 	s.container = "podman";
-	TAP_OK(container_command(&s, recipe, "/abs/s/", local, &c, &err) == 0, "a command to reap");
+	TAP_OK(container_command(&s, recipe, "/abs/s/", local, NULL, &c, &err) == 0, "a command to reap");
 	free(c.tool);
 	c.tool = xstrdup(fake);
 	container_reap(&c);

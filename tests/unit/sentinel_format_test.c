@@ -118,8 +118,9 @@ static void fill(struct sentinel_body *b)
 	static const char *cmd[] = {"rapidtide", ODD, ""};
 	static struct sentinel_input in[] = {{"bold", "s3://b/" ODD, "size=1 etag=\"9f\"", true},
 					     {"mask", "m", NULL, false}};
-	static struct sentinel_output out[] = {{"dir", "a/b.nii.gz", "out/a/b.nii.gz", 123456789012ULL, K},
-					       {"f", ODD, ODD, 0, K}};
+	static struct sentinel_output out[] = {{"dir", "a/b.nii.gz", "out/a/b.nii.gz", 123456789012ULL, K,
+						"9b2cf535f27731c974343645a3985328-3"},
+					       {"f", ODD, ODD, 0, K, NULL}};
 	sentinel_body_init(b, SENT_FAILED);
 	b->target = "rapidtide";
 	b->wildcards = wc;
@@ -187,7 +188,7 @@ static void body_equal(const struct sentinel_body *a, const struct sentinel_body
 	for (size_t i = 0; ok && i < a->noutputs; i++)
 		ok = same(a->outputs[i].name, b->outputs[i].name) && same(a->outputs[i].path, b->outputs[i].path) &&
 		     same(a->outputs[i].uri, b->outputs[i].uri) && a->outputs[i].size == b->outputs[i].size &&
-		     !strcmp(a->outputs[i].xxh3, b->outputs[i].xxh3);
+		     !strcmp(a->outputs[i].xxh3, b->outputs[i].xxh3) && same(a->outputs[i].etag, b->outputs[i].etag);
 	TAP_OK(ok, "%s: outputs", what);
 	TAP_IS_INT(b->has_exit_code, a->has_exit_code, "%s: has exit code", what);
 	TAP_IS_INT(b->exit_code, a->exit_code, "%s: exit code", what);

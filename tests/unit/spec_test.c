@@ -72,6 +72,7 @@ static void check_equal(const struct spec *a, const struct spec *b, const char *
 	TAP_IS_INT(b->timeout_s, a->timeout_s, "%s: timeout_s", what);
 	TAP_IS_INT(b->force, a->force, "%s: force", what);
 	TAP_IS_STR(b->workdir, a->workdir, "%s: workdir", what);
+	TAP_IS_STR(b->scratch, a->scratch, "%s: scratch", what);
 	TAP_OK(pairs_equal(a->components, a->ncomponents, b->components, b->ncomponents),
 	       "%s: components", what);
 }
@@ -259,6 +260,44 @@ int main(void)
 	spec_free(p);
 	free(err);
 	free(t);
+
+	/* On S3: URIs stay URIs (never made local paths), scratch is kept. */
+	{
+		struct spec_gathered ga[] = {{"s3://o/up/1/", "s3://o/up/1/", "key=00"}};
+		struct spec_input s3in[] = {
+			{.name = "bold", .uri = "s3://hcp/b.nii", .path = "s3://hcp/b.nii", .present = true},
+			{.name = "t1", .uri = "s3://hcp/T1w/", .path = "s3://hcp/T1w/", .present = true},
+			{.name = "maps", .uri = "up.dir", .path = "", .present = true, .gather = true,
+			 .gathered = ga, .ngathered = 1},
+		};
+		struct spec_output s3out[] = {{"dir", "s3://o/r/1/", "s3://o/r/1/", true}};
+		struct spec s3 = {
+			.target = "t", .key = "0123456789abcdef0123456789abcdef",
+			.root = "s3://o/r/", .sentinel_dir = "s3://o/r/.rapid/sentinels/t/",
+			.log_dir = "s3://o/r/.rapid/logs/t/", .argv = argv, .nargv = 1,
+			.inputs = s3in, .ninputs = 3, .outputs = s3out, .noutputs = 1,
+			.scratch = "/abs/project/.rapid/scratch/",
+		};
+		roundtrip(&s3, "S3 spec");
+		size_t l;
+		char *st = spec_encode(&s3, &l), *e = NULL;
+		struct spec *q = st ? spec_parse(st, l, &e) : NULL;
+		TAP_IS_STR(q ? q->inputs[1].path : NULL, "s3://hcp/T1w/", "S3 spec: a prefix input's path is its URI");
+		TAP_IS_STR(q ? q->inputs[2].gathered[0].path : NULL, "s3://o/up/1/", "S3 spec: so is a gathered entry's");
+		TAP_IS_STR(q ? q->outputs[0].path : NULL, "s3://o/r/1/", "S3 spec: and an output's");
+		spec_free(q);
+		free(e);
+		free(st);
+		char *refused = xasprintf("{\"schema\":1,\"target\":\"t\",\"key\":\"0123456789abcdef0123456789abcdef\","
+				      "\"root\":\"s3://o/r/\",\"sentinel_dir\":\"s3://o/r/s/\",\"log_dir\":\"s3://o/r/l/\","
+				      "\"argv\":[[\"x\"]],\"outputs\":[],\"scratch\":\"s3://o/tmp/\"}");
+		q = spec_parse(refused, strlen(refused), &e);
+		TAP_OK(!q && e && strstr(e, "'scratch' must be a local folder"), "S3 spec: scratch on S3 is refused (%s)",
+		       e ? e : "accepted");
+		spec_free(q);
+		free(e);
+		free(refused);
+	}
 
 	/* Control characters are escaped, never written raw. */
 	size_t len;
