@@ -106,9 +106,10 @@ struct http_request {
 	off_t body_offset;
 	size_t body_len;
 	/* Response body: to out_fd (from its offset at submit, truncated back
-	 * on each retry) or to out_path (created or truncated each attempt), or
-	 * else into resp_body, at most max_body bytes (0: 64 MiB). Error bodies
-	 * (status >= 300) always go to resp_body. */
+	 * on each retry) or to out_path (created or truncated each attempt),
+	 * in writes of 256 KiB, the file complete once the request is done;
+	 * or else into resp_body, at most max_body bytes (0: 64 MiB). Error
+	 * bodies (status >= 300) always go to resp_body. */
 	int out_fd;                /* -1: none */
 	const char *out_path;
 	size_t max_body;
@@ -139,6 +140,8 @@ struct http_request {
 	int64_t start_ns_, last_io_ns_, limit_ms_;
 	uint64_t expect_in_, moved_;
 	off_t out_start_;
+	char *wbuf_;               /* the answer gathered for out_fd */
+	size_t wlen_;
 	size_t body_pos_;
 	char errbuf_[256];
 	unsigned last_cost_;
