@@ -9,6 +9,7 @@
  * skipped so one odd line does not hide a working profile. A " #" or " ;"
  * after a value starts a comment (AWS keys and tokens never contain one). */
 #include "aws/config.h"
+#include "aws/http.h"
 #include "lib/util.h"
 
 #include <ctype.h>
@@ -726,6 +727,95 @@ unsigned aws_config_max_attempts(const struct aws_config *cfg, struct aws_error 
 		return 0;
 	}
 	return (unsigned)n;
+}
+
+/* The options' timeouts in seconds; -1: not given. */
+static long cli_timeout_s[2] = {-1, -1};
+
+/* Whole seconds from 0 to 86400 into *out; -1 if s is not that. */
+static int parse_seconds(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < 0 || n > 86400)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+int aws_config_set_timeout(enum aws_timeout which, const char *value, struct aws_error *err)
+{
+	long n;
+	if (parse_seconds(value, &n) < 0) {
+		aws_error_set(err, AWS_ERR_CONFIG, "not a whole number of seconds from 0 to 86400");
+		aws_error_whatf(err, value, "use --cli-%s-timeout '%s'", which == AWS_TIMEOUT_READ ? "read" : "connect",
+		                value);
+		return -1;
+	}
+	cli_timeout_s[which] = n;
+	return 0;
+}
+
+int aws_parse_rate(const char *s, int64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		int shift;
+	} units[] = {{"", 0}, {"b/s", 0}, {"kb/s", 10}, {"mb/s", 20}, {"gb/s", 30},
+	             {"kib/s", 10}, {"mib/s", 20}, {"gib/s", 30}};
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	for (size_t i = 0; i < ARRAY_LEN(units); i++) {
+		if (strcasecmp(end, units[i].suffix))
+			continue;
+		if (n > ((unsigned long long)INT64_MAX >> units[i].shift))
+			return -1;
+		*out = (int64_t)(n << units[i].shift);
+		return 0;
+	}
+	return -1;
+}
+
+int aws_config_transfer_limits(const struct aws_config *cfg, struct aws_transfer_limits *out,
+                               struct aws_error *err)
+{
+	static const char *const keys[2] = {"cli_read_timeout", "cli_connect_timeout"};
+	static const long defaults_ms[2] = {HTTP_DEFAULT_READ_TIMEOUT_MS, HTTP_DEFAULT_CONNECT_TIMEOUT_MS};
+	long ms[2];
+	for (int w = 0; w < 2; w++) {
+		long n = cli_timeout_s[w];
+		const char *v;
+		if (n < 0 && (v = aws_config_get(cfg, keys[w])) && *v && parse_seconds(v, &n) < 0) {
+			aws_error_set(err, AWS_ERR_CONFIG, "not a whole number of seconds from 0 to 86400");
+			aws_error_whatf(err, v, "use the profile's %s '%s'", keys[w], v);
+			return -1;
+		}
+		ms[w] = n < 0 ? defaults_ms[w] : n == 0 ? -1 : n * 1000;
+	}
+	out->read_timeout_ms = ms[AWS_TIMEOUT_READ];
+	out->connect_timeout_ms = ms[AWS_TIMEOUT_CONNECT];
+	const char *v = env("RAPID_MIN_RATE"), *from = "RAPID_MIN_RATE";
+	if (!v) {
+		v = aws_config_get(cfg, "rapid_min_rate");
+		from = "the profile's rapid_min_rate";
+	}
+	out->min_rate = HTTP_DEFAULT_MIN_RATE;
+	if (v && *v) {
+		if (aws_parse_rate(v, &out->min_rate) < 0) {
+			aws_error_set(err, AWS_ERR_CONFIG, "not a rate (bytes a second, or like 64KiB/s, 1MB/s)");
+			aws_error_whatf(err, v, "use %s '%s'", from, v);
+			return -1;
+		}
+		if (!out->min_rate)
+			out->min_rate = -1;
+	}
+	return 0;
 }
 
 int aws_config_has_region(const struct aws_config *cfg)

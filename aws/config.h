@@ -6,6 +6,7 @@
 #define RAPID_AWS_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aws/error.h"
 
@@ -63,6 +64,36 @@ int aws_config_has_region(const struct aws_config *);
  * else 3 (the AWS CLI's order). 0 with *err when the value is not a number
  * from 1 to 100. */
 unsigned aws_config_max_attempts(const struct aws_config *, struct aws_error *err);
+
+/* The limits of every transfer (aws/http.h's connect and read timeouts and
+ * the deadline's minimum rate). */
+struct aws_transfer_limits {
+	long connect_timeout_ms; /* -1: no limit */
+	long read_timeout_ms;    /* -1: no limit */
+	int64_t min_rate;        /* bytes a second; -1: no deadline */
+};
+
+enum aws_timeout { AWS_TIMEOUT_READ, AWS_TIMEOUT_CONNECT };
+
+/* The process's --cli-read-timeout or --cli-connect-timeout, as the AWS
+ * CLI takes them: whole seconds, 0 for no limit. Set before any client is
+ * made; a forked runner inherits it. 0, or -1 with *err (nothing set)
+ * when value is not a number of seconds from 0 to 86400. */
+int aws_config_set_timeout(enum aws_timeout which, const char *value, struct aws_error *err);
+
+/* The transfer limits: each timeout from its option, else the profile's
+ * cli_read_timeout / cli_connect_timeout (seconds, 0: no limit), else 60 s
+ * to read and 10 s to connect; the minimum rate from RAPID_MIN_RATE, else
+ * the profile's rapid_min_rate, else 64 KiB/s (0: no deadline). cfg may be
+ * NULL. 0, or -1 with *err naming the value and where it came from. */
+int aws_config_transfer_limits(const struct aws_config *cfg, struct aws_transfer_limits *out,
+                               struct aws_error *err);
+
+/* A rate as the AWS CLI writes max_bandwidth: bytes a second ("65536"),
+ * or a number with a suffix B/s, KB/s, MB/s, GB/s, KiB/s, MiB/s, GiB/s
+ * (any case; K, M and G all powers of 1024, as the AWS CLI reads them).
+ * 0 and *out, or -1 when s is not one. */
+int aws_parse_rate(const char *s, int64_t *out);
 
 /* S3 addressing preference (the profile's "s3 = addressing_style = …"). */
 enum aws_addressing { AWS_ADDRESSING_AUTO, AWS_ADDRESSING_PATH, AWS_ADDRESSING_VIRTUAL };

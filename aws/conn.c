@@ -29,6 +29,12 @@ int aws_conn_open(struct aws_conn *conn, const char *service_id, const char *pro
 	hc.max_attempts = max_attempts ? max_attempts : aws_config_max_attempts(conn->cfg, err);
 	if (!hc.max_attempts)
 		goto fail;
+	struct aws_transfer_limits lim;
+	if (aws_config_transfer_limits(conn->cfg, &lim, err) < 0)
+		goto fail;
+	hc.connect_timeout_ms = lim.connect_timeout_ms;
+	hc.read_timeout_ms = lim.read_timeout_ms;
+	hc.min_rate = lim.min_rate;
 	if (!(conn->http = http_engine_new(&hc, err)))
 		goto fail;
 	conn->creds = aws_creds_provider_new(conn->cfg);

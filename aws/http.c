@@ -24,6 +24,11 @@
 #define ERROR_BODY_MAX ((size_t)64 << 10)
 #define RETRY_COST 5u
 #define TIMEOUT_COST 10u
+#define DOWNLOAD_BUFFER (256L << 10)
+/* curl has no "no limit" for connecting (0 is its default of 300 s). */
+#define NO_CONNECT_LIMIT_MS 0x7fffffffL
+
+enum { LIMIT_READ = 1, LIMIT_DEADLINE };
 
 struct http_engine {
 	CURLM *multi;
@@ -43,6 +48,8 @@ struct http_engine {
 	 * a response wakes only its own transfer, not a walk over all. */
 	int epfd;
 	int64_t timer_due_ns; /* when curl wants a timeout call; -1: never */
+	int64_t limit_due_ns; /* when a request in flight may hit a limit
+	                         next; -1: none has one */
 };
 
 static int curl_inited;
@@ -64,6 +71,10 @@ static void reset_results(struct http_request *req)
 	req->code_ = req->message_ = NULL;
 	req->bytes_out = 0;
 	req->cap_hit_ = 0;
+	req->limit_ = 0;
+	req->expect_in_ = 0;
+	req->moved_ = 0;
+	req->wlen_ = 0;
 }
 
 static void close_attempt(struct http_request *req)
@@ -86,6 +97,8 @@ void http_request_free(struct http_request *req)
 		curl_easy_cleanup(req->curl_);
 	req->curl_ = NULL;
 	reset_results(req);
+	free(req->wbuf_);
+	req->wbuf_ = NULL;
 	buf_free(&req->resp_body);
 	aws_error_free(req->error);
 	req->error = NULL;
@@ -199,9 +212,11 @@ struct http_engine *http_engine_new(const struct http_config *cfg, struct aws_er
 	if (!eng->cfg.max_attempts)
 		eng->cfg.max_attempts = 3;
 	if (!eng->cfg.connect_timeout_ms)
-		eng->cfg.connect_timeout_ms = 10000;
-	if (!eng->cfg.low_speed_time_s)
-		eng->cfg.low_speed_time_s = 30;
+		eng->cfg.connect_timeout_ms = HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
+	if (!eng->cfg.read_timeout_ms)
+		eng->cfg.read_timeout_ms = HTTP_DEFAULT_READ_TIMEOUT_MS;
+	if (!eng->cfg.min_rate)
+		eng->cfg.min_rate = HTTP_DEFAULT_MIN_RATE;
 	if (eng->cfg.backoff_base_s <= 0)
 		eng->cfg.backoff_base_s = 0.1;
 	if (eng->cfg.backoff_cap_s <= 0)
@@ -219,6 +234,7 @@ struct http_engine *http_engine_new(const struct http_config *cfg, struct aws_er
 		return NULL;
 	}
 	eng->timer_due_ns = -1;
+	eng->limit_due_ns = -1;
 	if ((eng->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		aws_error_set(err, AWS_ERR_LOCAL, "epoll: %s", strerror(errno));
 		aws_error_what(err, "start the HTTP engine", NULL);
@@ -279,6 +295,18 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t http_deadline_ms(uint64_t bytes, int64_t min_rate, long connect_ms, long read_ms)
+{
+	if (min_rate <= 0)
+		return 0;
+	int64_t allowance = (connect_ms > 0 ? connect_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS) +
+	                    (read_ms > 0 ? read_ms : HTTP_DEFAULT_READ_TIMEOUT_MS);
+	uint64_t transfer = bytes / (uint64_t)min_rate * 1000 + bytes % (uint64_t)min_rate * 1000 / (uint64_t)min_rate;
+	if (transfer > (uint64_t)(INT64_MAX - allowance))
+		return INT64_MAX;
+	return allowance + (int64_t)transfer;
+}
+
 /* ---- curl callbacks ---- */
 
 static size_t read_cb(char *dst, size_t size, size_t n, void *arg)
@@ -298,6 +326,8 @@ static size_t read_cb(char *dst, size_t size, size_t n, void *arg)
 		memcpy(dst, (const char *)req->body + req->body_pos_, want);
 	}
 	req->body_pos_ += want;
+	req->moved_ += want;
+	req->last_io_ns_ = mono_ns();
 	return want;
 }
 
@@ -310,19 +340,51 @@ static int seek_cb(void *arg, curl_off_t off, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+/* All of len bytes at p to fd: 0, or -1 with errno. */
+static int write_all(int fd, const char *p, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, p + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!w)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Write out what write_cb gathered: 0, or -1 with errno. */
+static int flush_out(struct http_request *req)
+{
+	int rc = req->wlen_ ? write_all(req->out_fd, req->wbuf_, req->wlen_) : 0;
+	req->wlen_ = 0;
+	return rc;
+}
+
 static size_t write_cb(char *src, size_t size, size_t n, void *arg)
 {
 	struct http_request *req = arg;
 	size_t len = size * n;
+	req->moved_ += len;
+	req->last_io_ns_ = mono_ns();
 	if (req->out_fd >= 0 && req->status >= 200 && req->status < 300) {
-		size_t done = 0;
-		while (done < len) {
-			ssize_t w = write(req->out_fd, src + done, len - done);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
+		/* gathered into DOWNLOAD_BUFFER-sized writes; the last is
+		 * flushed when the attempt succeeds (finish) */
+		if (!req->wbuf_)
+			req->wbuf_ = xmalloc(DOWNLOAD_BUFFER);
+		if (req->wlen_ + len > (size_t)DOWNLOAD_BUFFER && flush_out(req) < 0)
+			return 0;
+		if (len >= (size_t)DOWNLOAD_BUFFER) {
+			if (write_all(req->out_fd, src, len) < 0)
 				return 0;
-			done += (size_t)w;
+		} else {
+			memcpy(req->wbuf_ + req->wlen_, src, len);
+			req->wlen_ += len;
 		}
 		req->bytes_out += len;
 		return len;
@@ -340,6 +402,7 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 {
 	struct http_request *req = arg;
 	size_t len = size * n, end = len;
+	req->last_io_ns_ = mono_ns();
 	while (end && (line[end - 1] == '\r' || line[end - 1] == '\n'))
 		end--;
 	if (end >= 5 && !memcmp(line, "HTTP/", 5)) {
@@ -347,6 +410,7 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 		const char *sp = memchr(line, ' ', end);
 		sigv4_headers_free(&req->resp_headers);
 		req->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		req->expect_in_ = 0;
 		return len;
 	}
 	const char *colon = memchr(line, ':', end);
@@ -359,6 +423,10 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 	while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
 		ve--;
 	char *value = xstrndup(v, (size_t)(ve - v));
+	/* the answer's size stretches the deadline (a HEAD's is the
+	 * object's, not sent) */
+	if (!strcasecmp(name, "Content-Length") && strcmp(req->method, "HEAD"))
+		req->expect_in_ = strtoull(value, NULL, 10);
 	sigv4_headers_add(&req->resp_headers, name, value);
 	free(name);
 	free(value);
@@ -442,10 +510,15 @@ static int start_attempt(struct http_engine *eng, struct http_request *req)
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, eng->cfg.connect_timeout_ms);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
+	       eng->cfg.connect_timeout_ms > 0 ? eng->cfg.connect_timeout_ms : NO_CONNECT_LIMIT_MS);
 	SETOPT(CURLOPT_TIMEOUT_MS, eng->cfg.timeout_ms);
-	SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SETOPT(CURLOPT_LOW_SPEED_TIME, eng->cfg.low_speed_time_s);
+	/* A download to a file in 256 KiB reads (and writes, write_cb
+	 * gathering curl's 16 KiB pieces) rather than 16 KiB ones: a
+	 * sixteenth of the system calls, which are most of the CPU a large
+	 * GET costs. */
+	if (req->out_fd >= 0 || req->out_path)
+		SETOPT(CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER);
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
 	SETOPT(CURLOPT_WRITEDATA, req);
 	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
@@ -491,6 +564,9 @@ static int start_attempt(struct http_engine *eng, struct http_request *req)
 	}
 	eng->in_flight++;
 	live_add(eng, req);
+	req->start_ns_ = req->last_io_ns_ = mono_ns();
+	/* the next check sees it */
+	eng->limit_due_ns = req->start_ns_;
 	return 0;
 curl_fail:
 	http_request_fail(req, AWS_ERR_LOCAL, "cannot configure a transfer: %s", curl_easy_strerror(c));
@@ -573,22 +649,82 @@ static void skew_note(const struct http_request *req, struct aws_error *e)
 	                skew >= 0 ? "behind" : "ahead of");
 }
 
-static void set_error(struct http_request *req, CURLcode c, const char *extra)
+/* "12 KiB", "1.5 MiB", "300 B": sizes in a report. */
+static void put_size(struct buf *b, uint64_t n)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < ARRAY_LEN(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (!u || v >= 10 || v == (double)(uint64_t)v)
+		buf_printf(b, "%.0f %s", v, units[u]);
+	else
+		buf_printf(b, "%.1f %s", v, units[u]);
+}
+
+/* "60 s", "1.5 s", "250 ms". */
+static void put_ms(struct buf *b, int64_t ms)
+{
+	if (ms < 1000)
+		buf_printf(b, "%lld ms", (long long)ms);
+	else if (ms % 1000 == 0 || ms >= 100000)
+		buf_printf(b, "%lld s", (long long)((ms + 500) / 1000));
+	else
+		buf_printf(b, "%.1f s", (double)ms / 1000);
+}
+
+/* Why a limit of ours ended the attempt. The caller frees. */
+static char *limit_message(const struct http_engine *eng, const struct http_request *req)
+{
+	struct buf b = {0};
+	if (req->limit_ == LIMIT_READ) {
+		buf_puts(&b, "no data for ");
+		put_ms(&b, eng->cfg.read_timeout_ms);
+	} else {
+		uint64_t total = req->body_len + req->expect_in_;
+		buf_puts(&b, "transfer too slow: ");
+		put_size(&b, req->moved_);
+		if (total > req->moved_) {
+			buf_puts(&b, " of ");
+			put_size(&b, total);
+		}
+		buf_puts(&b, " in ");
+		put_ms(&b, (mono_ns() - req->start_ns_) / 1000000);
+		buf_puts(&b, " (deadline ");
+		put_ms(&b, req->limit_ms_);
+		buf_puts(&b, ")");
+	}
+	return buf_detach(&b);
+}
+
+static void set_error(struct http_engine *eng, struct http_request *req, CURLcode c, const char *extra)
 {
 	struct aws_error *e = fresh_error(req);
 	if (c != CURLE_OK) {
 		long oserr = 0;
+		curl_off_t connected = -1;
 		const char *host = strstr(req->url, "://");
+		int host_len = host ? (int)strcspn(host + 3, "/?#") : 0;
 		e->kind = AWS_ERR_TRANSPORT;
 		e->curl_code = (int)c;
 		/* curl's words without its "after N ms", so that a report is
 		 * the same each time; the URL's host and port only, never its
 		 * path or query */
-		if (c == CURLE_COULDNT_CONNECT && host &&
-		    curl_easy_getinfo(req->curl_, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr) {
-			host += 3;
-			e->message = xasprintf("cannot connect to %.*s: %s", (int)strcspn(host, "/?#"), host,
-			                       strerror((int)oserr));
+		if (req->limit_) {
+			e->message = limit_message(eng, req);
+		} else if (c == CURLE_COULDNT_CONNECT && host &&
+		           curl_easy_getinfo(req->curl_, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr) {
+			e->message = xasprintf("cannot connect to %.*s: %s", host_len, host + 3, strerror((int)oserr));
+		} else if (c == CURLE_OPERATION_TIMEDOUT && host &&
+		           curl_easy_getinfo(req->curl_, CURLINFO_CONNECT_TIME_T, &connected) == CURLE_OK &&
+		           connected == 0) {
+			struct buf b = {0};
+			buf_printf(&b, "cannot connect to %.*s within ", host_len, host + 3);
+			put_ms(&b, eng->cfg.connect_timeout_ms);
+			e->message = buf_detach(&b);
 		} else {
 			e->message = xstrdup(req->errbuf_[0] ? req->errbuf_ : curl_easy_strerror(c));
 		}
@@ -608,6 +744,11 @@ static void set_error(struct http_request *req, CURLcode c, const char *extra)
 static void finish(struct http_engine *eng, struct http_request *req)
 {
 	close_attempt(req);
+	if (req->error)
+		req->wlen_ = 0;
+	else if (req->out_fd >= 0 && flush_out(req) < 0)
+		http_request_fail(req, AWS_ERR_LOCAL, "cannot write '%s': %s",
+		                  req->out_path ? req->out_path : "the output file", strerror(errno));
 	if (req->out_path && req->out_fd >= 0) {
 		if (close(req->out_fd) < 0 && !req->error)
 			http_request_fail(req, AWS_ERR_LOCAL, "cannot write '%s': %s", req->out_path, strerror(errno));
@@ -693,7 +834,7 @@ static void attempt_done(struct http_engine *eng, struct http_request *req, CURL
 		retry = 0;
 		extra = " (retry quota exhausted)";
 	}
-	set_error(req, c, extra);
+	set_error(eng, req, c, extra);
 	if (!retry) {
 		finish(eng, req);
 		return;
@@ -722,6 +863,53 @@ void http_submit(struct http_engine *eng, struct http_request *req)
 	req->next_ = NULL;
 	*eng->tail = req;
 	eng->tail = &req->next_;
+}
+
+/* Take req out of the multi handle and end its attempt because it hit
+ * limit (LIMIT_*): retried like any transport error. */
+static void abandon(struct http_engine *eng, struct http_request *req, int limit, int64_t limit_ms)
+{
+	curl_multi_remove_handle(eng->multi, req->curl_);
+	eng->in_flight--;
+	live_del(req);
+	req->limit_ = limit;
+	req->limit_ms_ = limit_ms;
+	attempt_done(eng, req, CURLE_OPERATION_TIMEDOUT);
+}
+
+/* End the attempts that went quiet for the read timeout or outlived
+ * their deadline; set when the next may (limit_due_ns). */
+static void check_limits(struct http_engine *eng)
+{
+	int64_t now = mono_ns(), next = -1;
+	int64_t read_ns = eng->cfg.read_timeout_ms > 0 ? (int64_t)eng->cfg.read_timeout_ms * 1000000 : -1;
+	/* due times only move later (each byte, each Content-Length):
+	 * the earliest found at the last check is early enough */
+	if (eng->limit_due_ns < 0 || now < eng->limit_due_ns)
+		return;
+	for (struct http_request *req = eng->live, *after; req; req = after) {
+		after = req->live_next_;
+		/* an answer of unknown size (chunked) gets the time for
+		 * what it has sent so far */
+		uint64_t bytes = req->body_len + req->expect_in_;
+		int64_t dl = http_deadline_ms(bytes > req->moved_ ? bytes : req->moved_, eng->cfg.min_rate,
+		                              eng->cfg.connect_timeout_ms, eng->cfg.read_timeout_ms);
+		int64_t dl_due = dl && dl < INT64_MAX / 2000000 ? req->start_ns_ + dl * 1000000 : -1;
+		int64_t read_due = read_ns > 0 ? req->last_io_ns_ + read_ns : -1;
+		if (read_due >= 0 && now >= read_due) {
+			abandon(eng, req, LIMIT_READ, eng->cfg.read_timeout_ms);
+			continue;
+		}
+		if (dl_due >= 0 && now >= dl_due) {
+			abandon(eng, req, LIMIT_DEADLINE, dl);
+			continue;
+		}
+		if (read_due >= 0 && (next < 0 || read_due < next))
+			next = read_due;
+		if (dl_due >= 0 && (next < 0 || dl_due < next))
+			next = dl_due;
+	}
+	eng->limit_due_ns = next;
 }
 
 /* Start every queued request that is due while slots are free; the
@@ -758,11 +946,14 @@ int http_run(struct http_engine *eng)
 		int64_t wait = start_due(eng);
 		if (!eng->in_flight && !eng->queue)
 			break;
-		/* Sleep until a socket is ready, curl's timer is due or a retry
-		 * may start, whichever comes first (at most a second). */
+		/* Sleep until a socket is ready, curl's timer is due, a retry
+		 * may start or a transfer may hit a limit, whichever comes
+		 * first (at most a second). */
 		int64_t now = mono_ns(), sleep_ns = 1000000000;
 		if (eng->timer_due_ns >= 0 && eng->timer_due_ns - now < sleep_ns)
 			sleep_ns = eng->timer_due_ns - now;
+		if (eng->limit_due_ns >= 0 && eng->limit_due_ns - now < sleep_ns)
+			sleep_ns = eng->limit_due_ns - now;
 		if (wait >= 0 && wait < sleep_ns)
 			sleep_ns = wait;
 		if (sleep_ns < 0)
@@ -823,6 +1014,7 @@ int http_run(struct http_engine *eng)
 				attempt_done(eng, req, res);
 			}
 		}
+		check_limits(eng);
 	}
 	if (aws_error_isset(&fatal_)) {
 		/* Abandon everything: each request in flight or waiting gets

@@ -3,6 +3,22 @@
  * retry behaviour (at most 3 attempts, full-jitter exponential backoff
  * capped at 20 s, a retry quota).
  *
+ * Every attempt has three limits, and one that is hit ends the attempt as
+ * a transport error, retried like any other:
+ *   - connecting (DNS, TCP and TLS) takes at most connect_timeout_ms
+ *     ("cannot connect to HOST within 10 s");
+ *   - no byte sent or received for read_timeout_ms ("no data for 60 s"):
+ *     the AWS CLI's --cli-read-timeout, a socket read timeout that covers
+ *     the wait for an answer, an answer that stops, and an upload the
+ *     server stops reading;
+ *   - a deadline that scales with the bytes the attempt moves, so that a
+ *     transfer trickling a byte now and then (never idle for long) ends
+ *     too ("transfer too slow: 12 KiB of 1 MiB in 79 s (deadline 79 s)"):
+ *     http_deadline_ms of the request body's size plus the answer's
+ *     Content-Length, learnt from its headers (a ranged GET's is its
+ *     range), the deadline growing then; an answer of unknown size
+ *     (chunked) is allowed the time of the bytes it has sent so far.
+ *
  * A request is a caller-owned struct http_request: fill it after
  * http_request_init, submit it, run the engine, read the results, then
  * http_request_free. prepare is called right before every attempt (rebuild
@@ -31,17 +47,32 @@ struct http_request;
 struct http_config {
 	unsigned max_in_flight;    /* transfers at once: 32 */
 	unsigned max_attempts;     /* per request, first included: 3 */
-	long connect_timeout_ms;   /* 10000 */
-	long timeout_ms;           /* whole attempt; 0: none */
+	long connect_timeout_ms;   /* 10000; negative: no limit */
+	long read_timeout_ms;      /* no byte either way this long ends the
+	                              attempt: 60000; negative: no limit */
+	int64_t min_rate;          /* bytes a second the deadline allows:
+	                              HTTP_DEFAULT_MIN_RATE; negative: no
+	                              deadline */
+	long timeout_ms;           /* whole attempt, whatever its size; 0: none */
 	int no_proxy;              /* 1: never through a proxy (link-local
 	                              metadata services) */
-	long low_speed_time_s;     /* abort when under 1 byte/s this long: 30 */
 	double backoff_base_s;     /* backoff before retry n (1, 2…): up to
 	                              base * 2^n seconds, drawn uniformly: 0.1 */
 	double backoff_cap_s;      /* 20 */
 	unsigned retry_quota;      /* tokens; a retry costs 5, 10 after a
 	                              timeout or connection error: 500 */
 };
+
+#define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define HTTP_DEFAULT_READ_TIMEOUT_MS 60000L
+#define HTTP_DEFAULT_MIN_RATE ((int64_t)64 << 10)
+
+/* The deadline of an attempt that moves bytes (request body and response
+ * body together), in milliseconds from its start: the time to connect and
+ * to wait for a first byte (connect_ms + read_ms, each counted at its
+ * default when it has no limit, negative or 0), plus bytes at min_rate
+ * bytes a second. 0 when min_rate is not positive: no deadline. Pure. */
+int64_t http_deadline_ms(uint64_t bytes, int64_t min_rate, long connect_ms, long read_ms);
 
 /* Attempt callbacks; arg is req->arg. */
 /* Before every attempt: set req->headers (and URL) afresh and sign. 0, or
@@ -75,9 +106,10 @@ struct http_request {
 	off_t body_offset;
 	size_t body_len;
 	/* Response body: to out_fd (from its offset at submit, truncated back
-	 * on each retry) or to out_path (created or truncated each attempt), or
-	 * else into resp_body, at most max_body bytes (0: 64 MiB). Error bodies
-	 * (status >= 300) always go to resp_body. */
+	 * on each retry) or to out_path (created or truncated each attempt),
+	 * in writes of 256 KiB, the file complete once the request is done;
+	 * or else into resp_body, at most max_body bytes (0: 64 MiB). Error
+	 * bodies (status >= 300) always go to resp_body. */
 	int out_fd;                /* -1: none */
 	const char *out_path;
 	size_t max_body;
@@ -104,7 +136,12 @@ struct http_request {
 	char *code_, *message_;
 	int64_t due_ns_;
 	int body_fd_, own_fd_, cap_hit_;
+	int limit_;                /* which limit ended the attempt; 0: none */
+	int64_t start_ns_, last_io_ns_, limit_ms_;
+	uint64_t expect_in_, moved_;
 	off_t out_start_;
+	char *wbuf_;               /* the answer gathered for out_fd */
+	size_t wlen_;
 	size_t body_pos_;
 	char errbuf_[256];
 	unsigned last_cost_;

@@ -320,15 +320,26 @@ void cli_help(FILE *f, const struct cli_command *c)
 	}
 	if (!root) {
 		const struct cli_command *r = cli_command_find("rapid");
-		struct buf g = {0};
-		for (size_t k = 0; k < noptions(r); k++)
+		struct buf g = {0}, w = {0};
+		size_t line = 0; /* where the current line starts */
+		buf_puts(&g, "The global options (");
+		for (size_t k = 0, first = 1; k < noptions(r); k++)
 			if (is_global(&r->options[k])) {
-				buf_puts(&g, g.len ? ", " : "");
-				option_words(&r->options[k], false, &g);
+				buf_reset(&w);
+				option_words(&r->options[k], false, &w);
+				buf_puts(&g, first ? "" : ",");
+				if (!first && g.len - line + 1 + w.len > 78) {
+					buf_putc(&g, '\n');
+					line = g.len;
+				} else if (!first) {
+					buf_putc(&g, ' ');
+				}
+				buf_puts(&g, w.data);
+				first = 0;
 			}
-		fprintf(f, "\nThe global options (%s) may also follow\nthe command word: see 'rapid help'.\n",
-			g.data);
+		fprintf(f, "\n%s) may also follow\nthe command word: see 'rapid help'.\n", g.data);
 		buf_free(&g);
+		buf_free(&w);
 		return;
 	}
 	fputs("\ncommands:\n", f);

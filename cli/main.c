@@ -2,6 +2,7 @@
  * table is also what `rapid help`, `rapid help COMMAND` and every
  * `rapid COMMAND --help` print (cli/args.c formats it); each command's
  * options are in its own table, in its cmd_*.c. */
+#include "aws/config.h"
 #include "cli/args.h"
 #include "cli/cmd.h"
 #include "engine/cloud.h"
@@ -16,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { G_FILE = 1, G_DIR, G_PROFILE, G_INPUT_PROFILE, G_VERSION };
+enum { G_FILE = 1, G_DIR, G_PROFILE, G_INPUT_PROFILE, G_READ_TIMEOUT, G_CONNECT_TIMEOUT, G_VERSION };
 
 static const struct cli_option global_options[] = {
 	{G_FILE, 'f', NULL, "FILE", "read the Rapidfile FILE (default: Rapidfile)"},
@@ -24,6 +25,10 @@ static const struct cli_option global_options[] = {
 	{G_PROFILE, 0, "profile", "NAME", "the AWS profile (default: AWS_PROFILE, else default)"},
 	{G_INPUT_PROFILE, 0, "input-profile", "NAME",
 	 "the AWS profile for input buckets (those no output root is in); default: --profile's"},
+	{G_READ_TIMEOUT, 0, "cli-read-timeout", "SECONDS",
+	 "retry an AWS request after SECONDS without data (0: never; default 60)"},
+	{G_CONNECT_TIMEOUT, 0, "cli-connect-timeout", "SECONDS",
+	 "retry connecting to AWS after SECONDS (0: never; default 10)"},
 	{G_VERSION, 0, "version", NULL, "print the version"},
 	{0},
 };
@@ -202,20 +207,39 @@ int cli_global(int id, const char *value)
 		cloud_set_input_profile(value);
 		remote_set_input_profile(value);
 		break;
+	case G_READ_TIMEOUT:
+	case G_CONNECT_TIMEOUT: {
+		struct aws_error e = {0};
+		if (aws_config_set_timeout(id == G_READ_TIMEOUT ? AWS_TIMEOUT_READ : AWS_TIMEOUT_CONNECT, value, &e) < 0) {
+			char *m = aws_error_format(&e);
+			warn("%s", m);
+			free(m);
+			aws_error_clear(&e);
+			return -1;
+		}
+		break;
+	}
 	}
 	return 0;
 }
 
 /* Whether w is one of rapid's own options (-f FILE, -C DIR, --profile
- * NAME, --version, -h, --help), and *value whether it takes the next word. */
+ * NAME, --input-profile NAME, --cli-read-timeout S, --cli-connect-timeout
+ * S, --version, -h,
+ * --help), and *value whether it takes the next word. */
 static bool own_option(const char *w, bool *value)
 {
+	static const char *const with_value[] = {"--profile", "--input-profile", "--cli-read-timeout",
+						  "--cli-connect-timeout"};
 	*value = false;
-	if (!strcmp(w, "-f") || !strcmp(w, "-C") || !strcmp(w, "--profile") || !strcmp(w, "--input-profile"))
+	if (!strcmp(w, "-f") || !strcmp(w, "-C"))
 		return *value = true;
-	return (w[1] == 'f' || w[1] == 'C') || !strncmp(w, "--profile=", 10) ||
-	       !strncmp(w, "--input-profile=", 16) || !strcmp(w, "--version") ||
-	       !strcmp(w, "-h") || !strcmp(w, "--help");
+	for (size_t k = 0; k < ARRAY_LEN(with_value); k++) {
+		size_t n = strlen(with_value[k]);
+		if (!strncmp(w, with_value[k], n) && (!w[n] || w[n] == '='))
+			return *value = !w[n], true;
+	}
+	return (w[1] == 'f' || w[1] == 'C') || !strcmp(w, "--version") || !strcmp(w, "-h") || !strcmp(w, "--help");
 }
 
 /* A command's options written before the command word (rapid -j4 build,
@@ -277,6 +301,8 @@ static int dispatch(int argc, char **argv)
 		case G_DIR:
 		case G_PROFILE:
 		case G_INPUT_PROFILE:
+		case G_READ_TIMEOUT:
+		case G_CONNECT_TIMEOUT:
 			if (cli_global(o, a.value) < 0)
 				return 2;
 			break;

@@ -163,7 +163,7 @@ is "$RC:$OUT" "0:$BEFORE" "rapid -C A check -C B: the same"
 run "$RAPID" plan --version
 like "$RC:$ERR" "^2:rapid: plan: unknown option '--version'" "--version is not one of them"
 run "$RAPID" help plan
-like "$OUT" "global options \(-f FILE, -C DIR, --profile NAME, --input-profile NAME\) may also follow" "each command's help says so"
+like "$(printf '%s\n' "$OUT" | tr '\n' ' ')" "global options \(-f FILE, -C DIR, --profile NAME, --input-profile NAME, --cli-read-timeout SECONDS, --cli-connect-timeout SECONDS\) may also follow" "each command's help says so"
 
 run "$RAPID" build -- -x
 is "$RC" 1 "after --, a word that looks like an option is a target"

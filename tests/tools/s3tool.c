@@ -4,6 +4,7 @@
  * requests it takes. Results on stdout, errors on stderr as the library
  * words them after "s3tool: ". Exit 0, 1 on a failure, 2 on a usage
  * error. */
+#include "aws/config.h"
 #include "aws/s3.h"
 #include "lib/util.h"
 
@@ -13,10 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: s3tool [-v] [-j N] COMMAND ARGS\n"
+	"usage: s3tool [-v] [-j N] [--cli-read-timeout S] [--cli-connect-timeout S] COMMAND ARGS\n"
 	"  ls [--delimiter D] [--max-keys N] [--start-after KEY] s3://BUCKET[/PREFIX]\n"
 	"  head s3://BUCKET/KEY...     (or '-': URIs from stdin; all at once)\n"
 	"  get s3://BUCKET/KEY FILE [--range START-END]\n"
@@ -24,10 +26,12 @@ static const char usage_text[] =
 	"  put FILE s3://BUCKET/KEY [--md5|--sha256] [--if-none-match] [--content-type T]\n"
 	"      [--part-size N] [--threshold N]      (sizes take K, M, G suffixes)\n"
 	"  put-many DIR s3://BUCKET/PREFIX/\n"
+	"  get-many s3://BUCKET/PREFIX/ DIR   (every key under PREFIX, into DIR/<rest of key>)\n"
 	"  rm s3://BUCKET/KEY...\n"
 	"  abort-uploads s3://BUCKET[/PREFIX]\n"
 	"-v prints the requests made (s3_stats) on stderr at exit; -j bounds the\n"
-	"requests in flight.\n";
+	"requests in flight; the timeouts are rapid's --cli-read-timeout and\n"
+	"--cli-connect-timeout.\n";
 
 static struct s3_client_config conf;
 static struct s3_client *client;
@@ -409,6 +413,72 @@ static int cmd_put_many(struct args *a)
 	return ret < 0 ? 1 : 0;
 }
 
+/* get-many: the keys listed under the prefix. */
+struct listed {
+	char **keys;
+	size_t n, cap;
+};
+
+static int on_listed(void *ctx, const struct s3_object *o)
+{
+	struct listed *l = ctx;
+	GROW(l->keys, l->cap, l->n + 1);
+	l->keys[l->n++] = xstrdup(o->key);
+	return 0;
+}
+
+/* mkdir -p of the folders above path. */
+static void make_parents(char *path)
+{
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = 0;
+		if (mkdir(path, 0777) < 0 && errno != EEXIST)
+			fail("cannot create '%s': %s", path, strerror(errno));
+		*p = '/';
+	}
+}
+
+static int cmd_get_many(struct args *a)
+{
+	char *b, *prefix;
+	struct listed l = {0};
+	struct aws_error err = {0};
+	struct s3_list_opts lo = {0};
+	int ret;
+	if (a->npos != 2)
+		usage("get-many takes an s3:// prefix and a folder");
+	split(a->pos[0], &b, &prefix);
+	lo.prefix = prefix;
+	if (s3_list(get_client(), b, &lo, on_listed, NULL, &l, NULL, &err) < 0) {
+		say_error(&err);
+		exit(1);
+	}
+	struct s3_op *ops = xcalloc(l.n ? l.n : 1, sizeof(*ops));
+	char **paths = xcalloc(l.n ? l.n : 1, sizeof(char *));
+	for (size_t i = 0; i < l.n; i++) {
+		paths[i] = xasprintf("%s/%s", a->pos[1], l.keys[i] + strlen(prefix));
+		make_parents(paths[i]);
+		ops[i].kind = S3_GET;
+		ops[i].bucket = b;
+		ops[i].key = l.keys[i];
+		ops[i].out_path = paths[i];
+	}
+	ret = run_ops(ops, l.n);
+	for (size_t i = 0; i < l.n; i++) {
+		if (!ops[i].error)
+			printf("%s %" PRIu64 " %s\n", ops[i].etag, ops[i].size, paths[i]);
+		s3_op_free(&ops[i]);
+		free(paths[i]);
+		free(l.keys[i]);
+	}
+	free(ops);
+	free(paths);
+	free(l.keys);
+	free(b);
+	free(prefix);
+	return ret < 0 ? 1 : 0;
+}
+
 static int cmd_rm(struct args *a)
 {
 	int ret;
@@ -463,6 +533,7 @@ static const struct {
 	{"put", cmd_put, {"--part-size", "--threshold", "--content-type", NULL},
 	 {"--md5", "--sha256", "--if-none-match", NULL}},
 	{"put-many", cmd_put_many, {NULL}, {NULL}},
+	{"get-many", cmd_get_many, {NULL}, {NULL}},
 	{"rm", cmd_rm, {NULL}, {NULL}},
 	{"abort-uploads", cmd_abort_uploads, {NULL}, {NULL}},
 };
@@ -475,7 +546,16 @@ int main(int argc, char **argv)
 			verbose = 1;
 		else if (!strcmp(argv[i], "-j") && i + 1 < argc)
 			conf.max_in_flight = (unsigned)parse_size(argv[++i]);
-		else
+		else if ((!strcmp(argv[i], "--cli-read-timeout") || !strcmp(argv[i], "--cli-connect-timeout")) &&
+		         i + 1 < argc) {
+			struct aws_error err = {0};
+			enum aws_timeout w = argv[i][6] == 'r' ? AWS_TIMEOUT_READ : AWS_TIMEOUT_CONNECT;
+			if (aws_config_set_timeout(w, argv[i + 1], &err) < 0) {
+				say_error(&err);
+				exit(2);
+			}
+			i++;
+		} else
 			usage(NULL);
 	}
 	if (i >= argc)

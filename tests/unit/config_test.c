@@ -28,6 +28,15 @@ static void said(void)
 	aws_error_clear(&E);
 }
 
+/* The message of E (cleared) is want. */
+static void said_is(const char *want, const char *name)
+{
+	char *m = aws_error_format(&E);
+	TAP_IS_STR(m, want + strlen("rapid: "), "%s", name);
+	free(m);
+	aws_error_clear(&E);
+}
+
 static struct aws_config *load(const char *profile)
 {
 	struct aws_config *c = aws_config_load(profile, &E);
@@ -438,6 +447,71 @@ static void test_s3_url(void)
 	clear_aws_env();
 }
 
+static void test_limits(void)
+{
+	struct aws_transfer_limits l;
+	struct aws_config *c;
+	int64_t r = 0;
+
+	TAP_IS_INT(aws_parse_rate("65536", &r), 0, "rate: bytes a second");
+	TAP_IS_INT(r, 65536, "... 65536");
+	TAP_IS_INT(aws_parse_rate("64KiB/s", &r) == 0 && r == 65536, 1, "rate: 64KiB/s");
+	TAP_IS_INT(aws_parse_rate("1MB/s", &r) == 0 && r == 1 << 20, 1, "rate: 1MB/s is 1 MiB/s, as the AWS CLI reads it");
+	TAP_IS_INT(aws_parse_rate("2gib/s", &r) == 0 && r == 2ll << 30, 1, "rate: any case");
+	TAP_IS_INT(aws_parse_rate("0", &r) == 0 && r == 0, 1, "rate: 0");
+	TAP_IS_INT(aws_parse_rate("10KB", &r), -1, "rate: a size is not a rate");
+	TAP_IS_INT(aws_parse_rate("-1", &r), -1, "rate: not negative");
+	TAP_IS_INT(aws_parse_rate("fast", &r), -1, "rate: not a word");
+	TAP_IS_INT(aws_parse_rate("99999999999999999999", &r), -1, "rate: not beyond 64 bits");
+
+	clear_aws_env();
+	unsetenv("RAPID_MIN_RATE");
+	setenv("AWS_CONFIG_FILE", "alt/limits", 1);
+	put("alt/limits", "[default]\ncli_read_timeout = 5\ncli_connect_timeout = 0\nrapid_min_rate = 1MB/s\n"
+	                  "[profile bad]\ncli_read_timeout = soon\n[profile badrate]\nrapid_min_rate = quick\n");
+	TAP_IS_INT(aws_config_transfer_limits(NULL, &l, &E), 0, "limits without a profile: the defaults");
+	TAP_IS_INT(l.read_timeout_ms, 60000, "... read 60 s");
+	TAP_IS_INT(l.connect_timeout_ms, 10000, "... connect 10 s");
+	TAP_IS_INT(l.min_rate, 64 << 10, "... min rate 64 KiB/s");
+	c = load(NULL);
+	TAP_IS_INT(aws_config_transfer_limits(c, &l, &E), 0, "limits from the profile");
+	TAP_IS_INT(l.read_timeout_ms, 5000, "... cli_read_timeout");
+	TAP_IS_INT(l.connect_timeout_ms, -1, "... cli_connect_timeout 0: no limit");
+	TAP_IS_INT(l.min_rate, 1 << 20, "... rapid_min_rate");
+	setenv("RAPID_MIN_RATE", "0", 1);
+	TAP_IS_INT(aws_config_transfer_limits(c, &l, &E) == 0 && l.min_rate == -1, 1, "RAPID_MIN_RATE=0: no deadline");
+	setenv("RAPID_MIN_RATE", "lots", 1);
+	TAP_IS_INT(aws_config_transfer_limits(c, &l, &E), -1, "a malformed RAPID_MIN_RATE fails");
+	said_is("rapid: cannot use RAPID_MIN_RATE 'lots': not a rate (bytes a second, or like 64KiB/s, 1MB/s)",
+	        "... with the message");
+	unsetenv("RAPID_MIN_RATE");
+	TAP_IS_INT(aws_config_set_timeout(AWS_TIMEOUT_READ, "2", &E), 0, "--cli-read-timeout 2");
+	TAP_IS_INT(aws_config_set_timeout(AWS_TIMEOUT_CONNECT, "3", &E), 0, "--cli-connect-timeout 3");
+	TAP_IS_INT(aws_config_transfer_limits(c, &l, &E), 0, "the options");
+	TAP_IS_INT(l.read_timeout_ms * 10 + l.connect_timeout_ms, 23000, "... beat the profile");
+	TAP_IS_INT(aws_config_set_timeout(AWS_TIMEOUT_READ, "1.5", &E), -1, "--cli-read-timeout 1.5 is refused");
+	said_is("rapid: cannot use --cli-read-timeout '1.5': not a whole number of seconds from 0 to 86400",
+	        "... with the message");
+	TAP_IS_INT(aws_config_set_timeout(AWS_TIMEOUT_CONNECT, "-1", &E), -1, "--cli-connect-timeout -1 is refused");
+	aws_error_clear(&E);
+	TAP_IS_INT(aws_config_transfer_limits(c, &l, &E) == 0 && l.read_timeout_ms == 2000, 1,
+	           "a refused value changes nothing");
+	aws_config_set_timeout(AWS_TIMEOUT_READ, "0", &E);
+	TAP_IS_INT(aws_config_transfer_limits(c, &l, &E) == 0 && l.read_timeout_ms == -1, 1,
+	           "--cli-read-timeout 0: no limit");
+	aws_config_free(c);
+	c = load("bad");
+	TAP_IS_INT(aws_config_transfer_limits(c, &l, &E), 0, "the option hides a bad profile value");
+	aws_config_free(c);
+	c = load("badrate");
+	TAP_IS_INT(aws_config_transfer_limits(c, &l, &E), -1, "a malformed rapid_min_rate fails");
+	said_is("rapid: cannot use the profile's rapid_min_rate 'quick': not a rate (bytes a second, or like 64KiB/s, "
+	        "1MB/s)",
+	        "... with the message");
+	aws_config_free(c);
+	clear_aws_env();
+}
+
 int main(void)
 {
 	char cwd[4096];
@@ -452,6 +526,7 @@ int main(void)
 	test_region();
 	test_endpoints();
 	test_s3_url();
+	test_limits();
 	char *rest = stderr_since();
 	TAP_IS_STR(rest, "", "no unexpected messages");
 	free(rest);

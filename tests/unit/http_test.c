@@ -439,6 +439,59 @@ static void test_timeout(void)
 	http_engine_free(e);
 }
 
+/* The deadline's arithmetic (pure). */
+static void test_deadline(void)
+{
+	const int64_t kib = 1024;
+	TAP_IS_INT(http_deadline_ms(0, 64 * kib, 10000, 60000), 70000, "no bytes: the connect and read allowances");
+	TAP_IS_INT(http_deadline_ms(64 * kib, 64 * kib, 10000, 60000), 71000, "64 KiB at 64 KiB/s: a second more");
+	TAP_IS_INT(http_deadline_ms(1ull << 30, 64 * kib, 10000, 60000), 70000 + 16384000,
+	           "1 GiB at 64 KiB/s: 16384 s more");
+	TAP_IS_INT(http_deadline_ms(8u << 20, 1024 * kib, 1000, 1000), 2000 + 8000, "8 MiB at 1 MiB/s, 1 s limits");
+	TAP_IS_INT(http_deadline_ms(3000, 1024, 1000, 1000), 2000 + 2929, "3000 B at 1 KiB/s: rounded down to the ms");
+	TAP_IS_INT(http_deadline_ms(1000, 64 * kib, -1, -1), 70000 + 15, "no limits: their defaults are allowed for");
+	TAP_IS_INT(http_deadline_ms(1000, 64 * kib, 0, 0), 70000 + 15, "0 counts as the default too");
+	TAP_IS_INT(http_deadline_ms(1ull << 40, 0, 10000, 60000), 0, "min rate 0: no deadline");
+	TAP_IS_INT(http_deadline_ms(1ull << 40, -1, 10000, 60000), 0, "min rate negative: no deadline");
+	TAP_IS_INT(http_deadline_ms(UINT64_MAX, 1, 10000, 60000), INT64_MAX, "no overflow: the largest deadline");
+	TAP_OK(http_deadline_ms(5ull << 40, 1, 10000, 60000) > 0, "5 TiB at 1 B/s: still positive");
+}
+
+/* The read timeout ends an attempt that gets no byte; 0 limits nothing. */
+static void test_read_timeout(void)
+{
+	struct http_config cfg = {.max_attempts = 2, .backoff_base_s = 0.001, .read_timeout_ms = 200};
+	struct http_engine *e = http_engine_new(&cfg, NULL);
+	struct http_request r;
+	req_for(&r, 21, "slow");
+	TAP_IS_INT(http_do(e, &r), -1, "an answer 1 s away, a 200 ms read timeout: fails");
+	TAP_IS_INT(r.attempts, 2, "the read timeout was retried");
+	TAP_IS_STR(why(&r), "no data for 200 ms (after 2 attempts)", "read timeout message");
+	TAP_IS_INT(r.error ? (int)r.error->kind : -1, AWS_ERR_TRANSPORT, "a transport error");
+	TAP_IS_INT(http_engine_quota(e), 490, "a read timeout retry costs 10 tokens, as any timeout");
+	TAP_IS_INT(sh->per_id[21], 2, "the server saw both attempts");
+	http_request_free(&r);
+	http_engine_free(e);
+
+	cfg.read_timeout_ms = -1;
+	e = http_engine_new(&cfg, NULL);
+	req_for(&r, 22, "slow");
+	TAP_IS_INT(http_do(e, &r), 0, "no read timeout: the slow answer arrives");
+	TAP_IS_INT(r.attempts, 1, "at the first attempt");
+	http_request_free(&r);
+	http_engine_free(e);
+
+	/* A healthy answer well within its deadline is untouched. */
+	cfg.read_timeout_ms = 5000;
+	cfg.min_rate = 1 << 20;
+	e = http_engine_new(&cfg, NULL);
+	req_for(&r, 23, "big");
+	TAP_IS_INT(http_do(e, &r), 0, "1 MiB within its deadline (10 s + 5 s + 1 s)");
+	TAP_IS_INT(r.resp_body.len, BIG_LEN, "all of it");
+	http_request_free(&r);
+	http_engine_free(e);
+}
+
 static int done_count;
 static void count_done(struct http_request *req, void *arg)
 {
@@ -630,6 +683,8 @@ int main(void)
 	test_success();
 	test_retries();
 	test_timeout();
+	test_deadline();
+	test_read_timeout();
 	test_concurrency();
 	test_quota();
 	test_files();

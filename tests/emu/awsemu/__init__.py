@@ -76,15 +76,24 @@ Control API, on the same port, unsigned (JSON in and out):
                         {"rate": 0.2, "kinds": ["500"], "seed": 7}: each
                         request fails with that probability (kinds default
                         slowdown, 500, reset); both may take "ops": [names]
-                        (only those operations) and "delay_ms" (for delay,
-                        default 1000). {} clears. Kinds: slowdown (503
+                        (only those operations), "delay_ms" (for delay,
+                        default 1000), "trickle_ms" and "trickle_bytes" (for
+                        trickle, default 1000 and 1). {} clears. Kinds: slowdown (503
                         SlowDown), 500 (InternalError), reset (connection
                         reset after reading the request), delay (then served),
                         error200 (200 with an <Error> body), truncate (served,
                         then only the first half of its body is sent, with a
                         Content-Length to match), garbage (200 with a body that
-                        is neither XML nor JSON). A faulted request never
-                        reaches s3rver, except a delayed or truncated one.
+                        is neither XML nor JSON), trickle (served, the status
+                        and headers at once, then the body trickle_bytes at a
+                        time every trickle_ms), stall (served: the status and headers,
+                        then nothing), blackhole (the request is read, then
+                        nothing is sent at all). stall and blackhole hold the
+                        connection open until the client closes it (at most an
+                        hour), and each of the three closes the connection
+                        after it; the request stays in flight meanwhile. A
+                        faulted request never reaches s3rver, except a
+                        delayed, truncated, trickled or stalled one.
   POST /__emu/clock     {"offset_s": -1200}: the emulator's clock runs that
                         much off (S3 refuses requests more than 15 minutes off,
                         other services 5)

@@ -6,6 +6,7 @@ import http.server
 import json
 import os
 import re
+import select
 import socket
 import struct
 import sys
@@ -15,7 +16,7 @@ import uuid
 
 from .audit import Counters, InFlight, RequestLog
 from .common import AuthFailure, ControlError, Request, Response, log, redact
-from .faults import Faults
+from .faults import SLOW_KINDS, Faults
 from .s3 import S3
 from .service import JsonService
 
@@ -143,9 +144,12 @@ class Emulator(http.server.ThreadingHTTPServer):
             log.info('fault %s on %s', kind, op)
             if kind == 'delay':
                 time.sleep(self.faults.delay_ms / 1000)
+        if kind == 'blackhole':
+            log.info('blackhole: %s %s gets no answer', req.method, redact(target))
+            return self.hold(h)
         if kind == 'garbage':
             response = Response(200, b'\x00<<not { a [ response', [('Content-Type', 'application/xml')])
-        elif kind and kind not in ('delay', 'truncate'):
+        elif kind and kind not in ('delay', 'truncate', 'trickle', 'stall'):
             response = service.fault(req, kind)
         else:
             try:
@@ -156,9 +160,25 @@ class Emulator(http.server.ThreadingHTTPServer):
             if kind == 'truncate':
                 response.body = response.body[:len(response.body) // 2]
                 response.headers = [(n, v) for n, v in response.headers if n.lower() != 'content-length']
-        return self.send(h, req, response, service, op, started)
+        return self.send(h, req, response, service, op, started, kind if kind in SLOW_KINDS else None)
 
-    def send(self, h, req, response, service, op, started):
+    @staticmethod
+    def hold(h, limit_s=3600):
+        """Keep the connection open, answering nothing, until the client
+        closes it (or limit_s has passed); then close it."""
+        h.close_connection = True
+        end = time.monotonic() + limit_s
+        while time.monotonic() < end:
+            ready, _, _ = select.select([h.connection], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                if not h.connection.recv(65536):
+                    return
+            except OSError:
+                return
+
+    def send(self, h, req, response, service, op, started, slow=None):
         if response.reset:
             # A real reset: RST, no FIN, nothing written.
             h.close_connection = True
@@ -179,12 +199,32 @@ class Emulator(http.server.ThreadingHTTPServer):
                 headers.append(('Connection', 'close'))
             for name, value in headers:
                 h.send_header(name, value)
+            if slow:
+                h.close_connection = True
             h.end_headers()
+            if slow == 'stall':
+                log.info('stall: %s %s gets its headers only', req.method, redact(req.target))
+                return self.hold(h)
             if req.method != 'HEAD' and response.status not in (204, 304):
+                if slow == 'trickle':
+                    return self.trickle(h, response.body)
                 h.wfile.write(response.body)
         log.info('%s %s %s -> %s %s %dB %.1fms', h.client_address[1], req.method, redact(req.target),
                  'reset' if response.reset else response.status, op, len(response.body),
                  (time.monotonic() - started) * 1000)
+
+    def trickle(self, h, body):
+        """Send body trickle_bytes every trickle_ms, until done or the client goes."""
+        pause, step, sent = self.faults.trickle_ms / 1000, self.faults.trickle_bytes, 0
+        try:
+            while sent < len(body):
+                h.wfile.write(body[sent:sent + step])
+                h.wfile.flush()
+                sent += len(body[sent:sent + step])
+                if sent < len(body):
+                    time.sleep(pause)
+        except OSError as e:
+            log.info('trickle: the client left after %d of %d bytes: %s', sent, len(body), e)
 
     # --- control API: /__emu/<name>, unsigned, JSON in and out
 
