@@ -7,9 +7,11 @@
 # a folder mounted from here, which writes its output and ok sentinel
 # there. ctr_run (tests/containers.sh) runs the image with the AWS_*,
 # ECS_* and RAPID_* variables of the environment passed by name (checked
-# below), so a child of a manifest
-# on the emulator (tests/emu.sh, reached on 127.0.0.1 through --network
-# host) runs the same way.
+# below). Then two array children of a manifest in S3 run as
+# `podman run --network host IMAGE@DIGEST rapid runner --manifest …`
+# against the emulator (tests/emu.sh, reached on 127.0.0.1), as Batch
+# runs them: S3 inputs staged, outputs and sentinels uploaded, and their
+# sentinels record the digest the ECS task metadata names.
 . "$(dirname "$0")/lib.sh"
 if grep -q __asan_init "$RAPID"; then
 	echo "1..0 # SKIP real containers: not under the sanitizer"
@@ -87,5 +89,72 @@ with_vars() (
 )
 run with_vars "$IMG" sh -c 'echo "$AWS_RAPID_TEST_VALUE $ECS_RAPID_TEST $RAPID_TEST_ONLY"'
 is "$OUT" "by-name e r" "ctr_run passes the AWS_*, ECS_* and RAPID_* variables"
+# ---- two array children of a manifest, by digest, against the emulator ----
+# As Batch runs them: the job's command (rapid runner --manifest …), the
+# AWS_BATCH_* variables, the job role's container credentials, the ECS
+# task metadata (which names the image by its digest) and IMDSv2, all
+# served by the emulator on loopback. Inputs and outputs are in S3.
+. "$TESTS_DIR/emu.sh"
+: "${TOOLDIR:?TOOLDIR must name the test tools folder (make check sets it)}"
+emu_start rapid-ctr
+B=s3://rapid-ctr
+for p in p01 p02; do
+	printf 'input of %s\n' $p >"$T_TMP/$p.txt"
+	"$TOOLDIR/s3tool" put "$T_TMP/$p.txt" "$B/in/$p.txt" >/dev/null || echo "cannot put $p" >&2
+done
+/usr/bin/python3 - "$B" "$CTR_MARK" "$IMG" >"$T_TMP/list" <<'PY'
+import json, sys
+b, mark = sys.argv[1], sys.argv[2]
+root = b + "/out/"
+for i, p in enumerate(("p01", "p02")):
+    key = "%032x" % (0xc0ffee00 + i)
+    code = 'cat %s "$1" >"$2"' % mark
+    spec = {"schema": 1, "target": "inside", "wildcards": [["participant", p]], "key": key,
+            "root": root, "sentinel_dir": "%s.rapid/sentinels/inside/%s/" % (root, p),
+            "log_dir": "%s.rapid/logs/inside/%s/" % (root, p),
+            "argv": [["sh"], ["-c"], [code], ["sh"], [{"input": "src"}], [{"output": "res"}]],
+            "inputs": [{"name": "src", "uri": "%s/in/%s.txt" % (b, p), "path": "%s/in/%s.txt" % (b, p),
+                        "fingerprint": "etag"}],
+            "outputs": [{"name": "res", "uri": "%s%s/res.txt" % (root, p), "path": "%s%s/res.txt" % (root, p),
+                         "dir": False}],
+            "image": sys.argv[3]}
+    print("\t".join([p, json.dumps(spec)]))
+PY
+"$TOOLDIR/mkmanifest" "$T_TMP/manifest.jsonl" "$T_TMP/manifest.idx" <"$T_TMP/list"
+M=$B/.rapid/submissions/20261202T031500Z-7f3a/inside/0
+"$TOOLDIR/s3tool" put "$T_TMP/manifest.jsonl" "$M/manifest.jsonl" >/dev/null &&
+	"$TOOLDIR/s3tool" put "$T_TMP/manifest.idx" "$M/manifest.idx" >/dev/null
+ok $? "a manifest of two participants is in S3"
+emu_reset # (which also resets the metadata services)
+curl -sf -X POST -d "{\"image_id\": \"$DIGEST\", \"image\": \"$IMG\", \"instance_type\": \"m7g.2xlarge\"}" \
+	"$EMU_URL/__emu/metadata" >/dev/null
+ok $? "the emulator's ECS metadata names the image by its digest"
+# child INDEX: one array child, as Batch starts it
+child() (
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
+	export AWS_CONTAINER_CREDENTIALS_FULL_URI="$EMU_URL/__emu/container-credentials" \
+		AWS_CONTAINER_AUTHORIZATION_TOKEN="$EMU_CONTAINER_AUTH" \
+		ECS_CONTAINER_METADATA_URI_V4="$EMU_URL/__emu/ecs-metadata" \
+		AWS_EC2_METADATA_SERVICE_ENDPOINT="$EMU_URL/__emu/imds" \
+		AWS_BATCH_JOB_ID=6f1c2d3e-0000-4000-8000-00000000000a:$1 AWS_BATCH_JOB_ARRAY_INDEX=$1 AWS_BATCH_JOB_ATTEMPT=1
+	ctr_run --workdir /tmp "$IMG" rapid runner --manifest "$M/manifest.jsonl"
+)
+for ix in 0 1; do
+	run child $ix
+	ok_rc "array child $ix: podman run IMAGE@DIGEST rapid runner --manifest"
+done
+for ix in 0 1; do
+	p=p0$((ix + 1))
+	key=$(printf '%032x' $((0xc0ffee00 + ix)))
+	is "$(emu_aws s3 cp "$B/out/$p/res.txt" - 2>&1)" "$(printf '%s\ninput of %s' "$CTR_KEY" $p)" \
+	   "child $ix: its output, made inside the image from its staged input, is in S3"
+	body=$(emu_aws s3 cp "$B/out/.rapid/sentinels/inside/$p/$key.ok.json" - 2>&1)
+	like "$body" "\"digest\": *\"$DIGEST\"" "child $ix: its ok sentinel records the digest that ran"
+	like "$body" "\"array_index\": *$ix[,}]" "child $ix: and its array index"
+	like "$body" "\"batch_job_id\": *\"6f1c2d3e-0000-4000-8000-00000000000a:$ix\"" "child $ix: and its job id"
+	like "$body" "\"instance_type\": *\"m7g.2xlarge\"" "child $ix: and the instance type (IMDSv2)"
+done
+is "$(emu_count mismatches)" 0 "0 signature mismatches"
+is "$(emu_count GetSecretValue)" 0 "no secret asked for (RAPID_INPUT_SECRET_ARN unset)"
 is "$(ctr_left)" "" "no container left"
 done_testing
