@@ -151,6 +151,27 @@ out:
 	return ret;
 }
 
+/* The secret's key pair, fetched once per process: a Batch child runs
+ * all of its participant's instances in one. */
+static struct aws_creds secret_creds;
+static char *secret_arn;
+
+/* fetch_secret, or a copy of what it gave for arn before. */
+static int secret_get(const char *arn, struct aws_creds *out, char **reason)
+{
+	if (!secret_arn || strcmp(secret_arn, arn)) {
+		struct aws_creds cr = {0};
+		if (fetch_secret(arn, &cr, reason) < 0)
+			return -1;
+		aws_creds_free(&secret_creds);
+		free(secret_arn);
+		secret_creds = cr;
+		secret_arn = xstrdup(arn);
+	}
+	aws_creds_copy(out, &secret_creds);
+	return 0;
+}
+
 static struct s3_client *client_new(const char *profile, const struct aws_creds *creds, char **reason)
 {
 	struct s3_client_config cfg = {.profile = profile, .creds = creds};
@@ -203,7 +224,7 @@ struct remote *remote_open(const struct spec *s, char **reason)
 	const char *arn = getenv("RAPID_INPUT_SECRET_ARN");
 	if (r->nin && arn && *arn) {
 		struct aws_creds cr = {0};
-		if (fetch_secret(arn, &cr, reason) < 0)
+		if (secret_get(arn, &cr, reason) < 0)
 			goto fail;
 		r->in = client_new(input_profile, &cr, reason);
 		aws_creds_free(&cr);

@@ -31,7 +31,8 @@ void remote_set_input_profile(const char *name);
  * output). */
 bool remote_needed(const struct spec *);
 
-/* The clients for the spec's buckets (the secret is fetched here, once).
+/* The clients for the spec's buckets (the secret is fetched here, once
+ * per process).
  * NULL with *reason (malloc'd: the caller frees) on failure. */
 struct remote *remote_open(const struct spec *, char **reason);
 void remote_close(struct remote *);

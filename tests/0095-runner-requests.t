@@ -7,17 +7,19 @@
 # of the manifest; per instance 1 LIST of its sentinel folder, 2 PUTs to
 # claim it (the claim object, the running sentinel), the log, the ok
 # sentinel, 2 DELETEs (running and claim); plus one GET per input object
-# and one PUT per output part.
+# and one PUT per output part. With the input bucket's key pair in a
+# Secrets Manager secret (RAPID_INPUT_SECRET_ARN), the child fetches it
+# once, not once per instance.
 . "$(dirname "$0")/lib.sh"
 . "$TESTS_DIR/emu.sh"
 : "${TOOLDIR:?TOOLDIR must name the test tools folder (make check sets it)}"
 S3TOOL=$TOOLDIR/s3tool
-emu_start ovh
+emu_start ovh ovh-in
 B=s3://ovh
 RUNS="REST1_LR REST1_RL REST2_LR REST2_RL"
 for r in $RUNS; do
 	printf 'bold %s\n' $r >"$T_TMP/$r"
-	"$S3TOOL" put "$T_TMP/$r" $B/in/100307/$r.nii.gz >/dev/null
+	"$S3TOOL" put "$T_TMP/$r" s3://ovh-in/100307/$r.nii.gz >/dev/null
 done
 /usr/bin/python3 - "$B" $RUNS >"$T_TMP/list" <<'PY'
 import json, sys
@@ -30,8 +32,8 @@ for i, r in enumerate(runs):
         "sentinel_dir": "%s.rapid/sentinels/rapidtide/%s/%s/" % (root, p, r),
         "log_dir": "%s.rapid/logs/rapidtide/%s/%s/" % (root, p, r),
         "argv": [["sh"], ["-c"], ['cat "$1" >"$2"'], ["sh"], [{"input": "bold"}], [{"output": "dir"}, "maps.txt"]],
-        "inputs": [{"name": "bold", "uri": "%s/in/%s/%s.nii.gz" % (b, p, r),
-                    "path": "%s/in/%s/%s.nii.gz" % (b, p, r), "fingerprint": "etag"}],
+        "inputs": [{"name": "bold", "uri": "s3://ovh-in/%s/%s.nii.gz" % (p, r),
+                    "path": "s3://ovh-in/%s/%s.nii.gz" % (p, r), "fingerprint": "etag"}],
         "outputs": [{"name": "dir", "uri": "%ssub-%s/%s/" % (root, p, r),
                      "path": "%ssub-%s/%s/" % (root, p, r), "dir": True}]}))
 print("\t".join([p] + specs))
@@ -50,5 +52,21 @@ N=4
 is "$G $L $P $D" "$((2 + N)) $N $((4 * N + N)) $((2 * N))" \
    "requests: 2+$N GET (manifest, inputs), $N LIST, $((4 * N))+$N PUT (claim, running, log, ok; outputs), $((2 * N)) DELETE"
 echo "# the runner's own requests for a participant with $N runs: $((G + L + P + D - N - N)) (GET $((G - N)), LIST $L, PUT $((P - N)), DELETE $D), besides $N input GETs and $N output PUTs"
+is "$(emu_count mismatches)" 0 "0 signature mismatches"
+
+# The same child in Batch's shape: container credentials, the input
+# bucket's key pair from the secret (the emulator's first credential).
+_emu_call POST secret "{\"name\": \"rapid/input\", \"value\": \"{\\\"IBS3SECRET\\\":\\\"$EMU_AKID:$EMU_SECRET_KEY\\\"}\"}" >/dev/null
+ARN=$(emu_aws secretsmanager describe-secret --secret-id rapid/input --query ARN --output text)
+emu_aws s3 rm --recursive --quiet s3://ovh/out/
+emu_reset
+run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+	AWS_CONTAINER_CREDENTIALS_FULL_URI="$EMU_URL/__emu/container-credentials" \
+	AWS_CONTAINER_AUTHORIZATION_TOKEN="$EMU_CONTAINER_AUTH" RAPID_INPUT_SECRET_ARN="$ARN" \
+	AWS_BATCH_JOB_ID=6f1c2d3e-0000-4000-8000-000000000002 AWS_BATCH_JOB_ATTEMPT=1 AWS_BATCH_JOB_ARRAY_INDEX=0 \
+	AWS_EC2_METADATA_DISABLED=true "$RAPID" runner --manifest $M/manifest.jsonl
+is "$RC" 0 "with the input secret: the child builds its 4 instances"
+is "$(emu_count GetSecretValue)" 1 "it fetches the secret once for its 4 instances"
+is "$(emu_requests_count "Credential=$EMU_AKID/")" $N "the secret's key pair signs the $N input GETs, nothing else"
 is "$(emu_count mismatches)" 0 "0 signature mismatches"
 done_testing
