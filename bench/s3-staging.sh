@@ -74,18 +74,7 @@ awsc() { "$AWS" --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 measure() {
 	_name=$1 _prep=$2; shift 2
 	sh -c "$_prep"
-	$PY - "$WORK/$_name.times" "$@" <<'PY'
-import os, sys, time, subprocess
-out, cmd = sys.argv[1], sys.argv[2:]
-t0 = time.monotonic()
-p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-_, status, ru = os.wait4(p.pid, 0)
-wall = time.monotonic() - t0
-if status != 0:
-    sys.exit("bench: %s failed (status %d)" % (" ".join(cmd), status))
-with open(out, "a") as f:
-    f.write("%.3f %.3f\n" % (wall, ru.ru_utime + ru.ru_stime))
-PY
+	$PY "$ROOT/bench/timed.py" "$WORK/$_name.times" "$@"
 }
 median() { # FILE COLUMN
 	sort -n -k"$2" "$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'

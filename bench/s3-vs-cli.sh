@@ -52,18 +52,7 @@ measure() {
 	: > "$WORK/$_name.times"
 	_i=0
 	while [ $_i -lt "$RUNS" ]; do
-		$PY - "$WORK/$_name.times" "$@" <<'PY'
-import os, sys, time, subprocess
-out, cmd = sys.argv[1], sys.argv[2:]
-t0 = time.monotonic()
-p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-_, status, ru = os.wait4(p.pid, 0)
-wall = time.monotonic() - t0
-if status != 0:
-    sys.exit("bench: %s failed (status %d)" % (" ".join(cmd), status))
-with open(out, "a") as f:
-    f.write("%.3f %.3f\n" % (wall, ru.ru_utime + ru.ru_stime))
-PY
+		$PY "$ROOT/bench/timed.py" "$WORK/$_name.times" "$@"
 		_i=$((_i + 1))
 	done
 }
