@@ -6,6 +6,9 @@
 #include "engine/plan.h"
 #include "cli/session.h"
 #include "engine/state.h"
+#include "engine/submit.h"
+#include "cfn/stack.h"
+#include "aws/error.h"
 #include "lib/util.h"
 #include "runner/container.h"
 
@@ -15,7 +18,7 @@
 #include <string.h>
 
 enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE, O_CORES, O_MEMORY,
-       O_CONTAINER };
+       O_CONTAINER, O_JOB_QUEUE, O_JOB_DEFINITION };
 
 const struct cli_option build_options[] = {
 	{O_DRY_RUN, 'n', "dry-run", NULL, "print the plan and run nothing"},
@@ -23,7 +26,11 @@ const struct cli_option build_options[] = {
 	{O_CORES, 0, "cores", "N", "vcpus the running instances may take (default: all)"},
 	{O_MEMORY, 0, "memory", "SIZE", "memory they may take: MiB, or 8G (default: all)"},
 	{O_KEEP_GOING, 'k', "keep-going", NULL, "after a failure, go on with what does not depend on it"},
-	{O_BACKEND, 0, "backend", "local", "where instances run: local (this machine)"},
+	{O_BACKEND, 0, "backend", "local|batch",
+	 "where instances run: local (this machine, the default) or batch (AWS Batch array jobs)"},
+	{O_JOB_QUEUE, 0, "job-queue", "QUEUE", "batch: the job queue (default: the remembered stack's)"},
+	{O_JOB_DEFINITION, 0, "job-definition", "DEF",
+	 "batch: the job definition images derive from (default: the remembered stack's)"},
 	{O_CONTAINER, 0, "container", "podman|docker|none",
 	 "run each target that names an image in it, with this tool (default none)"},
 	{O_FORCE, 0, "force", NULL, "rebuild the named targets (all if none), not upstream"},
@@ -85,13 +92,41 @@ static void say_no_image(const struct session *s, const char *tool)
 			     g->groups[gi].t->name, tool);
 }
 
+/* The queue and job definition of the batch backend: the options', else
+ * the remembered stack's (rapid stack create). 0, or -1 after saying what
+ * is missing. */
+static int batch_target(const char **queue, const char **definition, struct stack_info *stack)
+{
+	if (*queue && *definition)
+		return 0;
+	struct aws_error err = {0};
+	int r = stack_load(stack, &err);
+	if (r < 0) {
+		warn("cannot read the remembered stack: %s", err.message ? err.message : "unknown error");
+		aws_error_clear(&err);
+		return -1;
+	}
+	if (!*queue)
+		*queue = r > 0 ? stack->job_queue : NULL;
+	if (!*definition)
+		*definition = r > 0 ? stack->job_definition : NULL;
+	if (!*queue || !*definition) {
+		warn("build: the batch backend needs a job queue and a job definition: run `rapid stack create`, "
+		     "or give --job-queue and --job-definition");
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_build(int argc, char **argv)
 {
 	struct session s = {0};
 	struct plan_opts po = {0};
 	struct build_opts bo = {.jobs = 1};
 	struct cli_args a;
-	bool dry = false, force = false, jobs_per_core = false, *forced = NULL;
+	bool dry = false, force = false, jobs_per_core = false, *forced = NULL, batch = false;
+	const char *queue = NULL, *definition = NULL;
+	struct stack_info stack = {0};
 	struct plan *p = NULL;
 	int ret = 1;
 	cli_args_init(&a, "build", argc, argv);
@@ -125,9 +160,12 @@ int cmd_build(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case O_JOB_QUEUE: queue = a.value; break;
+		case O_JOB_DEFINITION: definition = a.value; break;
 		case O_BACKEND:
-			if (strcmp(a.value, "local")) {
-				warn("build: unknown backend '%s' (the backends: local)", a.value);
+			batch = !strcmp(a.value, "batch");
+			if (strcmp(a.value, "local") && !batch) {
+				warn("build: unknown backend '%s' (the backends: local, batch)", a.value);
 				cli_usage_lines(stderr, a.cmd);
 				ret = 2;
 				goto out;
@@ -153,6 +191,19 @@ int cmd_build(int argc, char **argv)
 	}
 	if (jobs_per_core)
 		bo.jobs = bo.cores ? bo.cores : exec_machine_cores();
+	if (batch) {
+		if (po.container) {
+			warn("build: --container runs recipes on this machine; the batch backend runs them in the "
+			     "job definition's image");
+			ret = 2;
+			goto out;
+		}
+		po.batch = true;
+		if (batch_target(&queue, &definition, &stack) < 0) {
+			ret = 2;
+			goto out;
+		}
+	}
 	if (session_open(&s, true, true) < 0)
 		goto out;
 	if (force)
@@ -162,7 +213,14 @@ int cmd_build(int argc, char **argv)
 	p = plan_new(s.g, s.st, &po);
 	if (!p)
 		goto out;
-	if (dry) {
+	if (batch) {
+		struct submit_opts so = {.queue = queue, .definition = definition, .dry_run = dry};
+		if (dry)
+			plan_print(p, stdout, false);
+		ret = submit_build(p, &so);
+		if (state_commit(s.st) < 0 && ret == 0)
+			ret = 1;
+	} else if (dry) {
 		plan_print(p, stdout, false);
 		ret = 0;
 	} else if (p->pending == 0) {
@@ -195,6 +253,7 @@ int cmd_build(int argc, char **argv)
 	if (bo.verbose)
 		cloud_report();
 out:
+	stack_info_free(&stack);
 	plan_free(p);
 	free(forced);
 	session_close(&s);

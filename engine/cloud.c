@@ -17,6 +17,11 @@ void cloud_set_profile(const char *name)
 	profile = name;
 }
 
+const char *cloud_profile(void)
+{
+	return profile;
+}
+
 void cloud_warn(const struct aws_error *e)
 {
 	char *m = aws_error_format(e);

@@ -12,6 +12,8 @@ struct aws_error;
 /* The AWS profile the client will use (--profile); NULL: AWS_PROFILE.
  * Borrowed: the string outlives the client. */
 void cloud_set_profile(const char *name);
+/* That profile (NULL: AWS_PROFILE), for the other services' clients. */
+const char *cloud_profile(void);
 
 /* The AWS profile for requests to input buckets (--input-profile):
  * buckets that no output root of the Rapidfile is in. NULL: none (the

@@ -46,7 +46,8 @@ enum inst_reason {
 	R_SKIP_INPUT,   /* a required input is missing */
 	R_SKIP_UPSTREAM, /* an upstream instance is missing or skipped */
 	R_OUTPUT_CHANGED, /* ok at this key, but an output it records is missing or changed */
-	R_INPUT_UNREADABLE /* skipped: an input cannot be read (EACCES, ELOOP, a FIFO, ...) */
+	R_INPUT_UNREADABLE, /* skipped: an input cannot be read (EACCES, ELOOP, a FIFO, ...) */
+	R_QUEUED        /* in an open Batch submission whose job may still run it */
 };
 
 struct instance {

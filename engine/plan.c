@@ -6,6 +6,7 @@
  * one stat() per instance (its ok sentinel) and one per output file its
  * sentinel records (outstat.c; the record comes from the state). */
 #include "engine/plan.h"
+#include "engine/submit.h"
 #include "engine/cloud.h"
 #include "engine/outstat.h"
 #include "engine/state.h"
@@ -669,6 +670,9 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	if (p->unplannable > SHOW_UNPLANNABLE)
 		warn("... and %zu more instances cannot be planned", p->unplannable - SHOW_UNPLANNABLE);
 	inst_work_free(&w);
+	/* work an open Batch submission will do is queued, not stale */
+	if (ok && submit_mark_queued(p) < 0)
+		ok = 0;
 	p->fpstats = *fp_get_stats(p->fp);
 	outstat_counts(p->os, &p->outputs_stated, &p->outputs_hashed);
 	if (st && state_commit(st) < 0)
@@ -703,6 +707,7 @@ void plan_free(struct plan *p)
 		store_close(p->stores[gi]);
 	free(p->stores);
 	free(p->count);
+	free(p->queued_job);
 	if (p->fp)
 		fp_free(p->fp);
 	outstat_free(p->os);
@@ -723,6 +728,7 @@ static const char *reason_text(const struct instance *i, struct buf *tmp)
 	case R_INTERRUPTED: return "interrupted (no live runner)";
 	case R_FORCED: return "forced";
 	case R_RUNNING: return "running";
+	case R_QUEUED: return i->why ? i->why : "queued in an open submission";
 	case R_SKIP_INPUT: return "skipped: required input missing";
 	case R_SKIP_UPSTREAM: return "skipped: upstream missing or skipped";
 	case R_INPUT_UNREADABLE: return "cannot be planned: an input cannot be read";
@@ -957,6 +963,7 @@ static const char *reason_json(enum inst_reason r)
 	case R_INTERRUPTED: return "interrupted";
 	case R_FORCED: return "forced";
 	case R_RUNNING: return "running";
+	case R_QUEUED: return "queued";
 	case R_SKIP_INPUT: return "input_missing";
 	case R_SKIP_UPSTREAM: return "upstream_missing";
 	case R_OUTPUT_CHANGED: return "output_changed";

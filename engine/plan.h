@@ -28,6 +28,10 @@ struct plan_opts {
 	 * recipes of targets with an image in it (runner/container.h); NULL:
 	 * every recipe runs on this machine. Borrowed. */
 	const char *container;
+	/* build --backend batch: specs for Batch children (the recipe runs
+	 * in the child's scratch folder), and open submissions are read so
+	 * that queued work is not stale (engine/submit.h). */
+	bool batch;
 };
 
 struct plan {
@@ -43,6 +47,10 @@ struct plan {
 	struct fp_stats fpstats; /* what fingerprinting cost */
 	struct outstat *os;      /* checks the outputs of up-to-date instances */
 	size_t outputs_stated, outputs_hashed; /* what that cost */
+	/* Per instance, NULL when none: the Batch job id of the open
+	 * submission that will build it (R_QUEUED); NULL when nothing is
+	 * queued. Strings in the graph's arena. */
+	const char **queued_job;
 };
 
 /* A gathering input of an expanded instance (rules.h, struct input.gather):

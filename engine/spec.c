@@ -173,6 +173,13 @@ int spec_write(const struct plan *p, const struct instance *i, const struct inst
 		s.scratch = arena_strdup(A, sc);
 		free(sc);
 	}
+	/* A Batch child runs the recipe in its scratch folder, in the
+	 * container's own file system. */
+	if (p->opts.batch) {
+		s.workdir = NULL;
+		s.container = NULL;
+		s.scratch = NULL;
+	}
 	s.ncomponents = w->comps.n;
 	s.components = arena_alloc(A, (w->comps.n + 1) * sizeof(*s.components));
 	for (size_t k = 0; k < w->comps.n; k++)

@@ -30,7 +30,7 @@ is "$RC" 0 "cold plan over $N S3 participants succeeds"
 like "$OUT" "^rapidtide: $N instances: 0 up to date, $N to build$" "every instance is to build"
 like "$ERR" "inputs: 0 cached, 0 hashed \\(0 bytes\\), $N asked of S3, 0 missing" "each input asked of S3 once"
 is "$(emu_count HeadObject)" "$N" "cold plan: one HEAD per input ($N)"
-is "$(emu_count ListObjectsV2)" 3 "cold plan: 2 pages of participants + 1 of (no) sentinels"
+is "$(emu_count ListObjectsV2)" 4 "cold plan: 2 pages of participants + 1 of (no) sentinels + 1 of (no) open submissions"
 is "$(emu_count GetObject)" 0 "cold plan reads no object"
 
 # Mark 1,500 participants built: ok sentinels with the keys plan computed.
@@ -51,7 +51,7 @@ is "$RC" 0 "warm plan succeeds"
 like "$OUT" "^rapidtide: $N instances: 1500 up to date, 500 to build$" "1,500 up to date from the sentinel listing"
 like "$ERR" "inputs: $N cached, 0 hashed \\(0 bytes\\), 0 asked of S3" "every input fingerprint comes from the cache"
 is "$(emu_count HeadObject)" 0 "warm plan: no HEAD at all"
-is "$(emu_count ListObjectsV2)" 4 "warm plan: 2 pages of participants + ceil(1500/1000) = 2 of sentinels"
+is "$(emu_count ListObjectsV2)" 5 "warm plan: 2 pages of participants + ceil(1500/1000) = 2 of sentinels + 1 of submissions"
 is "$(emu_count mismatches)" 0 "no signature mismatch"
 
 # --refresh asks S3 again; a changed input shows its old and new ETag.

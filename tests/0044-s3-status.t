@@ -54,7 +54,7 @@ is "$(printf '%s\n' "$OUT" | grep -c '^    participant=')" 5 "five examples"
 like "$OUT" "^    \\.\\.\\. and 2 more$" "and a count of the rest"
 # status plans first (the instances of the current plan): the participants'
 # list(s3://) costs its 2 pages, then one listing page per 1,000 sentinels
-is "$(emu_count ListObjectsV2)" 4 "listing pages: 2 for list(), 2 for 1,110 sentinels"
+is "$(emu_count ListObjectsV2)" 5 "listing pages: 2 for list(), 2 for 1,110 sentinels, 1 for the open submissions"
 is "$(emu_count GetObject)" 7 "only the failed sentinels are read"
 is "$(emu_count HeadObject)" 0 "no input is looked at"
 

@@ -44,26 +44,26 @@ PY
 emu_reset
 run "$RAPID" plan --exit-code -v
 is "$RC" 0 "up to date"
-is "$(emu_count ListObjectsV2)" 1 "plan: one listing (the sentinels)"
+is "$(emu_count ListObjectsV2)" 2 "plan: two listings (the sentinels, the open submissions)"
 is "$(emu_count GetObject)$(emu_count HeadObject)" "00" "and no request for outputs"
 
 "$S3TOOL" rm s3://rapid-out/rt/sub-2/func/maps.nii.gz >/dev/null 2>&1
 emu_reset
 run "$RAPID" plan --exit-code
 is "$RC" 0 "plan does not look at S3 outputs"
-is "$(emu_count ListObjectsV2)" 1 "still one listing"
+is "$(emu_count ListObjectsV2)" 2 "still two listings"
 
 emu_reset
 run "$RAPID" plan --verify -v
 like "$OUT" "^rt: 3 instances: 2 up to date, 1 to build$" "--verify finds the deleted object"
 like "$OUT" "^    p=2  \\(func/maps.nii.gz missing\\)$" "and names it"
-is "$(emu_count ListObjectsV2)" 2 "--verify: the sentinels and the output root, one page each"
+is "$(emu_count ListObjectsV2)" 3 "--verify: the sentinels, the submissions and the output root, one page each"
 is "$(emu_count GetObject)" 3 "the three ok sentinel bodies read, once"
 like "$ERR" "outputs: 6 checked, 0 hashed" "six recorded objects compared"
 emu_reset
 run "$RAPID" plan --verify
 is "$(emu_count GetObject)" 0 "a second --verify answers from the state"
-is "$(emu_count ListObjectsV2)" 2 "and lists the same"
+is "$(emu_count ListObjectsV2)" 3 "and lists the same"
 
 echo "a longer log than before" > longer
 "$S3TOOL" put longer s3://rapid-out/rt/sub-3/log.txt >/dev/null 2>&1

@@ -1,0 +1,60 @@
+/* submit.h - the batch backend: a submission is the frozen plan of every
+ * stale instance of the selected targets, written under the output root
+ * and submitted as AWS Batch jobs, one array child per participant.
+ *
+ * Under <root>.rapid/submissions/<id>/ (the id: UTC time and random,
+ * "20261202T031500Z-7f3a"):
+ *   submission.json               under the first target's root: id,
+ *                                 created, rapid's version, the Rapidfile's
+ *                                 digest, the queue, every target (root,
+ *                                 chunks, job definition, dependencies)
+ *   <target>/<chunk>/participants.txt  array index i is line i + 1
+ *   <target>/<chunk>/manifest.jsonl    and manifest.idx (runner/manifest.h)
+ *   <target>/<chunk>/jobs.json         after SubmitJob: job id, name, size
+ *   <target>/<chunk>/submitted.<job id>  empty: the job id in the listing,
+ *                                 so reading a submission's state takes one
+ *                                 LIST and no GET
+ *   ended                          empty: every job of it has ended (later
+ *                                 plans do not ask Batch about it again)
+ * <root>.rapid/submissions/LOCK   a build submitting now (a conditional PUT
+ *                                 with a lease): a second build waits for
+ *                                 it, or reports it.
+ *
+ * Exactly once: every file but jobs.json is written before the first
+ * SubmitJob; a chunk that has a manifest and no submitted marker is
+ * reconciled (ListJobs on the queue with its job name) before anything
+ * is submitted again. */
+#ifndef RAPID_SUBMIT_H
+#define RAPID_SUBMIT_H
+
+#include "engine/plan.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct submit_opts {
+	const char *queue;        /* job queue (name or ARN) */
+	const char *definition;   /* the job definition the images derive from */
+	bool dry_run;             /* print what would be submitted; submit nothing */
+	/* Environment every child gets (beside what the definition has):
+	 * "NAME=value" words, borrowed. */
+	const char *const *env;
+	size_t nenv;
+};
+
+/* Freeze and submit every stale instance of the selected targets of p.
+ * Prints what it submitted (or would) on stdout, progress and problems
+ * on stderr. The exit status: 0 when everything stale was submitted (or
+ * was queued already), 1 on a failure (reported), 2 when the Rapidfile
+ * cannot run on Batch (a local root or input; reported). */
+int submit_build(struct plan *p, const struct submit_opts *);
+
+/* The open submissions under the roots of p's selected targets: mark
+ * each stale instance whose participant is in a chunk Batch still runs
+ * (SUBMITTED…RUNNING) as running, reason R_QUEUED, with the job id in its
+ * why. One LIST per distinct S3 root, one DescribeJobs per 100 chunk
+ * jobs, one GET of participants.txt per alive chunk. 0, or -1 after
+ * printing why. */
+int submit_mark_queued(struct plan *p);
+
+#endif
