@@ -15,12 +15,13 @@ extern struct global_opts g_opts;
 /* Each command's options (cli/args.h), in the cmd_*.c that parses them;
  * the table of commands in cli/main.c points to them. */
 extern const struct cli_option plan_options[], build_options[], status_options[], logs_options[], graph_options[],
-	check_options[], runner_options[], stack_create_options[], stack_info_options[], stack_delete_options[];
+	check_options[], runner_options[], cancel_options[], stack_create_options[], stack_info_options[], stack_delete_options[];
 
 int cmd_plan(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_stack(int argc, char **argv);

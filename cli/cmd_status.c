@@ -12,6 +12,7 @@
 #include "engine/graph.h"
 #include "engine/plan.h"
 #include "engine/store.h"
+#include "aws/batch.h"
 #include "lib/util.h"
 
 #include <stdio.h>
@@ -213,6 +214,63 @@ static void print_text(struct buf *out, const struct tstatus *ts)
 	}
 }
 
+/* The children of job j by Batch state: "3 SUCCEEDED, 1 RUNNING". */
+static void put_summary(struct buf *out, const struct plan_job *j)
+{
+	bool first = true;
+	for (int k = BATCH_NSTATES - 1; k >= 0; k--) {
+		if (!j->summary[k])
+			continue;
+		buf_printf(out, "%s%zu %s", first ? "" : ", ", j->summary[k], batch_state_name((enum batch_state)k));
+		first = false;
+	}
+}
+
+/* The open submissions' jobs, a line each. */
+static void jobs_text(struct buf *out, const struct plan *p)
+{
+	const char *last = NULL;
+	for (size_t k = 0; k < p->njobs; k++) {
+		const struct plan_job *j = &p->jobs[k];
+		if (!last || strcmp(last, j->submission))
+			buf_printf(out, "submission %s:\n", j->submission);
+		last = j->submission;
+		buf_printf(out, "  %s chunk %s: %s", j->target, j->chunk, batch_state_name((enum batch_state)j->state));
+		if (j->size) {
+			buf_printf(out, ", array of %zu: ", j->size);
+			put_summary(out, j);
+		}
+		buf_printf(out, " (job %s)\n", j->job_id);
+		if (j->reason && !j->alive) {
+			buf_puts(out, "    ");
+			buf_put_printable(out, j->reason);
+			buf_putc(out, '\n');
+		}
+	}
+}
+
+static void jobs_json(struct buf *out, const struct plan *p)
+{
+	for (size_t k = 0; k < p->njobs; k++) {
+		const struct plan_job *j = &p->jobs[k];
+		buf_puts(out, k ? ",{\"submission\":" : "{\"submission\":");
+		buf_put_json_str(out, j->submission);
+		buf_puts(out, ",\"target\":");
+		buf_put_json_str(out, j->target);
+		buf_puts(out, ",\"chunk\":");
+		buf_put_json_str(out, j->chunk);
+		buf_puts(out, ",\"job_id\":");
+		buf_put_json_str(out, j->job_id);
+		buf_puts(out, ",\"job_name\":");
+		buf_put_json_str(out, j->job_name);
+		buf_printf(out, ",\"state\":\"%s\",\"size\":%zu,\"children\":{",
+			   batch_state_name((enum batch_state)j->state), j->size);
+		for (int s = 0; s < BATCH_NSTATES; s++)
+			buf_printf(out, "%s\"%s\":%zu", s ? "," : "", batch_state_name((enum batch_state)s), j->summary[s]);
+		buf_puts(out, "}}");
+	}
+}
+
 /* One look at every selected target. 0, or -1 after printing why;
  * *running: how many instances a live runner holds. */
 static int status_once(struct session *s, bool json, size_t *running)
@@ -252,9 +310,16 @@ static int status_once(struct session *s, bool json, size_t *running)
 		first = false;
 		tstatus_free(&ts);
 	}
-	if (json)
+	if (json) {
+		buf_puts(&out, "],\"submissions\":[");
+		jobs_json(&out, p);
 		buf_puts(&out, "]}\n");
-	else if (stale)
+	} else {
+		jobs_text(&out, p);
+	}
+	for (size_t k = 0; k < p->njobs; k++)
+		*running += p->jobs[k].alive;
+	if (!json && stale)
 		buf_printf(&out, "not counted: %zu sentinel%s of older keys or of instances no longer in the Rapidfile\n",
 			   stale, stale == 1 ? "" : "s");
 	if (ret == 0 && out.len) /* a Rapidfile without targets prints nothing */

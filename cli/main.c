@@ -46,6 +46,8 @@ static const struct cli_command commands[] = {
 	 "Count the current instances by state, and the failures by reason.", status_options},
 	{"logs", cmd_logs, "TARGET [WILDCARD=value...] [VAR=value...]",
 	 "Print an instance's log; with --follow, as it runs, until it ends.", logs_options},
+	{"cancel", cmd_cancel, "[SUBMISSION|TARGET...] [VAR=value...]",
+	 "Terminate what the open Batch submissions (all, or those named) still queue or run.", cancel_options},
 	{"graph", cmd_graph, "[TARGET...] [VAR=value...]",
 	 "Print the named targets, their upstream and edges in DOT.", graph_options},
 	{"check", cmd_check, "[VAR=value...]",

@@ -684,6 +684,21 @@ struct plan *plan_new(struct graph *g, struct state *st, const struct plan_opts 
 	return p;
 }
 
+void plan_jobs_clear(struct plan *p)
+{
+	for (size_t k = 0; k < p->njobs; k++) {
+		struct plan_job *j = &p->jobs[k];
+		free(j->submission);
+		free(j->target);
+		free(j->chunk);
+		free(j->job_id);
+		free(j->job_name);
+		free(j->dir);
+		free(j->reason);
+	}
+	p->njobs = 0;
+}
+
 int plan_sweep(struct plan *p)
 {
 	int ret = 0;
@@ -708,6 +723,8 @@ void plan_free(struct plan *p)
 	free(p->stores);
 	free(p->count);
 	free(p->queued_job);
+	plan_jobs_clear(p);
+	free(p->jobs);
 	if (p->fp)
 		fp_free(p->fp);
 	outstat_free(p->os);

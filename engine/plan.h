@@ -51,6 +51,21 @@ struct plan {
 	 * submission that will build it (R_QUEUED); NULL when nothing is
 	 * queued. Strings in the graph's arena. */
 	const char **queued_job;
+	/* The jobs of the open submissions under the selected roots, as
+	 * Batch last described them (engine/submit.h); all owned. */
+	struct plan_job *jobs;
+	size_t njobs;
+};
+
+/* One chunk job of an open submission. */
+struct plan_job {
+	char *submission, *target, *chunk, *job_id, *job_name;
+	char *dir;               /* the chunk's folder (participants.txt, manifest) */
+	int state;               /* enum batch_state (aws/batch.h) */
+	bool alive;              /* SUBMITTED..RUNNING */
+	size_t size;             /* array size; 0 for a plain job */
+	size_t summary[8];       /* children per enum batch_state */
+	char *reason;            /* Batch's statusReason, or NULL */
 };
 
 /* A gathering input of an expanded instance (rules.h, struct input.gather):
@@ -77,6 +92,9 @@ struct inst_work {
 	struct comps comps;
 	struct buf tmp;
 };
+
+/* Forget p->jobs (keeping the array for reuse). */
+void plan_jobs_clear(struct plan *);
 
 /* Compute the plan. NULL after printing why. */
 struct plan *plan_new(struct graph *, struct state *, const struct plan_opts *);

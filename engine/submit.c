@@ -435,12 +435,28 @@ static int mark_chunk(struct plan *p, size_t gi, const struct found_chunk *c)
 	return 0;
 }
 
+/* Remember chunk c's job as Batch described it (status, cancel). */
+static void add_job(struct plan *p, const struct found_chunk *c, const struct batch_job *j)
+{
+	p->jobs = xreallocarray(p->jobs, p->njobs + 1, sizeof(*p->jobs));
+	struct plan_job *pj = &p->jobs[p->njobs++];
+	*pj = (struct plan_job){
+		.submission = xstrdup(c->sub), .target = xstrdup(c->target), .chunk = xstrdup(c->chunk),
+		.job_id = xstrdup(j->id), .job_name = xstrdup(j->name ? j->name : ""), .dir = xstrdup(c->dir),
+		.state = (int)j->state, .alive = batch_state_alive(j->state), .size = j->array_size,
+		.reason = j->status_reason ? xstrdup(j->status_reason) : NULL,
+	};
+	for (int k = 0; k < BATCH_NSTATES && k < 8; k++)
+		pj->summary[k] = j->summary[k];
+}
+
 /* Read the open submissions of p's selected S3 roots; mark what they
  * queue. write: reconcile and record (the build that holds the lock). */
 static int mark_queued(struct plan *p, bool write)
 {
 	struct graph *g = p->g;
 	int ret = 0;
+	plan_jobs_clear(p); /* what an earlier look found is looked at again */
 	for (size_t gi = 0; gi < g->ngroups; gi++) {
 		if (!p->stores[gi] || !uri_is_s3(store_root(p->stores[gi])))
 			continue;
@@ -482,8 +498,10 @@ static int mark_queued(struct plan *p, bool write)
 			} else {
 				for (size_t k = 0; k < s.nchunks; k++)
 					for (size_t j = 0; j < n; j++)
-						if (s.chunks[k].job_id && !strcmp(s.chunks[k].job_id, jobs[j].id))
+						if (s.chunks[k].job_id && !strcmp(s.chunks[k].job_id, jobs[j].id)) {
 							s.chunks[k].state = jobs[j].state;
+							add_job(p, &s.chunks[k], &jobs[j]);
+						}
 			}
 			batch_jobs_free(jobs, n);
 		}
@@ -1380,4 +1398,60 @@ out:
 	lock_release(&f);
 	frozen_free(&f);
 	return ret;
+}
+
+bool submit_id_like(const char *w)
+{
+	/* YYYYMMDDTHHMMSSZ-xxxx */
+	size_t n = strlen(w);
+	if (n < 18 || w[8] != 'T' || w[15] != 'Z' || w[16] != '-')
+		return false;
+	for (size_t k = 0; k < 15; k++)
+		if (k != 8 && (w[k] < '0' || w[k] > '9'))
+			return false;
+	for (size_t k = 17; k < n; k++)
+		if (!((w[k] >= '0' && w[k] <= '9') || (w[k] >= 'a' && w[k] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool listed(const char *s, const char *const *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!strcmp(v[k], s))
+			return true;
+	return false;
+}
+
+int submit_cancel(struct plan *p, const char *const *subs, size_t nsubs, const char *const *targets,
+		  size_t ntargets)
+{
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	const char *user = getenv("USER");
+	char *reason = xasprintf("cancelled by rapid cancel (%s@%s)", user ? user : "?", host);
+	size_t done = 0, failed = 0;
+	for (size_t k = 0; k < p->njobs; k++) {
+		const struct plan_job *j = &p->jobs[k];
+		if (!j->alive)
+			continue;
+		if ((nsubs || ntargets) && !listed(j->submission, subs, nsubs) && !listed(j->target, targets, ntargets))
+			continue;
+		struct batch *b = get_batch();
+		struct aws_error err = {0};
+		if (!b || batch_terminate_job(b, j->job_id, reason, &err) < 0) {
+			if (b)
+				cloud_warn(&err);
+			aws_error_clear(&err);
+			failed++;
+			continue;
+		}
+		printf("cancelled %s (%s): submission %s, %s chunk %s\n", j->job_name, j->job_id, j->submission,
+		       j->target, j->chunk);
+		done++;
+	}
+	free(reason);
+	if (!done && !failed)
+		fprintf(stderr, "rapid: nothing to cancel: no job of an open submission is queued or running\n");
+	return failed ? 1 : 0;
 }

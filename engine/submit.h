@@ -57,4 +57,16 @@ int submit_build(struct plan *p, const struct submit_opts *);
  * printing why. */
 int submit_mark_queued(struct plan *p);
 
+/* rapid cancel: TerminateJob every alive job of p->jobs (submit_mark_queued
+ * filled them) of the submissions named in subs or of the targets named
+ * in targets (every one when both are empty). Batch passes SIGTERM to the
+ * running children, whose runners record their instances interrupted, and
+ * drops the children that had not started. One line on stdout per job.
+ * 0 (nothing alive is not a failure), or 1 after printing why. */
+int submit_cancel(struct plan *p, const char *const *subs, size_t nsubs, const char *const *targets,
+		  size_t ntargets);
+
+/* Whether word looks like a submission id ("20261202T031500Z-7f3a"). */
+bool submit_id_like(const char *word);
+
 #endif
