@@ -22,7 +22,7 @@ is "$ERR" "$HELP" "... with the help on stderr"
 
 # The commands rapid help lists: every one the table has, and only those.
 cmds=$(printf '%s\n' "$HELP" | sed -n '/^commands:$/,/^$/p' | sed -n 's/^  \([a-z]*\) .*/\1/p')
-is "$(echo $cmds)" "plan build status logs graph check runner stack version help" "rapid help lists the commands"
+is "$(echo $cmds)" "plan build status logs cancel graph check runner stack version help" "rapid help lists the commands"
 
 # options_of FILE TABLE: "-x --name" words of one option table in FILE.
 options_of() {
@@ -121,7 +121,7 @@ is "$(printf '%s\n' "$ERR" | head -n 2)" "rapid: plan: unknown option '--jsno' (
 usage: rapid plan [--explain] [--json] [--refresh] [--exit-code] [-v]" "... with a hint and the usage line"
 run "$RAPID" build --backend
 is "$RC" 2 "--backend without a value: usage error"
-like "$ERR" "^rapid: build: option '--backend' needs a value \\(local\\)" "... named"
+like "$ERR" "^rapid: build: option '--backend' needs a value \\(local[|]batch\\)" "... named"
 run "$RAPID" plan --json=yes
 is "$RC:$(printf '%s\n' "$ERR" | head -n 1)" "2:rapid: plan: option '--json' takes no value" "a flag given a value"
 run "$RAPID" runner --spec
