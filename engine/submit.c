@@ -647,6 +647,12 @@ static bool inputs_in_s3(const struct plan *p, const struct instance *i, const s
 	return true;
 }
 
+static void say_local_root(const struct target *t)
+{
+	warn("target '%s' writes to '%s', on this machine: the batch backend needs an s3:// output", t->name,
+	     t->root);
+}
+
 /* Collect each selected target's stale instances into children, one per
  * participant, with their specs. 0, 2 when the Rapidfile cannot run on
  * Batch, -1 on another failure (reported). */
@@ -665,8 +671,7 @@ static int collect(struct frozen *f)
 		if (!tg->selected || !p->count[gi][INST_STALE])
 			continue;
 		if (!uri_is_s3(t->root)) {
-			warn("target '%s' writes to '%s', on this machine: the batch backend needs an s3:// output",
-			     t->name, t->root);
+			say_local_root(t);
 			ret = 2;
 			break;
 		}
@@ -1338,9 +1343,12 @@ int submit_build(struct plan *p, const struct submit_opts *o)
 		return 0;
 	}
 	if (!o->dry_run) {
-		if (!uri_is_s3(f.lock_root)) {
-			warn("the batch backend needs an s3:// output root, not '%s'", f.lock_root);
-			return 2;
+		for (size_t gi = 0; gi < g->ngroups; gi++) {
+			const struct target *t = g->groups[gi].t;
+			if (g->groups[gi].selected && p->count[gi][INST_STALE] && !uri_is_s3(t->root)) {
+				say_local_root(t);
+				return 2;
+			}
 		}
 		int l = lock_take(&f);
 		if (l <= 0) {
