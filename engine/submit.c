@@ -6,6 +6,7 @@
 #include "aws/s3.h"
 #include "engine/cloud.h"
 #include "engine/spec.h"
+#include "engine/state.h"
 #include "engine/store.h"
 #include "lib/util.h"
 #include "runner/layout.h"
@@ -143,6 +144,7 @@ struct found_chunk {
 	char *chunk;      /* its number, as written */
 	char *dir;        /* <root>.rapid/submissions/<id>/<target>/<chunk>/ */
 	char *job_id;     /* from the submitted.<id> marker; NULL when none */
+	char *ptxt_etag;  /* participants.txt's ETag, or NULL */
 	bool manifest;    /* manifest.jsonl is there */
 	bool none;        /* the marker says it was never submitted */
 	enum batch_state state;
@@ -221,8 +223,12 @@ static int on_sub_object(void *ctx, const struct s3_object *o)
 	free(chunk);
 	if (!c->dir)
 		c->dir = xasprintf("%s%.*s", s->bucket_uri, (int)(file - o->key), o->key);
-	if (!strcmp(file, "manifest.jsonl"))
+	if (!strcmp(file, "manifest.jsonl")) {
 		c->manifest = true;
+	} else if (!strcmp(file, "participants.txt")) {
+		free(c->ptxt_etag);
+		c->ptxt_etag = xstrdup(o->etag ? o->etag : "");
+	}
 	else if (!strcmp(file, "submitted.none"))
 		c->none = true;
 	else if (!strncmp(file, "submitted.", 10) && file[10]) {
@@ -240,6 +246,7 @@ static void scan_free(struct scan *s)
 		free(s->chunks[k].chunk);
 		free(s->chunks[k].dir);
 		free(s->chunks[k].job_id);
+		free(s->chunks[k].ptxt_etag);
 	}
 	for (size_t k = 0; k < s->nsubs; k++) {
 		free(s->subs[k].id);
@@ -375,7 +382,26 @@ static int mark_chunk(struct plan *p, size_t gi, const struct found_chunk *c)
 	char *text = NULL;
 	size_t len;
 	bool found = false;
-	int r = get_object(uri, &text, &len, &found, NULL);
+	int r = 0;
+	/* written once: the cache keeps it by its ETag */
+	struct buf key = {0};
+	buf_printf(&key, "participants %s %s", uri, c->ptxt_etag ? c->ptxt_etag : "");
+	void *cached = NULL;
+	size_t clen = 0;
+	if (p->st && c->ptxt_etag && *c->ptxt_etag &&
+	    state_get(p->st, STATE_SUBMISSIONS, key.data, key.len, &cached, &clen) == 1) {
+		text = xmalloc(clen + 1);
+		memcpy(text, cached, clen);
+		text[clen] = 0;
+		len = clen;
+		found = true;
+		free(cached);
+	} else {
+		r = get_object(uri, &text, &len, &found, NULL);
+		if (r == 0 && found && p->st && c->ptxt_etag && *c->ptxt_etag)
+			state_put(p->st, STATE_SUBMISSIONS, key.data, key.len, text, len);
+	}
+	buf_free(&key);
 	free(uri);
 	if (r < 0 || !found) {
 		free(text);
