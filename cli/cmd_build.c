@@ -9,6 +9,8 @@
 #include "engine/submit.h"
 #include "cfn/stack.h"
 #include "aws/error.h"
+#include "aws/batch.h"
+#include <unistd.h>
 #include "lib/util.h"
 #include "runner/container.h"
 
@@ -18,7 +20,7 @@
 #include <string.h>
 
 enum { O_DRY_RUN = 1, O_JOBS, O_KEEP_GOING, O_BACKEND, O_FORCE, O_REFRESH, O_VERBOSE, O_CORES, O_MEMORY,
-       O_CONTAINER, O_JOB_QUEUE, O_JOB_DEFINITION };
+       O_CONTAINER, O_JOB_QUEUE, O_JOB_DEFINITION, O_WAIT };
 
 const struct cli_option build_options[] = {
 	{O_DRY_RUN, 'n', "dry-run", NULL, "print the plan and run nothing"},
@@ -33,6 +35,7 @@ const struct cli_option build_options[] = {
 	 "batch: the job definition images derive from (default: the remembered stack's)"},
 	{O_CONTAINER, 0, "container", "podman|docker|none",
 	 "run each target that names an image in it, with this tool (default none)"},
+	{O_WAIT, 0, "wait", NULL, "batch: follow the submission until nothing of it runs; exit 1 if anything failed"},
 	{O_FORCE, 0, "force", NULL, "rebuild the named targets (all if none), not upstream"},
 	{O_REFRESH, 0, "refresh", NULL, "re-read every input instead of trusting cached fingerprints"},
 	{O_VERBOSE, 'v', "verbose", NULL, "also say on stderr which S3 requests the build made"},
@@ -118,13 +121,58 @@ static int batch_target(const char **queue, const char **definition, struct stac
 	return 0;
 }
 
+/* build --backend batch --wait: plan again every few seconds (which asks
+ * Batch about the open submissions) until none of their jobs may still
+ * run, with a progress line; then 0 when every selected instance is up
+ * to date, 1 when any failed or is still to build (said). */
+static int wait_batch(struct session *s, const struct plan_opts *po)
+{
+	const char *env = getenv("RAPID_POLL_S");
+	unsigned poll = env && atoi(env) > 0 ? (unsigned)atoi(env) : 10;
+	for (;;) {
+		struct plan *p = plan_new(s->g, s->st, po);
+		if (!p)
+			return 1;
+		size_t alive = 0, children[8] = {0}, failed = 0, stale = 0;
+		for (size_t k = 0; k < p->njobs; k++) {
+			alive += p->jobs[k].alive;
+			for (int st = 0; st < 8; st++)
+				children[st] += p->jobs[k].summary[st];
+		}
+		for (size_t i = 0; i < s->g->ninst; i++) {
+			const struct instance *in = &s->g->inst[i];
+			if (!s->g->groups[in->group].selected)
+				continue;
+			failed += in->state == INST_STALE && in->reason == R_FAILED;
+			stale += in->state == INST_STALE;
+		}
+		if (!alive) {
+			plan_free(p);
+			if (failed || stale) {
+				warn("submission ended: %zu instance%s failed, %zu not built (rapid status says why)", failed,
+				     failed == 1 ? "" : "s", stale - failed);
+				return 1;
+			}
+			fprintf(stderr, "rapid: submission ended: everything is up to date\n");
+			return 0;
+		}
+		fprintf(stderr, "rapid: %zu job%s in flight: children %zu queued, %zu running, %zu succeeded, %zu failed\n",
+			alive, alive == 1 ? "" : "s",
+			children[BATCH_SUBMITTED] + children[BATCH_PENDING] + children[BATCH_RUNNABLE],
+			children[BATCH_STARTING] + children[BATCH_RUNNING], children[BATCH_SUCCEEDED],
+			children[BATCH_FAILED]);
+		plan_free(p);
+		sleep(poll);
+	}
+}
+
 int cmd_build(int argc, char **argv)
 {
 	struct session s = {0};
 	struct plan_opts po = {0};
 	struct build_opts bo = {.jobs = 1};
 	struct cli_args a;
-	bool dry = false, force = false, jobs_per_core = false, *forced = NULL, batch = false;
+	bool dry = false, force = false, jobs_per_core = false, *forced = NULL, batch = false, wait = false;
 	const char *queue = NULL, *definition = NULL;
 	struct stack_info stack = {0};
 	struct plan *p = NULL;
@@ -161,6 +209,7 @@ int cmd_build(int argc, char **argv)
 			}
 			break;
 		case O_JOB_QUEUE: queue = a.value; break;
+		case O_WAIT: wait = true; break;
 		case O_JOB_DEFINITION: definition = a.value; break;
 		case O_BACKEND:
 			batch = !strcmp(a.value, "batch");
@@ -220,6 +269,8 @@ int cmd_build(int argc, char **argv)
 		ret = submit_build(p, &so);
 		if (state_commit(s.st) < 0 && ret == 0)
 			ret = 1;
+		if (ret == 0 && wait && !dry)
+			ret = wait_batch(&s, &po);
 	} else if (dry) {
 		plan_print(p, stdout, false);
 		ret = 0;
