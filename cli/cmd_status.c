@@ -12,6 +12,7 @@
 #include "engine/graph.h"
 #include "engine/plan.h"
 #include "engine/store.h"
+#include "engine/submit.h"
 #include "aws/batch.h"
 #include "lib/util.h"
 
@@ -46,6 +47,7 @@ struct tstatus {
 	size_t n;
 	size_t count[ST_N];
 	size_t stale;            /* sentinels not of the current plan */
+	size_t batch_failed;     /* children Batch failed without a sentinel */
 	struct reason *reasons;  /* in order of first appearance */
 	size_t nreasons;
 	struct buf name;         /* scratch */
@@ -112,6 +114,19 @@ static void failure_text(const struct sentinel_body *b, struct buf *out)
 		buf_puts(out, "no details");
 }
 
+/* The group of failures whose text is why (made when new). */
+static struct reason *reason_for(struct tstatus *ts, struct buf *why)
+{
+	for (size_t k = 0; k < ts->nreasons; k++)
+		if (!strcmp(ts->reasons[k].text, why->data))
+			return &ts->reasons[k];
+	ts->reasons = xreallocarray(ts->reasons, ts->nreasons + 1, sizeof(*ts->reasons));
+	struct reason *r = &ts->reasons[ts->nreasons++];
+	memset(r, 0, sizeof(*r));
+	r->text = buf_detach(why);
+	return r;
+}
+
 static void failure(struct tstatus *ts, const struct scan_entry *e)
 {
 	const struct target *t = ts->tg->t;
@@ -119,16 +134,7 @@ static void failure(struct tstatus *ts, const struct scan_entry *e)
 	const char *log = b ? b->log : NULL;
 	struct buf why = {0};
 	failure_text(b, &why);
-	struct reason *r = NULL;
-	for (size_t k = 0; k < ts->nreasons && !r; k++)
-		if (!strcmp(ts->reasons[k].text, why.data))
-			r = &ts->reasons[k];
-	if (!r) {
-		ts->reasons = xreallocarray(ts->reasons, ts->nreasons + 1, sizeof(*ts->reasons));
-		r = &ts->reasons[ts->nreasons++];
-		memset(r, 0, sizeof(*r));
-		r->text = buf_detach(&why);
-	}
+	struct reason *r = reason_for(ts, &why);
 	if (r->n++ < EXAMPLES) {
 		/* The values come from the sentinel tree's folder names:
 		 * printable only. */
@@ -172,6 +178,43 @@ static void failure(struct tstatus *ts, const struct scan_entry *e)
 	sentinel_body_free(b);
 }
 
+/* A child Batch failed without its runner saying why (a reclaimed host,
+ * a container killed for memory, an image that cannot be pulled): its
+ * runner wrote no failed sentinel, so Batch's reason is the one. A child
+ * whose recipe failed is counted by its failed sentinels instead. */
+static void batch_failure(void *ctx, const struct plan_job *j, const struct failed_child *c)
+{
+	struct tstatus *ts = ctx;
+	bool by_runner = c->has_exit_code && c->exit_code != 0 &&
+			 (!c->container_reason || !strncmp(c->container_reason, "Essential container", 19));
+	if (by_runner)
+		return;
+	struct buf why = {0};
+	buf_puts(&why, "in Batch: ");
+	buf_put_printable(&why, c->reason && *c->reason ? c->reason : "no reason given");
+	if (c->container_reason && *c->container_reason) {
+		buf_puts(&why, "; ");
+		buf_put_printable(&why, c->container_reason);
+	}
+	if (c->has_exit_code)
+		buf_printf(&why, " (exit code %d)", c->exit_code);
+	struct reason *r = reason_for(ts, &why);
+	buf_free(&why);
+	ts->batch_failed++;
+	if (r->n++ < EXAMPLES) {
+		buf_puts(&r->lines, "    ");
+		buf_puts(&r->lines, c->participant ? "participant " : "");
+		buf_put_printable(&r->lines, c->participant ? c->participant : ts->tg->t->name);
+		buf_puts(&r->lines, "  (job ");
+		buf_put_printable(&r->lines, c->job_id ? c->job_id : j->job_id);
+		if (c->log_stream) {
+			buf_puts(&r->lines, ", log stream ");
+			buf_put_printable(&r->lines, c->log_stream);
+		}
+		buf_puts(&r->lines, ")\n");
+	}
+}
+
 static int on_instance(void *ctx, const struct scan_entry *e)
 {
 	struct tstatus *ts = ctx;
@@ -204,10 +247,14 @@ static void print_text(struct buf *out, const struct tstatus *ts)
 	buf_printf(out, "%s:", ts->tg->t->name);
 	for (int k = 0; k < ST_N; k++)
 		buf_printf(out, "%s %zu %s", k ? "," : "", ts->count[k], st_names[k]);
+	if (ts->batch_failed)
+		buf_printf(out, "; %zu child%s failed in Batch", ts->batch_failed, ts->batch_failed == 1 ? "" : "ren");
 	buf_putc(out, '\n');
 	for (size_t k = 0; k < ts->nreasons; k++) {
 		const struct reason *r = &ts->reasons[k];
-		buf_printf(out, "  failed (%s): %zu instance%s\n", r->text, r->n, r->n == 1 ? "" : "s");
+		bool child = !strncmp(r->text, "in Batch: ", 10);
+		buf_printf(out, "  failed (%s): %zu %s%s\n", r->text, r->n, child ? "child" : "instance",
+			   r->n == 1 ? "" : child ? "ren" : "s");
 		buf_puts(out, r->lines.data);
 		if (r->n > EXAMPLES)
 			buf_printf(out, "    ... and %zu more\n", r->n - EXAMPLES);
@@ -294,6 +341,10 @@ static int status_once(struct session *s, bool json, size_t *running)
 		index_instances(&ts);
 		if (!ts.store || store_scan(ts.store, tg->t->name, tg->t->nwildcards, on_instance, &ts) < 0)
 			ret = -1;
+		for (size_t k = 0; k < p->njobs && ret == 0; k++)
+			if (!strcmp(p->jobs[k].target, tg->t->name) &&
+			    submit_failed_children(p, &p->jobs[k], batch_failure, &ts) < 0)
+				ret = -1;
 		*running += ts.count[SCAN_RUNNING];
 		stale += ts.stale;
 		if (json) {

@@ -1489,3 +1489,64 @@ int submit_cancel(struct plan *p, const char *const *subs, size_t nsubs, const c
 		fprintf(stderr, "rapid: nothing to cancel: no job of an open submission is queued or running\n");
 	return failed ? 1 : 0;
 }
+
+/* The participants of chunk folder dir, one a line (cached by ETag as
+ * mark_chunk does); NULL when it cannot be read (said). */
+static char *chunk_participants(struct plan *p, const char *dir, size_t *len)
+{
+	char *uri = xasprintf("%sparticipants.txt", dir);
+	char *text = NULL;
+	bool found = false;
+	if (get_object(uri, &text, len, &found, NULL) < 0 || !found) {
+		free(text);
+		text = NULL;
+	}
+	(void)p;
+	free(uri);
+	return text;
+}
+
+int submit_failed_children(struct plan *p, const struct plan_job *j, submit_failed_fn fn, void *ctx)
+{
+	if (!j->size) {
+		if (j->state != BATCH_FAILED)
+			return 0;
+		struct failed_child c = {.index = -1, .job_id = j->job_id, .reason = j->reason};
+		fn(ctx, j, &c);
+		return 0;
+	}
+	if (!j->summary[BATCH_FAILED])
+		return 0;
+	struct batch *b = get_batch();
+	if (!b)
+		return -1;
+	struct batch_list q = {.array_job_id = j->job_id, .state = BATCH_FAILED};
+	struct batch_job *jobs = NULL;
+	size_t n = 0;
+	struct aws_error err = {0};
+	if (batch_list_jobs(b, &q, &jobs, &n, &err) < 0) {
+		cloud_warn(&err);
+		aws_error_clear(&err);
+		return -1;
+	}
+	size_t len = 0;
+	char *text = chunk_participants(p, j->dir, &len);
+	for (size_t k = 0; k < n; k++) {
+		const struct batch_job *c = &jobs[k];
+		struct failed_child fc = {
+			.index = c->array_index, .job_id = c->id, .reason = c->status_reason,
+			.container_reason = c->container_reason, .has_exit_code = c->has_exit_code,
+			.exit_code = c->exit_code, .log_stream = c->log_stream,
+		};
+		char *id = NULL, *perr = NULL;
+		if (text && c->array_index >= 0 &&
+		    participants_line(text, len, (size_t)c->array_index, "participants.txt", &id, NULL, &perr) == 0)
+			fc.participant = id;
+		free(perr);
+		fn(ctx, j, &fc);
+		free(id);
+	}
+	free(text);
+	batch_jobs_free(jobs, n);
+	return 0;
+}

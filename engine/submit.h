@@ -66,6 +66,23 @@ int submit_mark_queued(struct plan *p);
 int submit_cancel(struct plan *p, const char *const *subs, size_t nsubs, const char *const *targets,
 		  size_t ntargets);
 
+/* A child of an open submission's job that Batch says failed. */
+struct failed_child {
+	const char *participant;      /* its line of participants.txt; NULL when unknown */
+	long index;                   /* its array index; -1 for a plain job */
+	const char *job_id;           /* the child's own id */
+	const char *reason;           /* Batch's statusReason, or NULL */
+	const char *container_reason; /* "OutOfMemoryError: …", or NULL */
+	bool has_exit_code;           /* false when its container never exited */
+	int exit_code;
+	const char *log_stream;       /* CloudWatch log stream, or NULL */
+};
+typedef void (*submit_failed_fn)(void *ctx, const struct plan_job *, const struct failed_child *);
+
+/* Every failed child of job j (one ListJobs of its FAILED children; a
+ * plain job is its own child), to fn. 0, or -1 after printing why. */
+int submit_failed_children(struct plan *p, const struct plan_job *j, submit_failed_fn fn, void *ctx);
+
 /* Whether word looks like a submission id ("20261202T031500Z-7f3a"). */
 bool submit_id_like(const char *word);
 
