@@ -16,6 +16,7 @@
 #include "engine/graph.h"
 #include "engine/plan.h"
 #include "engine/store.h"
+#include "engine/submit.h"
 #include "lib/util.h"
 #include "runner/layout.h"
 
@@ -230,6 +231,31 @@ out:
 	return ret;
 }
 
+/* After the log of an instance a Batch child ran (its sentinel names
+ * the job) or one an open submission queues: where Batch keeps the
+ * container's own output, on stderr. */
+static void say_batch_job(const struct plan *p, struct store *st, const struct instance *i, const char *const *vals,
+			  const char *key, const char *name)
+{
+	const struct target *t = p->g->groups[i->group].t;
+	if (i->reason == R_QUEUED) {
+		fprintf(stderr, "rapid: %s: %s\n", name, i->why);
+		return;
+	}
+	enum sentinel_state which = i->state == INST_OK ? SENT_OK : SENT_FAILED;
+	if (i->state != INST_OK && i->reason != R_FAILED)
+		return;
+	struct sentinel_body *b = store_body(st, t->name, vals, t->nwildcards, key, which);
+	if (b && b->batch_job_id) {
+		char *stream = NULL;
+		if (submit_log_stream(b->batch_job_id, &stream) == 0)
+			fprintf(stderr, "rapid: %s: ran in Batch job %s%s%s\n", name, b->batch_job_id,
+				stream ? "; its CloudWatch log stream: " : "", stream ? stream : "");
+		free(stream);
+	}
+	sentinel_body_free(b);
+}
+
 int cmd_logs(int argc, char **argv)
 {
 	struct session s = {0};
@@ -354,6 +380,8 @@ int cmd_logs(int argc, char **argv)
 			warn("%s: skipped (%s): it has no current key, so no log", name.data, i->why ? i->why : "");
 		else
 			ret = print_s3(path) < 0 ? 1 : 0;
+		if (keyed && !follow_it)
+			say_batch_job(p, st, i, cvals, key, name.data);
 	} else if (follow_it && i->state == INST_RUNNING) {
 		ret = follow(st, t, cvals, key, path, name.data) == 0 ? 0 : 1;
 	} else {

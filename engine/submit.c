@@ -1550,3 +1550,23 @@ int submit_failed_children(struct plan *p, const struct plan_job *j, submit_fail
 	batch_jobs_free(jobs, n);
 	return 0;
 }
+
+int submit_log_stream(const char *job_id, char **stream)
+{
+	*stream = NULL;
+	struct batch *b = get_batch();
+	if (!b)
+		return -1;
+	struct batch_job *jobs = NULL;
+	size_t n = 0;
+	struct aws_error err = {0};
+	if (batch_describe_jobs(b, &job_id, 1, &jobs, &n, &err) < 0) {
+		cloud_warn(&err);
+		aws_error_clear(&err);
+		return -1;
+	}
+	if (n && jobs[0].log_stream)
+		*stream = xstrdup(jobs[0].log_stream);
+	batch_jobs_free(jobs, n);
+	return 0;
+}

@@ -83,6 +83,11 @@ typedef void (*submit_failed_fn)(void *ctx, const struct plan_job *, const struc
  * plain job is its own child), to fn. 0, or -1 after printing why. */
 int submit_failed_children(struct plan *p, const struct plan_job *j, submit_failed_fn fn, void *ctx);
 
+/* The CloudWatch log stream of Batch job job_id (DescribeJobs). 0 and
+ * *stream (NULL when Batch names none; the caller frees), or -1 after
+ * printing why. */
+int submit_log_stream(const char *job_id, char **stream);
+
 /* Whether word looks like a submission id ("20261202T031500Z-7f3a"). */
 bool submit_id_like(const char *word);
 
