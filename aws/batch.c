@@ -524,7 +524,10 @@ static cJSON *submit_json(const struct batch_submit *s)
 		cJSON *deps = add_arr(o, "dependsOn");
 		for (size_t i = 0; i < s->ndeps; i++) {
 			cJSON *d = new_obj();
-			add_str(d, "jobId", s->deps[i].job_id);
+			/* a SEQUENTIAL dependency may name no job: each
+			 * child then waits for the one before it */
+			if (s->deps[i].job_id && *s->deps[i].job_id)
+				add_str(d, "jobId", s->deps[i].job_id);
 			add_str(d, "type", s->deps[i].type);
 			push(deps, d);
 		}
