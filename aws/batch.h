@@ -1,8 +1,9 @@
 /* batch.h - AWS Batch (REST-JSON: POST /v1/<operation> with a JSON body,
  * signed "batch"), on aws/service's connection and HTTP engine: SubmitJob,
  * DescribeJobs, ListJobs, TerminateJob, CancelJob, DescribeJobDefinitions,
- * RegisterJobDefinition. Throttling (TooManyRequestsException, 429) and
- * 5xx are retried with the standard backoff by the engine.
+ * RegisterJobDefinition. Throttling (TooManyRequestsException, any 429),
+ * 500, 502, 503, 504 and transport failures are retried with the standard
+ * backoff by the engine; a ClientException (400) is not.
  *
  * Nothing here prints. A failed call fills a struct aws_error whose what
  * names the call and its object ("submit job 'rapid-maps-…-0'", "describe
