@@ -7,6 +7,7 @@
 #include "aws/http.h"
 #include "aws/date.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include "aws/curl_lazy.h"
 #include <errno.h>
@@ -590,16 +591,53 @@ static char *xml_text(const char *body, const char *tag)
 	return xstrndup(s, (size_t)(e - s));
 }
 
+/* A JSON error's code: "namespace#Code:http://…" gives "Code". The caller
+ * frees. */
+static char *json_code(const char *s)
+{
+	const char *hash = strchr(s, '#');
+	if (hash && hash < s + strcspn(s, ":"))
+		s = hash + 1;
+	return xstrndup(s, strcspn(s, ":"));
+}
+
+/* The code and message of a JSON error body (REST-JSON and JSON 1.1):
+ * __type or code, message or Message; what is already known is kept. */
+static void parse_json_error(struct http_request *req)
+{
+	cJSON *j = cJSON_ParseWithLength(req->resp_body.data, req->resp_body.len);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return;
+	}
+	cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "__type");
+	if (!cJSON_IsString(t))
+		t = cJSON_GetObjectItemCaseSensitive(j, "code");
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	if (!cJSON_IsString(m))
+		m = cJSON_GetObjectItemCaseSensitive(j, "Message");
+	if (!req->code_ && cJSON_IsString(t) && t->valuestring[0])
+		req->code_ = json_code(t->valuestring);
+	if (!req->message_ && cJSON_IsString(m))
+		req->message_ = xstrdup(m->valuestring);
+	cJSON_Delete(j);
+}
+
 static void parse_error_body(struct http_request *req)
 {
-	const char *type;
+	const char *type, *body = req->resp_body.data ? req->resp_body.data : "";
+	/* JSON protocols name the error in a header ("Code:http://…"), which
+	 * wins over the body, as botocore has it. */
+	if (!req->code_ && (type = http_response_header(req, "x-amzn-ErrorType")) && *type)
+		req->code_ = json_code(type);
+	if (body[strspn(body, " \t\r\n")] == '{') {
+		parse_json_error(req);
+		return;
+	}
 	if (!req->code_)
-		req->code_ = xml_text(req->resp_body.data ? req->resp_body.data : "", "Code");
+		req->code_ = xml_text(body, "Code");
 	if (!req->message_)
-		req->message_ = xml_text(req->resp_body.data ? req->resp_body.data : "", "Message");
-	/* JSON protocols name the error in a header: "Code:http://…". */
-	if (!req->code_ && (type = http_response_header(req, "x-amzn-ErrorType")))
-		req->code_ = xstrndup(type, strcspn(type, ":"));
+		req->message_ = xml_text(body, "Message");
 }
 
 static int retryable_code(const char *code)
@@ -813,8 +851,10 @@ static void attempt_done(struct http_engine *eng, struct http_request *req, CURL
 		if (is_err) {
 			failed = 1;
 			parse_error_body(req);
-			retry = req->status == 500 || req->status == 502 || req->status == 503 || req->status == 504 ||
-			        retryable_code(req->code_);
+			/* 429 is throttling whatever its code (Batch's
+			 * TooManyRequestsException, an API gateway's bare 429) */
+			retry = req->status == 429 || req->status == 500 || req->status == 502 || req->status == 503 ||
+			        req->status == 504 || retryable_code(req->code_);
 			if (req->code_ && !strcmp(req->code_, "RequestTimeTooSkewed"))
 				retry = 0;
 		}

@@ -1,4 +1,6 @@
-/* service.c - Query and JSON 1.1 calls to AWS services other than S3. */
+/* service.c - Query, JSON 1.1 and REST-JSON calls to AWS services other
+ * than S3. A JSON error's code and message (x-amzn-ErrorType, __type,
+ * code, message) are read by the HTTP engine, which retries by them. */
 #include "aws/service.h"
 #include "aws/conn.h"
 #include "aws/creds.h"
@@ -20,7 +22,8 @@ struct call {
 	struct aws_service *svc;
 	const char *content_type;
 	const char *target; /* X-Amz-Target, or NULL */
-	char *path;         /* the endpoint's base path, or "/" */
+	const char *rel;    /* REST: the operation's path ("/v1/submitjob"), or NULL */
+	char *path;         /* the endpoint's base path (and rel), or "/" */
 };
 
 struct aws_service *aws_service_new(const char *service_id, const char *signing_name, const char *profile,
@@ -86,10 +89,15 @@ static int post(struct aws_service *s, struct call *c, const char *body, const c
 {
 	aws_conn_begin(&s->conn);
 	c->svc = s;
-	c->path = xstrdup(s->conn.ep.path[0] ? s->conn.ep.path : "/");
 	http_request_init(req);
 	req->method = "POST";
-	req->url = xasprintf("%s%s", s->conn.ep.url, s->conn.ep.path[0] ? "" : "/");
+	if (c->rel) {
+		c->path = xasprintf("%s%s", s->conn.ep.path, c->rel);
+		req->url = xasprintf("%s%s", s->conn.ep.url, c->rel);
+	} else {
+		c->path = xstrdup(s->conn.ep.path[0] ? s->conn.ep.path : "/");
+		req->url = xasprintf("%s%s", s->conn.ep.url, s->conn.ep.path[0] ? "" : "/");
+	}
 	req->body = body;
 	req->body_len = strlen(body);
 	req->prepare = prepare;
@@ -131,6 +139,21 @@ int aws_query_call(struct aws_service *s, const char *action, const char *versio
 	return r;
 }
 
+/* The JSON answer of a successful call in *out; -1 with *err if it is
+ * not JSON (an empty body is {}). */
+static int json_answer(struct http_request *req, const char *op, const char *what, cJSON **out,
+		       struct aws_error *err)
+{
+	int empty = !req->resp_body.data || !req->resp_body.len;
+	*out = cJSON_ParseWithLength(empty ? "{}" : req->resp_body.data, empty ? 2 : req->resp_body.len);
+	if (!*out) {
+		aws_error_set(err, AWS_ERR_RESPONSE, "malformed %s response: not JSON", op);
+		aws_error_what(err, what, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 int aws_json_call(struct aws_service *s, const char *target, const char *body, const char *what, cJSON **out,
 		  struct aws_error *err)
 {
@@ -138,31 +161,21 @@ int aws_json_call(struct aws_service *s, const char *target, const char *body, c
 	struct http_request req;
 	*out = NULL;
 	int r = post(s, &c, body, what, &req, err);
-	if (r < 0 && err->kind == AWS_ERR_SERVICE && req.status >= 400 && !err->code && req.resp_body.data) {
-		/* The code is in the body's __type ("namespace#Code"). */
-		cJSON *j = cJSON_ParseWithLength(req.resp_body.data, req.resp_body.len);
-		cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "__type");
-		cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
-		if (!cJSON_IsString(m))
-			m = cJSON_GetObjectItemCaseSensitive(j, "Message");
-		if (cJSON_IsString(t)) {
-			const char *code = strrchr(t->valuestring, '#');
-			code = code ? code + 1 : t->valuestring;
-			err->code = xstrdup(code);
-			free(err->message);
-			err->message = cJSON_IsString(m) ? aws_error_oneline(m->valuestring) : NULL;
-		}
-		cJSON_Delete(j);
-	}
-	if (r == 0) {
-		*out = cJSON_ParseWithLength(req.resp_body.data ? req.resp_body.data : "{}",
-					     req.resp_body.data ? req.resp_body.len : 2);
-		if (!*out) {
-			aws_error_set(err, AWS_ERR_RESPONSE, "malformed %s response: not JSON", target);
-			aws_error_what(err, what, NULL);
-			r = -1;
-		}
-	}
+	if (r == 0)
+		r = json_answer(&req, target, what, out, err);
+	http_request_free(&req);
+	return r;
+}
+
+int aws_rest_json_call(struct aws_service *s, const char *path, const char *op, const char *body, const char *what,
+		       cJSON **out, struct aws_error *err)
+{
+	struct call c = {.content_type = "application/json", .rel = path};
+	struct http_request req;
+	*out = NULL;
+	int r = post(s, &c, body, what, &req, err);
+	if (r == 0)
+		r = json_answer(&req, op, what, out, err);
 	http_request_free(&req);
 	return r;
 }

@@ -1,7 +1,8 @@
 /* service.h - calls to the AWS services other than S3, over aws/http and
  * aws/sigv4: the Query protocol (form-encoded POST, XML answers:
- * CloudFormation) and JSON 1.1 (X-Amz-Target, JSON answers: Secrets
- * Manager, Batch's JSON is REST but signed the same way).
+ * CloudFormation), JSON 1.1 (X-Amz-Target, JSON answers: Secrets
+ * Manager) and REST-JSON (POST to the operation's path, JSON both ways:
+ * Batch).
  *
  * Nothing here prints. A failed call fills a struct aws_error (HTTP
  * status, the AWS error code, its message; or the transport's cause) whose
@@ -47,5 +48,14 @@ int aws_query_call(struct aws_service *, const char *action, const char *version
  * "namespace#") is the code. */
 int aws_json_call(struct aws_service *, const char *target, const char *body, const char *what, cJSON **out,
 		  struct aws_error *err);
+
+/* REST-JSON: POST body (a JSON text, Content-Type application/json) to
+ * path after the endpoint's base path ("/v1/submitjob"). 0 and the parsed
+ * answer in *out (free with cJSON_Delete; an empty answer is {}), or -1
+ * with *err: the code from x-amzn-ErrorType (without ":…"), else the
+ * body's __type or code; the message from its message or Message. op
+ * names the operation in a malformed answer's message ("SubmitJob"). */
+int aws_rest_json_call(struct aws_service *, const char *path, const char *op, const char *body, const char *what,
+		       cJSON **out, struct aws_error *err);
 
 #endif
