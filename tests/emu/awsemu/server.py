@@ -64,11 +64,14 @@ class Emulator(http.server.ThreadingHTTPServer):
                        ('POST', 'clock'): self.control_clock,
                        ('GET', 'requests'): self.control_requests,
                        ('GET', 'in-flight'): lambda req, spec: self.in_flight.dump()}
+        self.prefixes = {}      # (method, 'name/'): fn(req, spec, rest of the name)
         for provider in self.resettable:
             for route, fn in provider.control_routes().items():
                 if route in self.routes:
                     raise ValueError('two control endpoints %s /__emu/%s' % route)
                 self.routes[route] = fn
+            if hasattr(provider, 'control_prefixes'):
+                self.prefixes.update(provider.control_prefixes())
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]
@@ -233,6 +236,12 @@ class Emulator(http.server.ThreadingHTTPServer):
             return Response(status, json.dumps(obj, sort_keys=True).encode(), [('Content-Type', 'application/json')])
         route = (req.method, req.path[len('/__emu/'):])
         fn = self.routes.get(route)
+        if fn is None:
+            for (method, prefix), handler in self.prefixes.items():
+                if method == route[0] and route[1].startswith(prefix) and len(route[1]) > len(prefix):
+                    rest = route[1][len(prefix):]
+                    fn = lambda req, spec, handler=handler, rest=rest: handler(req, spec, rest)
+                    break
         if fn is None:
             return reply(404, {'error': 'no control endpoint %s /__emu/%s' % route})
         try:
