@@ -169,11 +169,16 @@ class Batch(Service):
         self.jobs = {}                          # id -> Job (children too)
         self.top = []                           # plain jobs and array parents, in submission order
         self.leaves = []                        # plain jobs and children not ended
+        self.parents = []                       # array parents not ended
         self.submits = collections.Counter()    # SubmitJob by job name
         self.requests = collections.Counter()   # answered requests by operation
         self.seq = 0
 
     # --- the protocol
+
+    def claims(self, method, path):
+        """An unsigned request (no credential scope) is Batch's if its path is."""
+        return (method, path) in self.routes
 
     def operation(self, req):
         return self.routes.get((req.method, req.path), 'Unknown')
@@ -200,6 +205,9 @@ class Batch(Service):
         except ValueError:
             return self.error(req, 400, 'ClientException', 'Error executing request, Exception : the request '
                               'body is not a JSON object, RequestId: %s' % req.rid)
+        if op == 'SubmitJob' and isinstance(body.get('jobName'), str):
+            with self.cv:
+                self.submits[body['jobName']] += 1
         errors = model.check(self.model.operation_model(op).input_shape, body)
         if errors:
             return self.error(req, 400, 'ClientException', model.message(errors))
@@ -332,8 +340,6 @@ class Batch(Service):
 
     def submit_job(self, body):
         name = body['jobName']
-        with self.cv:
-            self.submits[name] += 1
         if not JOB_NAME_RE.match(name):
             raise client_error('Error executing request, Exception : Job name should match valid pattern')
         with self.cv:
@@ -422,6 +428,7 @@ class Batch(Service):
             self.top.append(job)
             if size:
                 job.size = size
+                self.parents.append(job)
                 for i in range(size):
                     self.seq += 1
                     child = Job(self.seq, '%s:%d' % (jid, i), name, queue, definition, None)
@@ -733,6 +740,9 @@ class Batch(Service):
         for job in self.leaves:
             if job.status in ENDED or job.status in ('STARTING', 'RUNNING'):
                 continue
+            can_start = not self.settings['hold'] and running < self.settings['slots'] and not self.stopping
+            if job.status == 'RUNNABLE' and not can_start:
+                continue        # its dependencies were met: it only waits for a slot
             state = self._dep_state(job)
             if state == 'failed':
                 self._end(job, 'FAILED', DEPENDENCY_REASON)
@@ -744,13 +754,13 @@ class Batch(Service):
                 continue
             if job.status != 'RUNNABLE':
                 job.status, changed = 'RUNNABLE', True
-            if not self.settings['hold'] and running < self.settings['slots'] and not self.stopping:
+            if can_start:
                 self._start(job)
                 running += 1
                 changed = True
-        for job in self.top:
-            if job.size and job.status not in ENDED:
-                changed = self._update_parent(job) or changed
+        for job in self.parents:
+            changed = self._update_parent(job) or changed
+        self.parents = [j for j in self.parents if j.status not in ENDED]
         self.leaves = [j for j in self.leaves if j.status not in ENDED]
         return changed
 

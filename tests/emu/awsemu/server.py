@@ -80,15 +80,20 @@ class Emulator(http.server.ThreadingHTTPServer):
         else:
             log.exception('connection from port %d failed', client_address[1])
 
-    def service_for(self, headers, params):
-        """The service a request is for: its credential scope says, else its X-Amz-Target, else S3."""
+    def service_for(self, headers, params, method=None, path=None):
+        """The service a request is for: its credential scope says, else its
+        X-Amz-Target, else a REST service that claims its path, else S3."""
         auth = headers.get('Authorization', '')
         m = re.search(r'Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]+)/', auth)
         scope = m.group(1) if m else (params.get('X-Amz-Credential', '').split('/') + [''] * 4)[3]
         if not scope:
             target_prefix = headers.get('X-Amz-Target', '').partition('.')[0]
             scope = next((s.name for s in self.services.values()
-                          if isinstance(s, JsonService) and s.target_prefix == target_prefix), 's3')
+                          if isinstance(s, JsonService) and s.target_prefix == target_prefix), None)
+        if not scope and path is not None:
+            scope = next((s.name for s in self.services.values()
+                          if hasattr(s, 'claims') and s.claims(method, path)), None)
+        scope = scope or 's3'
         return self.services.get(scope) or JsonService(scope)
 
     def serve(self, h):
@@ -97,7 +102,7 @@ class Emulator(http.server.ThreadingHTTPServer):
         rid = uuid.uuid4().hex[:16].upper()
         params = dict(urllib.parse.parse_qsl(target.partition('?')[2], keep_blank_values=True))
         control = target.startswith('/__emu/')
-        service = None if control else self.service_for(h.headers, params)
+        service = None if control else self.service_for(h.headers, params, h.command, target.partition('?')[0])
         length = h.headers.get('Content-Length')
         if 'Transfer-Encoding' in h.headers or (length is not None and not length.isdigit()):
             # The body's end is unknown: answer, then close.
