@@ -75,12 +75,21 @@ is "$RC" 252 "the AWS CLI itself refuses a misspelt member (so curl sent those)"
 # 3. 2,500 held jobs: ListJobs by status, by name, in pages.
 /usr/bin/python3 - <<'PY' >submitted.txt
 import os
+import threading
 import botocore.session
 s = botocore.session.get_session()
 c = s.create_client('batch', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1')
-for i in range(2500):
-    c.submit_job(jobName='page-%05d' % i, jobQueue='q', jobDefinition='jd')
-print(2500)
+done = []
+def part(k):
+    for i in range(k, 2500, 4):
+        c.submit_job(jobName='page-%05d' % i, jobQueue='q', jobDefinition='jd')
+        done.append(i)
+threads = [threading.Thread(target=part, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(done))
 PY
 is "$(cat submitted.txt)" 2500 "2,500 jobs submitted with botocore"
 lists=$(emu_count ListJobs)

@@ -45,7 +45,8 @@
 #                          environment emu-ce; prints {"jobQueueArn": ...}),
 #                          '{"slots": 2, "runner": "'"$RAPID"'", "job_role": AKID,
 #                          "env": {"NAME": "value"}, "time_scale": 0.01,
-#                          "grace_s": 30, "hold": true}', '{"release": true}'
+#                          "grace_s": 30, "hold": true}', '{"release": true}',
+#                          '{"mode": "podman"}' (jobs run in their image)
 #   emu_batch_state [NAME] every job (or those named NAME) with its children,
 #                          attempts (pid, exit code, log), the submit body as
 #                          received, SubmitJob counts by job name, requests by

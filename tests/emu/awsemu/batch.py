@@ -59,6 +59,14 @@ array parent both act on every child. A reclaim (control API) kills the
 process group with SIGKILL and records the attempt with statusReason "Host
 EC2 (instance i-0123456789abcdef0) terminated." and no exit code.
 
+In podman mode ({"mode": "podman"}) an attempt is instead `podman run
+--rm --network host --pull=never --name rapid-batch-<task id> -e NAME...
+IMAGE COMMAND...` of the job definition's image (argv[0] left alone: the
+image has its own rapid), the same environment passed by name only, so no
+value is on a command line; SIGTERM goes to podman, which passes it on;
+SIGKILL (the grace over, a reclaim, a reset, the emulator's exit) removes
+the container with `podman rm -f -t 0`.
+
 Control API (unsigned JSON; described in __init__.py): POST /__emu/batch
 (settings, queues, hold), GET /__emu/batch (everything), GET
 /__emu/batch-job?id=ID (one job), POST /__emu/batch-reclaim."""
@@ -66,7 +74,6 @@ Control API (unsigned JSON; described in __init__.py): POST /__emu/batch
 import base64
 import binascii
 import collections
-import fnmatch
 import json
 import os
 import re
@@ -91,7 +98,7 @@ ARRAY_REASON = 'Array Child Job failed'
 JOB_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$')
 DEFAULT_CE = 'emu-ce'
 DEFAULTS = {'slots': 2, 'runner': None, 'job_role': None, 'env': {}, 'time_scale': 1.0, 'grace_s': 30,
-            'hold': False, 'image_ids': {}}
+            'hold': False, 'image_ids': {}, 'mode': 'process', 'podman': 'podman'}
 
 
 def now_ms():
@@ -824,7 +831,16 @@ class Batch(Service):
         with self.cv:
             env = self._environment(job, att)
             argv = list(job.command)
-            if argv and argv[0] == 'rapid' and self.settings['runner']:
+            container = None
+            if self.settings['mode'] == 'podman':
+                # The job's environment by name only: values never on a command line.
+                container = 'rapid-batch-' + att['task']
+                names = [n for n in env if n not in ('PATH', 'HOME')]
+                argv = [self.settings['podman'], 'run', '--rm', '--network', 'host', '--pull=never',
+                        '--name', container] + [a for n in names for a in ('-e', n)] + [
+                            job.definition['containerProperties'].get('image') or ''] + argv
+                env = dict(os.environ, **{n: env[n] for n in names})
+            elif argv and argv[0] == 'rapid' and self.settings['runner']:
                 argv[0] = self.settings['runner']
             att['command'] = argv
             scale, grace = self.settings['time_scale'], self.settings['grace_s']
@@ -836,6 +852,7 @@ class Batch(Service):
             with open(att['log'], 'ab') as out:
                 proc = subprocess.Popen(argv, env=env, cwd=att['dir'], stdin=subprocess.DEVNULL, stdout=out,
                                         stderr=subprocess.STDOUT, start_new_session=True)
+            proc.container = container
         except OSError as e:
             error = 'CannotStartContainerError: %s: %s' % (argv[0] if argv else '(no command)', e.strerror)
         with self.cv:
@@ -887,8 +904,18 @@ class Batch(Service):
         timer.daemon = True
         timer.start()
 
-    @staticmethod
-    def _signal(proc, sig):
+    def _signal(self, proc, sig, wait=False):
+        """sig to the attempt's process group; SIGKILL removes its container
+        too (podman run passes SIGTERM on, but dies alone of SIGKILL)."""
+        name = getattr(proc, 'container', None)
+        if name and sig == signal.SIGKILL:
+            try:
+                rm = subprocess.Popen([self.settings['podman'], 'rm', '-f', '-t', '0', name], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if wait:
+                    rm.wait(30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         try:
             os.killpg(proc.pid, sig)
         except OSError:
@@ -896,7 +923,12 @@ class Batch(Service):
 
     def _kill(self, proc):
         """The rest of a finished (or abandoned) attempt's process group goes too."""
-        self._signal(proc, signal.SIGKILL)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if proc.poll() is None:
+            self._signal(proc, signal.SIGKILL)
         if proc.poll() is None:
             try:
                 proc.wait(5)
@@ -960,12 +992,14 @@ class Batch(Service):
                   'grace_s': lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 3600,
                   'hold': lambda v: isinstance(v, bool), 'release': lambda v: isinstance(v, bool),
                   'image_ids': lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
-                  'queue': lambda v: isinstance(v, str) and re.match(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$', v)}
+                  'queue': lambda v: isinstance(v, str) and re.match(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$', v),
+                  'mode': lambda v: v in ('process', 'podman'), 'podman': lambda v: isinstance(v, str) and v}
         words = {'slots': 'a whole number of slots (0..1000)', 'runner': 'a path (or null)',
                  'job_role': 'the access key id of a --cred (or null: the first with a session token)',
                  'env': 'an object of strings', 'time_scale': 'a number above 0, at most 100',
                  'grace_s': 'a number of seconds', 'hold': 'true or false', 'release': 'true or false',
-                 'image_ids': 'an object of image -> "sha256:..."', 'queue': 'a job queue name'}
+                 'image_ids': 'an object of image -> "sha256:..."', 'queue': 'a job queue name',
+                 'mode': '"process" or "podman"', 'podman': 'the podman to run'}
         for name, value in spec.items():
             if not checks[name](value):
                 raise ValueError('"%s" must be %s' % (name, words[name]))
@@ -1058,17 +1092,17 @@ class Batch(Service):
             self.settings['hold'] = False
             self.cv.notify_all()
 
-    def _kill_all(self):
+    def _kill_all(self, wait=False):
         for job in self.leaves:
             if job.proc is not None:
-                self._signal(job.proc, signal.SIGKILL)
+                self._signal(job.proc, signal.SIGKILL, wait)
 
     def shutdown(self):
         """The emulator is going: no child outlives it."""
         with self.cv:
             self.stopping = True
             procs = [j.proc for j in self.leaves if j.proc is not None]
-            self._kill_all()
+            self._kill_all(wait=True)
             self.cv.notify_all()
         for proc in procs:
             try:
