@@ -88,6 +88,17 @@ id=$(submit role "$(cmd 'curl -sf -H "Authorization: $AWS_CONTAINER_AUTHORIZATIO
 emu_batch_wait "$id" >/dev/null
 is "$(emu_json 'j["AccessKeyId"]' <"$OUT_DIR/cred.role")" "$EMU_AKID" "which --cred is the job role is configurable"
 emu_batch '{"job_role": null}' >/dev/null
+printf '#!/bin/sh\necho "$0 $*" >"$OUT/runner"\n' >"$T_TMP/my-rapid"
+chmod +x "$T_TMP/my-rapid"
+emu_batch "{\"runner\": \"$T_TMP/my-rapid\", \"image_ids\": {\"registry.test/rapid:7\": \"sha256:$(printf '7%.0s' $(seq 64))\"}}" >/dev/null
+id=$(submit runner '{"command": ["rapid", "runner", "--manifest", "s3://b/m.jsonl"]}')
+is "$(emu_batch_wait "$id")" SUCCEEDED "a job running rapid, with a runner configured"
+is "$(cat "$OUT_DIR/runner")" "$T_TMP/my-rapid runner --manifest s3://b/m.jsonl" "argv[0] rapid is the configured runner"
+id=$(submit digest "$(cmd 'curl -sf "$ECS_CONTAINER_METADATA_URI_V4/task" >"$OUT/task.json"')")
+emu_batch_wait "$id" >/dev/null
+is "$(emu_json 'j["Containers"][0]["ImageID"]' <"$OUT_DIR/task.json")" "sha256:$(printf '7%.0s' $(seq 64))" \
+	"the task metadata gives the digest configured for the image"
+emu_batch '{"runner": null, "image_ids": {}}' >/dev/null
 
 # 2. Dependencies: N_TO_N, the whole job, SEQUENTIAL, a failed one.
 : >"$OUT_DIR/order"
