@@ -5,13 +5,14 @@
 # SEQUENTIAL, a failed dependency); retries with evaluateOnExit (an exit
 # code that EXITs, a reclaimed host that RETRYs); a timeout on a scaled
 # clock (SIGTERM, then SIGKILL); TerminateJob of a running array; CancelJob
-# of a held job; status summaries; no process outlives the emulator.
+# of a held job; status summaries; rapid runner --exec as an array child;
+# no process outlives the emulator.
 # Orders are recorded by the jobs in files, never timed.
 . "$(dirname "$0")/lib.sh"
 . "$TESTS_DIR/emu.sh"
 cd "$T_TMP" || exit 1
 
-emu_start
+emu_start rapid-out
 OUT_DIR=$T_TMP/out
 mkdir -p "$OUT_DIR"
 emu_batch '{"queue": "q"}' >/dev/null
@@ -195,7 +196,24 @@ wait_for "$OUT_DIR/l"
 run emu_aws batch cancel-job --job-id "$l" --reason "too late"
 is "$(emu_batch_job "$l" | emu_json 'j["status"]')" RUNNING "cancel-job leaves a RUNNING job running"
 
-# 7. Nothing outlives the emulator.
+# 7. rapid runner --exec as an array child: its participant from the output
+# bucket's config/, read with the job role's credentials.
+printf 'p100\np200\np300\n' >parts.txt
+emu_aws s3 cp --only-show-errors parts.txt s3://rapid-out/config/participants.txt
+emu_batch "{\"runner\": \"$RAPID\", \"slots\": 3}" >/dev/null
+run emu_aws batch register-job-definition --job-definition-name rapid --type container \
+	--container-properties '{"image": "img:1", "command": ["rapid", "runner"], "environment": [{"name": "OUTPUT_BUCKET", "value": "rapid-out"}, {"name": "PARTICIPANT_ARRAY_FILE", "value": "participants.txt"}]}'
+before_gets=$(emu_requests_count "Credential=$EMU_AKID2/")
+id=$(emu_aws batch submit-job --job-name runner --job-queue q --job-definition rapid --array-properties size=3 \
+	--container-overrides '{"command": ["rapid", "runner", "--exec", "sh", "-c", "echo $PARTICIPANT_FROM_ARRAY >\"$OUT/p.$AWS_BATCH_JOB_ARRAY_INDEX\""]}' \
+	--query jobId --output text)
+is "$(emu_batch_wait "$id")" SUCCEEDED "rapid runner --exec as the children of an array"
+is "$(cat "$OUT_DIR/p.0" "$OUT_DIR/p.1" "$OUT_DIR/p.2" | tr '\n' ' ')" "p100 p200 p300 " "each child ran with its participant"
+ok "$([ $(($(emu_requests_count "Credential=$EMU_AKID2/") - before_gets)) -ge 3 ]; echo $?)" \
+	"the runner read S3 with the job role's container credentials"
+emu_batch '{"runner": null, "slots": 2}' >/dev/null
+
+# 8. Nothing outlives the emulator.
 lpid=$(emu_batch_job "$l" | emu_json 'j["attempts"][0]["pid"]')
 ok "$(kill -0 "$lpid"; echo $?)" "L's process runs"
 emu_stop
