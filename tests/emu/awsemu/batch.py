@@ -843,23 +843,24 @@ class Batch(Service):
             elif argv and argv[0] == 'rapid' and self.settings['runner']:
                 argv[0] = self.settings['runner']
             att['command'] = argv
-            scale, grace = self.settings['time_scale'], self.settings['grace_s']
+            scale = self.settings['time_scale']
         proc, error = None, None
-        try:
-            os.makedirs(att['dir'], exist_ok=True)
-            if not argv:
-                raise OSError(0, 'the job has no command')
-            with open(att['log'], 'ab') as out:
-                proc = subprocess.Popen(argv, env=env, cwd=att['dir'], stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-            proc.container = container
-        except OSError as e:
-            error = 'CannotStartContainerError: %s: %s' % (argv[0] if argv else '(no command)', e.strerror)
+        os.makedirs(att['dir'], exist_ok=True)
+        # Started with the lock held: whoever sees the process (a file it
+        # wrote) and then asks sees the job RUNNING.
         with self.cv:
             if gen != self.gen or self.stopping:
-                if proc is not None:
-                    self._kill(proc)
+                self.credentials.revoke(att.get('token'))
                 return
+            try:
+                if not argv:
+                    raise OSError(0, 'the job has no command')
+                with open(att['log'], 'ab') as out:
+                    proc = subprocess.Popen(argv, env=env, cwd=att['dir'], stdin=subprocess.DEVNULL, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+                proc.container = container
+            except OSError as e:
+                error = 'CannotStartContainerError: %s: %s' % (argv[0] if argv else '(no command)', e.strerror)
             att['started'] = now_ms()
             if error is None:
                 att['pid'] = proc.pid
