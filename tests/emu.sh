@@ -40,6 +40,27 @@
 #   emu_requests_count TEXT  how many requests hold TEXT
 #   emu_bucket_region BUCKET REGION  S3 says BUCKET is in REGION (HeadBucket
 #                          301, GetBucketLocation REGION, other requests 400)
+#   emu_batch JSON         Batch's settings, a queue, the hold, e.g.
+#                          '{"queue": "q"}' (a job queue on the compute
+#                          environment emu-ce; prints {"jobQueueArn": ...}),
+#                          '{"slots": 2, "runner": "'"$RAPID"'", "job_role": AKID,
+#                          "env": {"NAME": "value"}, "time_scale": 0.01,
+#                          "grace_s": 30, "hold": true}', '{"release": true}',
+#                          '{"mode": "podman"}' (jobs run in their image)
+#   emu_batch_state [NAME] every job (or those named NAME) with its children,
+#                          attempts (pid, exit code, log), the submit body as
+#                          received, SubmitJob counts by job name, requests by
+#                          operation, the settings and Batch's folder, as JSON
+#   emu_batch_job ID       one job (an array's children inside), as JSON
+#   emu_batch_reclaim JOB [INDEX]  the host under that running job (id or name;
+#                          an array's child INDEX) goes: SIGKILL, and the attempt
+#                          ends "Host EC2 (instance i-...) terminated.", no exit code
+#   emu_batch_wait ID [N]  wait until job ID has SUCCEEDED or FAILED (polling at
+#                          most N times, 0.1 s apart; default 3000) and print its
+#                          status; status 1 if it has not ended by then
+#   emu_json EXPR          the Python expression EXPR of the JSON on stdin (as j),
+#                          printed (a list one item a line; JSON for dicts), e.g.
+#                          emu_batch_job "$id" | emu_json 'j["status"]'
 # The JSON each takes is described in tests/emu/awsemu/__init__.py.
 
 EMU_AKID=AKIDEMU0000000000001
@@ -157,4 +178,33 @@ emu_requests() {
 emu_requests_count() {
 	_emu_n=$(emu_requests "$1" | sed -n 's/^{"count": \([0-9]*\).*/\1/p')
 	echo "${_emu_n:-0}"
+}
+
+emu_batch() { _emu_call POST batch "$1"; }
+emu_batch_state() {
+	if [ $# -gt 0 ]; then _emu_call GET "batch?name=$1"; else _emu_call GET batch; fi
+}
+emu_batch_job() { _emu_call GET "batch-job?id=$1"; }
+emu_batch_reclaim() {
+	_emu_call POST batch-reclaim "{\"job\": \"$1\"${2:+, \"index\": $2}}" >/dev/null
+}
+emu_batch_wait() {
+	_emu_i=0
+	while [ "$_emu_i" -lt "${2:-3000}" ]; do
+		_emu_s=$(emu_batch_job "$1" | emu_json 'j["status"]') || return 1
+		case $_emu_s in
+		SUCCEEDED|FAILED) echo "$_emu_s"; return 0 ;;
+		esac
+		sleep 0.1
+		_emu_i=$((_emu_i + 1))
+	done
+	echo "$_emu_s"
+	return 1
+}
+emu_json() {
+	/usr/bin/python3 -c 'import json, sys
+j = json.load(sys.stdin)
+v = eval(sys.argv[1])
+for x in (v if isinstance(v, list) else [v]):
+    print(json.dumps(x, sort_keys=True) if isinstance(x, (dict, list)) or x is None or isinstance(x, bool) else x)' "$1"
 }

@@ -31,8 +31,19 @@ services rapid calls:
     AWS::SecretsManager::Secret resources really create their (empty)
     secret here, and deleting the stack deletes it. A failure can be
     injected into a resource, which then rolls the stack back.
+  * Batch (REST-JSON) is answered from memory, every request body checked
+    against botocore's model of the operation (model.py, usable by any
+    JSON service): job definitions with revisions, job queues, SubmitJob,
+    DescribeJobs, ListJobs (filters, pages), TerminateJob, CancelJob. Its
+    compute environment really runs the jobs, as local processes with
+    Batch's environment (AWS_BATCH_*, the job role's container credentials,
+    a task metadata endpoint of their own), in N slots, honouring dependsOn,
+    retryStrategy with evaluateOnExit, timeouts on a scaled clock, and a
+    reclaimed host on request (batch.py describes it all). CloudFormation's
+    AWS::Batch::* resources register real queues, compute environments and
+    job definitions there.
   * Each service is a module with a Service subclass (s3, secretsmanager,
-    cloudformation), listed in main.services(): a request goes to the
+    cloudformation, batch), listed in main.services(): a request goes to the
     service its credential scope names, which answers it from its table of
     operations (`actions`) and may add control endpoints
     (control_routes()). Beside them: sigv4 (the signature check), faults,
@@ -49,7 +60,10 @@ tests/emu/emu.py or as python3 -m awsemu with tests/emu on PYTHONPATH:
 
   /usr/bin/python3 tests/emu/emu.py --data DIR --port-file FILE [--log FILE]
       --cred AKID:SECRET[:TOKEN]... [--bucket NAME]... [--secret NAME=VALUE]...
-      [--region us-east-1]
+      [--region us-east-1] [--container-auth TOKEN] [--batch-dir DIR]
+
+Batch's jobs run and log under --batch-dir (default: "batch" beside
+--data, which s3rver owns). No job's process outlives the emulator.
 
 It listens on a free port of 127.0.0.1 and writes the port to --port-file
 once both it and s3rver answer. SIGTERM, SIGINT or the death of its parent
@@ -63,9 +77,11 @@ Control API, on the same port, unsigned (JSON in and out):
                         matched a request not encoded as SigV4 encodes); all
                         requests refused by the authentication checks
   POST /__emu/reset     zero the counters and the in-flight peaks; clear the
-                        faults, the clock offset, the request log, and
-                        CloudFormation's pace, hold and injected failures
-                        (stacks and secrets stay)
+                        faults, the clock offset, the request log,
+                        CloudFormation's pace, hold and injected failures,
+                        and every Batch job (their processes killed), its
+                        counts and its hold (stacks, secrets, Batch's queues,
+                        definitions and other settings stay)
   GET  /__emu/in-flight {"ops": {"UploadPart": 8, ...}, "uploads": {"<id>": 8}}:
                         the most requests served at once since start or reset,
                         by operation and by multipart upload (uploadId). A
@@ -101,11 +117,16 @@ Control API, on the same port, unsigned (JSON in and out):
                         update a secret
   GET  /__emu/container-credentials  container credentials as ECS serves
                         them: the first --cred with a session token, to a
-                        request whose Authorization is --container-auth
+                        request whose Authorization is --container-auth; to a
+                        Batch job's own token (AWS_CONTAINER_AUTHORIZATION_TOKEN,
+                        valid while its attempt runs), the job role's
   GET  /__emu/ecs-metadata  the ECS task metadata endpoint v4 of a Batch child
                         (ECS_CONTAINER_METADATA_URI_V4): the container's JSON
                         (DockerId, Name, Image, ImageID "sha256:...", Labels, ...);
-                        /__emu/ecs-metadata/task: the task's, with "Containers"
+                        /__emu/ecs-metadata/task: the task's, with "Containers";
+                        /__emu/ecs-metadata/<task id>[/task]: a Batch task's,
+                        with its job definition's image and that image's
+                        digest (Batch's image_ids, else image_id below)
   PUT  /__emu/imds/latest/api/token  IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT=
                         $EMU_URL/__emu/imds): a token (text/plain) to a request
                         with X-aws-ec2-metadata-token-ttl-seconds 1..21600, else
@@ -160,4 +181,48 @@ Control API, on the same port, unsigned (JSON in and out):
                         "body": "x"} (keys p/000000, p/000001, ...) or
                         {"bucket": "b", "keys": [...], "body": "x"}: objects
                         written straight into s3rver's store, not counted
+  POST /__emu/batch     Batch's settings, each optional: {"slots": 2 (jobs
+                        running at once), "runner": "/path/rapid" (replaces a
+                        command's argv[0] "rapid"; null: left as it is),
+                        "job_role": "AKID" (the --cred a job's container
+                        credentials serve; null: the first with a session
+                        token), "env": {"NAME": "value"} (added to every job's
+                        environment, last), "time_scale": 0.01 (timeouts and
+                        the grace run that much faster), "grace_s": 30
+                        (SIGTERM to SIGKILL, before scaling), "hold": true (no
+                        job starts; RUNNABLE ones wait), "release": true (the
+                        hold lifted), "image_ids": {"IMAGE": "sha256:..."}
+                        (the digest a task's metadata gives that image),
+                        "queue": "NAME" (a job queue on the compute environment
+                        emu-ce: answers {"jobQueueArn": ...}), "mode": "process"
+                        or "podman" (jobs run as podman run --rm --network host
+                        --pull=never of their definition's image), "podman":
+                        the podman to run (default: podman on PATH)}
+  GET  /__emu/batch[?name=NAME]  {"config": {the settings}, "dir": Batch's folder,
+                        "running": N, "queues": [names], "definitions": [ACTIVE
+                        ARNs], "submits": {job name: SubmitJob requests naming
+                        it, refused ones too}, "requests": {operation: Batch
+                        requests answered (faulted ones are not: see
+                        /__emu/counters)}, "jobs": [JOB]}: every job submitted
+                        since start or reset (only those named NAME), in
+                        submission order. JOB: {"id", "name", "status",
+                        "statusReason", "queue" (name), "definition" (ARN),
+                        "size" (0: not an array), "index" (a child's, else
+                        null), "parent" (a child's parent id), "created_ms",
+                        "started_ms", "stopped_ms", "submit" (the SubmitJob
+                        body as received; not on children), "summary" and
+                        "children" [JOB] (arrays), "attempts": [{"attempt" (from
+                        1), "task", "pid", "started", "stopped" (ms),
+                        "exit_code" (null: none, as when reclaimed),
+                        "status_reason", "reason", "log" (its stdout and
+                        stderr), "log_stream", "dir" (its working folder),
+                        "command" (argv as run), "signals" (["TERM", "KILL"]:
+                        what the emulator sent it)}]}
+  GET  /__emu/batch-job?id=ID  that JOB (a child's id works too); 404 if unknown
+  POST /__emu/batch-reclaim  {"job": "ID or name", "index": N}: the host under
+                        that running job (the newest of that name; an array's
+                        child N) goes: its process group gets SIGKILL and the
+                        attempt ends with statusReason "Host EC2 (instance
+                        i-0123456789abcdef0) terminated." and no exit code;
+                        {"job", "attempt", "pid"}; 409 if it is not running
 """

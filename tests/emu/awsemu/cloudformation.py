@@ -63,8 +63,8 @@ class CloudFormation(QueryService):
     STEP_MS = 50
     MAX_BODY = 51200
 
-    def __init__(self, region, secrets, s3):
-        self.region, self.secrets, self.s3 = region, secrets, s3
+    def __init__(self, region, secrets, s3, batch=None):
+        self.region, self.secrets, self.s3, self.batch = region, secrets, s3, batch
         self.lock = threading.Lock()
         self.gate = threading.Condition(self.lock)     # held steps wait on it
         self.waiting = 0        # stacks waiting at the gate
@@ -351,11 +351,15 @@ class CloudFormation(QueryService):
             except ApiError as e:
                 return ('Resource handler returned message: "%s (Service: SecretsManager, Status Code: 400, Request '
                         'ID: %s)" (HandlerErrorCode: AlreadyExists)' % (e.message, uuid.uuid4()))
+        elif res.rtype.startswith('AWS::Batch::') and self.batch is not None:
+            return self.batch.provision(res.rtype, res.physical, res.props)
         return None
 
     def _unprovision(self, stack, res):
         if res.rtype == 'AWS::SecretsManager::Secret':
             self.secrets.remove(res.physical)
+        elif res.rtype.startswith('AWS::Batch::') and self.batch is not None:
+            self.batch.unprovision(res.rtype, res.physical)
 
     def _create(self, stack):
         failed = None

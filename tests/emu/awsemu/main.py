@@ -10,6 +10,7 @@ import sys
 
 from botocore.credentials import Credentials
 
+from .batch import Batch
 from .cloudformation import CloudFormation
 from .common import log
 from .credentials import ContainerCredentials
@@ -31,6 +32,7 @@ def parse_args(argv):
     ap.add_argument('--region', default='us-east-1')
     ap.add_argument('--container-auth', default='emu-container-auth',
                     help='the Authorization value /__emu/container-credentials wants')
+    ap.add_argument('--batch-dir', help="where Batch jobs run and log (default: batch beside --data)")
     args = ap.parse_args(argv)
     creds = {}
     for item in args.cred:
@@ -45,7 +47,7 @@ def parse_args(argv):
     return args
 
 
-def services(args, s3rver_port):
+def services(args, s3rver_port, credentials, metadata):
     """Every emulated AWS service. This is where a service joins: a module
     with a Service subclass (its operations in `actions`, its control
     endpoints in control_routes()), constructed here."""
@@ -55,8 +57,11 @@ def services(args, s3rver_port):
     for item in args.secret:
         name, _, value = item.partition('=')
         secrets.set(name, value)
-    cfn = CloudFormation(args.region, secrets, s3)
-    return [s3, secrets, cfn]
+    # Not under --data: s3rver takes every folder there for a bucket.
+    batch_dir = os.path.abspath(args.batch_dir or os.path.join(os.path.dirname(data), 'batch'))
+    batch = Batch(args.region, batch_dir, credentials, metadata)
+    cfn = CloudFormation(args.region, secrets, s3, batch)
+    return [s3, secrets, cfn, batch]
 
 
 def main(argv):
@@ -71,11 +76,17 @@ def main(argv):
     os.makedirs(args.data, exist_ok=True)
     proc = None
     server = None
+    batch = None
     try:
         proc, s3rver_port = start_s3rver(os.path.abspath(args.data), args.bucket)
-        server = Emulator(Verifier(args.creds, args.region), services(args, s3rver_port),
-                          [ContainerCredentials(args.creds, args.container_auth), Metadata()])
+        credentials, metadata = ContainerCredentials(args.creds, args.container_auth), Metadata()
+        emulated = services(args, s3rver_port, credentials, metadata)
+        server = Emulator(Verifier(args.creds, args.region), emulated, [credentials, metadata])
         port = server.server_address[1]
+        for service in emulated:
+            if isinstance(service, Batch):
+                batch = service
+                batch.attach('http://127.0.0.1:%d' % port)
         tmp = '%s.%d.tmp' % (args.port_file, os.getpid())
         with open(tmp, 'w') as f:
             f.write('%d\n' % port)
@@ -83,6 +94,8 @@ def main(argv):
         log.info('serving on 127.0.0.1:%d, s3rver on 127.0.0.1:%d (pid %d)', port, s3rver_port, proc.pid)
         server.serve_forever(poll_interval=0.5)
     finally:
+        if batch is not None:
+            batch.shutdown()
         if server is not None:
             server.server_close()
         if proc is not None and proc.poll() is None:

@@ -4,7 +4,10 @@ on control routes of the emulator's port:
   * the ECS task metadata endpoint v4: point ECS_CONTAINER_METADATA_URI_V4
     at $EMU_URL/__emu/ecs-metadata; GET of it is the container's metadata
     (DockerId, Name, Image, ImageID, Labels, ... as the ECS agent answers),
-    GET of .../task the task's, with the container in "Containers";
+    GET of .../task the task's, with the container in "Containers"; a
+    Batch task has its own, $EMU_URL/__emu/ecs-metadata/<task id> (and
+    .../task), which tells its job definition's image and that image's
+    digest (the configured image_id unless the task was given its own);
   * IMDSv2: point AWS_EC2_METADATA_SERVICE_ENDPOINT at $EMU_URL/__emu/imds;
     PUT /latest/api/token wants X-aws-ec2-metadata-token-ttl-seconds
     (1..21600, else 400) and answers a token (text/plain); GET
@@ -46,8 +49,27 @@ class Metadata:
                 ('POST', 'metadata'): self.configure,
                 ('GET', 'metadata'): self.dump}
 
+    def control_prefixes(self):
+        """Routes whose name begins with the key: the tasks' own endpoints."""
+        return {('GET', 'ecs-metadata/'): self.ecs_task_routes}
+
+    def add_task(self, task, image, image_id, task_arn):
+        """A Batch task's endpoint, ecs-metadata/<task>: image, and image_id
+        (None: the configured one)."""
+        with self.lock:
+            self.tasks[task] = {'image': image, 'image_id': image_id, 'task_arn': task_arn}
+
+    def ecs_task_routes(self, req, spec, rest):
+        task, _, tail = rest.partition('/')
+        with self.lock:
+            known = self.tasks.get(task)
+        if known is None or tail not in ('', 'task'):
+            raise ControlError(404, 'no ECS task %s' % task)
+        return (self.ecs_task if tail else self.ecs_container)(req, spec, known)
+
     def reset(self):
         with self.lock:
+            self.tasks = {}
             self.image = DEFAULT_IMAGE
             self.image_id = DEFAULT_IMAGE_ID
             self.instance_type = DEFAULT_INSTANCE_TYPE
@@ -114,10 +136,12 @@ class Metadata:
             entry['status'] = response.status
         return response
 
-    def container(self):
+    def container(self, task=None):
+        image = task['image'] if task else self.image
+        image_id = (task['image_id'] if task else None) or self.image_id
         return {'DockerId': uuid.uuid4().hex + uuid.uuid4().hex, 'Name': 'default',
                 'DockerName': 'ecs-rapid-1-default-' + rand(20).lower(),
-                'Image': self.image, 'ImageID': self.image_id,
+                'Image': image, 'ImageID': image_id,
                 'Labels': {'com.amazonaws.ecs.cluster': 'rapid', 'com.amazonaws.ecs.container-name': 'default'},
                 'DesiredStatus': 'RUNNING', 'KnownStatus': 'RUNNING',
                 'Limits': {'CPU': 2, 'Memory': 4096},
@@ -129,20 +153,23 @@ class Metadata:
     def json_response(obj):
         return Response(200, json.dumps(obj).encode(), [('Content-Type', 'application/json')])
 
-    def ecs_container(self, req, spec):
+    def ecs_container(self, req, spec, task=None):
         def answer():
-            c = self.container()
-            if self.image_id is None:
+            c = self.container(task)
+            if c['ImageID'] is None:
                 del c['ImageID']
             return self.json_response(c)
         return self.serve('ecs', req, answer)
 
-    def ecs_task(self, req, spec):
+    def ecs_task(self, req, spec, task=None):
         def answer():
-            return self.json_response({'Cluster': 'rapid', 'TaskARN': 'arn:aws:ecs:us-east-1:123456789012:task/rapid/'
-                                       + uuid.uuid4().hex, 'Family': 'rapid', 'Revision': '1',
+            c = self.container(task)
+            if c['ImageID'] is None:
+                del c['ImageID']
+            arn = task['task_arn'] if task else 'arn:aws:ecs:us-east-1:123456789012:task/rapid/' + uuid.uuid4().hex
+            return self.json_response({'Cluster': 'rapid', 'TaskARN': arn, 'Family': 'rapid', 'Revision': '1',
                                        'DesiredStatus': 'RUNNING', 'KnownStatus': 'RUNNING',
-                                       'LaunchType': 'EC2', 'Containers': [self.container()]})
+                                       'LaunchType': 'EC2', 'Containers': [c]})
         return self.serve('ecs', req, answer)
 
     def imds_token(self, req, spec):

@@ -64,11 +64,14 @@ class Emulator(http.server.ThreadingHTTPServer):
                        ('POST', 'clock'): self.control_clock,
                        ('GET', 'requests'): self.control_requests,
                        ('GET', 'in-flight'): lambda req, spec: self.in_flight.dump()}
+        self.prefixes = {}      # (method, 'name/'): fn(req, spec, rest of the name)
         for provider in self.resettable:
             for route, fn in provider.control_routes().items():
                 if route in self.routes:
                     raise ValueError('two control endpoints %s /__emu/%s' % route)
                 self.routes[route] = fn
+            if hasattr(provider, 'control_prefixes'):
+                self.prefixes.update(provider.control_prefixes())
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]
@@ -77,15 +80,20 @@ class Emulator(http.server.ThreadingHTTPServer):
         else:
             log.exception('connection from port %d failed', client_address[1])
 
-    def service_for(self, headers, params):
-        """The service a request is for: its credential scope says, else its X-Amz-Target, else S3."""
+    def service_for(self, headers, params, method=None, path=None):
+        """The service a request is for: its credential scope says, else its
+        X-Amz-Target, else a REST service that claims its path, else S3."""
         auth = headers.get('Authorization', '')
         m = re.search(r'Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]+)/', auth)
         scope = m.group(1) if m else (params.get('X-Amz-Credential', '').split('/') + [''] * 4)[3]
         if not scope:
             target_prefix = headers.get('X-Amz-Target', '').partition('.')[0]
             scope = next((s.name for s in self.services.values()
-                          if isinstance(s, JsonService) and s.target_prefix == target_prefix), 's3')
+                          if isinstance(s, JsonService) and s.target_prefix == target_prefix), None)
+        if not scope and path is not None:
+            scope = next((s.name for s in self.services.values()
+                          if hasattr(s, 'claims') and s.claims(method, path)), None)
+        scope = scope or 's3'
         return self.services.get(scope) or JsonService(scope)
 
     def serve(self, h):
@@ -94,7 +102,7 @@ class Emulator(http.server.ThreadingHTTPServer):
         rid = uuid.uuid4().hex[:16].upper()
         params = dict(urllib.parse.parse_qsl(target.partition('?')[2], keep_blank_values=True))
         control = target.startswith('/__emu/')
-        service = None if control else self.service_for(h.headers, params)
+        service = None if control else self.service_for(h.headers, params, h.command, target.partition('?')[0])
         length = h.headers.get('Content-Length')
         if 'Transfer-Encoding' in h.headers or (length is not None and not length.isdigit()):
             # The body's end is unknown: answer, then close.
@@ -233,6 +241,12 @@ class Emulator(http.server.ThreadingHTTPServer):
             return Response(status, json.dumps(obj, sort_keys=True).encode(), [('Content-Type', 'application/json')])
         route = (req.method, req.path[len('/__emu/'):])
         fn = self.routes.get(route)
+        if fn is None:
+            for (method, prefix), handler in self.prefixes.items():
+                if method == route[0] and route[1].startswith(prefix) and len(route[1]) > len(prefix):
+                    rest = route[1][len(prefix):]
+                    fn = lambda req, spec, handler=handler, rest=rest: handler(req, spec, rest)
+                    break
         if fn is None:
             return reply(404, {'error': 'no control endpoint %s /__emu/%s' % route})
         try:
