@@ -54,12 +54,12 @@ is "$RC" 0 "build --backend batch submits"
 like "$OUT" "submission [0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}: 2 jobs, 58 array children, 85 instances" \
 	"2 jobs: the 29 participants with data in each target, 56 runs and 29 summaries"
 emu_batch_state > state.json
-submits() { emu_json 'sum(j["submit_counts"].values())' < state.json; }
+submits() { emu_json 'sum(j["submits"].values())' < state.json; }
 is "$(submits)" 2 "two SubmitJob requests"
-rt=$(emu_json '[x["jobId"] for x in j["jobs"] if x["jobName"].startswith("rapid-rapidtide-")][0]' < state.json)
-sm=$(emu_json '[x["jobId"] for x in j["jobs"] if x["jobName"].startswith("rapid-summary-")][0]' < state.json)
+rt=$(emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-rapidtide-")][0]' < state.json)
+sm=$(emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-summary-")][0]' < state.json)
 is "$(emu_batch_job "$rt" | emu_json 'j["submit"]["arrayProperties"]["size"]')" 29 "rapidtide: an array of 29 children"
-is "$(emu_batch_job "$sm" | emu_json 'j["submit"]["dependsOn"]')" "{'jobId': '$rt', 'type': 'N_TO_N'}" \
+is "$(emu_batch_job "$sm" | emu_json 'j["submit"]["dependsOn"]')" "{\"jobId\": \"$rt\", \"type\": \"N_TO_N\"}" \
 	"summary depends N_TO_N on rapidtide"
 is "$(emu_batch_job "$rt" | emu_json 'j["submit"]["containerOverrides"]["command"][:3]')" "rapid
 runner
@@ -78,15 +78,15 @@ is "$(emu_count mismatches)" 0 "every request was signed right"
 
 # The data grows: 100120's runs appear. Only it is submitted, as plain jobs.
 emu_aws s3 cp --recursive --quiet held-back s3://hcp/HCP_1200/100120/ || exit 1
-run "$RAPID" build $B
+run "$RAPID" build $B --refresh
 is "$RC" 0 "the next build submits"
 like "$OUT" ": 2 jobs, 2 array children, 3 instances" "only 100120: 2 runs and its summary"
 emu_batch_state > state.json
 is "$(submits)" 4 "two more SubmitJob"
-rt2=$(emu_json '[x["jobId"] for x in j["jobs"] if x["jobName"].startswith("rapid-rapidtide-")][-1]' < state.json)
-sm2=$(emu_json '[x["jobId"] for x in j["jobs"] if x["jobName"].startswith("rapid-summary-")][-1]' < state.json)
-is "$(emu_batch_job "$rt2" | emu_json '"arrayProperties" in j["submit"]')" False "a chunk of one participant is a plain job"
-is "$(emu_batch_job "$sm2" | emu_json 'j["submit"]["dependsOn"]')" "{'jobId': '$rt2'}" "its summary depends on the whole of it"
+rt2=$(emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-rapidtide-")][-1]' < state.json)
+sm2=$(emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-summary-")][-1]' < state.json)
+is "$(emu_batch_job "$rt2" | emu_json '"arrayProperties" in j["submit"]')" false "a chunk of one participant is a plain job"
+is "$(emu_batch_job "$sm2" | emu_json 'j["submit"]["dependsOn"]')" "{\"jobId\": \"$rt2\"}" "its summary depends on the whole of it"
 is "$(emu_batch_wait "$sm2")" SUCCEEDED "and both succeed"
 run "$RAPID" plan --exit-code
 is "$RC" 0 "clean again"
@@ -99,8 +99,8 @@ is "$RC" 0 "the upgrade's build submits"
 like "$OUT" ": 2 jobs, 60 array children, 88 instances" "every participant of both targets, no other"
 like "$ERR" "registered job definition rd-[0-9a-f]{16} for image example/rapidtide:3.2.0" "a job definition for the new image"
 emu_batch_state > state.json
-rt3=$(emu_json '[x["jobId"] for x in j["jobs"] if x["jobName"].startswith("rapid-rapidtide-")][-1]' < state.json)
-sm3=$(emu_json '[x["jobId"] for x in j["jobs"] if x["jobName"].startswith("rapid-summary-")][-1]' < state.json)
+rt3=$(emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-rapidtide-")][-1]' < state.json)
+sm3=$(emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-summary-")][-1]' < state.json)
 is "$(emu_batch_job "$rt3" | emu_json 'j["submit"]["arrayProperties"]["size"]')" 30 "an array of 30"
 like "$(emu_batch_job "$rt3" | emu_json 'j["submit"]["jobDefinition"]')" "job-definition/rd-[0-9a-f]{16}:1" "on the new definition"
 

@@ -52,16 +52,14 @@ check_root() { # ROOT-NAME
 	emu_batch_state | /usr/bin/python3 -c '
 import json, sys
 j = json.load(sys.stdin); root = sys.argv[1]
-counts = j["submit_counts"]
+counts = j["submits"]
 dup = [n for n, c in counts.items() if c != 1]
 per = {}
 for job in j["jobs"]:
-    if job.get("arrayIndex") is not None or ":" in job["jobId"]:
-        continue
     cmd = job["submit"]["containerOverrides"]["command"]
     if "s3://rapid-out/%s/" % root not in cmd[-1]:
         continue
-    target = job["jobName"].split("-")[1]
+    target = job["name"].split("-")[1]
     per[target] = per.get(target, 0) + job["submit"].get("arrayProperties", {}).get("size", 1)
 print("dup=%d rapidtide=%d summary=%d" % (len(dup), per.get("rapidtide", 0), per.get("summary", 0)))' "$1"
 }
