@@ -152,7 +152,6 @@ struct found_chunk {
 
 struct found_sub {
 	char *id;
-	char *root;       /* the submissions/ folder its submission.json is in, or NULL */
 	bool ended;
 };
 
@@ -202,11 +201,8 @@ static int on_sub_object(void *ctx, const struct s3_object *o)
 		return 0; /* LOCK */
 	struct found_sub *f = sub_of(s, rel, (size_t)(slash - rel));
 	const char *rest = slash + 1;
-	if (!strcmp(rest, "submission.json")) {
-		free(f->root);
-		f->root = xstrdup(s->dir);
+	if (!strcmp(rest, "submission.json"))
 		return 0;
-	}
 	if (!strcmp(rest, "ended")) {
 		f->ended = true;
 		return 0;
@@ -250,7 +246,6 @@ static void scan_free(struct scan *s)
 	}
 	for (size_t k = 0; k < s->nsubs; k++) {
 		free(s->subs[k].id);
-		free(s->subs[k].root);
 	}
 	free(s->chunks);
 	free(s->subs);
@@ -289,11 +284,12 @@ static int scan_root(struct scan *s, const char *root)
 	return r;
 }
 
-/* The queue a submission was made on, from its submission.json (in
- * folder dir, <root>.rapid/submissions/). NULL after printing why. */
-static char *submission_queue(const char *dir, const char *id)
+/* The queue chunk folder dir's job was (to be) submitted to, from its
+ * chunk.json. NULL when it has none (the chunk was never submitted: its
+ * files go before SubmitJob) or after printing why. */
+static char *chunk_queue(const char *dir)
 {
-	char *uri = xasprintf("%s%s/submission.json", dir, id);
+	char *uri = xasprintf("%schunk.json", dir);
 	char *text = NULL, *queue = NULL;
 	size_t len;
 	bool found = false;
@@ -303,7 +299,7 @@ static char *submission_queue(const char *dir, const char *id)
 		if (cJSON_IsString(q))
 			queue = xstrdup(q->valuestring);
 		else
-			warn("cannot read '%s': not a submission (no queue)", uri);
+			warn("cannot read '%s': not a chunk's record (no queue)", uri);
 		cJSON_Delete(j);
 	}
 	free(text);
@@ -330,20 +326,16 @@ static char *job_name(const char *target, const char *id, const char *chunk)
 /* A chunk without its submitted marker: ask Batch whether its job
  * exists (a build that died after SubmitJob). write: record what was
  * found (only the build that holds the lock). */
-static int reconcile(struct scan *s, struct found_chunk *c, bool write)
+static int reconcile(struct found_chunk *c, bool write)
 {
-	const struct found_sub *f = NULL;
-	for (size_t k = 0; k < s->nsubs; k++)
-		if (!strcmp(s->subs[k].id, c->sub))
-			f = &s->subs[k];
-	if (!f || !f->root)
-		return 0; /* no submission.json: nothing was ever submitted from it */
 	struct batch *b = get_batch();
 	if (!b)
 		return -1;
-	char *queue = submission_queue(f->root, c->sub);
-	if (!queue)
-		return -1;
+	char *queue = chunk_queue(c->dir);
+	if (!queue) {
+		c->none = true;
+		return 0;
+	}
 	char *name = job_name(c->target, c->sub, c->chunk);
 	struct batch_list q = {.queue = queue, .name_filter = name};
 	struct batch_job *jobs = NULL;
@@ -505,7 +497,7 @@ static int mark_queued(struct plan *p, bool write)
 			struct found_sub *f = sub_of(&s, c->sub, strlen(c->sub));
 			if (f->ended || c->none || !c->manifest)
 				continue;
-			if (!c->job_id && reconcile(&s, c, write) < 0)
+			if (!c->job_id && reconcile(c, write) < 0)
 				ret = -1;
 			if (c->job_id)
 				ids[nids++] = c->job_id;
@@ -543,26 +535,28 @@ static int mark_queued(struct plan *p, bool write)
 						ret = -1;
 			}
 		}
-		/* a submission every job of which ended is not asked about again */
+		/* a submission every job of which under this root ended is
+		 * not asked about again here */
 		if (ret == 0 && write) {
+			char *dir = layout_submissions(root);
 			for (size_t k = 0; k < s.nsubs; k++) {
 				struct found_sub *f = &s.subs[k];
-				if (f->ended || !f->root)
-					continue;
-				bool open = false;
+				bool open = false, any = false;
 				for (size_t j = 0; j < s.nchunks && !open; j++) {
 					struct found_chunk *c = &s.chunks[j];
 					if (strcmp(c->sub, f->id))
 						continue;
+					any = true;
 					open = !c->none && (!c->job_id || batch_state_alive(c->state) ||
 							    c->state == BATCH_UNKNOWN);
 				}
-				if (!open) {
-					char *uri = xasprintf("%s%s/ended", f->root, f->id);
+				if (!f->ended && any && !open) {
+					char *uri = xasprintf("%s%s/ended", dir, f->id);
 					put_object(uri, "", 0, false, NULL, NULL);
 					free(uri);
 				}
 			}
+			free(dir);
 		}
 		scan_free(&s);
 	}
@@ -598,6 +592,7 @@ struct chunk {
 	char *name;
 	char *dir;              /* <root>.rapid/submissions/<id>/<target>/<number>/ */
 	struct buf jsonl, idx, ptxt;
+	struct buf record;      /* chunk.json: what reconciling needs */
 	size_t deps[MAX_DEPS];  /* chunk indices */
 	size_t ndeps;
 	const char *ext[MAX_DEPS]; /* queued jobs of other submissions */
@@ -875,6 +870,15 @@ static int encode_chunks(struct frozen *f)
 							.nspecs = c->children[ci].n};
 			ids[ci] = c->children[ci].participant;
 		}
+		cJSON *rec = cJSON_CreateObject();
+		cJSON_AddStringToObject(rec, "submission", f->id);
+		cJSON_AddStringToObject(rec, "job_name", c->name);
+		cJSON_AddStringToObject(rec, "queue", f->o->queue);
+		cJSON_AddNumberToObject(rec, "participants", (double)c->n);
+		char *rtext = cJSON_PrintUnformatted(rec);
+		buf_puts(&c->record, rtext);
+		free(rtext);
+		cJSON_Delete(rec);
 		char *err = NULL;
 		int r = manifest_encode(e, c->n, &c->jsonl, &c->idx, &err);
 		if (r == 0)
@@ -1157,17 +1161,17 @@ static int write_submission(struct frozen *f)
 	free(dir);
 	if (r < 0)
 		return -1;
-	size_t nops = 3 * f->nchunks;
+	size_t nops = 4 * f->nchunks;
 	struct s3_op *ops = xcalloc(nops + 1, sizeof(*ops));
 	char **keys = xcalloc(nops + 1, sizeof(char *));
 	char **buckets = xcalloc(nops + 1, sizeof(char *));
 	struct s3_client *client = NULL;
 	for (size_t ck = 0; ck < f->nchunks; ck++) {
 		struct chunk *c = &f->chunks[ck];
-		const struct buf *body[3] = {&c->ptxt, &c->jsonl, &c->idx};
-		const char *name[3] = {"participants.txt", "manifest.jsonl", "manifest.idx"};
-		for (int k = 0; k < 3; k++) {
-			size_t o = 3 * ck + (size_t)k;
+		const struct buf *body[4] = {&c->ptxt, &c->jsonl, &c->idx, &c->record};
+		const char *name[4] = {"participants.txt", "manifest.jsonl", "manifest.idx", "chunk.json"};
+		for (int k = 0; k < 4; k++) {
+			size_t o = 4 * ck + (size_t)k;
 			char *u = xasprintf("%s%s", c->dir, name[k]);
 			s3_uri_split(u, &buckets[o], &keys[o]);
 			free(u);
@@ -1339,6 +1343,7 @@ static void frozen_free(struct frozen *f)
 		buf_free(&c->jsonl);
 		buf_free(&c->idx);
 		buf_free(&c->ptxt);
+		buf_free(&c->record);
 		free(c->definition);
 		free(c->job_id);
 	}

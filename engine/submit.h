@@ -10,20 +10,23 @@
  *                                 chunks, job definition, dependencies)
  *   <target>/<chunk>/participants.txt  array index i is line i + 1
  *   <target>/<chunk>/manifest.jsonl    and manifest.idx (runner/manifest.h)
+ *   <target>/<chunk>/chunk.json        its job name and queue: what finding
+ *                                 its job again takes
  *   <target>/<chunk>/jobs.json         after SubmitJob: job id, name, size
  *   <target>/<chunk>/submitted.<job id>  empty: the job id in the listing,
  *                                 so reading a submission's state takes one
  *                                 LIST and no GET
- *   ended                          empty: every job of it has ended (later
- *                                 plans do not ask Batch about it again)
+ *   ended                          empty, under each root: every job of it
+ *                                 whose chunk is under that root has ended
+ *                                 (later plans do not ask Batch about them)
  * <root>.rapid/submissions/LOCK   a build submitting now (a conditional PUT
  *                                 with a lease): a second build waits for
  *                                 it, or reports it.
  *
- * Exactly once: every file but jobs.json is written before the first
- * SubmitJob; a chunk that has a manifest and no submitted marker is
- * reconciled (ListJobs on the queue with its job name) before anything
- * is submitted again. */
+ * Exactly once: every file but jobs.json and the marker is written before
+ * the first SubmitJob; a chunk that has a manifest and no submitted marker
+ * is reconciled (ListJobs on the queue chunk.json names, with its job
+ * name) before anything is submitted again, under the LOCK. */
 #ifndef RAPID_SUBMIT_H
 #define RAPID_SUBMIT_H
 

@@ -1,8 +1,8 @@
 #!/bin/sh
-# Crash consistency of build --backend batch: SIGKILL the build at 30
-# points of its conversation with S3 and Batch (before a request is sent,
-# or after it is sent and before its answer is read: a SubmitJob Batch
-# took whose answer never came), then build again. Every time the second
+# Crash consistency of build --backend batch: SIGKILL the build at every
+# point of its conversation with S3 and Batch (after each send, so a
+# request went and its answer is never read, as a SubmitJob Batch took
+# whose answer never came; and before each request), then build again. Every time the second
 # build converges: each chunk job is submitted exactly once (the
 # emulator's SubmitJob count per job name is 1), each participant is in
 # exactly one submitted job, and the plan shows them all queued.
@@ -43,7 +43,7 @@ B="--backend batch --job-queue rq --job-definition rd"
 
 # How many sends a whole build makes (warm fingerprints, a fresh root).
 "$RAPID" plan OUT=s3://rapid-out/warm >/dev/null 2>&1
-env LD_PRELOAD="$NETKILL" NETKILL_COUNT="$W/count" "$RAPID" build $B OUT=s3://rapid-out/count >/dev/null 2>&1
+env LD_PRELOAD="$NETKILL" NETKILL_COUNT="$W/count" NETKILL_TRACE="$W/trace" "$RAPID" build $B OUT=s3://rapid-out/count >/dev/null 2>&1
 total=$(cat "$W/count")
 ok "$([ "${total:-0}" -gt 10 ] && echo 0 || echo 1)" "a build makes $total sends"
 
@@ -64,15 +64,18 @@ for job in j["jobs"]:
 print("dup=%d rapidtide=%d summary=%d" % (len(dup), per.get("rapidtide", 0), per.get("summary", 0)))' "$1"
 }
 
-seed=${RAPID_TEST_SEED:-$$}
-echo "# kill points drawn with seed $seed"
-points=$(/usr/bin/python3 -c 'import random, sys
-r = random.Random(int(sys.argv[1])); n = int(sys.argv[2])
-print(" ".join(str(r.randint(1, n)) for _ in range(30)))' "$seed" "$total")
+# The points: after every send (a request whose last bytes went and whose
+# answer is never read), and before the first send of every request (one
+# that never goes): the windows between SubmitJob and the marker that
+# records it included, whatever their number.
+points=$(/usr/bin/python3 -c 'import sys
+n = int(sys.argv[1]); starts = [int(l.split()[0]) for l in open(sys.argv[2])]
+print(" ".join(["%d:1" % k for k in range(1, n + 1)] + ["%d:0" % k for k in starts]))' "$total" "$W/trace")
+is "$(grep -c ' POST /v1/submitjob' "$W/trace")" 2 "(two SubmitJob among them)"
 k=0; bad=0
-for at in $points; do
+for point in $points; do
 	k=$((k + 1))
-	after=$((k % 2))
+	at=${point%:*}; after=${point#*:}
 	rm -f "$W/reached"
 	env LD_PRELOAD="$NETKILL" NETKILL_AT="$at" NETKILL_AFTER=$after NETKILL_REACHED="$W/reached" \
 		"$RAPID" build $B OUT=s3://rapid-out/r$k >/dev/null 2>"$W/kill.err"
@@ -88,5 +91,5 @@ for at in $points; do
 		sed 's/^/#   /' "$W/again.err" | head -n 5
 	fi
 done
-is "$bad" 0 "30 kill points: each next build converges, every chunk submitted once"
+is "$bad" 0 "$k kill points: each next build converges, every chunk submitted once"
 done_testing

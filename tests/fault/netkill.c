@@ -11,7 +11,9 @@
  *   NETKILL_AT=N        SIGKILL at the Nth counted call
  *   NETKILL_AFTER=1     after that call has sent its bytes (default: before)
  *   NETKILL_REACHED=F   created just before the kill
- *   NETKILL_COUNT=F     written with the number of counted calls at exit */
+ *   NETKILL_COUNT=F     written with the number of counted calls at exit
+ *   NETKILL_TRACE=F     appended with "N REQUEST-LINE" for each counted call
+ *                       whose bytes begin an HTTP request */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -27,7 +29,7 @@
 static pid_t owner;
 static long count, kill_at;
 static int after;
-static const char *reached, *count_file;
+static const char *reached, *count_file, *trace;
 
 static void at_exit_count(void)
 {
@@ -48,6 +50,7 @@ __attribute__((constructor)) static void netkill_init(void)
 	after = getenv("NETKILL_AFTER") && !strcmp(getenv("NETKILL_AFTER"), "1");
 	reached = getenv("NETKILL_REACHED");
 	count_file = getenv("NETKILL_COUNT");
+	trace = getenv("NETKILL_TRACE");
 	unsetenv("LD_PRELOAD"); /* not in what it runs */
 	atexit(at_exit_count);
 }
@@ -62,12 +65,31 @@ static void die(void)
 	kill(getpid(), SIGKILL);
 }
 
-/* Count one call; kill before it when it is the one. */
-static int before_call(void)
+static void trace_call(const void *buf, size_t len)
+{
+	if (!trace || !buf)
+		return;
+	const char *b = buf;
+	size_t n = 0;
+	while (n < len && n < 200 && b[n] != '\r' && b[n] != '\n')
+		n++;
+	if (n < 4 || !(b[0] >= 'A' && b[0] <= 'Z'))
+		return;
+	FILE *f = fopen(trace, "a");
+	if (f) {
+		fprintf(f, "%ld %.*s\n", count, (int)n, b);
+		fclose(f);
+	}
+}
+
+/* Count one call (its bytes for the trace); kill before it when it is
+ * the one. */
+static int before_call(const void *buf, size_t len)
 {
 	if (getpid() != owner)
 		return 0;
 	count++;
+	trace_call(buf, len);
 	if (kill_at && count == kill_at && !after)
 		die();
 	return kill_at && count == kill_at;
@@ -86,7 +108,7 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
 	static ssize_t (*real)(int, const void *, size_t, int);
 	if (!real)
 		real = (ssize_t (*)(int, const void *, size_t, int))dlsym(RTLD_NEXT, "send");
-	int hit = before_call();
+	int hit = before_call(buf, len);
 	ssize_t r = real(fd, buf, len, flags);
 	AFTER(hit);
 	return r;
@@ -98,7 +120,7 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 	if (!real)
 		real = (ssize_t (*)(int, const void *, size_t, int, const struct sockaddr *, socklen_t))dlsym(
 			RTLD_NEXT, "sendto");
-	int hit = before_call();
+	int hit = before_call(buf, len);
 	ssize_t r = real(fd, buf, len, flags, to, tolen);
 	AFTER(hit);
 	return r;
@@ -109,7 +131,8 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	static ssize_t (*real)(int, const struct msghdr *, int);
 	if (!real)
 		real = (ssize_t (*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
-	int hit = before_call();
+	int hit = before_call(msg->msg_iovlen ? msg->msg_iov[0].iov_base : NULL,
+			      msg->msg_iovlen ? msg->msg_iov[0].iov_len : 0);
 	ssize_t r = real(fd, msg, flags);
 	AFTER(hit);
 	return r;
@@ -122,7 +145,7 @@ ssize_t write(int fd, const void *buf, size_t len)
 		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
 	if (fd < 3 || !is_socket(fd))
 		return real(fd, buf, len);
-	int hit = before_call();
+	int hit = before_call(buf, len);
 	ssize_t r = real(fd, buf, len);
 	AFTER(hit);
 	return r;
