@@ -231,9 +231,9 @@ out:
 	return ret;
 }
 
-/* After the log of an instance a Batch child ran (its sentinel names
- * the job) or one an open submission queues: where Batch keeps the
- * container's own output, on stderr. */
+/* When an instance has no log object: the job an open submission
+ * queues it in, or, when a Batch child ran it (its sentinel names the
+ * job), where Batch keeps the container's own output; on stderr. */
 static void say_batch_job(const struct plan *p, struct store *st, const struct instance *i, const char *const *vals,
 			  const char *key, const char *name)
 {
@@ -380,7 +380,8 @@ int cmd_logs(int argc, char **argv)
 			warn("%s: skipped (%s): it has no current key, so no log", name.data, i->why ? i->why : "");
 		else
 			ret = print_s3(path) < 0 ? 1 : 0;
-		if (keyed && !follow_it)
+		/* no log object: where Batch keeps the container's output */
+		if (keyed && !follow_it && ret != 0)
 			say_batch_job(p, st, i, cvals, key, name.data);
 	} else if (follow_it && i->state == INST_RUNNING) {
 		ret = follow(st, t, cvals, key, path, name.data) == 0 ? 0 : 1;

@@ -71,3 +71,14 @@ int store_sweep(struct store *s)
 {
 	return s->ops->sweep ? s->ops->sweep(s) : 0;
 }
+
+int store_holders(struct store *s, const char *target, holder_fn fn, void *ctx)
+{
+	return s->ops->holders ? s->ops->holders(s, target, fn, ctx) : 0;
+}
+
+void store_holder_dead(struct store *s, const char *holder)
+{
+	if (s->ops->holder_dead)
+		s->ops->holder_dead(s, holder);
+}

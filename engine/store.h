@@ -52,6 +52,11 @@ struct scan_entry {
  * values (compared one wildcard at a time). Non-zero stops the scan. */
 typedef int (*scan_fn)(void *ctx, const struct scan_entry *);
 
+/* Called with the holder of each running sentinel (runner/sentinel_s3.h:
+ * "<batch job id>.<attempt>" or "local.<pid>.<start>.<host>"). Non-zero
+ * stops. */
+typedef int (*holder_fn)(void *ctx, const char *holder);
+
 /* The operations a kind of store provides. */
 struct store_ops {
 	const char *kind;
@@ -62,6 +67,8 @@ struct store_ops {
 		      size_t nvalues, const char *key, enum sentinel_state, size_t *len);
 	int (*scan)(struct store *, const char *target, size_t nvalues, scan_fn, void *ctx);
 	int (*sweep)(struct store *);
+	int (*holders)(struct store *, const char *target, holder_fn, void *ctx);      /* may be NULL */
+	void (*holder_dead)(struct store *, const char *holder);                       /* may be NULL */
 	void (*close)(struct store *);
 };
 
@@ -110,5 +117,13 @@ int store_sweep(struct store *);
 /* Every instance of target (with nvalues wildcards) that has a sentinel,
  * to fn. 0, the first non-zero fn returned, or -1 after printing why. */
 int store_scan(struct store *, const char *target, size_t nvalues, scan_fn fn, void *ctx);
+
+/* The holders of target's running sentinels (duplicates possible), to
+ * fn; a store whose holders are probed otherwise (local: by pid) gives
+ * none. 0, the first non-zero fn returned, or -1 after printing why. */
+int store_holders(struct store *, const char *target, holder_fn fn, void *ctx);
+/* From now on a running sentinel of holder is not held: lookup says
+ * LK_INTERRUPTED and scan SCAN_INTERRUPTED (its holder is gone). */
+void store_holder_dead(struct store *, const char *holder);
 
 #endif

@@ -25,6 +25,8 @@ struct s3_sent {
 	enum sentinel_state state;
 	int64_t mtime_ns;
 	uint64_t size, etag; /* etag: XXH3-64 of the ETag */
+	const char *holder;  /* a running sentinel's holder, or NULL (arena) */
+	bool dead;           /* that holder is known to be gone */
 };
 
 struct s3_store {
@@ -72,6 +74,8 @@ static int on_object(void *ctx, const struct s3_object *o)
 	e.mtime_ns = o->mtime_ns;
 	e.size = o->size;
 	e.etag = o->etag ? XXH3_64bits(o->etag, strlen(o->etag)) : 0;
+	if (nm.state == SENT_RUNNING && nm.holder[0])
+		e.holder = arena_strdup(s->arena, nm.holder);
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 256;
 		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
@@ -163,8 +167,9 @@ static int s3s_lookup(struct store *st, const char *target, const char *const *v
 			hi = mid;
 	}
 	/* Entries are newest first: an ok sentinel of key wins, else the
-	 * newest of its others decides. A running sentinel on S3 cannot be
-	 * probed for a live holder: it counts as running until removed. */
+	 * newest of its others decides. A running sentinel counts as
+	 * running until removed, unless its holder was found gone
+	 * (store_holder_dead: a Batch job that no longer runs). */
 	for (size_t i = lo; i < s->n && !dir_cmp(s->v[i].dir, dir); i++) {
 		const struct s3_sent *e = &s->v[i];
 		if (!strcmp(e->key, key)) {
@@ -177,7 +182,7 @@ static int s3s_lookup(struct store *st, const char *target, const char *const *v
 				out->ok_id.mtime_ns = e->mtime_ns;
 			}
 			else if (out->state == LK_NONE)
-				out->state = e->state == SENT_RUNNING ? LK_RUNNING : LK_FAILED;
+				out->state = e->state != SENT_RUNNING ? LK_FAILED : e->dead ? LK_INTERRUPTED : LK_RUNNING;
 		} else if (e->state == SENT_OK && !out->old_ok) {
 			memcpy(out->old_key, e->key, 33);
 			out->old_ok = 1;
@@ -241,7 +246,8 @@ static int s3s_scan(struct store *st, const char *target, size_t nvalues, scan_f
 				break;
 			}
 		se.state = decide->state == SENT_OK ? SCAN_OK
-			   : decide->state == SENT_FAILED ? SCAN_FAILED : SCAN_RUNNING;
+			   : decide->state == SENT_FAILED ? SCAN_FAILED
+			   : decide->dead ? SCAN_INTERRUPTED : SCAN_RUNNING;
 		memcpy(se.key, decide->key, 33);
 		buf_reset(&copy);
 		buf_puts(&copy, s->v[i].dir);
@@ -258,7 +264,31 @@ static int s3s_scan(struct store *st, const char *target, size_t nvalues, scan_f
 	return ret;
 }
 
+static int s3s_holders(struct store *st, const char *target, holder_fn fn, void *ctx)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	if (s3s_prepare(st, target) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].holder) {
+			int r = fn(ctx, s->v[i].holder);
+			if (r)
+				return r;
+		}
+	return 0;
+}
+
+static void s3s_holder_dead(struct store *st, const char *holder)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].holder && !strcmp(s->v[i].holder, holder))
+			s->v[i].dead = true;
+}
+
 static const struct store_ops s3_ops = {
+	.holders = s3s_holders,
+	.holder_dead = s3s_holder_dead,
 	.kind = "s3",
 	.prepare = s3s_prepare,
 	.lookup = s3s_lookup,

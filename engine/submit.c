@@ -470,10 +470,136 @@ static void add_job(struct plan *p, const struct found_chunk *c, const struct ba
 
 /* Read the open submissions of p's selected S3 roots; mark what they
  * queue. write: reconcile and record (the build that holds the lock). */
+/* The Batch job and attempt a running sentinel's holder names
+ * ("<job id>.<attempt>"); false for a local holder or another shape. */
+static bool batch_holder(const char *h, char **job)
+{
+	const char *dot = strrchr(h, '.');
+	if (!strncmp(h, "local.", 6) || !dot || dot == h || !dot[1])
+		return false;
+	for (const char *d = dot + 1; *d; d++)
+		if (*d < '0' || *d > '9')
+			return false;
+	*job = xstrndup(h, (size_t)(dot - h));
+	return true;
+}
+
+struct holders {
+	char **v;    /* distinct holders */
+	size_t n;
+};
+
+static int on_holder(void *ctx, const char *h)
+{
+	struct holders *hs = ctx;
+	for (size_t k = 0; k < hs->n; k++)
+		if (!strcmp(hs->v[k], h))
+			return 0;
+	hs->v = xreallocarray(hs->v, hs->n + 1, sizeof(char *));
+	hs->v[hs->n++] = xstrdup(h);
+	return 0;
+}
+
+/* Group gi's running sentinels held by Batch jobs that no longer run are
+ * not held: a job of an open submission by what DescribeJobs said of it
+ * (p->jobs), another by asking DescribeJobs (100 a request), alive only
+ * while STARTING or RUNNING. Their instances are interrupted, not
+ * running. 0, or -1 after printing why. */
+static int check_holders(struct plan *p, size_t gi)
+{
+	struct store *st = p->stores[gi];
+	const struct tgroup *tg = &p->g->groups[gi];
+	struct holders hs = {0};
+	if (store_holders(st, tg->t->name, on_holder, &hs) < 0)
+		return -1;
+	char **jobs = xcalloc(hs.n + 1, sizeof(char *));
+	bool *dead = xcalloc(hs.n + 1, sizeof(bool)), *ask = xcalloc(hs.n + 1, sizeof(bool));
+	const char **asked = xcalloc(hs.n + 1, sizeof(char *));
+	size_t nasked = 0;
+	int ret = 0;
+	for (size_t k = 0; k < hs.n; k++) {
+		if (!batch_holder(hs.v[k], &jobs[k]))
+			continue;
+		size_t plen = strcspn(jobs[k], ":");
+		const struct plan_job *known = NULL;
+		for (size_t j = 0; j < p->njobs && !known; j++)
+			if (strlen(p->jobs[j].job_id) == plen && !strncmp(p->jobs[j].job_id, jobs[k], plen))
+				known = &p->jobs[j];
+		if (known && !known->alive)
+			dead[k] = true;
+		else if (!known)
+			ask[k] = true, asked[nasked++] = jobs[k];
+	}
+	if (nasked) {
+		struct batch *b = get_batch();
+		struct batch_job *found = NULL;
+		size_t n = 0;
+		struct aws_error err = {0};
+		if (!b) {
+			ret = -1;
+		} else if (batch_describe_jobs(b, asked, nasked, &found, &n, &err) < 0) {
+			cloud_warn(&err);
+			aws_error_clear(&err);
+			ret = -1;
+		} else {
+			for (size_t k = 0; k < hs.n; k++) {
+				if (!ask[k])
+					continue;
+				dead[k] = true; /* a job Batch no longer knows has ended */
+				for (size_t j = 0; j < n; j++)
+					if (!strcmp(found[j].id, jobs[k]))
+						dead[k] = found[j].state != BATCH_STARTING && found[j].state != BATCH_RUNNING;
+			}
+		}
+		batch_jobs_free(found, n);
+	}
+	bool any = false;
+	for (size_t k = 0; k < hs.n; k++)
+		if (ret == 0 && dead[k]) {
+			store_holder_dead(st, hs.v[k]);
+			any = true;
+		}
+	/* what a dead holder held is interrupted */
+	for (uint32_t k = 0; any && k < tg->n && ret == 0; k++) {
+		struct instance *i = &p->g->inst[tg->first + k];
+		if (i->state != INST_RUNNING || i->reason != R_RUNNING)
+			continue;
+		const char *vals[RULES_MAX_WILDCARDS];
+		for (size_t w = 0; w < tg->t->nwildcards; w++)
+			vals[w] = graph_value(p->g, i, w);
+		char key[33];
+		plan_key_hex(i, key);
+		struct lookup lk;
+		if (store_lookup(st, tg->t->name, vals, tg->t->nwildcards, key, &lk) < 0) {
+			ret = -1;
+			break;
+		}
+		if (lk.state == LK_INTERRUPTED) {
+			i->state = INST_STALE;
+			i->reason = R_INTERRUPTED;
+			p->count[gi][INST_RUNNING]--;
+			p->count[gi][INST_STALE]++;
+		}
+	}
+	for (size_t k = 0; k < hs.n; k++) {
+		free(hs.v[k]);
+		free(jobs[k]);
+	}
+	free(hs.v);
+	free(jobs);
+	free(dead);
+	free(ask);
+	free(asked);
+	return ret;
+}
+
 static int mark_queued(struct plan *p, bool write)
 {
 	struct graph *g = p->g;
 	int ret = 0;
+	struct scan *scans = NULL;
+	const char **roots = NULL;
+	size_t nscans = 0;
 	plan_jobs_clear(p); /* what an earlier look found is looked at again */
 	for (size_t gi = 0; gi < g->ngroups; gi++) {
 		if (!p->stores[gi] || !uri_is_s3(store_root(p->stores[gi])))
@@ -484,17 +610,21 @@ static int mark_queued(struct plan *p, bool write)
 			seen = p->stores[k] && !strcmp(store_root(p->stores[k]), root);
 		if (seen)
 			continue;
-		struct scan s = {0};
-		if (scan_root(&s, root) < 0) {
-			scan_free(&s);
-			return -1;
+		scans = xreallocarray(scans, nscans + 1, sizeof(*scans));
+		roots = xreallocarray(roots, nscans + 1, sizeof(*roots));
+		struct scan *sp = &scans[nscans];
+		*sp = (struct scan){0};
+		roots[nscans++] = root;
+		if (scan_root(sp, root) < 0) {
+			ret = -1;
+			break;
 		}
 		/* the chunks whose jobs may still run */
-		const char **ids = xcalloc(s.nchunks + 1, sizeof(*ids));
+		const char **ids = xcalloc(sp->nchunks + 1, sizeof(*ids));
 		size_t nids = 0;
-		for (size_t k = 0; k < s.nchunks; k++) {
-			struct found_chunk *c = &s.chunks[k];
-			struct found_sub *f = sub_of(&s, c->sub, strlen(c->sub));
+		for (size_t k = 0; k < sp->nchunks; k++) {
+			struct found_chunk *c = &sp->chunks[k];
+			struct found_sub *f = sub_of(sp, c->sub, strlen(c->sub));
 			if (f->ended || c->none || !c->manifest)
 				continue;
 			if (!c->job_id && reconcile(c, write) < 0)
@@ -514,19 +644,27 @@ static int mark_queued(struct plan *p, bool write)
 				aws_error_clear(&err);
 				ret = -1;
 			} else {
-				for (size_t k = 0; k < s.nchunks; k++)
+				for (size_t k = 0; k < sp->nchunks; k++)
 					for (size_t j = 0; j < n; j++)
-						if (s.chunks[k].job_id && !strcmp(s.chunks[k].job_id, jobs[j].id)) {
-							s.chunks[k].state = jobs[j].state;
-							add_job(p, &s.chunks[k], &jobs[j]);
+						if (sp->chunks[k].job_id && !strcmp(sp->chunks[k].job_id, jobs[j].id)) {
+							sp->chunks[k].state = jobs[j].state;
+							add_job(p, &sp->chunks[k], &jobs[j]);
 						}
 			}
 			batch_jobs_free(jobs, n);
 		}
 		free(ids);
+	}
+	/* running sentinels of jobs that ended are not held */
+	for (size_t gi = 0; gi < g->ngroups && ret == 0; gi++)
+		if (p->stores[gi] && uri_is_s3(store_root(p->stores[gi])) && check_holders(p, gi) < 0)
+			ret = -1;
+	for (size_t si = 0; si < nscans; si++) {
+		struct scan *sp = &scans[si];
+		const char *root = roots[si];
 		if (ret == 0) {
-			for (size_t k = 0; k < s.nchunks; k++) {
-				struct found_chunk *c = &s.chunks[k];
+			for (size_t k = 0; k < sp->nchunks; k++) {
+				struct found_chunk *c = &sp->chunks[k];
 				if (!c->job_id || !batch_state_alive(c->state))
 					continue;
 				for (size_t gj = 0; gj < g->ngroups; gj++)
@@ -539,11 +677,11 @@ static int mark_queued(struct plan *p, bool write)
 		 * not asked about again here */
 		if (ret == 0 && write) {
 			char *dir = layout_submissions(root);
-			for (size_t k = 0; k < s.nsubs; k++) {
-				struct found_sub *f = &s.subs[k];
+			for (size_t k = 0; k < sp->nsubs; k++) {
+				struct found_sub *f = &sp->subs[k];
 				bool open = false, any = false;
-				for (size_t j = 0; j < s.nchunks && !open; j++) {
-					struct found_chunk *c = &s.chunks[j];
+				for (size_t j = 0; j < sp->nchunks && !open; j++) {
+					struct found_chunk *c = &sp->chunks[j];
 					if (strcmp(c->sub, f->id))
 						continue;
 					any = true;
@@ -558,8 +696,10 @@ static int mark_queued(struct plan *p, bool write)
 			}
 			free(dir);
 		}
-		scan_free(&s);
+		scan_free(sp);
 	}
+	free(scans);
+	free(roots);
 	/* what the marks changed */
 	p->pending = 0;
 	for (size_t gi = 0; gi < g->ngroups; gi++)
