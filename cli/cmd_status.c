@@ -15,10 +15,14 @@
 #include "engine/submit.h"
 #include "aws/batch.h"
 #include "lib/util.h"
+#include "aws/s3.h"
+#include "engine/cloud.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXAMPLES 5 /* failures shown per reason (as plan shows instances) */
@@ -48,6 +52,7 @@ struct tstatus {
 	size_t count[ST_N];
 	size_t stale;            /* sentinels not of the current plan */
 	size_t batch_failed;     /* children Batch failed without a sentinel */
+	bool tails;              /* show the end of the first log of each reason */
 	struct reason *reasons;  /* in order of first appearance */
 	size_t nreasons;
 	struct buf name;         /* scratch */
@@ -127,6 +132,76 @@ static struct reason *reason_for(struct tstatus *ts, struct buf *why)
 	return r;
 }
 
+#define TAIL_BYTES 2048
+#define TAIL_LINES 5
+
+/* The last TAIL_BYTES of a log (a local path or s3:// URI; one HEAD and
+ * one ranged GET) into out; nothing when it cannot be read. */
+static void read_tail(const char *log, struct buf *out)
+{
+	if (uri_is_s3(log)) {
+		struct s3_client *c = cloud_s3();
+		char *bucket = NULL, *key = NULL;
+		if (!c || s3_uri_split(log, &bucket, &key) < 0) {
+			free(bucket);
+			free(key);
+			return;
+		}
+		struct s3_op op = {.kind = S3_HEAD, .bucket = bucket, .key = key};
+		if (s3_run(c, &op, 1) == 0 && op.found && op.size) {
+			uint64_t size = op.size;
+			s3_op_free(&op);
+			op = (struct s3_op){.kind = S3_GET, .bucket = bucket, .key = key,
+					    .range_start = size > TAIL_BYTES ? size - TAIL_BYTES : 0,
+					    .range_len = size > TAIL_BYTES ? TAIL_BYTES : size};
+			if (s3_run(c, &op, 1) == 0 && op.found)
+				buf_putn(out, op.body_out.data ? op.body_out.data : "", op.body_out.len);
+		}
+		s3_op_free(&op);
+		free(bucket);
+		free(key);
+		return;
+	}
+	int fd = open(log, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		char b[TAIL_BYTES];
+		off_t from = st.st_size > TAIL_BYTES ? st.st_size - TAIL_BYTES : 0;
+		ssize_t n = pread(fd, b, sizeof b, from);
+		if (n > 0)
+			buf_putn(out, b, (size_t)n);
+	}
+	close(fd);
+}
+
+/* The last TAIL_LINES lines of log, each "      | line\n", printable. */
+static void put_tail(struct buf *out, const char *log)
+{
+	struct buf t = {0};
+	read_tail(log, &t);
+	size_t end = t.len;
+	while (end && t.data[end - 1] == '\n')
+		end--;
+	size_t start = end;
+	for (int lines = 0; start && lines < TAIL_LINES; start--)
+		if (t.data[start - 1] == '\n' && ++lines == TAIL_LINES)
+			break;
+	for (size_t a = start; a < end;) {
+		size_t b = a;
+		while (b < end && t.data[b] != '\n')
+			b++;
+		char *line = xstrndup(t.data + a, b - a);
+		buf_puts(out, "      | ");
+		buf_put_printable(out, line);
+		buf_putc(out, '\n');
+		free(line);
+		a = b + 1;
+	}
+	buf_free(&t);
+}
+
 static void failure(struct tstatus *ts, const struct scan_entry *e)
 {
 	const struct target *t = ts->tg->t;
@@ -151,6 +226,9 @@ static void failure(struct tstatus *ts, const struct scan_entry *e)
 			buf_putc(&r->lines, ')');
 		}
 		buf_putc(&r->lines, '\n');
+		/* the first of each reason: how its log ends */
+		if (log && r->n == 1 && ts->tails)
+			put_tail(&r->lines, log);
 	}
 	buf_free(&why);
 
@@ -337,7 +415,7 @@ static int status_once(struct session *s, bool json, size_t *running)
 		const struct tgroup *tg = &s->g->groups[gi];
 		if (!tg->selected)
 			continue;
-		struct tstatus ts = {.p = p, .tg = tg, .store = p->stores[gi]};
+		struct tstatus ts = {.p = p, .tg = tg, .store = p->stores[gi], .tails = !json};
 		index_instances(&ts);
 		if (!ts.store || store_scan(ts.store, tg->t->name, tg->t->nwildcards, on_instance, &ts) < 0)
 			ret = -1;
