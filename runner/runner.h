@@ -82,4 +82,17 @@
  * a runner costs a fork, not a new process image. */
 int runner_run_spec(const char *text, size_t len, const char *what);
 
+/* Called as each instance of a group ends, with its exit status. */
+typedef void (*runner_done_fn)(void *arg, size_t index, int status);
+
+/* Run n instances in order, as one Batch array child does for its
+ * participant (texts[i] of lens[i] bytes, named whats[i] in messages):
+ * the S3 ones have their sentinel folders listed once (their common
+ * prefix: sentinel_s3.h) and are all claimed before the first starts;
+ * then each runs as runner_run_spec would, done(arg, i, status) after
+ * each. An interruption (status over 128) stops the group: done is not
+ * called for the rest, whose claims are released. */
+void runner_run_group(const char *const *texts, const size_t *lens, const char *const *whats, size_t n,
+		      runner_done_fn done, void *arg);
+
 #endif
