@@ -34,10 +34,11 @@
  * signed with the key pair of RAPID_INPUT_SECRET_ARN's secret), and
  *   1. claim (runner/sentinel_s3.h): one ListObjectsV2 of the instance's
  *      sentinel folder (an ok of the key: exit 0, nothing run; a live
- *      holder's running sentinel: exit 75, "held by HOLDER"), then the
- *      claim object with If-None-Match: * (a 412: another runner won,
- *      exit 75) or, over a dead holder's claim, with If-Match on its
- *      ETag; then PUT <key>.running.<holder>.json;
+ *      holder's running sentinel: exit 75, "held by HOLDER"; in a group,
+ *      runner_run_group, one listing for all), then the claim object
+ *      with If-None-Match: * (a 412: another runner won, exit 75) or,
+ *      over a dead holder's claim, with If-Match on its ETag; then PUT
+ *      <key>.running.<holder>.json when the instance starts;
  *   2. the scratch folder is local and the instance's across attempts:
  *      <spec scratch><key>/ (runner/layout.h); what an earlier attempt's
  *      recipe left there goes, its staged inputs stay; s3:// inputs are
@@ -57,7 +58,8 @@
  *   5. PUT <key>.ok.json recording each output's size, XXH3 and ETag
  *      (or <key>.failed.json with the reason, which is also printed),
  *      then the running sentinel, the claim and, after an ok, the older
- *      sentinels are deleted, and the scratch folder is removed.
+ *      sentinels are deleted (one DeleteObjects), and the scratch folder
+ *      is removed.
  *   SIGTERM, SIGINT or SIGHUP: passed on to the recipe; the log is
  *   uploaded, the running sentinel rewritten saying "interrupted by signal
  *   N", the claim deleted, the scratch folder kept for a retry. A runner
