@@ -905,16 +905,16 @@ void runner_run_group(const char *const *texts, const size_t *lens, const char *
 			v[i].rc = claim_status(v[i].label, c, why);
 			why = NULL;
 		}
-	for (i = 0; i < n; i++) {
-		int rc;
-		if (stop || exec_interrupted()) {
-			stop = 1;
-			break;
-		}
-		if (v[i].rc == -1 || v[i].rc == -2)
+	for (i = 0; i < n && !stop; i++) {
+		int rc, sig = exec_interrupted();
+		if (sig) { /* before this one started: the rest are not started */
+			warn("%s: interrupted by signal %d", v[i].label ? v[i].label : whats[i], sig);
+			rc = 128 + sig;
+		} else if (v[i].rc == -1 || v[i].rc == -2) {
 			rc = run_instance(v[i].s, &v[i]);
-		else
+		} else {
 			rc = v[i].rc;
+		}
 		done(arg, i, rc);
 		if (rc > 128)
 			stop = 1;

@@ -216,15 +216,19 @@ static bool claim_etag_is(const char *etag, const char *holder)
 /* The holder of the listed claim when its ETag names one of those the
  * listing suggests: a running sentinel's holder of the key, or an
  * earlier attempt of this Batch job (which claims its instances before
- * it starts them). Malloc'd, or NULL when none fits (GET the claim). */
-static char *claim_holder_listed(const struct s3sent *s, const struct listed *claim)
+ * it starts them; *started false then, as that holder's running
+ * sentinel is not in view: it touched nothing). Malloc'd, or NULL when
+ * none fits (GET the claim). */
+static char *claim_holder_listed(const struct s3sent *s, const struct listed *claim, bool *started)
 {
+	*started = true;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct listed *l = &s->v[i];
 		if (l->sentinel && l->nm.state == SENT_RUNNING && l->nm.holder[0] && !strcmp(l->nm.key, s->key) &&
 		    claim_etag_is(claim->etag, l->nm.holder))
 			return xstrdup(l->nm.holder);
 	}
+	*started = false;
 	size_t jl;
 	long a;
 	if (!batch_holder(s->holder, &jl, &a))
@@ -409,7 +413,10 @@ int s3sent_claim(struct s3sent *s, bool force, char **reason)
 	if (claim) {
 		/* A claim without a live running sentinel in view: its body
 		 * names the holder, and so may its ETag. */
-		char *h = claim_holder_listed(s, claim);
+		bool started;
+		char *h = claim_holder_listed(s, claim, &started);
+		if (!h)
+			started = true; /* not known: it may have */
 		if (!h && claim_holder(s, cb.data, &h, reason) < 0)
 			goto out;
 		if (h && s3sent_holder_live(h, s->holder)) {
@@ -420,7 +427,8 @@ int s3sent_claim(struct s3sent *s, bool force, char **reason)
 		}
 		free(h);
 		op.if_match = claim->etag;
-		s->took_over = true;
+		/* A holder that never started touched no output. */
+		s->took_over = started;
 	} else {
 		op.if_none_match = 1;
 	}

@@ -74,7 +74,9 @@ int s3sent_claim(struct s3sent *, bool force, char **reason);
  * (body). 0, or -1 with *reason, the claim then released. */
 int s3sent_start(struct s3sent *, const char *body, size_t len, char **reason);
 /* Whether the listing found no sentinel of the instance at all (its
- * first build), and whether a dead holder's claim was taken over. */
+ * first build), and whether a dead holder's claim was taken over from a
+ * holder that may have started (its running sentinel in view, or its
+ * claim read by GET): one whose outputs may be half written. */
 bool s3sent_fresh(const struct s3sent *);
 bool s3sent_took_over(const struct s3sent *);
 /* Before any output is touched: delete every ok sentinel of the instance

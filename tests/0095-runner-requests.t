@@ -125,6 +125,26 @@ is "$(sentinels | tr '\n' ' ')" "REST1_LR/$(printf %032x $((0xdef00))).running.$
 is "$(emu_count PutObject) $(emu_count DeleteObjects)" "7 4" \
    "requests: 4 claims, the running sentinel (twice: started, interrupted), the log; 4 DeleteObjects of the claims"
 
+# Attempt 1 killed outright in its first instance: all four claims are
+# left, and the first one's running sentinel. Attempt 2 knows each claim
+# for its attempt 1's by its ETag (no GET), takes the four over, and only
+# the one that had started has its output folder listed to be replaced.
+emu_aws s3 rm --recursive --quiet s3://ovh/out/
+for k in "REST1_LR $K0" "REST1_RL $K1" "REST2_LR $K2" "REST2_RL $K3"; do
+	set -- $k
+	"$S3TOOL" put "$T_TMP/dead.claim" $S/$1/$2.claim.json >/dev/null || echo fail
+done >"$T_TMP/seeded"
+"$S3TOOL" put "$T_TMP/running" $S/REST1_LR/$K0.running.$J.1.json >/dev/null
+is "$(cat "$T_TMP/seeded")" "" "attempt 1's four claims, and its first instance's running sentinel"
+emu_reset
+run env AWS_BATCH_JOB_ID=$J AWS_BATCH_JOB_ATTEMPT=2 AWS_BATCH_JOB_ARRAY_INDEX=0 \
+	AWS_EC2_METADATA_DISABLED=true "$RAPID" runner --manifest $M/manifest.jsonl
+is "$RC" 0 "attempt 2 builds the 4"
+is "$(counts)" "GET $((2 + N)) HEAD 0 LIST 2 PUT $((4 * N + N)) DELETE 0 DELETES $N" \
+   "requests: no GET of a claim, 1+1 LIST (the started instance's output folder)"
+is "$(sentinels | tr '\n' ' ')" "REST1_LR/${K0}.ok.json REST1_RL/${K1}.ok.json REST2_LR/${K2}.ok.json REST2_RL/${K3}.ok.json " \
+   "the 4 ok sentinels, nothing of attempt 1"
+
 # The same child in Batch's shape: container credentials, the input
 # bucket's key pair from the secret (the emulator's first credential).
 _emu_call POST secret "{\"name\": \"rapid/input\", \"value\": \"{\\\"IBS3SECRET\\\":\\\"$EMU_AKID:$EMU_SECRET_KEY\\\"}\"}" >/dev/null
