@@ -62,8 +62,10 @@ struct http_engine *s3_client_engine(struct s3_client *);
 /* Requests sent, by operation, since the client was made (attempts
  * included), for progress lines and request budgets. */
 struct s3_stats {
-	uint64_t list, head, get, put, del, multipart; /* multipart: initiate,
-	                                                 part, complete, abort */
+	uint64_t list, head, get, put, del, multipart; /* del: DeleteObject and
+	                                                 DeleteObjects; multipart:
+	                                                 initiate, part,
+	                                                 complete, abort */
 	uint64_t bytes_up, bytes_down; /* bodies of requests that succeeded */
 };
 void s3_client_stats(const struct s3_client *, struct s3_stats *out);
