@@ -56,11 +56,12 @@ struct s3_client {
 	unsigned tmp_seq;
 };
 
-enum rkind { R_HEAD, R_GET, R_PUT, R_DELETE, R_LIST, R_INITIATE, R_PART, R_COMPLETE, R_ABORT, R_UPLOADS };
+enum rkind { R_HEAD, R_GET, R_PUT, R_DELETE, R_LIST, R_INITIATE, R_PART, R_COMPLETE, R_ABORT, R_UPLOADS, R_DELETES };
 
 static const char *const methods[] = {
 	[R_HEAD] = "HEAD", [R_GET] = "GET", [R_PUT] = "PUT", [R_DELETE] = "DELETE", [R_LIST] = "GET",
 	[R_INITIATE] = "POST", [R_PART] = "PUT", [R_COMPLETE] = "POST", [R_ABORT] = "DELETE", [R_UPLOADS] = "GET",
+	[R_DELETES] = "POST",
 };
 
 struct job;
@@ -423,7 +424,7 @@ static void count_request(struct s3_client *c, enum rkind kind)
 	case R_HEAD: c->stats.head++; break;
 	case R_GET: c->stats.get++; break;
 	case R_PUT: c->stats.put++; break;
-	case R_DELETE: c->stats.del++; break;
+	case R_DELETE: case R_DELETES: c->stats.del++; break;
 	case R_LIST: case R_UPLOADS: c->stats.list++; break;
 	case R_INITIATE: case R_PART: case R_COMPLETE: case R_ABORT: c->stats.multipart++; break;
 	}
@@ -771,7 +772,7 @@ static void on_done(struct http_request *h, void *arg)
 	case R_PART: part_done(j, r); break;
 	case R_COMPLETE: complete_done(j); break;
 	case R_ABORT: abort_done(j); break;
-	case R_LIST: case R_UPLOADS: break;
+	case R_LIST: case R_UPLOADS: case R_DELETES: break;
 	}
 }
 
@@ -1014,6 +1015,130 @@ out:
 	free(token);
 	if (requests)
 		*requests = pages;
+	return ret;
+}
+
+/* ---- DeleteObjects ---- */
+
+void s3_delete_failures_free(struct s3_delete_failure *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].key);
+		aws_error_clear(&v[i].error);
+	}
+	free(v);
+}
+
+/* The Delete document for keys: Quiet, so that S3 names only failures.
+ * -1 when a key cannot be said in XML 1.0 (a control character). */
+static int delete_body(struct buf *b, const char *const *keys, size_t n)
+{
+	buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	            "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(b, "<Object><Key>");
+		for (const unsigned char *p = (const unsigned char *)keys[i]; *p; p++) {
+			if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+				return -1;
+			if (*p == '&')
+				buf_puts(b, "&amp;");
+			else if (*p == '<')
+				buf_puts(b, "&lt;");
+			else if (*p == '>')
+				buf_puts(b, "&gt;");
+			else if (*p == '\r' || *p == '\n' || *p == '\t')
+				buf_printf(b, "&#%d;", *p); /* kept as they are, not normalised */
+			else
+				buf_putc(b, (char)*p);
+		}
+		buf_puts(b, "</Key></Object>");
+	}
+	buf_puts(b, "</Delete>");
+	return 0;
+}
+
+int s3_delete_objects(struct s3_client *c, const char *bucket, const char *const *keys, size_t n,
+                      struct s3_delete_failure **failed, size_t *nfailed, struct aws_error *err)
+{
+	struct buf body = {0}, q = {0};
+	struct s3_delete_result res;
+	struct s3_error e;
+	char *perr = NULL, what[64];
+	int ret = -1, rc;
+
+	*failed = NULL;
+	*nfailed = 0;
+	snprintf(what, sizeof(what), "delete %zu object%s of", n, n == 1 ? "" : "s");
+	if (n == 0)
+		return 0;
+	if (!is_bucket_name(bucket)) {
+		list_error(err, AWS_ERR_CONFIG, what, bucket, "", "not a bucket name");
+		return -1;
+	}
+	if (n > S3_DELETE_MAX) {
+		list_error(err, AWS_ERR_CONFIG, what, bucket, "", "DeleteObjects takes at most 1000 keys");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!keys[i] || !*keys[i]) {
+			list_error(err, AWS_ERR_CONFIG, what, bucket, "", "an empty object key");
+			return -1;
+		}
+	if (delete_body(&body, keys, n) < 0) {
+		list_error(err, AWS_ERR_CONFIG, what, bucket, "", "a key holds a control character");
+		buf_free(&body);
+		return -1;
+	}
+	aws_conn_begin(&c->conn);
+	struct s3_req r;
+	uri_query_add(&q, "delete", NULL);
+	req_init(&r, c, NULL, R_DELETES, bucket, NULL, buf_detach(&q));
+	/* S3 requires Content-MD5 (or an x-amz-checksum) on DeleteObjects. */
+	r.sum = S3_CHECKSUM_MD5;
+	r.http.body = body.data;
+	r.http.body_len = body.len;
+	r.http.flags |= HTTP_ERROR_IN_200;
+	if (http_do(c->conn.http, &r.http) < 0) {
+		s3_request_error(what, bucket, "", &r.http, err);
+		goto out;
+	}
+	rc = s3xml_delete_parse(r.http.resp_body.data, r.http.resp_body.len, &res, &e, &perr);
+	if (rc < 0) {
+		list_error(err, AWS_ERR_RESPONSE, what, bucket, "", perr);
+		goto out;
+	}
+	if (rc == 1) {
+		list_error(err, AWS_ERR_SERVICE, what, bucket, "", e.message ? e.message : "");
+		err->status = r.http.status;
+		err->code = xstrdup(e.code ? e.code : "Error");
+		s3xml_error_free(&e);
+		goto out;
+	}
+	ret = 0;
+	if (res.n_errors) {
+		*failed = xcalloc(res.n_errors, sizeof(**failed));
+		for (size_t i = 0; i < res.n_errors; i++) {
+			struct s3_delete_failure *f = &(*failed)[i];
+			const struct s3_delete_error *d = &res.errors[i];
+			char *uri = xasprintf("s3://%s/%s", bucket, d->key);
+			f->key = xstrdup(d->key);
+			/* S3 answered 200: the status says nothing of the key */
+			aws_error_set(&f->error, AWS_ERR_SERVICE, "%s%s%s", d->code, d->message ? ": " : "",
+			              d->message ? d->message : "");
+			f->error.code = xstrdup(d->code);
+			f->error.status = r.http.status;
+			f->error.brief = true;
+			aws_error_what(&f->error, "delete", uri);
+			free(uri);
+		}
+		*nfailed = res.n_errors;
+		ret = 1;
+	}
+	s3xml_delete_free(&res);
+out:
+	free(perr);
+	req_free(&r);
+	buf_free(&body);
 	return ret;
 }
 

@@ -1,6 +1,6 @@
 /* s3.h - Amazon S3 operations over aws/http (transfers, retries) and
  * aws/sigv4 (signing): ListObjectsV2, HeadObject, GetObject, PutObject,
- * DeleteObject and multipart uploads.
+ * DeleteObject, DeleteObjects and multipart uploads.
  *
  * A client holds what every request needs: the endpoint and addressing
  * (aws/config.h), the region, a credentials provider (aws/creds.h), a
@@ -62,8 +62,10 @@ struct http_engine *s3_client_engine(struct s3_client *);
 /* Requests sent, by operation, since the client was made (attempts
  * included), for progress lines and request budgets. */
 struct s3_stats {
-	uint64_t list, head, get, put, del, multipart; /* multipart: initiate,
-	                                                 part, complete, abort */
+	uint64_t list, head, get, put, del, multipart; /* del: DeleteObject and
+	                                                 DeleteObjects; multipart:
+	                                                 initiate, part,
+	                                                 complete, abort */
 	uint64_t bytes_up, bytes_down; /* bodies of requests that succeeded */
 };
 void s3_client_stats(const struct s3_client *, struct s3_stats *out);
@@ -162,6 +164,28 @@ struct s3_op {
 int s3_run(struct s3_client *, struct s3_op *ops, size_t n);
 /* Free what an op holds (body_out, error) and zero its out fields. */
 void s3_op_free(struct s3_op *);
+
+/* ---- DeleteObjects ---- */
+
+#define S3_DELETE_MAX 1000
+
+/* A key DeleteObjects did not delete, with S3's error for it ("cannot
+ * delete 's3://b/k': AccessDenied: Access Denied", code set). */
+struct s3_delete_failure {
+	char *key;
+	struct aws_error error;
+};
+
+/* Delete n keys of bucket (at most S3_DELETE_MAX) in one DeleteObjects
+ * request (POST ?delete, Quiet, with Content-MD5 as S3 requires); a key
+ * that does not exist counts as deleted, as S3 has it. 0 when every key
+ * is gone (no request when n is 0); 1 when S3 refused some: *failed (the
+ * caller frees it with s3_delete_failures_free) lists *nfailed of them;
+ * -1 with *err when the request failed as a whole (its status and code,
+ * a malformed answer, a key that XML cannot carry). */
+int s3_delete_objects(struct s3_client *, const char *bucket, const char *const *keys, size_t n,
+                      struct s3_delete_failure **failed, size_t *nfailed, struct aws_error *err);
+void s3_delete_failures_free(struct s3_delete_failure *, size_t n);
 
 /* Abort every multipart upload in progress under bucket/prefix (for
  * cleaning after a crash). Number aborted, or -1 with *err. */

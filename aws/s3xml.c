@@ -54,6 +54,8 @@ enum id {
 	E_Upload,
 	E_NextKeyMarker,
 	E_NextUploadIdMarker,
+	E_DeleteResult,
+	E_Deleted,
 	E_COUNT
 };
 
@@ -63,10 +65,10 @@ static const char *const names[E_COUNT] = {
 	"LastModified", "ETag", "Size", "StorageClass", "CommonPrefixes", "Error", "Code", "Message",
 	"RequestId", "BucketName", "InitiateMultipartUploadResult", "CompleteMultipartUploadResult",
 	"UploadId", "Bucket", "Location", "ListMultipartUploadsResult", "Upload", "NextKeyMarker",
-	"NextUploadIdMarker",
+	"NextUploadIdMarker", "DeleteResult", "Deleted",
 };
 
-enum doc { D_LIST, D_ERROR, D_INITIATE, D_COMPLETE, D_UPLOADS };
+enum doc { D_LIST, D_ERROR, D_INITIATE, D_COMPLETE, D_UPLOADS, D_DELETE };
 
 struct px {
 	XML_Parser xp;
@@ -103,6 +105,11 @@ struct px {
 	struct s3_uploads_page *up;
 	size_t capup;
 	int in_upload;
+
+	/* D_DELETE */
+	struct s3_delete_result *del;
+	size_t capdel;
+	int in_delerr;          /* inside a DeleteResult's <Error> */
 };
 
 static enum id lookup(const char *name)
@@ -232,6 +239,12 @@ static int is_leaf(const struct px *px, int parent, int id)
 			return id == E_IsTruncated || id == E_NextKeyMarker || id == E_NextUploadIdMarker ||
 			       id == E_EncodingType;
 		return parent == E_Upload && (id == E_Key || id == E_UploadId);
+	case D_DELETE:
+		/* the root Error document's fields, or a key's <Error> */
+		if (parent == E_Error)
+			return id == E_Code || id == E_Message || id == E_RequestId || id == E_Key ||
+			       id == E_BucketName;
+		return parent == E_Deleted && id == E_Key;
 	}
 	return 0;
 }
@@ -497,12 +510,55 @@ static void uploads_finish(struct px *px)
 		fail(px, "<IsTruncated> is true without <NextKeyMarker>");
 }
 
+/* ---- DeleteObjects ---- */
+
+static void delete_leaf(struct px *px, int parent, int id, const char *v)
+{
+	if (parent != E_Error || !px->in_delerr)
+		return; /* a <Deleted> key: counted, not kept */
+	struct s3_delete_error *d = &px->del->errors[px->del->n_errors - 1];
+	char **f = id == E_Key ? &d->key : id == E_Code ? &d->code : id == E_Message ? &d->message : NULL;
+	if (!f)
+		return;
+	free(*f);
+	*f = xstrdup(v);
+}
+
+static void delete_start(struct px *px, int id)
+{
+	struct s3_delete_result *r = px->del;
+	if (px->root != E_DeleteResult || px->depth != 2)
+		return;
+	if (id == E_Deleted) {
+		r->n_deleted++;
+	} else if (id == E_Error) {
+		GROW(r->errors, px->capdel, r->n_errors + 1);
+		memset(&r->errors[r->n_errors++], 0, sizeof(struct s3_delete_error));
+		px->in_delerr = 1;
+	}
+}
+
+static void delete_end(struct px *px, int id)
+{
+	struct s3_delete_result *r = px->del;
+	if (px->root != E_DeleteResult || px->depth != 1 || id != E_Error)
+		return;
+	px->in_delerr = 0;
+	const struct s3_delete_error *d = &r->errors[r->n_errors - 1];
+	if (!d->key || !*d->key)
+		fail(px, "<Error> without <Key>");
+	else if (!d->code || !*d->code)
+		fail(px, "<Error> without <Code>");
+}
+
 /* ---- the other documents ---- */
 
 static void other_leaf(struct px *px, int parent, int id, char *v)
 {
 	if (px->doc == D_UPLOADS) {
 		uploads_leaf(px, parent, id, v);
+	} else if (px->doc == D_DELETE && px->root == E_DeleteResult) {
+		delete_leaf(px, parent, id, v);
 	} else if (parent == E_Error) {
 		error_leaf(px, id, v);
 	} else if (px->doc == D_INITIATE) {
@@ -531,6 +587,7 @@ static int root_ok(const struct px *px, int id)
 	case D_INITIATE: return id == E_InitiateMultipartUploadResult;
 	case D_COMPLETE: return id == E_CompleteMultipartUploadResult || id == E_Error;
 	case D_UPLOADS: return id == E_ListMultipartUploadsResult;
+	case D_DELETE: return id == E_DeleteResult || id == E_Error;
 	}
 	return 0;
 }
@@ -543,6 +600,7 @@ static const char *root_want(const struct px *px)
 	case D_INITIATE: return "InitiateMultipartUploadResult";
 	case D_COMPLETE: return "CompleteMultipartUploadResult";
 	case D_UPLOADS: return "ListMultipartUploadsResult";
+	case D_DELETE: return "DeleteResult";
 	}
 	return "?";
 }
@@ -585,6 +643,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 		list_start(px, id);
 	else if (px->doc == D_UPLOADS)
 		uploads_start(px, id);
+	else if (px->doc == D_DELETE)
+		delete_start(px, id);
 }
 
 static void XMLCALL on_end(void *ud, const XML_Char *name)
@@ -608,6 +668,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 		list_end(px, id);
 	else if (px->doc == D_UPLOADS)
 		uploads_end(px, id);
+	else if (px->doc == D_DELETE)
+		delete_end(px, id);
 }
 
 static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
@@ -840,4 +902,43 @@ void s3xml_uploads_free(struct s3_uploads_page *page)
 	free(page->next_key_marker);
 	free(page->next_upload_id_marker);
 	memset(page, 0, sizeof(*page));
+}
+
+int s3xml_delete_parse(const char *body, size_t len, struct s3_delete_result *out, struct s3_error *e, char **err)
+{
+	struct px px = {.doc = D_DELETE, .what = "DeleteObjects", .del = out, .e = e};
+	int ret = -1;
+	memset(out, 0, sizeof(*out));
+	memset(e, 0, sizeof(*e));
+	*err = NULL;
+	if (run(&px, body, len) < 0) {
+		if (px.root == E_Error) { /* a truncated Error is still an error */
+			free(px.err);
+			px.err = NULL;
+			ret = 1;
+		}
+		goto out;
+	}
+	ret = px.root == E_Error ? 1 : 0;
+out:
+	*err = px.err;
+	if (ret != 0)
+		s3xml_delete_free(out);
+	if (ret != 1)
+		s3xml_error_free(e);
+	px_done(&px);
+	return ret;
+}
+
+void s3xml_delete_free(struct s3_delete_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_errors; i++) {
+		free(r->errors[i].key);
+		free(r->errors[i].code);
+		free(r->errors[i].message);
+	}
+	free(r->errors);
+	memset(r, 0, sizeof(*r));
 }

@@ -1,5 +1,5 @@
 /* s3xml.h - decoding S3's XML responses (ListObjectsV2, Error documents,
- * multipart upload results, ListMultipartUploads) with expat, by element local name so that any
+ * multipart upload results, ListMultipartUploads, DeleteObjects) with expat, by element local name so that any
  * namespace (S3's, s3rver's, none) is accepted. Documents with a DOCTYPE or
  * entity declarations, nesting deeper than S3XML_MAX_DEPTH or a text value
  * longer than S3XML_MAX_TEXT are refused. Every failure is one message:
@@ -96,6 +96,25 @@ struct s3_uploads_page {
  * upload id; a truncated page always has NextKeyMarker. */
 int s3xml_uploads_parse(const char *body, size_t len, struct s3_uploads_page *page, char **err);
 void s3xml_uploads_free(struct s3_uploads_page *);
+
+/* A DeleteObjects answer (DeleteResult): the keys S3 could not delete,
+ * each with its error, and how many <Deleted> it listed (none in Quiet
+ * mode, which names only the failures). Strings owned; message NULL when
+ * absent, key and code never. */
+struct s3_delete_error {
+	char *key, *code, *message;
+};
+struct s3_delete_result {
+	struct s3_delete_error *errors;
+	size_t n_errors, n_deleted;
+};
+
+/* Parse a DeleteObjects body. 0 with out filled, 1 with e filled for an
+ * Error document, or -1 with *err (the caller frees): another root, a
+ * key's <Error> without <Key> or <Code>, bad XML. Free out with
+ * s3xml_delete_free and e with s3xml_error_free. */
+int s3xml_delete_parse(const char *body, size_t len, struct s3_delete_result *out, struct s3_error *e, char **err);
+void s3xml_delete_free(struct s3_delete_result *);
 
 /* Decode S3's encoding-type=url in place: %XY escapes, and '+' as a space
  * (S3 form-encodes: a space may come as '+', a plus always as %2B, as

@@ -217,6 +217,37 @@ static const char *outcome(int rc, char *tmp, size_t n)
 	return tmp;
 }
 
+/* What a child's instances came to. */
+struct tally {
+	const struct manifest_line *line;
+	size_t ok, busy, failed;
+	int ret;
+};
+
+static void on_done(void *arg, size_t i, int rc)
+{
+	struct tally *t = arg;
+	char *label = NULL, *why = NULL, tmp[64];
+	struct spec *s = spec_parse(t->line->specs[i], strlen(t->line->specs[i]), &why);
+	if (s)
+		label = spec_label(s);
+	spec_free(s);
+	free(why);
+	warn("participant %s: instance %zu of %zu (%s): %s", t->line->participant, i + 1, t->line->nspecs,
+	     label ? label : "?", outcome(rc, tmp, sizeof tmp));
+	free(label);
+	if (rc == 0)
+		t->ok++;
+	else if (rc == RUNNER_EXIT_BUSY)
+		t->busy++;
+	else
+		t->failed++;
+	if (rc > 128)
+		t->ret = rc;
+	else if (rc != 0 && rc != RUNNER_EXIT_BUSY && t->ret <= 128)
+		t->ret = 1;
+}
+
 int runner_run_manifest(const char *uri, long index, int given)
 {
 	struct manifest_line line = {0};
@@ -236,36 +267,22 @@ int runner_run_manifest(const char *uri, long index, int given)
 	}
 	buf_free(&notes);
 
-	size_t ok = 0, busy = 0, failed = 0;
-	int ret = 0;
+	struct tally t = {.line = &line};
+	const char **whats = xcalloc(line.nspecs + 1, sizeof(char *));
+	size_t *lens = xcalloc(line.nspecs + 1, sizeof(size_t));
 	warn("participant %s (index %ld of %s): %zu instance%s", line.participant, index, uri, line.nspecs,
 	     line.nspecs == 1 ? "" : "s");
 	for (size_t i = 0; i < line.nspecs; i++) {
-		char *what = xasprintf("%s, index %ld, instance %zu", uri, index, i + 1);
-		char *label = NULL, *why = NULL, tmp[64];
-		struct spec *s = spec_parse(line.specs[i], strlen(line.specs[i]), &why);
-		if (s)
-			label = spec_label(s);
-		spec_free(s);
-		free(why);
-		int rc = runner_run_spec(line.specs[i], strlen(line.specs[i]), what);
-		warn("participant %s: instance %zu of %zu (%s): %s", line.participant, i + 1, line.nspecs,
-		     label ? label : "?", outcome(rc, tmp, sizeof tmp));
-		free(label);
-		free(what);
-		if (rc == 0)
-			ok++;
-		else if (rc == RUNNER_EXIT_BUSY)
-			busy++;
-		else
-			failed++;
-		if (rc > 128) {
-			ret = rc;
-			break;
-		}
-		if (rc != 0 && rc != RUNNER_EXIT_BUSY)
-			ret = 1;
+		whats[i] = xasprintf("%s, index %ld, instance %zu", uri, index, i + 1);
+		lens[i] = strlen(line.specs[i]);
 	}
+	runner_run_group((const char *const *)line.specs, lens, whats, line.nspecs, on_done, &t);
+	for (size_t i = 0; i < line.nspecs; i++)
+		free((char *)whats[i]);
+	free(whats);
+	free(lens);
+	size_t ok = t.ok, busy = t.busy, failed = t.failed;
+	int ret = t.ret;
 	warn("participant %s: %zu ok, %zu held by another runner, %zu failed%s", line.participant, ok, busy, failed,
 	     ret > 128 ? ", the rest not started" : "");
 	runner_provenance_set(NULL);

@@ -644,30 +644,55 @@ static void run_free(struct run *r)
 	free(r->image_id);
 }
 
-/* Claim on an S3 root. The exit status when there is nothing to run,
- * -1 when claimed. */
-static int claim_s3(struct run *r)
+/* What s3sent_claim said, as an exit status (-1: claimed); why is said
+ * and freed. */
+static int claim_status(const char *label, int c, char *why)
 {
-	size_t len;
-	char *body = make_body(r, SENT_RUNNING, &len), *why = NULL;
-	if (!body) {
-		warn("%s: cannot claim: out of memory", r->label);
-		return 1;
-	}
-	int c = s3sent_claim(r->ss, body, len, r->s->force, &why);
-	free(body);
 	int ret = -1;
 	if (c == S3SENT_DONE) {
 		ret = 0;
 	} else if (c == S3SENT_HELD) {
-		warn("%s: %s: not run", r->label, why);
+		warn("%s: %s: not run", label, why);
 		ret = RUNNER_EXIT_BUSY;
 	} else if (c < 0) {
-		warn("%s: cannot claim: %s", r->label, why);
+		warn("%s: cannot claim: %s", label, why);
 		ret = 1;
 	}
 	free(why);
 	return ret;
+}
+
+/* Start a claimed instance on an S3 root: its running sentinel. 1 when
+ * it could not be written (said), else -1. */
+static int start_s3(struct run *r)
+{
+	size_t len;
+	char *body = make_body(r, SENT_RUNNING, &len), *why = NULL;
+	int ret = -1;
+	if (!body) {
+		warn("%s: cannot claim: out of memory", r->label);
+		char *ignored = NULL;
+		s3sent_release(r->ss, true, false, &ignored);
+		free(ignored);
+		return 1;
+	}
+	if (s3sent_start(r->ss, body, len, &why) < 0) {
+		warn("%s: cannot claim: %s", r->label, why);
+		ret = 1;
+	}
+	free(why);
+	free(body);
+	return ret;
+}
+
+/* Claim on an S3 root. The exit status when there is nothing to run,
+ * -1 when claimed and started. */
+static int claim_s3(struct run *r)
+{
+	char *why = NULL;
+	int c = s3sent_claim(r->ss, r->s->force, &why);
+	c = claim_status(r->label, c, why);
+	return c >= 0 ? c : start_s3(r);
 }
 
 /* Where an S3 root's scratch folders go: the spec's, else
@@ -697,7 +722,18 @@ static char *check_sides(const struct spec *s)
 	return NULL;
 }
 
-static int run_instance(const struct spec *s)
+/* An instance a group claimed before it ran (runner_run_group); NULL in
+ * run_instance: it claims for itself. Its remote and sentinels pass to
+ * the run. */
+struct pre {
+	struct spec *s;
+	char *label;
+	struct remote *rm;
+	struct s3sent *ss;
+	int rc; /* -1 claimed; -2 not on S3 (run_instance claims); else the exit status */
+};
+
+static int run_instance(const struct spec *s, struct pre *pre)
 {
 	struct run r = {0};
 	struct sentinel_claim *claim = NULL;
@@ -720,7 +756,12 @@ static int run_instance(const struct spec *s)
 		ret = 2;
 		goto out;
 	}
-	if (remote_needed(s) && !(r.rm = remote_open(s, &why))) {
+	if (pre && pre->rc == -1) {
+		r.rm = pre->rm;
+		r.ss = pre->ss;
+		pre->rm = NULL;
+		pre->ss = NULL;
+	} else if (remote_needed(s) && !(r.rm = remote_open(s, &why))) {
 		warn("%s: %s", r.label, why);
 		free(why);
 		goto out;
@@ -728,8 +769,9 @@ static int run_instance(const struct spec *s)
 	if (is_s3(s->root)) {
 		r.scratch = s3_scratch(s);
 		r.log_local = layout_scratch_log(r.scratch);
-		r.ss = s3sent_new(r.rm, s->sentinel_dir, s->key);
-		int c = claim_s3(&r);
+		if (!r.ss)
+			r.ss = s3sent_new(r.rm, s->sentinel_dir, s->key);
+		int c = pre && pre->rc == -1 ? start_s3(&r) : claim_s3(&r);
 		if (c >= 0) {
 			ret = c;
 			goto out;
@@ -796,7 +838,100 @@ int runner_run_spec(const char *text, size_t len, const char *what)
 		free(err);
 		return 2;
 	}
-	int ret = run_instance(s);
+	int ret = run_instance(s, NULL);
 	spec_free(s);
 	return ret;
+}
+
+/* Open the instance's remote and sentinels when its root is on S3 (rc
+ * -1), else leave it to run_instance (rc -2) or record why not. */
+static void pre_open(struct pre *p)
+{
+	const struct spec *s = p->s;
+	char *why = NULL;
+	p->rc = -2;
+	if (!is_s3(s->root) || (why = check_sides(s)))
+		goto out; /* run_instance says what is wrong */
+	if (!(p->rm = remote_open(s, &why))) {
+		warn("%s: %s", p->label, why);
+		p->rc = 1;
+		goto out;
+	}
+	p->ss = s3sent_new(p->rm, s->sentinel_dir, s->key);
+	p->rc = -1;
+out:
+	free(why);
+}
+
+void runner_run_group(const char *const *texts, const size_t *lens, const char *const *whats, size_t n,
+		      runner_done_fn done, void *arg)
+{
+	ensure_std_fds();
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	struct pre *v = xcalloc(n + 1, sizeof(*v));
+	struct s3sent **ss = xcalloc(n + 1, sizeof(*ss));
+	size_t nss = 0, i = 0;
+	int stop = 0;
+	if (exec_signals_init() < 0) {
+		for (i = 0; i < n; i++)
+			done(arg, i, 1);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		char *err = NULL;
+		if (!(v[i].s = spec_parse(texts[i], lens[i], &err))) {
+			warn("cannot read spec '%s': %s", whats[i], err);
+			free(err);
+			v[i].rc = 2;
+			continue;
+		}
+		v[i].label = spec_label(v[i].s);
+		pre_open(&v[i]);
+		if (v[i].rc == -1)
+			ss[nss++] = v[i].ss;
+	}
+	/* One listing of the instances' folders, then every claim at once,
+	 * before the first recipe runs: what the listing says holds as it
+	 * would for a listing of each folder right before its claim. */
+	char *why = NULL;
+	if (!exec_interrupted() && s3sent_list_group(ss, nss, &why) < 0) {
+		warn("%s: cannot list the sentinels: %s", v[0].label ? v[0].label : whats[0], why);
+		free(why);
+		why = NULL;
+	}
+	for (i = 0; i < n && !exec_interrupted(); i++)
+		if (v[i].rc == -1) {
+			int c = s3sent_claim(v[i].ss, v[i].s->force, &why);
+			v[i].rc = claim_status(v[i].label, c, why);
+			why = NULL;
+		}
+	for (i = 0; i < n && !stop; i++) {
+		int rc, sig = exec_interrupted();
+		if (sig) { /* before this one started: the rest are not started */
+			warn("%s: interrupted by signal %d", v[i].label ? v[i].label : whats[i], sig);
+			rc = 128 + sig;
+		} else if (v[i].rc == -1 || v[i].rc == -2) {
+			rc = run_instance(v[i].s, &v[i]);
+		} else {
+			rc = v[i].rc;
+		}
+		done(arg, i, rc);
+		if (rc > 128)
+			stop = 1;
+	}
+out:
+	/* The instances claimed but not started: their claims go. */
+	for (size_t k = 0; k < n; k++) {
+		if (v[k].ss) {
+			char *ignored = NULL;
+			s3sent_release(v[k].ss, true, false, &ignored);
+			free(ignored);
+		}
+		s3sent_free(v[k].ss);
+		remote_close(v[k].rm);
+		spec_free(v[k].s);
+		free(v[k].label);
+	}
+	free(v);
+	free(ss);
 }

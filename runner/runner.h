@@ -34,10 +34,11 @@
  * signed with the key pair of RAPID_INPUT_SECRET_ARN's secret), and
  *   1. claim (runner/sentinel_s3.h): one ListObjectsV2 of the instance's
  *      sentinel folder (an ok of the key: exit 0, nothing run; a live
- *      holder's running sentinel: exit 75, "held by HOLDER"), then the
- *      claim object with If-None-Match: * (a 412: another runner won,
- *      exit 75) or, over a dead holder's claim, with If-Match on its
- *      ETag; then PUT <key>.running.<holder>.json;
+ *      holder's running sentinel: exit 75, "held by HOLDER"; in a group,
+ *      runner_run_group, one listing for all), then the claim object
+ *      with If-None-Match: * (a 412: another runner won, exit 75) or,
+ *      over a dead holder's claim, with If-Match on its ETag; then PUT
+ *      <key>.running.<holder>.json when the instance starts;
  *   2. the scratch folder is local and the instance's across attempts:
  *      <spec scratch><key>/ (runner/layout.h); what an earlier attempt's
  *      recipe left there goes, its staged inputs stay; s3:// inputs are
@@ -57,7 +58,8 @@
  *   5. PUT <key>.ok.json recording each output's size, XXH3 and ETag
  *      (or <key>.failed.json with the reason, which is also printed),
  *      then the running sentinel, the claim and, after an ok, the older
- *      sentinels are deleted, and the scratch folder is removed.
+ *      sentinels are deleted (one DeleteObjects), and the scratch folder
+ *      is removed.
  *   SIGTERM, SIGINT or SIGHUP: passed on to the recipe; the log is
  *   uploaded, the running sentinel rewritten saying "interrupted by signal
  *   N", the claim deleted, the scratch folder kept for a retry. A runner
@@ -81,5 +83,18 @@
  * The exit status above. The local executor calls it in a forked child, so
  * a runner costs a fork, not a new process image. */
 int runner_run_spec(const char *text, size_t len, const char *what);
+
+/* Called as each instance of a group ends, with its exit status. */
+typedef void (*runner_done_fn)(void *arg, size_t index, int status);
+
+/* Run n instances in order, as one Batch array child does for its
+ * participant (texts[i] of lens[i] bytes, named whats[i] in messages):
+ * the S3 ones have their sentinel folders listed once (their common
+ * prefix: sentinel_s3.h) and are all claimed before the first starts;
+ * then each runs as runner_run_spec would, done(arg, i, status) after
+ * each. An interruption (status over 128) stops the group: done is not
+ * called for the rest, whose claims are released. */
+void runner_run_group(const char *const *texts, const size_t *lens, const char *const *whats, size_t n,
+		      runner_done_fn done, void *arg);
 
 #endif

@@ -1,8 +1,10 @@
 /* s3_test.c - the pure parts of aws/s3: splitting s3:// URIs, multipart
  * part sizes at S3's limits, HTTP dates in their three forms, and the
  * wording of request errors (status named when S3 sent no body, AWS's
- * code and message, attempts, transport causes). The requests themselves
- * are tested end to end against the emulator (tests/0041-s3.t). */
+ * code and message, attempts, transport causes), and what DeleteObjects
+ * refuses before sending anything. The requests themselves are tested
+ * end to end against the emulator (tests/0041-s3.t; DeleteObjects in
+ * tests/0095-runner-requests.t). */
 #include "aws/date.h"
 #include "aws/http.h"
 #include "aws/s3.h"
@@ -187,11 +189,60 @@ static void test_errors(void)
 	http_request_free(&r);
 }
 
+/* DeleteObjects' checks: nothing is sent (the endpoint listens nowhere,
+ * so a request would fail otherwise). */
+static void test_delete_objects_refused(void)
+{
+	setenv("AWS_REGION", "us-east-1", 1);
+	setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9", 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+	struct s3_client_config cfg = {0};
+	struct aws_error err = {0};
+	struct s3_client *c = s3_client_new(&cfg, &err);
+	TAP_OK(c != NULL, "a client");
+	if (!c) {
+		aws_error_clear(&err);
+		return;
+	}
+	struct s3_delete_failure *f = NULL;
+	size_t nf = 9;
+	const char *keys[] = {"a", "b\001c", ""};
+	TAP_IS_INT(s3_delete_objects(c, "b", keys, 0, &f, &nf, &err), 0, "no keys: nothing to do");
+	TAP_OK(f == NULL && nf == 0, "and no failures");
+	TAP_IS_INT(s3_delete_objects(c, "b", keys, 2, &f, &nf, &err), -1, "a control character");
+	char *m = aws_error_format(&err);
+	TAP_IS_STR(m, "cannot delete 2 objects of 's3://b/': a key holds a control character", "its message");
+	free(m);
+	aws_error_clear(&err);
+	TAP_IS_INT(s3_delete_objects(c, "b", keys + 1, 2, &f, &nf, &err), -1, "an empty key");
+	m = aws_error_format(&err);
+	TAP_IS_STR(m, "cannot delete 2 objects of 's3://b/': an empty object key", "its message");
+	free(m);
+	aws_error_clear(&err);
+	const char **many = xcalloc(S3_DELETE_MAX + 1, sizeof(char *));
+	for (size_t i = 0; i <= S3_DELETE_MAX; i++)
+		many[i] = "k";
+	TAP_IS_INT(s3_delete_objects(c, "b", many, S3_DELETE_MAX + 1, &f, &nf, &err), -1, "1,001 keys");
+	m = aws_error_format(&err);
+	TAP_IS_STR(m, "cannot delete 1001 objects of 's3://b/': DeleteObjects takes at most 1000 keys", "its message");
+	free(m);
+	free(many);
+	aws_error_clear(&err);
+	TAP_IS_INT(s3_delete_objects(c, "b b", keys, 1, &f, &nf, &err), -1, "not a bucket");
+	aws_error_clear(&err);
+	struct s3_stats st;
+	s3_client_stats(c, &st);
+	TAP_IS_INT(st.del, 0, "no request sent");
+	s3_client_free(c);
+}
+
 int main(void)
 {
 	test_uri_split();
 	test_part_size();
 	test_http_date();
 	test_errors();
+	test_delete_objects_refused();
 	return tap_done();
 }

@@ -569,6 +569,61 @@ static void test_time(void)
 	TAP_IS_INT(s3xml_url_decode(t), -1, "short escape refused");
 }
 
+static void test_delete(void)
+{
+	struct s3_delete_result r;
+	struct s3_error e;
+	char *err;
+	/* Quiet: only the failures; a <Deleted> list (s3rver ignores Quiet) is counted */
+	const char *mixed = HDR "<DeleteResult xmlns=\"" S3NS "\"><Deleted><Key>a.claim.json</Key></Deleted>"
+			    "<Error><Key>b &amp; c.json</Key><Code>AccessDenied</Code><Message>Access Denied</Message>"
+			    "</Error><Error><Code>InternalError</Code><Key>d</Key></Error></DeleteResult>";
+	TAP_IS_INT(s3xml_delete_parse(mixed, strlen(mixed), &r, &e, &err), 0, "DeleteResult");
+	TAP_IS_INT(r.n_deleted, 1, "one Deleted");
+	TAP_IS_INT(r.n_errors, 2, "two Errors");
+	if (r.n_errors == 2) {
+		TAP_IS_STR(r.errors[0].key, "b & c.json", "the first failure's Key");
+		TAP_IS_STR(r.errors[0].code, "AccessDenied", "its Code");
+		TAP_IS_STR(r.errors[0].message, "Access Denied", "its Message");
+		TAP_IS_STR(r.errors[1].key, "d", "the second's Key, after its Code");
+		TAP_OK(r.errors[1].message == NULL, "no Message: NULL");
+	}
+	s3xml_delete_free(&r);
+
+	const char *quiet = "<DeleteResult xmlns=\"" S3NS "\"/>";
+	TAP_IS_INT(s3xml_delete_parse(quiet, strlen(quiet), &r, &e, &err), 0, "an empty Quiet answer");
+	TAP_OK(r.n_errors == 0 && r.n_deleted == 0, "nothing failed");
+	s3xml_delete_free(&r);
+
+	const char *doc = HDR "<Error><Code>MalformedXML</Code><Message>The XML you provided was not well-formed"
+			  "</Message></Error>";
+	TAP_IS_INT(s3xml_delete_parse(doc, strlen(doc), &r, &e, &err), 1, "an Error document");
+	TAP_IS_STR(e.code, "MalformedXML", "its Code");
+	TAP_OK(r.errors == NULL && err == NULL, "no result, no message");
+	s3xml_error_free(&e);
+
+	const char *nokey = "<DeleteResult><Error><Code>AccessDenied</Code></Error></DeleteResult>";
+	TAP_IS_INT(s3xml_delete_parse(nokey, strlen(nokey), &r, &e, &err), -1, "an Error without Key");
+	TAP_IS_STR(err, "malformed DeleteObjects response: <Error> without <Key> at line 1 column 47", "its message");
+	TAP_OK(r.errors == NULL && r.n_errors == 0, "nothing leaks out of a failed parse");
+	free(err);
+	const char *nocode = "<DeleteResult><Error><Key>k</Key></Error></DeleteResult>";
+	TAP_IS_INT(s3xml_delete_parse(nocode, strlen(nocode), &r, &e, &err), -1, "an Error without Code");
+	TAP_IS_STR(err, "malformed DeleteObjects response: <Error> without <Code> at line 1 column 34", "its message");
+	free(err);
+	const char *other = "<ListBucketResult/>";
+	TAP_IS_INT(s3xml_delete_parse(other, strlen(other), &r, &e, &err), -1, "another root");
+	TAP_IS_STR(err, "malformed DeleteObjects response: unexpected root element <ListBucketResult>, expected "
+			"<DeleteResult> at line 1 column 1", "its message");
+	free(err);
+	const char *cut = "<DeleteResult><Error><Key>k</Key><Code>X</Code>";
+	TAP_IS_INT(s3xml_delete_parse(cut, strlen(cut), &r, &e, &err), -1, "a truncated answer");
+	TAP_OK(err && strstr(err, "truncated document"), "says it is truncated");
+	free(err);
+	TAP_IS_INT(s3xml_delete_parse("", 0, &r, &e, &err), -1, "an empty body");
+	free(err);
+}
+
 int main(void)
 {
 	test_s3_page();
@@ -582,6 +637,7 @@ int main(void)
 	test_multipart();
 	test_uploads();
 	test_uploads_nested_upload();
+	test_delete();
 	test_time();
 	return tap_done();
 }
