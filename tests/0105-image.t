@@ -157,4 +157,43 @@ done
 is "$(emu_count mismatches)" 0 "0 signature mismatches"
 is "$(emu_count GetSecretValue)" 0 "no secret asked for (RAPID_INPUT_SECRET_ARN unset)"
 is "$(ctr_left)" "" "no container left"
+# The batch backend end to end with the emulator's compute environment in
+# podman mode: rapid build --backend batch submits 3 participants, and
+# Batch runs each child as `podman run --network host IMAGE@DIGEST rapid
+# runner --manifest …` of the job definition's image.
+mkdir -p "$T_TMP/bw" && cd "$T_TMP/bw" || exit 1
+export RAPID_STACK_FILE="$T_TMP/bw/no-stack.json"
+for p in 100101 100102 100103; do
+	printf 'bold of %s\n' $p >"$T_TMP/$p.txt"
+	"$TOOLDIR/s3tool" put "$T_TMP/$p.txt" "$B/bin/$p.txt" >/dev/null || echo "cannot put $p" >&2
+done
+cat >Rapidfile <<RF
+ps = 100101 100102 100103
+target inside
+    foreach participant in \$(ps)
+    input  src = $B/bin/{participant}.txt
+    output res = $B/bout/{participant}/res.txt
+    image  $IMG
+    run sh -c 'cat $CTR_MARK "\$1" > "\$2"' sh {src} {res}
+RF
+emu_batch "{\"queue\": \"rq\", \"mode\": \"podman\", \"job_role\": \"$EMU_AKID2\", \"image_ids\": {\"$IMG\": \"$DIGEST\"}}" >/dev/null
+emu_aws batch register-job-definition --job-definition-name rd --type container \
+	--container-properties "{\"image\": \"$IMG\", \"command\": [\"rapid\", \"runner\"], \"resourceRequirements\": [{\"type\": \"VCPU\", \"value\": \"1\"}, {\"type\": \"MEMORY\", \"value\": \"2048\"}]}" >/dev/null
+run "$RAPID" build --backend batch --job-queue rq --job-definition rd
+ok_rc "build --backend batch of 3 participants in podman mode"
+job=$(emu_batch_state | emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-inside-")][-1]')
+is "$(emu_batch_job "$job" | emu_json 'j["submit"]["arrayProperties"]["size"]')" 3 "one array job of 3 children"
+is "$(emu_batch_wait "$job")" SUCCEEDED "the children ran in the image and succeeded"
+for p in 100101 100102 100103; do
+	is "$(emu_aws s3 cp "$B/bout/$p/res.txt" - 2>&1)" "$(printf '%s\nbold of %s' "$CTR_KEY" $p)" \
+	   "participant $p: made inside the image, in S3"
+done
+oks=$(emu_aws s3 ls --recursive "$B/bout/.rapid/sentinels/inside/" | awk '{print $4}' | grep '\.ok\.json$')
+is "$(printf '%s\n' "$oks" | grep -c .)" 3 "3 ok sentinels"
+first=$(printf '%s\n' "$oks" | head -n 1)
+like "$(emu_aws s3 cp "s3://rapid-ctr/$first" - 2>&1)" "\"digest\": *\"$DIGEST\"" "a sentinel records the digest that ran"
+run "$RAPID" plan --exit-code
+is "$RC" 0 "the next plan is clean"
+is "$(emu_count mismatches)" 0 "0 signature mismatches"
+is "$(ctr_left)" "" "no container left"
 done_testing
