@@ -21,6 +21,9 @@ bcurl() {
 		"$(sed -n 's/^x-amzn-ErrorType: \([A-Za-z]*\).*/\1/ip' headers.txt)"
 }
 status_line() { printf '%s\n' "$1" | tail -1; }
+# bq OPERATION JSON EXPR: the Python expression EXPR (emu_json) of Batch's
+# answer to that request (quicker than the AWS CLI).
+bq() { bcurl "$1" "$2" | sed '$d' | emu_json "$3"; }
 
 run emu_batch '{"queue": "q"}'
 is "$OUT" '{"jobQueueArn": "arn:aws:batch:us-east-1:123456789012:job-queue/q"}' "a job queue through the control API"
@@ -95,11 +98,11 @@ run emu_aws batch list-jobs --job-queue q --filters name=JOB_NAME,values='page-*
 	--query 'length(jobSummaryList)'
 is "$OUT" 2500 "list-jobs with a JOB_NAME prefix filter lists all 2,500"
 is "$(($(emu_count ListJobs) - lists))" 3 "in 3 pages of 1,000"
-run emu_aws batch list-jobs --job-queue q --filters name=JOB_NAME,values='PAGE-0001*' --query 'jobSummaryList[].jobName' --output text
-is "$(printf '%s' "$OUT" | wc -w)" 10 "a JOB_NAME filter is case-insensitive, its '*' a prefix"
-run emu_aws batch list-jobs --job-queue q --filters name=JOB_NAME,values=page-00042 --query 'jobSummaryList[].[jobName,status]' --output text
-is "$OUT" "page-00042	RUNNABLE" "a JOB_NAME filter without '*' is the exact name, any status"
-run emu_aws batch list-jobs --job-queue q --query 'length(jobSummaryList)'
+OUT=$(bq listjobs '{"jobQueue": "q", "filters": [{"name": "JOB_NAME", "values": ["PAGE-0001*"]}]}' 'len(j["jobSummaryList"])')
+is "$OUT" 10 "a JOB_NAME filter is case-insensitive, its '*' a prefix"
+OUT=$(bq listjobs '{"jobQueue": "q", "filters": [{"name": "JOB_NAME", "values": ["page-00042"]}]}' '[[x["jobName"], x["status"]] for x in j["jobSummaryList"]]')
+is "$OUT" '["page-00042", "RUNNABLE"]' "a JOB_NAME filter without '*' is the exact name, any status"
+OUT=$(bq listjobs '{"jobQueue": "q"}' 'len(j["jobSummaryList"])')
 is "$OUT" 0 "without filters ListJobs lists RUNNING jobs only (none: they are held)"
 run emu_aws batch list-jobs --job-queue q --job-status RUNNABLE --page-size 1000 --query 'length(jobSummaryList)'
 is "$OUT" 2502 "--job-status RUNNABLE: every held job"
@@ -139,16 +142,15 @@ run emu_aws batch describe-job-definitions --job-definition-name jd --status ACT
 	--query 'jobDefinitions[].[revision,containerProperties.image,status]' --output text
 is "$OUT" "1	img:1	ACTIVE
 2	img:2	ACTIVE" "describe-job-definitions by name: both revisions"
-run emu_aws batch describe-job-definitions --job-definitions jd:1 --query 'jobDefinitions[].containerProperties.image' --output text
+OUT=$(bq describejobdefinitions '{"jobDefinitions": ["jd:1"]}' '[d["containerProperties"]["image"] for d in j["jobDefinitions"]]')
 is "$OUT" img:1 "by name:revision"
-run emu_aws batch describe-job-definitions --job-definitions arn:aws:batch:us-east-1:123456789012:job-definition/jd:2 \
-	--query 'jobDefinitions[].revision' --output text
+OUT=$(bq describejobdefinitions '{"jobDefinitions": ["arn:aws:batch:us-east-1:123456789012:job-definition/jd:2"]}' '[d["revision"] for d in j["jobDefinitions"]]')
 is "$OUT" 2 "by ARN"
 id=$(emu_aws batch submit-job --job-name latest --job-queue q --job-definition jd --query jobId --output text)
 run emu_aws batch describe-jobs --jobs "$id" --query 'jobs[0].[jobDefinition,container.image]' --output text
 is "$OUT" "arn:aws:batch:us-east-1:123456789012:job-definition/jd:2	img:2" "a bare name submits its latest revision"
-id=$(emu_aws batch submit-job --job-name first --job-queue q --job-definition jd:1 --query jobId --output text)
-run emu_aws batch describe-jobs --jobs "$id" --query 'jobs[0].container.image' --output text
+id=$(bq submitjob '{"jobName": "first", "jobQueue": "q", "jobDefinition": "jd:1"}' 'j["jobId"]')
+OUT=$(bq describejobs "{\"jobs\": [\"$id\"]}" 'j["jobs"][0]["container"]["image"]')
 is "$OUT" img:1 "name:1 submits revision 1"
 run emu_aws batch describe-job-queues --job-queues q --query 'jobQueues[0].[jobQueueName,state,status]' --output text
 is "$OUT" "q	ENABLED	VALID" "describe-job-queues"
@@ -164,7 +166,7 @@ run "$RAPID" stack info --cli-args
 set -- $OUT
 is "$1 $3" "--job-queue --job-definition" "rapid stack info --cli-args names the stack's queue and definition"
 queue=$2 def=$4
-run emu_aws batch describe-job-queues --job-queues "$queue" --query 'jobQueues[0].computeEnvironmentOrder[0].computeEnvironment' --output text
+OUT=$(bq describejobqueues "{\"jobQueues\": [\"$queue\"]}" 'j["jobQueues"][0]["computeEnvironmentOrder"][0]["computeEnvironment"]')
 like "$OUT" '^arn:aws:batch:us-east-1:123456789012:compute-environment/' "the stack's queue is on the stack's compute environment"
 run emu_aws batch describe-job-definitions --job-definitions "$def" \
 	--query 'jobDefinitions[0].[status,containerProperties.command[1],retryStrategy.attempts,timeout.attemptDurationSeconds]' --output text
@@ -178,10 +180,10 @@ is "$OUT" "RUNNABLE	$queue	public.ecr.aws/rapidtide/rapidtide:latest-release	7" 
 is "$(emu_batch_job "$id" | emu_json 'j["queue"] == "'"${queue##*/}"'"')" true "the state names the stack's queue"
 run "$RAPID" stack delete
 is "$RC" 0 "rapid stack delete"
-run emu_aws batch describe-job-definitions --job-definitions "$def" --query 'jobDefinitions[0].status' --output text
+OUT=$(bq describejobdefinitions "{\"jobDefinitions\": [\"$def\"]}" 'j["jobDefinitions"][0]["status"]')
 is "$OUT" INACTIVE "the deleted stack's job definition is INACTIVE"
-run emu_aws batch submit-job --job-name late --job-queue "$queue" --job-definition "$def"
-like "$ERR" 'ClientException.*not found' "its queue is gone"
+out=$(bcurl submitjob "{\"jobName\": \"late\", \"jobQueue\": \"$queue\", \"jobDefinition\": \"$def\"}")
+like "$out" 'JobQueue .* not found' "its queue is gone: ClientException"
 
 # 7. Throttling: 429 TooManyRequestsException, which the AWS CLI retries.
 emu_reset

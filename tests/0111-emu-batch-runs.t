@@ -173,6 +173,7 @@ ok $? "two children of X run (2 slots)"
 run emu_aws batch terminate-job --job-id "$x" --reason "stop them"
 is "$RC" 0 "terminate-job of the array parent"
 is "$(emu_batch_wait "$x")" FAILED "the array FAILED"
+is "$(emu_batch_job "$x" | emu_json 'j["statusReason"]')" "stop them" "the parent says the reason too"
 run emu_aws batch describe-jobs --jobs "$x:0" "$x:1" "$x:2" --query 'jobs[].[status,statusReason,length(attempts),container.exitCode]' --output text
 is "$OUT" "FAILED	stop them	1	143
 FAILED	stop them	1	143

@@ -53,7 +53,8 @@ why=$(podman run --rm --network none --pull=never "$IMAGE" /bin/cat /etc/mark 2>
 [ "$why" = tiny-image-mark ] || skip "podman cannot run a container here: $(printf '%s' "$why" | head -1)"
 
 emu_start
-emu_batch '{"queue": "q", "mode": "podman", "time_scale": 0.01}' >/dev/null
+# A grace of 20 s: SIGTERM must reach the container through podman first.
+emu_batch '{"queue": "q", "mode": "podman", "grace_s": 20}' >/dev/null
 run emu_aws batch register-job-definition --job-definition-name tiny --type container \
 	--container-properties "{\"image\": \"$IMAGE\", \"command\": [\"sh\", \"-c\", \"exit 0\"], \"environment\": [{\"name\": \"FROM_DEF\", \"value\": \"def\"}]}"
 is "$RC" 0 "a job definition of the tiny image"
@@ -90,9 +91,12 @@ is "$(emu_batch_wait "$id")" FAILED "exit 4 in the container: FAILED"
 run emu_aws batch describe-jobs --jobs "$id" --query 'jobs[0].[container.exitCode,statusReason]' --output text
 is "$OUT" "4	Essential container in task exited" "with the container's exit code"
 
-id=$(submit long 'trap "echo term; exit 7" TERM; while :; do sleep 0.1; done')
+id=$(submit long 'trap "echo term; exit 7" TERM; echo ready; while :; do sleep 0.1; done')
 running "$id"
-ok $? "a long job runs"
+log=$(emu_batch_job "$id" | emu_json 'j["attempts"][0]["log"]')
+i=0
+while ! grep -q ready "$log" && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+like "$(cat "$log")" '^ready' "a long job runs in its container"
 emu_aws batch terminate-job --job-id "$id" --reason "enough"
 is "$(emu_batch_wait "$id")" FAILED "terminate-job stops the container"
 run emu_aws batch describe-jobs --jobs "$id" --query 'jobs[0].[statusReason,container.exitCode]' --output text

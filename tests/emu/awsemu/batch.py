@@ -613,10 +613,12 @@ class Batch(Service):
             out['nextToken'] = token
         return out
 
-    def _for_each(self, job_id, what):
+    def _for_each(self, job_id, what, reason):
         job = self.jobs.get(job_id)
         if job is None:
             raise client_error('Error executing request, Exception : Job %s not found' % job_id)
+        if job.size and job.status not in ENDED:
+            job.terminate_reason = reason       # the parent's statusReason when its children are done
         for leaf in (job.children if job.size else [job]):
             what(leaf)
         self.cv.notify_all()
@@ -634,7 +636,7 @@ class Batch(Service):
             else:
                 self._end(leaf, 'FAILED', reason)
         with self.cv:
-            self._for_each(body['jobId'], terminate)
+            self._for_each(body['jobId'], terminate, reason)
         return {}
 
     def cancel_job(self, body):
@@ -644,7 +646,7 @@ class Batch(Service):
             if leaf.status in ('SUBMITTED', 'PENDING', 'RUNNABLE'):
                 self._end(leaf, 'FAILED', reason)
         with self.cv:
-            self._for_each(body['jobId'], cancel)
+            self._for_each(body['jobId'], cancel, reason)
         return {}
 
     def register_job_definition(self, body):
@@ -733,7 +735,7 @@ class Batch(Service):
         if ended == job.size:
             if job.status not in ENDED:
                 self._end(job, 'SUCCEEDED' if summary['FAILED'] == 0 else 'FAILED',
-                          None if summary['FAILED'] == 0 else ARRAY_REASON)
+                          None if summary['FAILED'] == 0 else job.terminate_reason or ARRAY_REASON)
         elif job.status == 'SUBMITTED' and summary['SUBMITTED'] < job.size:
             job.status = 'PENDING'
         starts = [c.started for c in job.children if c.started]
