@@ -255,6 +255,13 @@ int cmd_build(int argc, char **argv)
 	}
 	if (session_open(&s, true, true) < 0)
 		goto out;
+	/* a Batch job gets its inputs and nothing else beside the Rapidfile */
+	if (batch && rules_warn_recipe_files(s.rf) > 0) {
+		warn("build: the batch backend runs recipes in a container that has only their inputs: "
+		     "declare the files above as inputs");
+		ret = 2;
+		goto out;
+	}
 	if (force)
 		po.forced = forced = forced_groups(&s);
 	if (po.container)

@@ -163,8 +163,9 @@ static char *suggest_name(const struct target *t, const char *path)
 	return buf_detach(&n);
 }
 
-void rules_warn_recipe_files(const struct rapidfile *rf)
+size_t rules_warn_recipe_files(const struct rapidfile *rf)
 {
+	size_t n = 0;
 	for (size_t i = 0; i < rf->ntargets; i++) {
 		const struct target *t = rf->targets[i];
 		for (size_t k = 0; k < t->nrwords; k++) {
@@ -187,9 +188,11 @@ void rules_warn_recipe_files(const struct rapidfile *rf)
 			warn("%s: '%s' is not an input: its changes will not rebuild, and it will not "
 			     "reach a container (declare it: input %s = %s, then %s)",
 			     where, rw->text, name, rel, use);
+			n++;
 			free(use);
 			free(where);
 			free(name);
 		}
 	}
+	return n;
 }

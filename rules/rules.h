@@ -190,8 +190,8 @@ bool rules_word_kept(const struct target *t, size_t a, const bool *present);
  * "sh -c" script) that names an existing regular file relative to the
  * Rapidfile's directory and is not an input of its target: the recipe
  * reads it, but its changes rebuild nothing and no container gets it.
- * Looks at the file system (stat) only. */
-void rules_warn_recipe_files(const struct rapidfile *);
+ * Looks at the file system (stat) only. How many it warned about. */
+size_t rules_warn_recipe_files(const struct rapidfile *);
 
 /* Name of symbol i of t (wildcard, input or output name). Borrowed. */
 const char *rules_symbol_name(const struct target *t, int i);

@@ -76,6 +76,19 @@ is "$RC" 2 "a local input cannot reach a Batch job"
 like "$ERR" "a participant=100307 run=REST1_LR: input 'bold' is '[^']*data/HCP/100307/[^']*', on this machine: a Batch job cannot read it \\(put it in S3\\)" \
 	"... named with its instance"
 is "$(emu_count SubmitJob)" 0 "nothing submitted"
+mkdir rw rw/scripts; printf '#!/bin/sh\ncp "$1" "$2"\n' > rw/scripts/proc.sh
+cat > rw/Rapidfile <<'RF'
+target a
+    foreach participant in 100307 100408
+    input  bold = s3://hcp/HCP_1200/{participant}/MNINonLinear/Results/rfMRI_REST1_LR/rfMRI_REST1_LR.nii.gz
+    output dir  = s3://rapid-out/rw/{participant}/
+    run ./scripts/proc.sh {bold} {dir}
+RF
+run "$RAPID" -C rw build -n --backend batch --job-queue q --job-definition d
+is "$RC" 2 "a recipe file that is not an input cannot reach a Batch job"
+like "$ERR" "'./scripts/proc.sh' is not an input" "it is named"
+like "$ERR" "the batch backend runs recipes in a container that has only their inputs: declare the files above as inputs" \
+	"and the cause said"
 run "$RAPID" build --backend batch --container podman --job-queue q --job-definition d
 is "$RC" 2 "--container with the batch backend: a usage error"
 done_testing
