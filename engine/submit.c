@@ -894,6 +894,61 @@ static int collect(struct frozen *f)
 
 /* Split each target's children into chunks of at most
  * MANIFEST_MAX_PARTICIPANTS, of even sizes. */
+/* Whether child c reads an instance of this submission (one of an
+ * earlier target's chunks), or one an open submission queues. */
+static bool waits(const struct frozen *f, const struct child *c)
+{
+	const struct graph *g = f->p->g;
+	for (size_t k = 0; k < c->n; k++) {
+		const struct instance *i = &g->inst[c->inst[k]];
+		const struct target *t = g->groups[i->group].t;
+		for (size_t in = 0; in < t->ninputs; in++)
+			for (size_t j = 0, nu = graph_upstream_count(g, i, in); j < nu; j++) {
+				uint32_t u = graph_upstream_at(g, i, in, j);
+				if (u != NO_INSTANCE &&
+				    (f->chunk_of[u] != NONE || (f->p->queued_job && f->p->queued_job[u])))
+					return true;
+			}
+	}
+	return false;
+}
+
+/* Chunks of the n children from first (at most MANIFEST_MAX_PARTICIPANTS
+ * each, of even sizes), numbered from *number on. */
+static void add_chunks(struct frozen *f, size_t gi, struct child *first, size_t n, size_t *number)
+{
+	struct graph *g = f->p->g;
+	if (!n)
+		return;
+	size_t parts = (n + MANIFEST_MAX_PARTICIPANTS - 1) / MANIFEST_MAX_PARTICIPANTS;
+	size_t each = (n + parts - 1) / parts;
+	char *subs = layout_submissions(g->groups[gi].t->root);
+	for (size_t c0 = 0; c0 < n; c0 += each, (*number)++) {
+		GROW(f->chunks, f->cap, f->nchunks + 1);
+		struct chunk *c = &f->chunks[f->nchunks];
+		*c = (struct chunk){.group = gi, .number = *number, .children = first + c0,
+				    .n = n - c0 < each ? n - c0 : each};
+		char num[24];
+		snprintf(num, sizeof num, "%zu", *number);
+		c->name = job_name(g->groups[gi].t->name, f->id, num);
+		c->dir = xasprintf("%s%s/%s/%zu/", subs, f->id, g->groups[gi].t->name, *number);
+		for (size_t ci = 0; ci < c->n; ci++) {
+			c->ninst += c->children[ci].n;
+			for (size_t k = 0; k < c->children[ci].n; k++) {
+				f->chunk_of[c->children[ci].inst[k]] = (uint32_t)f->nchunks;
+				f->child_of[c->children[ci].inst[k]] = (uint32_t)ci;
+			}
+		}
+		f->nchunks++;
+	}
+	free(subs);
+}
+
+/* Split each target's children into chunks: those that wait for work
+ * of this submission (or a queued one) first, then those that wait for
+ * nothing, so that the second start at once instead of waiting for jobs
+ * they do not read (and the first can be N_TO_N on their upstream when
+ * they are the same participants). Targets in order: upstream first. */
 static void make_chunks(struct frozen *f)
 {
 	struct graph *g = f->p->g;
@@ -905,29 +960,24 @@ static void make_chunks(struct frozen *f)
 		size_t n = f->nchildren[gi];
 		if (!n)
 			continue;
-		size_t parts = (n + MANIFEST_MAX_PARTICIPANTS - 1) / MANIFEST_MAX_PARTICIPANTS;
-		size_t each = (n + parts - 1) / parts;
-		const char *root = g->groups[gi].t->root;
-		char *subs = layout_submissions(root);
-		for (size_t c0 = 0, number = 0; c0 < n; c0 += each, number++) {
-			GROW(f->chunks, f->cap, f->nchunks + 1);
-			struct chunk *c = &f->chunks[f->nchunks];
-			*c = (struct chunk){.group = gi, .number = number, .children = f->children[gi] + c0,
-					    .n = n - c0 < each ? n - c0 : each};
-			char num[24];
-			snprintf(num, sizeof num, "%zu", number);
-			c->name = job_name(g->groups[gi].t->name, f->id, num);
-			c->dir = xasprintf("%s%s/%s/%zu/", subs, f->id, g->groups[gi].t->name, number);
-			for (size_t ci = 0; ci < c->n; ci++) {
-				c->ninst += c->children[ci].n;
-				for (size_t k = 0; k < c->children[ci].n; k++) {
-					f->chunk_of[c->children[ci].inst[k]] = (uint32_t)f->nchunks;
-					f->child_of[c->children[ci].inst[k]] = (uint32_t)ci;
-				}
-			}
-			f->nchunks++;
-		}
-		free(subs);
+		/* a stable partition: the waiting ones first */
+		struct child *v = f->children[gi], *tmp = xcalloc(n, sizeof(*tmp));
+		bool *w = xcalloc(n, sizeof(bool));
+		size_t nw = 0, k = 0;
+		for (size_t ci = 0; ci < n; ci++)
+			nw += w[ci] = waits(f, &v[ci]);
+		for (size_t ci = 0; ci < n; ci++)
+			if (w[ci])
+				tmp[k++] = v[ci];
+		for (size_t ci = 0; ci < n; ci++)
+			if (!w[ci])
+				tmp[k++] = v[ci];
+		memcpy(v, tmp, n * sizeof(*v));
+		free(tmp);
+		free(w);
+		size_t number = 0;
+		add_chunks(f, gi, v, nw, &number);
+		add_chunks(f, gi, v + nw, n - nw, &number);
 	}
 }
 

@@ -33,11 +33,13 @@ target rapidtide
     memory 2000
     vcpus  1
     run sh -c 'mkdir -p "$2" && cat "$1" > "$2/maps.txt"' x {bold} {dir}
+SV ?= 1
 target summary
     foreach participant in $(participants)
     input  maps = rapidtide.dir
     output txt  = s3://rapid-out/rt/summary/{participant}.txt
     image  $(IMAGE)
+    env    SUMMARY_VERSION=$(SV)
     run sh -c 'out=$1; shift; for d in "$@"; do cat "$d/maps.txt"; done > "$out"' x {txt} {maps}
 RF
 
@@ -91,6 +93,28 @@ is "$(emu_batch_wait "$sm2")" SUCCEEDED "and both succeed"
 run "$RAPID" plan --exit-code
 is "$RC" 0 "clean again"
 
+# Two changes at once: 100101's rapidtide runs are to be redone (their ok
+# sentinels gone) and the summary's recipe changes for everyone. The
+# summaries that wait for nothing of this submission go in a chunk of
+# their own, with no dependency: they start at once.
+emu_aws s3 rm --recursive --quiet s3://rapid-out/rt/rapidtide/.rapid/sentinels/rapidtide/100101/
+run "$RAPID" build $B SV=2
+is "$RC" 0 "a build of both changes"
+like "$OUT" ": 3 jobs, 31 array children, 32 instances" "3 jobs: 100101's runs, its summary, the other 29 summaries"
+like "$OUT" "  summary chunk 0: 1 participant \\(100101\\), 1 instance, after rapidtide chunk 0" \
+	"100101's summary waits for its runs"
+like "$OUT" "  summary chunk 1: array of 29 participants, 29 instances
+" "the 29 others wait for nothing"
+emu_batch_state > state.json
+is "$(submits)" 7 "three more SubmitJob"
+sm29=$(emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-summary-")][-1]' < state.json)
+is "$(emu_batch_job "$sm29" | emu_json '"dependsOn" in j["submit"]')" false "(no dependsOn)"
+is "$(emu_batch_wait "$sm29")" SUCCEEDED "they succeed"
+is "$(emu_batch_wait "$(emu_json '[x["id"] for x in j["jobs"] if x["name"].startswith("rapid-summary-")][-2]' < state.json)")" \
+	SUCCEEDED "and so does 100101's"
+run "$RAPID" plan --exit-code SV=2
+is "$RC" 0 "clean at the new summary"
+
 # A Rapidtide upgrade: the image changes; every participant is stale.
 run "$RAPID" plan IMAGE=example/rapidtide:3.2.0
 like "$OUT" "image" "the plan says the image changed"
@@ -111,7 +135,7 @@ run "$RAPID" build $B IMAGE=example/rapidtide:3.2.0
 is "$RC" 0 "a second build while it runs exits 0"
 like "$ERR" "nothing to submit" "and submits nothing"
 emu_batch_state > state.json
-is "$(submits)" 6 "(no SubmitJob)"
+is "$(submits)" 9 "(no SubmitJob)"
 is "$(emu_batch_wait "$sm3")" SUCCEEDED "the upgrade's jobs succeed"
 run "$RAPID" plan --exit-code IMAGE=example/rapidtide:3.2.0
 is "$RC" 0 "and the plan at the new image is clean"
