@@ -45,9 +45,11 @@ outputs() { # ROOT: every output object's path and MD5, and the sentinels' names
 		sed "s|^$1/||; s|/[0-9a-f]\{32\}\.|/KEY.|" | sort
 }
 
-run "$RAPID" build $B
-is "$RC" 0 "a fault-free submission"
-is "$(emu_batch_wait "$(last_job summary)")" SUCCEEDED "runs to the end"
+RAPID_POLL_S=1 run "$RAPID" build $B --wait
+is "$RC" 0 "a fault-free submission, followed to its end (--wait)"
+like "$ERR" "rapid: 2 jobs in flight: children [0-9]+ queued" "--wait says what is in flight"
+like "$ERR" "rapid: submission ended: everything is up to date" "and how it ended"
+is "$(emu_batch_job "$(last_job summary)" | emu_json 'j["status"]')" SUCCEEDED "(Batch agrees)"
 outputs clean > clean.txt
 
 emu_faults '{"rate": 0.2, "kinds": ["slowdown", "500", "reset"], "seed": 11}'
@@ -79,8 +81,9 @@ run "$RAPID" plan --exit-code OUT=s3://rapid-out/reclaim
 is "$RC" 0 "the plan is clean"
 
 # A recipe that exits 3: not retried; status says why, with its log.
-run "$RAPID" build $B OUT=s3://rapid-out/fails FAIL=100103
-is "$RC" 0 "a fourth submission"
+RAPID_POLL_S=1 run "$RAPID" build $B OUT=s3://rapid-out/fails FAIL=100103 --wait
+is "$RC" 1 "a fourth submission, followed: exit 1"
+like "$ERR" "submission ended: 2 instances failed, [0-9]+ not built \\(rapid status says why\\)" "saying what failed"
 job=$(last_job rapidtide)
 is "$(emu_batch_wait "$job")" FAILED "the array fails (one child did)"
 is "$(emu_batch_job "$job" | emu_json '[len(c["attempts"]) for c in j["children"] if c["status"] == "FAILED"]')" 1 \
