@@ -106,7 +106,7 @@ is "$RC:$ERR" "1:rapid: cannot list '$SENT': no data for 1 s (after 3 attempts)"
 	"... the options after the command word too"
 faults '{"next": ["delay"], "ops": ["ListObjectsV2"], "delay_ms": 2000}'
 run "$RAPID" --cli-read-timeout 0 plan
-is "$RC:$(emu_count ListObjectsV2)" "0:1" "rapid --cli-read-timeout 0: a slow answer is waited for"
+is "$RC:$(emu_count ListObjectsV2)" "0:2" "rapid --cli-read-timeout 0: a slow answer is waited for (then the submissions are listed)"
 run "$RAPID" --cli-read-timeout soon plan
 is "$RC:$ERR" "2:rapid: cannot use --cli-read-timeout 'soon': not a whole number of seconds from 0 to 86400" \
 	"a malformed --cli-read-timeout: a usage error"
