@@ -100,7 +100,7 @@ for r in json.load(open("reqs.json"))["requests"]:
     print(r["service"], r["op"], r["path"].split("/")[1], m.group(1) if m else "none")
 PY
 is "$(grep -c "^s3 HeadObject hcp $IN_AKID\$" signers.txt)" 2 "plan: the inputs' HEADs use the input profile"
-is "$(grep -c "^s3 ListObjectsV2 rapid-out $EMU_AKID2\$" signers.txt)" 1 "the output root's listing the default credentials"
+is "$(grep -c "^s3 ListObjectsV2 rapid-out $EMU_AKID2\$" signers.txt)" 2 "the output root's listings (sentinels, submissions) the default credentials"
 is "$(grep -c "$IN_AKID\$" signers.txt)" 2 "and nothing else uses the input profile"
 emu_reset
 ws --input-profile hcp build -j2 > /dev/null 2>&1
